@@ -1,0 +1,33 @@
+# LinX: `make run` serves the demo; `make test` runs the whole suite. Both start from a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
+export LINX_ENV ?= development
+export LINX_PUBLIC_URL ?= http://$(HOST):$(PORT)
+
+.PHONY: run test install check-rules clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@$(BIN)/linx init --demo --json > $(VENV)/demo.json
+	@$(BIN)/python -m linx_core.banner $(VENV)/demo.json
+	$(BIN)/linx serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check-rules: $(STAMP)
+	$(BIN)/linx rules check
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,62 @@
+"""The HTTP edge: the business API (and, later, the customer Gateway).
+
+``create_app(test_config=None)`` as in Flask's tutorial: settings from defaults,
+then ``LINX_*`` environment variables, then ``test_config``. The web layer is
+thin: parse, call a service, render.
+"""
+import uuid
+
+from flask import Flask, g, request
+
+from linx_core.config import Settings
+from linx_core.runtime import Runtime
+
+from . import errors
+
+
+def create_app(test_config=None, runtime=None):
+    app = Flask(__name__)
+    if runtime is None:
+        runtime = Runtime(Settings.load(**(test_config or {})))
+    settings = runtime.settings
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        SECRET_KEY=settings.secret_key,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    app.extensions["linx"] = runtime
+
+    @app.before_request
+    def _open():
+        g.trace_id = _trace_id()
+        runtime.bind()
+        runtime.database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not runtime.database.is_closed():
+            runtime.database.close()
+
+    @app.after_request
+    def _headers(response):
+        response.headers["X-Trace-Id"] = g.get("trace_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    errors.init_app(app)
+    from .api import openapi, workflows
+
+    app.register_blueprint(workflows.bp, url_prefix="/v2/linx")
+    app.register_blueprint(openapi.bp, url_prefix="/v2")
+    return app
+
+
+def _trace_id():
+    """The W3C ``traceparent`` trace id when the caller sent one, else a new one."""
+    parent = request.headers.get("traceparent", "")
+    parts = parent.split("-")
+    if len(parts) == 4 and len(parts[1]) == 32 and all(c in "0123456789abcdef" for c in parts[1]):
+        return parts[1]
+    return uuid.uuid4().hex

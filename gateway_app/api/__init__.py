@@ -1,0 +1,1 @@
+"""The business API under ``/v2``."""

@@ -1,0 +1,108 @@
+"""The OpenAPI document, generated from the same schemas that validate, and a docs page."""
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app, jsonify, render_template
+
+from linx_core import __version__
+
+from . import schemas
+
+bp = Blueprint("openapi", __name__)
+
+ERRORS = {
+    400: "The request is malformed: bad JSON, wrong content type, wrong types, unknown or missing fields.",
+    401: "No API key, or a key that is not valid.",
+    404: "No such resource (another business's resources look the same).",
+    409: "Idempotency-Key reused with another body, or still in flight.",
+    413: "The body is larger than the limit.",
+    422: "The request breaks a rule (each error names the rule in errorCode and the field in path).",
+}
+
+
+def build_spec(rt):
+    spec = APISpec(
+        title="LinX API", version=__version__, openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        info={"description": "Do it by link: one call texts the customer a secure link; the customer finishes "
+                             "on the Gateway. Step rules and allowed values come from the rule files."},
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                                "description": "Your business API key."})
+    spec.components.schema("Error", schema=schemas.ErrorOut)
+    spec.components.schema("WorkflowCreateRequest", schema=rt.rules.request_schema)
+    spec.components.schema("Workflow", schema=schemas.WorkflowOut)
+    spec.components.schema("WorkflowCreated", schema=schemas.WorkflowCreatedOut)
+    spec.components.schema("WorkflowPage", schema=schemas.WorkflowPageOut)
+    idem = {"name": "Idempotency-Key", "in": "header", "required": False,
+            "schema": {"type": "string", "minLength": 6, "maxLength": 255},
+            "description": "Repeat a request safely: the same key and body replay the first success."}
+
+    def errors(*codes):
+        return {str(c): {"description": ERRORS[c], "content": {"application/json": {"schema": "Error"}}}
+                for c in codes}
+
+    spec.path(path="/v2/linx/workflows", operations={
+        "post": {
+            "summary": "Create a workflow",
+            "description": "Validates the request against the rule files and the business's data, stores the "
+                           "workflow, and queues the first notification.",
+            "security": [{"bearer": []}],
+            "parameters": [idem],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": "WorkflowCreateRequest"}}},
+            "responses": {"201": {"description": "Created. `passcode` appears this once.",
+                                  "content": {"application/json": {"schema": "WorkflowCreated"}}},
+                          **errors(400, 401, 409, 413, 422)},
+        },
+        "get": {
+            "summary": "Search workflows",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "search", "in": "query", "schema": {"type": "string", "maxLength": 200},
+                 "description": "Matches the id, title, phone, email or customer name."},
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(
+                    schemas.WorkflowOut._declared_fields["status"].metadata["enum"])}},
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                           "maximum": rt.settings.page_size_max, "default": 20}},
+                {"name": "sort", "in": "query", "schema": {"type": "string", "default": "createdAt,desc"},
+                 "description": "FIELD[,asc|desc]; FIELD is createdAt, expireAt, updatedAt, status or title."},
+            ],
+            "responses": {"200": {"description": "One page, newest first by default.",
+                                  "content": {"application/json": {"schema": "WorkflowPage"}}},
+                          **errors(400, 401)},
+        },
+    })
+    spec.path(path="/v2/linx/workflows/{workflowId}", operations={
+        "get": {
+            "summary": "Get a workflow",
+            "security": [{"bearer": []}],
+            "parameters": [{"name": "workflowId", "in": "path", "required": True,
+                            "schema": {"type": "string", "format": "uuid"}}],
+            "responses": {"200": {"description": "The workflow.",
+                                  "content": {"application/json": {"schema": "Workflow"}}},
+                          **errors(401, 404)},
+        },
+    })
+    return spec.to_dict()
+
+
+def _schema_name(schema):
+    cls = schema if isinstance(schema, type) else type(schema)
+    return cls.__name__.removesuffix("Out") or cls.__name__
+
+
+def _spec():
+    ext = current_app.extensions
+    if "linx.openapi" not in ext:
+        ext["linx.openapi"] = build_spec(ext["linx"])
+    return ext["linx.openapi"]
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(_spec())
+
+
+@bp.get("/docs")
+def docs():
+    return render_template("docs.html", spec=_spec())

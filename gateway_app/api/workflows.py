@@ -1,0 +1,67 @@
+"""``/v2/linx/workflows``: create, read and search workflows."""
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+
+from linx_core.errors import InvalidRequest, Problem
+from linx_core.services import workflows
+
+from .auth import idempotent, require_business
+from .body import json_body
+from .schemas import workflow_dict
+
+bp = Blueprint("workflows", __name__)
+bp.before_request(require_business)
+
+LIST_QUERY = ("search", "status", "page", "size", "sort")
+
+
+def _rt():
+    return current_app.extensions["linx"]
+
+
+@bp.post("/workflows")
+@idempotent
+def create():
+    rt = _rt()
+    created = workflows.create_workflow(rt, g.business, json_body())
+    body = workflow_dict(rt.rules, created.workflow, created.steps, passcode=created.passcode)
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for("workflows.show", workflow_id=created.workflow.id)
+    return response
+
+
+@bp.get("/workflows/<workflow_id>")
+def show(workflow_id):
+    rt = _rt()
+    workflow = workflows.get_workflow(g.business, workflow_id)
+    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow)))
+
+
+@bp.get("/workflows")
+def index():
+    rt = _rt()
+    args = request.args
+    problems = [Problem(f"query.{k}", "Unknown query parameter.", "UNKNOWN_FIELD") for k in args if k not in LIST_QUERY]
+    page = _int(args, "page", 1, problems)
+    size = _int(args, "size", 20, problems)
+    if problems:
+        raise InvalidRequest("The query is not valid.", problems)
+    result = workflows.list_workflows(rt, g.business, search=args.get("search"), status=args.get("status"),
+                                      page=page, size=size, sort=args.get("sort") or "createdAt,desc")
+    return jsonify({
+        "content": [workflow_dict(rt.rules, w, result.steps.get(w.id, [])) for w in result.items],
+        "page": result.page,
+        "size": result.size,
+        "totalElements": result.total,
+        "totalPages": result.pages,
+    })
+
+
+def _int(args, name, default, problems):
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        problems.append(Problem(f"query.{name}", "Must be a whole number.", "INVALID_TYPE"))
+        return default
+    return int(raw)

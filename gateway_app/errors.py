@@ -1,0 +1,61 @@
+"""One error body for every failure: ``{timestamp, traceId, message, errorCode, errors}``."""
+import logging
+
+from flask import g, jsonify
+from werkzeug.exceptions import HTTPException
+
+from linx_core import clock
+from linx_core.errors import LinxError
+
+log = logging.getLogger("linx.http")
+
+HTTP_CODES = {
+    400: "INVALID_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+def error_response(status, message, code, problems=()):
+    body = {
+        "timestamp": clock.now().isoformat().replace("+00:00", "Z"),
+        "traceId": g.get("trace_id", ""),
+        "message": message,
+        "errorCode": code,
+        "errors": [p.as_dict() for p in problems],
+    }
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def init_app(app):
+    @app.errorhandler(LinxError)
+    def _linx(exc):
+        status = exc.status if exc.status < 500 else 500
+        if status >= 500:
+            log.error("trace %s: %s", g.get("trace_id"), exc)
+        return error_response(status, exc.message, exc.code, exc.problems)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        message = {404: "No such resource.", 405: "Method not allowed here.",
+                   413: "The body is larger than the limit."}.get(exc.code, exc.description)
+        if exc.code == 413:
+            message = f"The body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
+        response = error_response(exc.code, message, HTTP_CODES.get(exc.code, "HTTP_ERROR"))
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        log.exception("trace %s: unexpected error", g.get("trace_id"))
+        return error_response(500, "Something went wrong on our side; the trace id identifies it.",
+                              "INTERNAL_ERROR")

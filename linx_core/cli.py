@@ -1,0 +1,152 @@
+"""The ``linx`` command: set-up, businesses, rules and the server."""
+import json
+import sys
+
+import click
+
+from .errors import LinxError
+
+
+def _runtime(database_url=None, rules_dir=None):
+    from .config import Settings
+    from .runtime import Runtime
+
+    settings = Settings.load(database_url=database_url, rules_dir=rules_dir)
+    return Runtime(settings)
+
+
+def _fail(exc):
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+class Group(click.Group):
+    """Turns domain and configuration errors into a message and exit code 2, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LinxError as exc:
+            _fail(exc)
+
+
+@click.group(cls=Group)
+@click.version_option(package_name="linx")
+def main():
+    """LinX: do it by link. Settings come from LINX_* environment variables."""
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Also create the demo data set, Demo Co, and print its API key.")
+@click.option("--json", "as_json", is_flag=True, help="Print {businessId, apiKey} as JSON.")
+def init(demo, as_json):
+    """Create or upgrade the database (idempotent)."""
+    rt = _runtime()
+    with rt.database.connection_context():
+        applied = rt.migrate()
+        if not demo:
+            click.echo(json.dumps({"applied": applied}) if as_json else
+                       (f"applied: {', '.join(applied)}" if applied else "the database is up to date"))
+            return
+        from .demo import init_demo
+
+        business, key = init_demo(rt)
+    if as_json:
+        click.echo(json.dumps({"businessId": str(business.id), "apiKey": key}))
+    else:
+        click.echo(f"Demo Co is ready (business {business.id}).\nAPI key: {key}")
+
+
+@main.group(cls=Group)
+def business():
+    """Business accounts."""
+
+
+@business.command("create")
+@click.argument("name")
+@click.option("--display-name", help="The name customers see (default: NAME).")
+@click.option("--no-passcode", is_flag=True, help="Workflows need no passcode unless a request asks for one.")
+@click.option("--json", "as_json", is_flag=True)
+def business_create(name, display_name, no_passcode, as_json):
+    """Create a business and print its first API key."""
+    from .services.businesses import create_business
+
+    rt = _runtime()
+    with rt.database.connection_context():
+        created, key = create_business(rt, name, display_name, passcode_default=not no_passcode)
+    _print({"businessId": str(created.id), "apiKey": key}, as_json,
+           f"Business {created.name} ({created.id})\nAPI key: {key}")
+
+
+@business.command("key")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+def business_key(name, as_json):
+    """Issue a new API key for the business NAME."""
+    from .services.businesses import find_business, issue_key
+
+    rt = _runtime()
+    with rt.database.connection_context():
+        found = find_business(name)
+        key = issue_key(rt, found)
+    _print({"businessId": str(found.id), "apiKey": key}, as_json, f"API key: {key}")
+
+
+@business.command("account")
+@click.argument("name")
+@click.option("--label", default="Operating account", show_default=True, help="The account's name.")
+@click.option("--subtype", default="CHECKING", show_default=True)
+@click.option("--currency", default="USD", show_default=True)
+@click.option("--number", default="", help="The account number (only the last four digits are kept).")
+@click.option("--id", "account_id", help="A UUID to give the account (default: a new one).")
+@click.option("--json", "as_json", is_flag=True)
+def business_account(name, label, subtype, currency, number, account_id, as_json):
+    """Add a financial account of the business NAME (money's source or destination)."""
+    from .services.businesses import add_financial_account, find_business
+
+    rt = _runtime()
+    with rt.database.connection_context():
+        account = add_financial_account(rt, find_business(name), label, subtype, currency, number, account_id)
+    _print({"baFinancialAccountId": str(account.id), "currency": account.currency}, as_json,
+           f"Financial account {account.id} ({account.subtype}, {account.currency})")
+
+
+@main.group(cls=Group)
+def rules():
+    """The rule files."""
+
+
+@rules.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+def rules_check(directory):
+    """Check the rule files in DIRECTORY (default: LINX_RULES_DIR or the installed ones)."""
+    from .config import Settings
+    from .rules import load_rules
+
+    directory = directory or Settings.load().rules_dir or None
+    book = load_rules(directory)
+    click.echo(f"{book.directory}: {len(book.steps)} steps, {len(book.parameters)} parameters, "
+               f"{len(book.solutions)} solutions, {len(book.combinations)} combination rules: OK")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+def serve(host, port, threads):
+    """Serve the API (and, later, the Gateway and the worker)."""
+    import waitress
+
+    from gateway_app import create_app
+
+    app = create_app()
+    click.echo(f"LinX is serving on http://{host}:{port}  (API docs: http://{host}:{port}/v2/docs)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="linx")
+
+
+def _print(data, as_json, text):
+    click.echo(json.dumps(data) if as_json else text)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,44 @@
+"""The clock the store and the jobs read.
+
+Production keeps real time. Tests and the demo install a :class:`FrozenClock`
+(or any object with ``now()``) through :func:`set_clock`.
+"""
+import datetime as _dt
+import threading
+
+UTC = _dt.timezone.utc
+
+
+class SystemClock:
+    def now(self):
+        return _dt.datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start=None):
+        self._now = start or _dt.datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def now(self):
+        with self._lock:
+            return self._now
+
+    def advance(self, **delta):
+        with self._lock:
+            self._now += _dt.timedelta(**delta)
+            return self._now
+
+
+_clock = SystemClock()
+
+
+def set_clock(clock):
+    global _clock
+    _clock = clock or SystemClock()
+
+
+def now():
+    """The current time, aware, in UTC."""
+    return _clock.now()

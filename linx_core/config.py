@@ -1,0 +1,103 @@
+"""Settings: defaults, then ``LINX_*`` environment variables, then overrides.
+
+Secrets (``LINX_SECRET_KEY`` for hashes, ``LINX_DATA_KEY`` for the vault) come
+from the environment. In development (``LINX_ENV=development``) missing ones are
+generated once and kept in the instance folder, so ``make run`` needs no set-up;
+elsewhere a missing secret is a configuration error that says what to set.
+"""
+import base64
+import json
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from .errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "production"
+    database_url: str = "sqlite:///linx.db"
+    rules_dir: str = ""  # empty: the rule files installed with LinX
+    instance_path: str = "instance"
+    secret_key: str = ""
+    data_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 1_048_576
+    idempotency_ttl_hours: int = 24
+    page_size_max: int = 100
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def development(self):
+        return self.env == "development"
+
+    @classmethod
+    def load(cls, environ=None, **overrides):
+        """Build settings from defaults, ``environ`` (``os.environ``) and ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            key = "LINX_" + f.name.upper()
+            if f.name != "extra" and key in environ:
+                values[f.name] = _coerce(f, environ[key], key)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigurationError(f"Unknown setting(s): {', '.join(sorted(unknown))}")
+        return cls(**values).with_secrets()
+
+    def with_secrets(self):
+        """Fill missing secrets from the instance folder in development, else refuse."""
+        if self.secret_key and self.data_key:
+            self._check_data_key(self.data_key)
+            return self
+        if not self.development:
+            missing = [n for n, v in (("LINX_SECRET_KEY", self.secret_key),
+                                      ("LINX_DATA_KEY", self.data_key)) if not v]
+            raise ConfigurationError(
+                f"{' and '.join(missing)} must be set (LINX_DATA_KEY is a Fernet key: "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'), "
+                "or set LINX_ENV=development to keep generated keys in the instance folder."
+            )
+        stored = self._instance_secrets()
+        return replace(self, secret_key=self.secret_key or stored["secret_key"],
+                       data_key=self.data_key or stored["data_key"])
+
+    def _instance_secrets(self):
+        path = Path(self.instance_path) / "secrets.json"
+        if path.exists():
+            try:
+                data = json.loads(path.read_text())
+                self._check_data_key(data["data_key"])
+                if not data.get("secret_key"):
+                    raise KeyError("secret_key")
+                return data
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigurationError(f"{path}: not a LinX secrets file ({exc}); move it away to regenerate.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"secret_key": secrets.token_urlsafe(32), "data_key": Fernet.generate_key().decode()}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+        return data
+
+    @staticmethod
+    def _check_data_key(key):
+        try:
+            if len(base64.urlsafe_b64decode(key.encode())) != 32:
+                raise ValueError
+        except (ValueError, TypeError):
+            raise ConfigurationError("LINX_DATA_KEY is not a Fernet key (32 url-safe base64-encoded bytes).")
+
+
+def _coerce(f, raw, key):
+    if f.type in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{key}={raw!r}: a whole number is required.")
+    return raw

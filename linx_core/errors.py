@@ -1,0 +1,84 @@
+"""Domain errors: what went wrong, where, and which rule said so.
+
+Every error the core raises on purpose is a :class:`LinxError`. The HTTP edge
+turns one into the API's error body; the CLI prints it. ``status`` is the HTTP
+status the error deserves, so the edge holds no table of its own.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: ``path`` is dotted (``parameters.amount``)."""
+
+    path: str
+    message: str
+    code: str
+
+    def as_dict(self):
+        return {"path": self.path, "message": self.message, "errorCode": self.code}
+
+
+@dataclass
+class LinxError(Exception):
+    message: str
+    code: str = "ERROR"
+    status: int = 400
+    problems: list = field(default_factory=list)
+
+    def __post_init__(self):
+        super().__init__(self.message)
+
+    def __str__(self):
+        if not self.problems:
+            return self.message
+        lines = [self.message]
+        lines += [f"  {p.path}: {p.message} [{p.code}]" for p in self.problems]
+        return "\n".join(lines)
+
+
+class InvalidRequest(LinxError):
+    """The request's structure is wrong (HTTP 400)."""
+
+    def __init__(self, message="The request is malformed.", problems=(), code="INVALID_REQUEST"):
+        super().__init__(message, code, 400, list(problems))
+
+
+class RuleViolation(LinxError):
+    """The request is well formed but breaks a rule (HTTP 422)."""
+
+    def __init__(self, message="The request breaks the rules.", problems=(), code="RULE_VIOLATION"):
+        super().__init__(message, code, 422, list(problems))
+
+
+class NotFound(LinxError):
+    def __init__(self, message="Not found.", code="NOT_FOUND"):
+        super().__init__(message, code, 404)
+
+
+class Conflict(LinxError):
+    def __init__(self, message, code="CONFLICT"):
+        super().__init__(message, code, 409)
+
+
+class Unauthorized(LinxError):
+    def __init__(self, message="A valid API key is required.", code="UNAUTHORIZED"):
+        super().__init__(message, code, 401)
+
+
+class RuleFileError(LinxError):
+    """A rule file itself is wrong: names the file, the place in it and the fault."""
+
+    def __init__(self, problems):
+        problems = list(problems)
+        super().__init__(
+            f"{len(problems)} problem(s) in the rule files.", "RULE_FILE_INVALID", 500, problems
+        )
+
+    def __str__(self):
+        return "\n".join(f"{p.path}: {p.message}" for p in self.problems)
+
+
+class ConfigurationError(LinxError):
+    def __init__(self, message):
+        super().__init__(message, "CONFIGURATION", 500)

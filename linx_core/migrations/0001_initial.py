@@ -1,0 +1,191 @@
+"""The initial schema: a frozen copy of the models as they first shipped."""
+from peewee import *
+from linx_core.store.fields import JSONField
+from linx_core.store.fields import MoneyField
+from linx_core.store.fields import UTCDateTimeField
+import uuid
+
+
+def up(migrator, db):
+    class Business(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        name = CharField(unique=True, max_length=120)
+        display_name = CharField(max_length=120)
+        passcode_default = BooleanField(default=True)
+        settings = JSONField(default=dict)
+        created_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'business'
+    db.create_tables([Business])
+
+    class ApiKey(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        prefix = CharField(max_length=16)
+        key_hash = CharField(unique=True, max_length=64)
+        created_at = UTCDateTimeField()
+        revoked_at = UTCDateTimeField(null=True)
+        class Meta:
+            database = db
+            table_name = 'api_key'
+    db.create_tables([ApiKey])
+
+    class BusinessFinancialAccount(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        name = CharField(max_length=120)
+        type = CharField(max_length=8)
+        subtype = CharField(max_length=16)
+        currency = CharField(max_length=3)
+        masked_number = CharField(max_length=32, default='')
+        created_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'business_financial_account'
+    db.create_tables([BusinessFinancialAccount])
+
+    class Customer(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        status = CharField(max_length=16, default='ACTIVE')
+        first_name = CharField(max_length=40)
+        last_name = CharField(max_length=40)
+        phone_number = CharField(index=True, null=True, max_length=16)
+        email = CharField(null=True, max_length=254)
+        date_of_birth = DateField(null=True)
+        addresses = JSONField(default=list)
+        created_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'customer'
+            indexes = ((('business', 'phone_number'), False),)
+    db.create_tables([Customer])
+
+    class CustomerFinancialAccount(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        customer = ForeignKeyField(Customer, on_delete='CASCADE')
+        type = CharField(max_length=8)
+        subtype = CharField(max_length=16)
+        state = CharField(max_length=16, default='ACTIVE')
+        holder_name = CharField(max_length=120)
+        sealed_number = TextField()
+        last4 = CharField(max_length=4)
+        masked_number = CharField(max_length=32)
+        fingerprint = CharField(index=True, max_length=64)
+        brand = CharField(null=True, max_length=24)
+        expiry = CharField(null=True, max_length=7)
+        routing_number = CharField(null=True, max_length=9)
+        bank_name = CharField(null=True, max_length=120)
+        currency = CharField(max_length=3, default='USD')
+        billing_address = JSONField(null=True)
+        created_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'customer_financial_account'
+    db.create_tables([CustomerFinancialAccount])
+
+    class Event(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        type = CharField(max_length=64)
+        subject_id = UUIDField(index=True)
+        data = JSONField()
+        created_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'event'
+            indexes = ((('business', 'created_at'), False),)
+    db.create_tables([Event])
+
+    class IdempotencyRecord(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        key = CharField()
+        request_hash = CharField(max_length=64)
+        state = CharField(max_length=12, default='IN_FLIGHT')
+        response_status = IntegerField(null=True)
+        response_body = TextField(null=True)
+        created_at = UTCDateTimeField()
+        expires_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'idempotency_record'
+            indexes = ((('business', 'key'), True),)
+    db.create_tables([IdempotencyRecord])
+
+    class Job(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        kind = CharField(max_length=48)
+        payload = JSONField(default=dict)
+        business = ForeignKeyField(Business, null=True, on_delete='CASCADE')
+        status = CharField(max_length=12, default='DUE')
+        run_at = UTCDateTimeField()
+        attempts = IntegerField(default=0)
+        lease_until = UTCDateTimeField(null=True)
+        last_error = TextField(null=True)
+        created_at = UTCDateTimeField()
+        updated_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'job'
+            indexes = ((('status', 'run_at'), False),)
+    db.create_tables([Job])
+
+    class Workflow(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        status = CharField(index=True, max_length=16)
+        version = IntegerField(default=1)
+        title = CharField(max_length=200)
+        channel = CharField(max_length=16)
+        phone_number = CharField(null=True, max_length=16)
+        email = CharField(null=True, max_length=254)
+        customer = ForeignKeyField(Customer, null=True, on_delete='SET NULL')
+        parameters = JSONField(default=dict)
+        customer_memo = TextField(null=True)
+        amount = MoneyField(null=True)
+        currency = CharField(null=True, max_length=3)
+        current_step = IntegerField(default=0)
+        token_hash = CharField(unique=True, max_length=64)
+        passcode_hash = CharField(null=True, max_length=64)
+        passcode_attempts = IntegerField(default=0)
+        expire_at = UTCDateTimeField()
+        next_notification_at = UTCDateTimeField(null=True)
+        completed_at = UTCDateTimeField(null=True)
+        decline_reason = CharField(null=True, max_length=64)
+        created_at = UTCDateTimeField(index=True)
+        updated_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'workflow'
+            indexes = ((('business', 'created_at'), False),)
+    db.create_tables([Workflow])
+
+    class WorkflowStep(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        workflow = ForeignKeyField(Workflow, on_delete='CASCADE')
+        position = IntegerField()
+        name = CharField(max_length=48)
+        status = CharField(max_length=16, default='CREATED')
+        data = JSONField(default=dict)
+        updated_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'workflow_step'
+            indexes = ((('workflow', 'position'), True),)
+    db.create_tables([WorkflowStep])
+
+
+def down(migrator, db):
+    migrator.migrate(migrator.drop_table('workflow_step'))
+    migrator.migrate(migrator.drop_table('workflow'))
+    migrator.migrate(migrator.drop_table('job'))
+    migrator.migrate(migrator.drop_table('idempotency_record'))
+    migrator.migrate(migrator.drop_table('event'))
+    migrator.migrate(migrator.drop_table('customer_financial_account'))
+    migrator.migrate(migrator.drop_table('customer'))
+    migrator.migrate(migrator.drop_table('business_financial_account'))
+    migrator.migrate(migrator.drop_table('api_key'))
+    migrator.migrate(migrator.drop_table('business'))

@@ -1,0 +1,314 @@
+"""The rule book: the checked rule files, compiled into a request schema and checks."""
+from dataclasses import dataclass
+from typing import Optional
+
+from marshmallow import ValidationError, fields
+
+from ..errors import InvalidRequest, Problem, RuleFileError, RuleViolation
+from . import checks
+from .fields import StrictBoolean, Text, WholeNumber, field_for
+from .messages import Coded, RuleLength, RuleOneOf, flatten, worst_status
+from .meta import NAME, SECTION_SCHEMAS, Combination, Strict, WorkflowSpec, catalog_entry_schema
+
+REQUIRED_SECTIONS = ("parameters", "steps", "solutions", "workflow", "combinations", "currencies",
+                     "financialAccountSubTypes")
+
+
+@dataclass(frozen=True)
+class WorkflowRequest:
+    """A workflow request that passed the rules (data checks against the store come after)."""
+
+    title: str
+    steps: tuple
+    parameters: dict
+    expire_hours: int
+    customer_memo: Optional[str]
+    passcode: Optional[bool]
+
+
+class RuleBook:
+    def __init__(self, doc, data):
+        self.directory = doc.directory
+        self.catalog = data["catalog"]
+        self.parameters = data["parameters"]
+        self.steps = dict(sorted(data["steps"].items(), key=lambda kv: kv[1]["order"]))
+        self.solutions = data["solutions"]
+        self.workflow = data["workflow"]
+        self.combinations = data["combinations"]
+        self.conditions = self._compile_conditions()
+        self.request_schema = self._compile_request_schema()
+
+    # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, doc):
+        problems = []
+        data = {"catalog": {}, "parameters": {}, "steps": {}, "solutions": {}, "workflow": {}, "combinations": []}
+        for section in REQUIRED_SECTIONS:
+            if section not in doc.data:
+                problems.append(Problem(str(doc.directory), f"no rule file defines the section `{section}`",
+                                        "RULE_FILE_MISSING_SECTION"))
+
+        def load(schema, value, path):
+            try:
+                return schema.load(value)
+            except ValidationError as exc:
+                for sub, message in _paths(exc.messages):
+                    problems.append(doc.problem(path + sub, message))
+            return None
+
+        for section, entries in doc.data.items():
+            if section == "combinations":
+                for i, item in enumerate(entries):
+                    loaded = load(Combination(), item, ("combinations", i))
+                    if loaded:
+                        data["combinations"].append(loaded)
+            elif section == "workflow":
+                loaded = load(WorkflowSpec(), entries, ("workflow",))
+                data["workflow"] = loaded or {}
+                # WorkflowSpec paths begin with the key, which _paths already gives.
+            elif section in SECTION_SCHEMAS:
+                for key, value in entries.items():
+                    if NAME.regex.match(key) is None:
+                        problems.append(doc.problem((section, key), "is not a valid name (letters, digits, - and _)"))
+                        continue
+                    loaded = load(SECTION_SCHEMAS[section](), value, (section, key))
+                    if loaded is not None:
+                        data[section][key] = loaded
+            else:
+                schema = catalog_entry_schema(section)
+                values = data["catalog"].setdefault(section, {})
+                for key, attrs in entries.items():
+                    loaded = load(schema, attrs, (section, key))
+                    if loaded is not None:
+                        values[key] = loaded
+        if not problems:
+            problems += _cross_references(doc, data)
+        if problems:
+            raise RuleFileError(problems)
+        return cls(doc, data)
+
+    def _compile_conditions(self):
+        """Every condition, per step: the steps' own, plus those each solution implies."""
+        by_step = {name: list(spec["conditions"]) for name, spec in self.steps.items()}
+        scoped = {p for spec in self.steps.values() for p in spec["parameters"]["bySolution"]}
+        for name, spec in self.steps.items():
+            if "solution" not in _step_parameters(spec):
+                continue
+            for solution, sol in self.solutions.items():
+                allowed = set(sol["parameters"]["required"]) | set(sol["parameters"]["optional"])
+                allow = {"transactionType": sol["transactionTypes"], "priority": sol["priorities"],
+                         "financialAccountSubType": sol["financialAccountSubTypes"],
+                         "currency": list(sol["limits"])}
+                by_step[name].append({
+                    "id": f"solution-{solution}",
+                    "when": {"solution": [solution]},
+                    "require": list(sol["parameters"]["required"]),
+                    "forbid": sorted(scoped - allowed),
+                    "allow": {k: v for k, v in allow.items() if k in self.parameters},
+                    "limits": sol["limits"],
+                })
+        return by_step
+
+    def _compile_request_schema(self):
+        catalog = dict(self.catalog, solutions=self.solutions)
+        counter = iter(range(1, 1000))
+
+        def build_object(spec):
+            attrs = {n: field_for(s, catalog, s.get("required", False), build_object) for n, s in spec["fields_"].items()}
+            return Strict.from_dict(attrs, name=f"WorkflowObject{next(counter)}")
+
+        param_fields = {}
+        for name, spec in self.parameters.items():
+            param_fields[name] = field_for(spec, catalog, False, build_object)
+            param_fields[name].metadata["description"] = checks.describe_parameter(self, name)
+        parameters = Strict.from_dict(param_fields, name="WorkflowParameters")
+        step_entry = Strict.from_dict(
+            {"name": Text(required=True, validate=RuleOneOf(list(self.steps)),
+                          metadata={"description": "The step's name."})},
+            name="WorkflowStepRequest",
+        )
+        wf = self.workflow
+        expiry = wf["expiry"]
+        top = {
+            "title": Text(required=True, validate=RuleLength(min=max(1, wf["title"]["minLength"]), max=wf["title"]["maxLength"]),
+                          metadata={"description": "What the customer is asked to do."}),
+            "expireIn": WholeNumber(metadata={
+                "description": f"Days until the link expires (a number or a numeric string); "
+                               f"default {expiry['defaultHours']} hours, at most {expiry['maxHours'] // 24} days.",
+                "oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}),
+            "expireInHours": WholeNumber(metadata={
+                "description": f"Hours until the link expires, {expiry['minHours']} to {expiry['maxHours']}.",
+                "oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}),
+            "customerMemo": Text(validate=RuleLength(max=wf["customerMemo"]["maxLength"]),
+                                 metadata={"description": "A note shown to the customer."}),
+            "passcode": StrictBoolean(metadata={"description": "Whether the customer must enter a passcode; "
+                                                               "defaults to the business's setting."}),
+            "parameters": fields.Nested(parameters, required=True),
+            "steps": fields.List(fields.Nested(step_entry), required=True,
+                                 validate=RuleLength(min=1, max=wf["maxSteps"])),
+        }
+        return Strict.from_dict(top, name="WorkflowCreateRequest")
+
+    # -- using -----------------------------------------------------------------------------
+
+    def validate_workflow(self, body):
+        """A :class:`WorkflowRequest`, or :class:`InvalidRequest` (400) / :class:`RuleViolation` (422)."""
+        if not isinstance(body, dict):
+            raise InvalidRequest("The body must be a JSON object.", [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
+        try:
+            data = self.request_schema().load(body)
+        except ValidationError as exc:
+            problems = flatten(exc.messages)
+            if worst_status(exc.messages) == 400:
+                raise InvalidRequest("The request is malformed.", problems) from None
+            raise RuleViolation("The request breaks the rules.", problems) from None
+        steps = tuple(s["name"] for s in data["steps"])
+        params = data["parameters"]
+        problems = checks.check_workflow(self, steps, params)
+        hours, expiry_problem = self._expiry_hours(data)
+        if expiry_problem:
+            if expiry_problem.code == "EXPIRY_TWICE":
+                raise InvalidRequest("The request is malformed.", [expiry_problem])
+            problems.insert(0, expiry_problem)
+        if problems:
+            raise RuleViolation("The request breaks the rules.", problems)
+        return WorkflowRequest(data["title"], steps, params, hours, data.get("customerMemo"), data.get("passcode"))
+
+    def _expiry_hours(self, data):
+        expiry = self.workflow["expiry"]
+        if "expireIn" in data and "expireInHours" in data:
+            return None, Problem("expireInHours", "Give expireIn (days) or expireInHours, not both.", "EXPIRY_TWICE")
+        if "expireIn" in data:
+            path, hours = "expireIn", data["expireIn"] * 24
+        elif "expireInHours" in data:
+            path, hours = "expireInHours", data["expireInHours"]
+        else:
+            return expiry["defaultHours"], None
+        if not expiry["minHours"] <= hours <= expiry["maxHours"]:
+            unit = "days" if path == "expireIn" else "hours"
+            low, high = ((expiry["minHours"] + 23) // 24, expiry["maxHours"] // 24) if unit == "days" else (
+                expiry["minHours"], expiry["maxHours"])
+            return None, Problem(path, f"Must be between {low} and {high} {unit}.", "EXPIRY_OUT_OF_RANGE")
+        return hours, None
+
+    def decimals(self, currency):
+        return self.catalog["currencies"][currency]["minorUnits"]
+
+    def account_kind(self, subtype):
+        return self.catalog["financialAccountSubTypes"][subtype]["kind"]
+
+
+def _step_parameters(spec):
+    p = spec["parameters"]
+    return set(p["required"]) | set(p["optional"]) | set(p["bySolution"])
+
+
+def _paths(messages, prefix=()):
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _paths(value, prefix if key == "_schema" else prefix + (key,))
+    elif isinstance(messages, (list, tuple)):
+        for m in messages:
+            if isinstance(m, (dict, list)):
+                yield from _paths(m, prefix)
+            else:
+                yield prefix, str(m)
+    else:
+        yield prefix, str(messages)
+
+
+def _cross_references(doc, data):
+    """Faults between files: a name used in one place that is not defined in another."""
+    out = []
+    catalog = data["catalog"]
+    params = data["parameters"]
+    steps = data["steps"]
+    solutions = data["solutions"]
+    lists = dict(catalog, solutions=solutions)
+
+    def need(value, known, path, what):
+        if value not in known:
+            hint = ", ".join(sorted(map(str, known))[:12])
+            out.append(doc.problem(path, f"names unknown {what} {value!r} (known: {hint})"))
+            return False
+        return True
+
+    def check_param_spec(spec, path):
+        if spec["type"] == "enum":
+            need(spec["values"], lists, path + ("values",), "value list")
+        if spec["type"] == "money":
+            cur = spec["currency"]
+            if need(cur, params, path + ("currency",), "parameter") and params[cur].get("values") != "currencies":
+                out.append(doc.problem(path + ("currency",), f"{cur!r} must be an enum over `currencies`"))
+        if spec["type"] == "list":
+            check_param_spec(spec["items"], path + ("items",))
+        for name, sub in spec.get("fields_", {}).items():
+            check_param_spec(sub, path + ("fields", name))
+
+    for name, spec in params.items():
+        check_param_spec(spec, ("parameters", name))
+
+    by_solution = set()
+    for name, spec in steps.items():
+        p = spec["parameters"]
+        by_solution |= set(p["bySolution"])
+        for kind in ("required", "optional", "bySolution"):
+            for i, pname in enumerate(p[kind]):
+                need(pname, params, ("steps", name, "parameters", kind, i), "parameter")
+        for i, cond in enumerate(spec["conditions"]):
+            base = ("steps", name, "conditions", i)
+            for pname, values in cond["when"].items():
+                if need(pname, params, base + ("when", pname), "parameter"):
+                    _check_values(doc, out, lists, params[pname], values, base + ("when", pname))
+            for kind in ("require", "forbid"):
+                for j, pname in enumerate(cond[kind]):
+                    need(pname, params, base + (kind, j), "parameter")
+            for pname, values in cond["allow"].items():
+                if need(pname, params, base + ("allow", pname), "parameter"):
+                    _check_values(doc, out, lists, params[pname], values, base + ("allow", pname))
+    for name, sol in solutions.items():
+        base = ("solutions", name)
+        for key, section in (("transactionTypes", "transactionTypes"), ("priorities", "priorities"),
+                             ("financialAccountSubTypes", "financialAccountSubTypes")):
+            for i, value in enumerate(sol[key]):
+                need(value, catalog.get(section, {}), base + (key, i), section[:-1] if section.endswith("s") else section)
+        for kind in ("required", "optional"):
+            for i, pname in enumerate(sol["parameters"][kind]):
+                if pname not in by_solution:
+                    out.append(doc.problem(base + ("parameters", kind, i),
+                                           f"{pname!r} is not in any step's bySolution list"))
+        for cur, limit in sol["limits"].items():
+            if need(cur, catalog.get("currencies", {}), base + ("limits", cur), "currency"):
+                places = catalog["currencies"][cur]["minorUnits"]
+                for end in ("min", "max"):
+                    if -limit[end].as_tuple().exponent > places:
+                        out.append(doc.problem(base + ("limits", cur, end), f"has more than {places} decimals for {cur}"))
+    for section, values in (("channels", catalog.get("channels", {})),):
+        for value, attrs in values.items():
+            need(attrs["contact"], params, (section, value, "contact"), "parameter")
+    for i, rule in enumerate(data["combinations"]):
+        base = ("combinations", i)
+        for key in ("first", "ifPresent"):
+            if key in rule:
+                need(rule[key], steps, base + (key,), "step")
+        for key in ("exactlyOne", "atMostOne", "requireOneOf"):
+            for j, step in enumerate(rule.get(key, [])):
+                need(step, steps, base + (key, j), "step")
+    ids = [r["id"] for r in data["combinations"]]
+    for i, rid in enumerate(ids):
+        if ids.index(rid) != i:
+            out.append(doc.problem(("combinations", i, "id"), f"the id {rid!r} is used twice"))
+    return out
+
+
+def _check_values(doc, out, lists, spec, values, path):
+    if spec["type"] != "enum":
+        return
+    known = lists.get(spec["values"], {})
+    for j, value in enumerate(values):
+        if value not in known:
+            out.append(doc.problem(path + (j,), f"{value!r} is not one of {spec['values']}"))
+
+
+__all__ = ["RuleBook", "WorkflowRequest", "Coded"]

@@ -1,0 +1,161 @@
+"""Cross-step checks: combinations, per-step parameters, conditions, money.
+
+Each check is driven by the rule book; each fault is a :class:`Problem` whose
+``code`` is the rule's id in upper snake case, so an integrator can tell rules apart.
+"""
+from ..errors import Problem
+
+
+def rule_code(rule_id):
+    return rule_id.upper().replace("-", "_")
+
+
+def check_workflow(book, steps, params):
+    problems = _combinations(book, steps)
+    if problems:
+        return problems
+    problems += _parameters(book, steps, params)
+    problems += _conditions(book, steps, params)
+    problems += _money(book, params)
+    return _dedupe(problems)
+
+
+def _combinations(book, steps):
+    out = []
+    present = set(steps)
+    for rule in book.combinations:
+        code = rule_code(rule["id"])
+        message = rule.get("message")
+        if "first" in rule and steps[0] != rule["first"]:
+            out.append(Problem("steps[0]", message or f"The first step must be {rule['first']}.", code))
+        elif "unique" in rule:
+            seen = set()
+            for i, name in enumerate(steps):
+                if name in seen:
+                    out.append(Problem(f"steps[{i}]", message or f"Step {name} appears more than once.", code))
+                seen.add(name)
+        elif "ordered" in rule:
+            for i in range(1, len(steps)):
+                before, after = book.steps[steps[i - 1]]["order"], book.steps[steps[i]]["order"]
+                if after < before:
+                    out.append(Problem(f"steps[{i}]", message or
+                                       f"Step {steps[i]} must come before {steps[i - 1]} "
+                                       f"(the order is: {_order_text(book)}).", code))
+                    break
+        elif "exactlyOne" in rule:
+            found = [s for s in rule["exactlyOne"] if s in present]
+            if len(found) != 1:
+                which = "both" if len(found) > 1 else "neither"
+                out.append(Problem("steps", message or f"Exactly one of {' and '.join(rule['exactlyOne'])} is required "
+                                   f"({which} given).", code))
+        elif "atMostOne" in rule:
+            found = [s for s in rule["atMostOne"] if s in present]
+            if len(found) > 1:
+                out.append(Problem("steps", message or f"At most one of {', '.join(rule['atMostOne'])} is allowed.", code))
+        elif "ifPresent" in rule and rule["ifPresent"] in present:
+            if not present & set(rule["requireOneOf"]):
+                out.append(Problem("steps", message or f"Step {rule['ifPresent']} requires "
+                                   f"{' or '.join(rule['requireOneOf'])}.", code))
+    return out
+
+
+def _order_text(book):
+    groups = {}
+    for name, spec in book.steps.items():
+        groups.setdefault(spec["order"], []).append(name)
+    return ", ".join(" | ".join(names) for _, names in sorted(groups.items()))
+
+
+def _parameters(book, steps, params):
+    out = []
+    used = {}
+    for name in steps:
+        p = book.steps[name]["parameters"]
+        for pname in p["required"] + p["optional"] + p["bySolution"]:
+            used.setdefault(pname, name)
+        for pname in p["required"]:
+            if pname not in params:
+                out.append(Problem(f"parameters.{pname}", f"Is required by step {name}.", "REQUIRED_PARAMETER"))
+    for pname in params:
+        if pname not in used:
+            owners = [s for s, spec in book.steps.items()
+                      if pname in sum(spec["parameters"].values(), [])]
+            out.append(Problem(f"parameters.{pname}",
+                               f"Is not used by any step of this workflow (it belongs to {', '.join(owners)}).",
+                               "PARAMETER_NOT_USED"))
+    return out
+
+
+def _conditions(book, steps, params):
+    out = []
+    for name in steps:
+        for cond in book.conditions[name]:
+            if not all(params.get(k) in values for k, values in cond["when"].items()):
+                continue
+            code = rule_code(cond["id"])
+            because = " and ".join(f"{k} is {params[k]}" for k in cond["when"])
+            for pname in cond["require"]:
+                if pname not in params:
+                    out.append(Problem(f"parameters.{pname}", cond.get("message") or f"Is required when {because}.", code))
+            for pname in cond["forbid"]:
+                if pname in params:
+                    out.append(Problem(f"parameters.{pname}", cond.get("message") or f"Is not allowed when {because}.", code))
+            for pname, values in cond["allow"].items():
+                if pname in params and params[pname] not in values:
+                    out.append(Problem(f"parameters.{pname}", cond.get("message") or
+                                       f"Must be one of {', '.join(values)} when {because}.", code))
+            limits = cond.get("limits")
+            currency = params.get("currency")
+            if limits and currency in limits and "amount" in params:
+                low, high = limits[currency]["min"], limits[currency]["max"]
+                if not low <= params["amount"] <= high:
+                    out.append(Problem("parameters.amount", f"Must be between {low} and {high} {currency} "
+                                       f"when {because}.", "AMOUNT_OUT_OF_LIMITS"))
+    return out
+
+
+def _money(book, params):
+    out = []
+    for pname, spec in book.parameters.items():
+        if spec["type"] != "money" or pname not in params:
+            continue
+        currency = params.get(spec["currency"])
+        if currency not in book.catalog["currencies"]:
+            continue
+        places = book.decimals(currency)
+        exponent = params[pname].normalize().as_tuple().exponent
+        if -exponent > places:
+            out.append(Problem(f"parameters.{pname}", f"Has more than {places} decimals for {currency}.",
+                               "TOO_MANY_DECIMALS"))
+    return out
+
+
+def _dedupe(problems):
+    seen, out = set(), []
+    for p in problems:
+        if (p.path, p.code) not in seen:
+            seen.add((p.path, p.code))
+            out.append(p)
+    return out
+
+
+def describe_parameter(book, name):
+    """The parameter's description plus where it is used and when it is required, for OpenAPI."""
+    spec = book.parameters[name]
+    parts = [spec.get("description", "").rstrip(".") + "." if spec.get("description") else ""]
+    users = [s for s, st in book.steps.items() if name in sum(st["parameters"].values(), [])]
+    required_by = [s for s, st in book.steps.items() if name in st["parameters"]["required"]]
+    if users:
+        parts.append(f"Used by: {', '.join(users)}.")
+    if required_by:
+        parts.append(f"Required by: {', '.join(required_by)}.")
+    for step, conds in book.conditions.items():
+        for cond in conds:
+            when = " and ".join(f"{k} is {'/'.join(v)}" for k, v in cond["when"].items())
+            if name in cond["require"]:
+                parts.append(f"Required when {when}.")
+            if name in cond["forbid"]:
+                parts.append(f"Not allowed when {when}.")
+            if name in cond["allow"]:
+                parts.append(f"When {when}: one of {', '.join(cond['allow'][name])}.")
+    return " ".join(p for p in parts if p)

@@ -1,0 +1,130 @@
+"""marshmallow fields for the parameter types a rule file can name."""
+import uuid
+from decimal import Decimal
+
+import phonenumbers
+from marshmallow import ValidationError, fields
+
+from .messages import Coded, RuleEmail, RuleLength, RuleOneOf, RuleRange
+
+PARAMETER_TYPES = ("string", "enum", "phone", "email", "uuid", "money", "list", "object", "boolean")
+
+
+class Text(fields.String):
+    """A string; blank strings are refused and surrounding space is trimmed."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not value:
+            raise ValidationError(Coded("Must not be blank.", "BLANK"))
+        if "\x00" in value:
+            raise ValidationError(Coded("Must not contain NUL characters.", "INVALID_FORMAT"))
+        return value
+
+
+class Phone(Text):
+    """An E.164 phone number: a known country code and a possible length for it.
+
+    Possible, not "valid": the seeds' +16471234567 has an exchange (123) that is
+    not assignable in North America, and the carrier is the judge of that (Twilio
+    answers 21211, handled by the SMS channel).
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_possible_number(number):
+            raise ValidationError(Coded("Not a valid phone number in E.164 form (like +16471234567).", "INVALID_PHONE"))
+        formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if formatted != value:
+            raise ValidationError(Coded(f"Use E.164 form: {formatted}.", "INVALID_PHONE"))
+        return formatted
+
+
+class Uuid(Text):
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValidationError(Coded("Not a valid UUID.", "INVALID_ID")) from None
+
+
+class Money(fields.Decimal):
+    """A decimal amount given as a JSON number or a numeric string; never a float, never a bool."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or isinstance(value, float):
+            # Floats cannot reach here through the API (JSON numbers parse as Decimal);
+            # refusing them keeps a caller in Python from slipping binary fractions in.
+            raise self.make_error("invalid")
+        if isinstance(value, str) and len(value) > 40:
+            raise self.make_error("invalid")
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if result <= 0:
+            raise ValidationError(Coded("Must be greater than 0.", "NOT_POSITIVE"))
+        if result.adjusted() > 15:
+            raise ValidationError(Coded("Is too large.", "OUT_OF_RANGE"))
+        return result
+
+
+class WholeNumber(fields.Field):
+    """A whole number given as a JSON integer or a string of digits (the seeds send "2")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid whole number.")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, Decimal) and value == value.to_integral_value() and value.is_finite():
+            return int(value)
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) < 12:
+            return int(value.strip())
+        if isinstance(value, (str, Decimal)):
+            raise ValidationError(Coded("Must be a whole number.", "NOT_WHOLE_NUMBER"))
+        raise ValidationError("Not a valid whole number.")
+
+
+class StrictBoolean(fields.Boolean):
+    """true or false, nothing else."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+def field_for(spec, catalog, required=False, build_object=None):
+    """The marshmallow field for a parameter spec from a rule file."""
+    kind = spec["type"]
+    meta = {"description": spec.get("description", "")}
+    common = {"required": required, "metadata": meta}
+    if kind == "string":
+        return Text(validate=RuleLength(min=spec.get("minLength", 1), max=spec.get("maxLength")), **common)
+    if kind == "enum":
+        return Text(validate=RuleOneOf(list(catalog[spec["values"]])), **common)
+    if kind == "phone":
+        meta.update(example="+16471234567", pattern=r"^\+[1-9]\d{1,14}$")
+        return Phone(**common)
+    if kind == "email":
+        return Text(validate=[RuleEmail(), RuleLength(max=spec.get("maxLength", 254))], **common)
+    if kind == "uuid":
+        meta["format"] = "uuid"
+        return Uuid(**common)
+    if kind == "money":
+        meta["example"] = "256.25"
+        return Money(allow_nan=False, **common)
+    if kind == "boolean":
+        return StrictBoolean(**common)
+    if kind == "list":
+        inner = field_for(spec["items"], catalog, True, build_object)
+        return fields.List(inner, validate=RuleLength(min=spec.get("minItems"), max=spec.get("maxItems")), **common)
+    if kind == "object":
+        return fields.Nested(build_object(spec), **common)
+    raise ValueError(kind)
+
+
+__all__ = ["field_for", "PARAMETER_TYPES", "WholeNumber", "StrictBoolean", "Text", "Money", "RuleRange"]

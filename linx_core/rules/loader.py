@@ -1,0 +1,167 @@
+"""Reading rule files: YAML in, one merged document out, every fault located.
+
+Each file is a mapping of sections. Sections from several files are merged, so
+a plugin's fragment can add a solution; a key defined twice is a fault naming
+both files. Places are reported as ``file:line: dotted.path``.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import Problem, RuleFileError
+
+LIST_SECTIONS = {"combinations"}
+MAP_SECTIONS = {
+    "channels", "financialAccountSubTypes", "transactionTypes", "priorities", "currencies",
+    "paymentReasons", "documents", "declineReasons", "profileFields",
+    "parameters", "steps", "solutions", "workflow",
+}
+CATALOG_SECTIONS = MAP_SECTIONS - {"parameters", "steps", "solutions", "workflow"}
+MAX_FILE_BYTES = 1_048_576
+
+
+@dataclass
+class Source:
+    """Where each part of the merged document came from."""
+
+    files: dict = field(default_factory=dict)  # (section, key) or (section, index) -> (file, node)
+
+    def locate(self, path):
+        """``file:line: dotted.path`` for a path tuple into the merged document."""
+        if not path:
+            return "rules"
+        origin = self.files.get(tuple(path[:2]))
+        if origin is None:
+            return _dotted(path)
+        filename, node = origin
+        line = _line_of(node, path[2:])
+        return f"{filename}:{line}: {_dotted(path)}" if line else f"{filename}: {_dotted(path)}"
+
+
+@dataclass
+class RuleDocument:
+    data: dict
+    source: Source
+    directory: Path
+
+    def problem(self, path, message, code="RULE_FILE_INVALID"):
+        return Problem(self.source.locate(tuple(path)), message, code)
+
+
+def read_rule_files(directory):
+    directory = Path(directory)
+    problems = []
+    if not directory.is_dir():
+        raise RuleFileError([Problem(str(directory), "is not a folder of rule files", "RULES_MISSING")])
+    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    if not paths:
+        raise RuleFileError([Problem(str(directory), "holds no *.yaml rule file", "RULES_MISSING")])
+    merged, source = {}, Source()
+    for path in paths:
+        name = path.name
+        try:
+            raw = path.read_bytes()
+            if len(raw) > MAX_FILE_BYTES:
+                raise ValueError(f"is larger than {MAX_FILE_BYTES} bytes")
+            text = raw.decode("utf-8")
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{name}:{mark.line + 1}" if mark else name
+            problems.append(Problem(where, f"is not valid YAML: {getattr(exc, 'problem', None) or exc}", "RULE_FILE_YAML"))
+            continue
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(name, f"cannot be read: {exc}", "RULE_FILE_UNREADABLE"))
+            continue
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            problems.append(Problem(name, "must be a mapping of sections (parameters:, steps:, ...)", "RULE_FILE_SHAPE"))
+            continue
+        for section, value in doc.items():
+            section_node = _child(node, section)
+            where = f"{name}:{section_node.start_mark.line + 1}" if section_node else name
+            if section in LIST_SECTIONS:
+                if not isinstance(value, list):
+                    problems.append(Problem(f"{where}: {section}", "must be a list", "RULE_FILE_SHAPE"))
+                    continue
+                items = merged.setdefault(section, [])
+                for i, item in enumerate(value):
+                    source.files[(section, len(items))] = (name, _child(section_node, i))
+                    items.append(item)
+            elif section in MAP_SECTIONS:
+                if isinstance(value, list) and section in CATALOG_SECTIONS:
+                    if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+                        problems.append(Problem(f"{where}: {section}", "a list of values must hold plain names", "RULE_FILE_SHAPE"))
+                        continue
+                    value_nodes = {str(v): _child(section_node, i) for i, v in enumerate(value)}
+                    value = {str(v): {} for v in value}
+                elif isinstance(value, dict):
+                    value_nodes = {k: _value_node(section_node, k) for k in value}
+                else:
+                    problems.append(Problem(f"{where}: {section}", "must be a mapping" + (" or a list" if section in CATALOG_SECTIONS else ""), "RULE_FILE_SHAPE"))
+                    continue
+                target = merged.setdefault(section, {})
+                for key, item in value.items():
+                    key = str(key)
+                    if key in target:
+                        first = source.files.get((section, key), ("?", None))[0]
+                        problems.append(Problem(f"{where}: {section}.{key}", f"is defined in {first} already", "RULE_FILE_DUPLICATE"))
+                        continue
+                    target[key] = {} if item is None else item
+                    source.files[(section, key)] = (name, value_nodes.get(key))
+            else:
+                known = ", ".join(sorted(LIST_SECTIONS | MAP_SECTIONS))
+                problems.append(Problem(f"{where}: {section}", f"is not a rule section (known: {known})", "RULE_FILE_UNKNOWN_SECTION"))
+    if problems:
+        raise RuleFileError(problems)
+    return RuleDocument(merged, source, directory)
+
+
+def _dotted(path):
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _child(node, key):
+    """The value node under ``key`` (a mapping key or a list index), or None."""
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if str(k.value) == str(key):
+                return v
+    elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+        return node.value[key]
+    return None
+
+
+def _value_node(node, key):
+    return _child(node, key) or _key_node(node, key)
+
+
+def _key_node(node, key):
+    if isinstance(node, yaml.MappingNode):
+        for k, _ in node.value:
+            if str(k.value) == str(key):
+                return k
+    return None
+
+
+def _line_of(node, path):
+    """The 1-based line of the deepest node along ``path`` that exists."""
+    best = node
+    for part in path:
+        nxt = _child(best, part) if best is not None else None
+        if nxt is None:
+            key = _key_node(best, part) if best is not None else None
+            if key is not None:
+                best = key
+            break
+        best = nxt
+    return best.start_mark.line + 1 if best is not None else None

@@ -1,0 +1,199 @@
+"""The shape of the rule files themselves, as marshmallow schemas.
+
+A fault found here is reported with its file, line and dotted place.
+"""
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from .fields import PARAMETER_TYPES
+
+NAME = validate.Regexp(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$", error="must be a name of letters, digits, - and _")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class DecimalString(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ValidationError("must be a decimal written as a string, like \"0.01\"")
+        try:
+            result = Decimal(str(value))
+        except InvalidOperation:
+            raise ValidationError(f"{value!r} is not a decimal number") from None
+        if not result.is_finite() or result <= 0:
+            raise ValidationError("must be a positive decimal")
+        return result
+
+
+class ParameterSpec(Strict):
+    type = fields.String(required=True, validate=validate.OneOf(PARAMETER_TYPES))
+    description = fields.String()
+    values = fields.String()
+    minLength = fields.Integer(strict=True, validate=validate.Range(min=0))
+    maxLength = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000))
+    minItems = fields.Integer(strict=True, validate=validate.Range(min=0))
+    maxItems = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000))
+    currency = fields.String()
+    items = fields.Nested(lambda: ParameterSpec())
+    fields_ = fields.Dict(keys=fields.String(validate=NAME), values=fields.Nested(lambda: FieldSpec()), data_key="fields")
+    required = fields.Boolean()
+
+    @validates_schema
+    def _by_type(self, data, **kwargs):
+        kind = data.get("type")
+        if kind == "enum" and "values" not in data:
+            raise ValidationError("an enum names its catalog list in `values`", "values")
+        if kind == "list" and "items" not in data:
+            raise ValidationError("a list describes its `items`", "items")
+        if kind == "object" and "fields_" not in data:
+            raise ValidationError("an object lists its `fields`", "fields")
+        if kind == "money" and "currency" not in data:
+            raise ValidationError("money names the parameter holding its `currency`", "currency")
+        if data.get("minLength", 0) > data.get("maxLength", 10**9):
+            raise ValidationError("minLength is greater than maxLength", "minLength")
+
+
+class FieldSpec(ParameterSpec):
+    pass
+
+
+class StepParameters(Strict):
+    required = fields.List(fields.String(), load_default=list)
+    optional = fields.List(fields.String(), load_default=list)
+    bySolution = fields.List(fields.String(), load_default=list)
+
+
+class Condition(Strict):
+    id = fields.String(required=True, validate=NAME)
+    when = fields.Dict(keys=fields.String(), values=fields.List(fields.String(), validate=validate.Length(min=1)),
+                       required=True, validate=validate.Length(min=1))
+    require = fields.List(fields.String(), load_default=list)
+    forbid = fields.List(fields.String(), load_default=list)
+    allow = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), load_default=dict)
+    message = fields.String()
+
+    @validates_schema
+    def _does_something(self, data, **kwargs):
+        if not (data.get("require") or data.get("forbid") or data.get("allow")):
+            raise ValidationError("a condition must require, forbid or allow something", "require")
+
+
+class StepSpec(Strict):
+    order = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
+    displayName = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    description = fields.String(load_default="")
+    parameters = fields.Nested(StepParameters, load_default=lambda: StepParameters().load({}))
+    conditions = fields.List(fields.Nested(Condition), load_default=list)
+
+
+class Limit(Strict):
+    min = DecimalString(required=True)
+    max = DecimalString(required=True)
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if "min" in data and "max" in data and data["min"] > data["max"]:
+            raise ValidationError("min is greater than max", "min")
+
+
+class SolutionParameters(Strict):
+    required = fields.List(fields.String(), load_default=list)
+    optional = fields.List(fields.String(), load_default=list)
+
+
+class SolutionSpec(Strict):
+    displayName = fields.String(required=True)
+    description = fields.String(load_default="")
+    transactionTypes = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    financialAccountSubTypes = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    priorities = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    parameters = fields.Nested(SolutionParameters, load_default=lambda: SolutionParameters().load({}))
+    limits = fields.Dict(keys=fields.String(), values=fields.Nested(Limit), required=True,
+                         validate=validate.Length(min=1))
+
+
+class TextBounds(Strict):
+    minLength = fields.Integer(strict=True, validate=validate.Range(min=0), load_default=0)
+    maxLength = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000), required=True)
+
+
+class Expiry(Strict):
+    defaultHours = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    minHours = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    maxHours = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 366 * 5))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if set(data) >= {"defaultHours", "minHours", "maxHours"} and not (
+            data["minHours"] <= data["defaultHours"] <= data["maxHours"]
+        ):
+            raise ValidationError("must satisfy minHours <= defaultHours <= maxHours", "defaultHours")
+
+
+class Passcode(Strict):
+    digits = fields.Integer(strict=True, validate=validate.Range(min=4, max=12), load_default=6)
+    maxAttempts = fields.Integer(strict=True, validate=validate.Range(min=1, max=100), load_default=5)
+
+
+class WorkflowSpec(Strict):
+    title = fields.Nested(TextBounds, required=True)
+    customerMemo = fields.Nested(TextBounds, required=True)
+    expiry = fields.Nested(Expiry, required=True)
+    passcode = fields.Nested(Passcode, load_default=lambda: Passcode().load({}))
+    maxSteps = fields.Integer(strict=True, validate=validate.Range(min=1, max=100), load_default=10)
+
+
+class Combination(Strict):
+    id = fields.String(required=True, validate=NAME)
+    first = fields.String()
+    unique = fields.Boolean(validate=validate.Equal(True))
+    ordered = fields.Boolean(validate=validate.Equal(True))
+    exactlyOne = fields.List(fields.String(), validate=validate.Length(min=2))
+    atMostOne = fields.List(fields.String(), validate=validate.Length(min=2))
+    ifPresent = fields.String()
+    requireOneOf = fields.List(fields.String(), validate=validate.Length(min=1))
+    message = fields.String()
+
+    KINDS = ("first", "unique", "ordered", "exactlyOne", "atMostOne", "ifPresent")
+
+    @validates_schema
+    def _one_kind(self, data, **kwargs):
+        kinds = [k for k in self.KINDS if k in data]
+        if len(kinds) != 1:
+            raise ValidationError(f"a combination rule has exactly one of {', '.join(self.KINDS)}", "id")
+        if ("ifPresent" in data) != ("requireOneOf" in data):
+            raise ValidationError("ifPresent goes with requireOneOf", "requireOneOf")
+
+
+CATALOG_ATTRIBUTES = {
+    "currencies": {"minorUnits": fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=4))},
+    "financialAccountSubTypes": {"kind": fields.String(required=True, validate=validate.OneOf(["CARD", "BANK"]))},
+    "channels": {"contact": fields.String(required=True)},
+    "documents": {
+        "title": fields.String(required=True, validate=validate.Length(min=1, max=120)),
+        "version": fields.String(required=True, validate=validate.Length(min=1, max=32)),
+        "group": fields.String(load_default=""),
+        "url": fields.String(),
+    },
+}
+
+
+def catalog_entry_schema(section):
+    attrs = CATALOG_ATTRIBUTES.get(section)
+    if attrs is None:
+        return Schema.from_dict(
+            {"description": fields.String(), "label": fields.String()}, name=f"Catalog_{section}"
+        )(unknown=RAISE)
+    return Schema.from_dict(dict(attrs, description=fields.String(), label=fields.String()),
+                            name=f"Catalog_{section}")(unknown=RAISE)
+
+
+SECTION_SCHEMAS = {
+    "parameters": ParameterSpec,
+    "steps": StepSpec,
+    "solutions": SolutionSpec,
+}

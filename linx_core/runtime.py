@@ -1,0 +1,35 @@
+"""The runtime: settings, rules, vault and database, built once per process.
+
+The API, the Gateway, the worker and the CLI each hold one :class:`Runtime`
+and pass it to the services; nothing else is global but the model proxy.
+"""
+from functools import cached_property
+
+from . import store
+from .config import Settings
+from .rules import load_rules
+from .vault import Vault
+
+
+class Runtime:
+    def __init__(self, settings=None, rules=None, database=None):
+        self.settings = settings or Settings.load()
+        self.rules = rules or load_rules(self.settings.rules_dir or None)
+        self.database = database or store.open_database(self.settings.database_url)
+        store.bind(self.database)
+
+    @cached_property
+    def vault(self):
+        return Vault(self.settings.data_key)
+
+    def bind(self):
+        """Point the model proxy at this runtime's database (cheap; call per request)."""
+        if store.db.obj is not self.database:
+            store.bind(self.database)
+
+    def migrate(self):
+        from .store.migrate import migrate
+
+        self.bind()
+        with self.database.connection_context():
+            return migrate(self.database)

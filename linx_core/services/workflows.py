@@ -1,0 +1,192 @@
+"""Creating and reading workflows."""
+import datetime as dt
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Optional
+
+import peewee
+
+from .. import clock, events, jobs
+from ..errors import InvalidRequest, NotFound, Problem, RuleViolation
+from ..secrets import new_passcode, new_token, passcode_hash, token_hash
+from ..store import db
+from ..store.models import BusinessFinancialAccount, Customer, CustomerFinancialAccount, Workflow, WorkflowStep
+
+STATUSES = ("CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
+SORTS = {
+    "createdAt": Workflow.created_at,
+    "expireAt": Workflow.expire_at,
+    "updatedAt": Workflow.updated_at,
+    "status": Workflow.status,
+    "title": Workflow.title,
+}
+
+
+@dataclass
+class Created:
+    """A new workflow with the secrets shown this once: the passcode (if any) and the link token."""
+
+    workflow: Workflow
+    steps: list
+    passcode: Optional[str]
+    token: str
+
+
+def create_workflow(rt, business, body):
+    """Validate ``body`` against the rules and the data, then store the workflow.
+
+    One transaction holds the workflow, its steps, the CREATED event and the
+    job that sends the first notification.
+    """
+    request = rt.rules.validate_workflow(body)
+    params = request.parameters
+    customer = _check_data(rt, business, params)
+    now = clock.now()
+    use_passcode = business.passcode_default if request.passcode is None else request.passcode
+    passcode = new_passcode(rt.rules.workflow["passcode"]["digits"]) if use_passcode else None
+    token = new_token()
+    workflow_id = uuid.uuid4()
+    with db.atomic():
+        workflow = Workflow.create(
+            id=workflow_id, business=business, status="CREATED", title=request.title,
+            channel=params["channel"], phone_number=params.get("phoneNumber"), email=params.get("email"),
+            customer=customer, parameters=params, customer_memo=request.customer_memo,
+            amount=params.get("amount"), currency=params.get("currency"), current_step=0,
+            token_hash=token_hash(token),
+            passcode_hash=passcode_hash(rt.settings.secret_key, workflow_id, passcode) if passcode else None,
+            expire_at=now + dt.timedelta(hours=request.expire_hours), created_at=now, updated_at=now,
+        )
+        steps = [WorkflowStep.create(workflow=workflow, position=i, name=name, status="CREATED", updated_at=now)
+                 for i, name in enumerate(request.steps)]
+        events.record(business.id, "linx.workflow-status-changed", workflow.id,
+                      {"workflowId": str(workflow.id), "previousStatus": None, "status": "CREATED"})
+        jobs.enqueue("notify", {"workflowId": str(workflow.id), "origin": "INITIAL"}, business.id)
+    return Created(workflow, steps, passcode, token)
+
+
+def _check_data(rt, business, params):
+    """Ids must be this business's (another's look exactly like ones that do not exist)."""
+    problems = []
+    customer = None
+    if "customerId" in params:
+        customer = Customer.get_or_none((Customer.id == params["customerId"]) & (Customer.business == business))
+        if customer is None:
+            problems.append(Problem("parameters.customerId", "No such customer.", "CUSTOMER_NOT_FOUND"))
+    if "customerFinancialAccountId" in params and customer is not None:
+        account = CustomerFinancialAccount.get_or_none(
+            (CustomerFinancialAccount.id == params["customerFinancialAccountId"])
+            & (CustomerFinancialAccount.customer == customer)
+            & (CustomerFinancialAccount.business == business))
+        if account is None:
+            problems.append(Problem("parameters.customerFinancialAccountId",
+                                    "No such financial account for this customer.", "FINANCIAL_ACCOUNT_NOT_FOUND"))
+        else:
+            problems += _account_suits(rt, account, params)
+    if "baFinancialAccountId" in params:
+        ba = BusinessFinancialAccount.get_or_none(
+            (BusinessFinancialAccount.id == params["baFinancialAccountId"])
+            & (BusinessFinancialAccount.business == business))
+        if ba is None:
+            problems.append(Problem("parameters.baFinancialAccountId", "No such business financial account.",
+                                    "BUSINESS_ACCOUNT_NOT_FOUND"))
+        elif params.get("currency") and ba.currency != params["currency"]:
+            problems.append(Problem("parameters.currency",
+                                    f"The business account holds {ba.currency}, not {params['currency']}.",
+                                    "CURRENCY_MISMATCH"))
+    if problems:
+        raise RuleViolation("The request names data that does not fit.", problems)
+    return customer
+
+
+def _account_suits(rt, account, params):
+    out = []
+    path = "parameters.customerFinancialAccountId"
+    if account.state != "ACTIVE":
+        out.append(Problem(path, f"The account is {account.state}.", "ACCOUNT_NOT_ACTIVE"))
+    solution = rt.rules.solutions.get(params.get("solution"))
+    if solution and account.subtype not in solution["financialAccountSubTypes"]:
+        out.append(Problem(path, f"A {account.subtype} account cannot be used with {params['solution']} "
+                                 f"(it takes {', '.join(solution['financialAccountSubTypes'])}).",
+                           "ACCOUNT_NOT_SUITABLE"))
+    if params.get("currency") and account.currency != params["currency"]:
+        out.append(Problem(path, f"The account holds {account.currency}, not {params['currency']}.",
+                           "CURRENCY_MISMATCH"))
+    return out
+
+
+def get_workflow(business, workflow_id):
+    """The business's workflow, or :class:`NotFound` (for another's too)."""
+    try:
+        wid = uuid.UUID(str(workflow_id))
+    except ValueError:
+        raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND") from None
+    workflow = Workflow.get_or_none((Workflow.id == wid) & (Workflow.business == business))
+    if workflow is None:
+        raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND")
+    return workflow
+
+
+def steps_of(workflow):
+    return list(WorkflowStep.select().where(WorkflowStep.workflow == workflow).order_by(WorkflowStep.position))
+
+
+@dataclass
+class Page:
+    items: list
+    steps: dict
+    page: int
+    size: int
+    total: int
+
+    @property
+    def pages(self):
+        return math.ceil(self.total / self.size) if self.size else 0
+
+
+def list_workflows(rt, business, search=None, status=None, page=1, size=20, sort="createdAt,desc"):
+    """One page of the business's workflows, newest first unless ``sort`` says otherwise."""
+    problems = []
+    if status is not None and status not in STATUSES:
+        problems.append(Problem("query.status", f"Must be one of {', '.join(STATUSES)}.", "NOT_ALLOWED"))
+    limit = rt.settings.page_size_max
+    if not isinstance(page, int) or page < 1:
+        problems.append(Problem("query.page", "Must be a whole number from 1.", "OUT_OF_RANGE"))
+    if not isinstance(size, int) or not 1 <= size <= limit:
+        problems.append(Problem("query.size", f"Must be a whole number from 1 to {limit}.", "OUT_OF_RANGE"))
+    field, _, direction = (sort or "createdAt,desc").partition(",")
+    direction = direction or "asc"
+    if field not in SORTS or direction not in ("asc", "desc"):
+        problems.append(Problem("query.sort", f"Must be FIELD[,asc|desc] with FIELD one of {', '.join(SORTS)}.",
+                                "NOT_ALLOWED"))
+    if search is not None and len(search) > 200:
+        problems.append(Problem("query.search", "Must be at most 200 characters.", "LENGTH"))
+    if problems:
+        raise InvalidRequest("The query is not valid.", problems)
+    query = Workflow.select(Workflow).join(Customer, peewee.JOIN.LEFT_OUTER).switch(Workflow).where(
+        Workflow.business == business)
+    if status:
+        query = query.where(Workflow.status == status)
+    if search and search.strip():
+        query = query.where(_search(search.strip()))
+    total = query.count()
+    order = SORTS[field].desc() if direction == "desc" else SORTS[field].asc()
+    items = list(query.order_by(order, Workflow.id.desc()).paginate(page, size))
+    steps = {}
+    if items:
+        for step in (WorkflowStep.select().where(WorkflowStep.workflow.in_([w.id for w in items]))
+                     .order_by(WorkflowStep.position)):
+            steps.setdefault(step.workflow_id, []).append(step)
+    return Page(items, steps, page, size, total)
+
+
+def _search(term):
+    """Matches the id, the title, the contact, or the customer's name (case-insensitive)."""
+    full_name = Customer.first_name.concat(" ").concat(Customer.last_name)
+    clause = (Workflow.title.contains(term) | Workflow.phone_number.contains(term)
+              | Workflow.email.contains(term) | full_name.contains(term))
+    try:
+        clause = clause | (Workflow.id == uuid.UUID(term))
+    except ValueError:
+        pass
+    return clause

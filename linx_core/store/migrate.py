@@ -1,0 +1,21 @@
+"""Numbered migrations (``linx_core/migrations/NNNN_name.py``) run by peewee's runner."""
+from pathlib import Path
+
+from playhouse.migrations import Runner
+
+from . import db
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def migrate(database=None):
+    """Apply every pending migration; returns the names applied (idempotent)."""
+    database = database or db.obj
+    runner = Runner(database, directory=str(MIGRATIONS_DIR), table_name="linx_migration")
+    return runner.up()
+
+
+def pending(database=None):
+    database = database or db.obj
+    runner = Runner(database, directory=str(MIGRATIONS_DIR), table_name="linx_migration")
+    return [m.name for m in runner.status() if not m.applied]

@@ -1,0 +1,178 @@
+"""The rows LinX keeps. Every id is a UUID; money is Decimal; times are UTC.
+
+Ownership runs through ``business``: every row a business can reach through
+the API carries it, so that tenant isolation is one ``WHERE`` away.
+"""
+import uuid
+
+import peewee as pw
+
+from .. import clock
+from . import db
+from .fields import JSONField, MoneyField, UTCDateTimeField
+
+
+def _now():
+    return clock.now()
+
+
+class BaseModel(pw.Model):
+    id = pw.UUIDField(primary_key=True, default=uuid.uuid4)
+
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Business(BaseModel):
+    name = pw.CharField(max_length=120, unique=True)
+    display_name = pw.CharField(max_length=120)
+    passcode_default = pw.BooleanField(default=True)
+    settings = JSONField(default=dict)
+    created_at = UTCDateTimeField(default=_now)
+
+
+class ApiKey(BaseModel):
+    business = pw.ForeignKeyField(Business, backref="api_keys", on_delete="CASCADE")
+    prefix = pw.CharField(max_length=16)
+    key_hash = pw.CharField(max_length=64, unique=True)
+    created_at = UTCDateTimeField(default=_now)
+    revoked_at = UTCDateTimeField(null=True)
+
+
+class BusinessFinancialAccount(BaseModel):
+    business = pw.ForeignKeyField(Business, backref="financial_accounts", on_delete="CASCADE")
+    name = pw.CharField(max_length=120)
+    type = pw.CharField(max_length=8)  # BANK
+    subtype = pw.CharField(max_length=16)  # CHECKING | SAVING
+    currency = pw.CharField(max_length=3)
+    masked_number = pw.CharField(max_length=32, default="")
+    created_at = UTCDateTimeField(default=_now)
+
+
+class Customer(BaseModel):
+    business = pw.ForeignKeyField(Business, backref="customers", on_delete="CASCADE")
+    status = pw.CharField(max_length=16, default="ACTIVE")
+    first_name = pw.CharField(max_length=40)
+    last_name = pw.CharField(max_length=40)
+    phone_number = pw.CharField(max_length=16, null=True, index=True)
+    email = pw.CharField(max_length=254, null=True)
+    date_of_birth = pw.DateField(null=True)
+    addresses = JSONField(default=list)
+    created_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("business", "phone_number"), False),)
+
+
+class CustomerFinancialAccount(BaseModel):
+    """A customer's card or bank account. The number itself lives only in ``sealed_number``."""
+
+    business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    customer = pw.ForeignKeyField(Customer, backref="financial_accounts", on_delete="CASCADE")
+    type = pw.CharField(max_length=8)  # CARD | BANK
+    subtype = pw.CharField(max_length=16)
+    state = pw.CharField(max_length=16, default="ACTIVE")
+    holder_name = pw.CharField(max_length=120)
+    sealed_number = pw.TextField()
+    last4 = pw.CharField(max_length=4)
+    masked_number = pw.CharField(max_length=32)
+    fingerprint = pw.CharField(max_length=64, index=True)
+    brand = pw.CharField(max_length=24, null=True)
+    expiry = pw.CharField(max_length=7, null=True)  # yyyy-MM
+    routing_number = pw.CharField(max_length=9, null=True)
+    bank_name = pw.CharField(max_length=120, null=True)
+    currency = pw.CharField(max_length=3, default="USD")
+    billing_address = JSONField(null=True)
+    created_at = UTCDateTimeField(default=_now)
+
+
+class Workflow(BaseModel):
+    business = pw.ForeignKeyField(Business, backref="workflows", on_delete="CASCADE")
+    status = pw.CharField(max_length=16, index=True)
+    version = pw.IntegerField(default=1)
+    title = pw.CharField(max_length=200)
+    channel = pw.CharField(max_length=16)
+    phone_number = pw.CharField(max_length=16, null=True)
+    email = pw.CharField(max_length=254, null=True)
+    customer = pw.ForeignKeyField(Customer, null=True, on_delete="SET NULL")
+    parameters = JSONField(default=dict)
+    customer_memo = pw.TextField(null=True)
+    amount = MoneyField(null=True)
+    currency = pw.CharField(max_length=3, null=True)
+    current_step = pw.IntegerField(default=0)
+    token_hash = pw.CharField(max_length=64, unique=True)
+    passcode_hash = pw.CharField(max_length=64, null=True)
+    passcode_attempts = pw.IntegerField(default=0)
+    expire_at = UTCDateTimeField()
+    next_notification_at = UTCDateTimeField(null=True)
+    completed_at = UTCDateTimeField(null=True)
+    decline_reason = pw.CharField(max_length=64, null=True)
+    created_at = UTCDateTimeField(default=_now, index=True)
+    updated_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("business", "created_at"), False),)
+
+
+class WorkflowStep(BaseModel):
+    workflow = pw.ForeignKeyField(Workflow, backref="steps", on_delete="CASCADE")
+    position = pw.IntegerField()
+    name = pw.CharField(max_length=48)
+    status = pw.CharField(max_length=16, default="CREATED")
+    data = JSONField(default=dict)
+    updated_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("workflow", "position"), True),)
+
+
+class Event(BaseModel):
+    """One state change: the audit trail and the source of webhooks."""
+
+    business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    type = pw.CharField(max_length=64)
+    subject_id = pw.UUIDField(index=True)
+    data = JSONField()
+    created_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("business", "created_at"), False),)
+
+
+class Job(BaseModel):
+    """An effect to carry out, written in the same transaction as its cause."""
+
+    kind = pw.CharField(max_length=48)
+    payload = JSONField(default=dict)
+    business = pw.ForeignKeyField(Business, null=True, on_delete="CASCADE")
+    status = pw.CharField(max_length=12, default="DUE")  # DUE | RUNNING | DONE | PARKED
+    run_at = UTCDateTimeField(default=_now)
+    attempts = pw.IntegerField(default=0)
+    lease_until = UTCDateTimeField(null=True)
+    last_error = pw.TextField(null=True)
+    created_at = UTCDateTimeField(default=_now)
+    updated_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("status", "run_at"), False),)
+
+
+class IdempotencyRecord(BaseModel):
+    business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    key = pw.CharField(max_length=255)
+    request_hash = pw.CharField(max_length=64)
+    state = pw.CharField(max_length=12, default="IN_FLIGHT")  # IN_FLIGHT | DONE
+    response_status = pw.IntegerField(null=True)
+    response_body = pw.TextField(null=True)
+    created_at = UTCDateTimeField(default=_now)
+    expires_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("business", "key"), True),)
+
+
+MODELS = [
+    Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
+    Workflow, WorkflowStep, Event, Job, IdempotencyRecord,
+]

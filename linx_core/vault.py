@@ -1,0 +1,55 @@
+"""Card and account numbers: sealed with Fernet, shown only masked.
+
+A row keeps the sealed number, the last four digits, a masked form and a
+fingerprint (HMAC of the number under the data key) that finds a duplicate
+account without decrypting anything.
+"""
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from .errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Sealed:
+    sealed: str
+    last4: str
+    masked: str
+    fingerprint: str
+
+
+class Vault:
+    def __init__(self, data_key):
+        try:
+            self._fernet = Fernet(data_key.encode() if isinstance(data_key, str) else data_key)
+        except (ValueError, TypeError):
+            raise ConfigurationError("LINX_DATA_KEY is not a Fernet key.") from None
+        self._mac_key = hashlib.sha256(b"linx-fingerprint:" + (data_key.encode() if isinstance(data_key, str) else data_key)).digest()
+
+    def seal(self, number):
+        digits = "".join(ch for ch in number if ch.isdigit())
+        if not digits or digits != number.replace(" ", "").replace("-", ""):
+            raise ValueError("an account number is digits only")
+        return Sealed(
+            sealed=self._fernet.encrypt(digits.encode()).decode(),
+            last4=digits[-4:],
+            masked=mask(digits),
+            fingerprint=self.fingerprint(digits),
+        )
+
+    def unseal(self, sealed):
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            raise ConfigurationError("A sealed number does not open with LINX_DATA_KEY (was the key changed?).") from None
+
+    def fingerprint(self, digits):
+        return hmac.new(self._mac_key, digits.encode(), hashlib.sha256).hexdigest()
+
+
+def mask(digits):
+    """All but the last four digits hidden: ``************4242``."""
+    return "*" * max(len(digits) - 4, 0) + digits[-4:]
