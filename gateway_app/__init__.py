@@ -50,6 +50,10 @@ def create_app(test_config=None, runtime=None):
 
     app.register_blueprint(workflows.bp, url_prefix="/v2/linx")
     app.register_blueprint(openapi.bp, url_prefix="/v2")
+    for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime):
+        for item in blueprints or []:
+            blueprint, prefix = item if isinstance(item, tuple) else (item, None)
+            app.register_blueprint(blueprint, url_prefix=prefix)
     return app
 
 

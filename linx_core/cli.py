@@ -123,7 +123,7 @@ def rules_check(directory):
     from .config import Settings
     from .rules import load_rules
 
-    directory = directory or Settings.load().rules_dir or None
+    directory = directory or Settings.load(secrets=False).rules_dir or None
     book = load_rules(directory)
     click.echo(f"{book.directory}: {len(book.steps)} steps, {len(book.parameters)} parameters, "
                f"{len(book.solutions)} solutions, {len(book.combinations)} combination rules: OK")

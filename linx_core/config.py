@@ -29,6 +29,21 @@ class Settings:
     max_body_bytes: int = 1_048_576
     idempotency_ttl_hours: int = 24
     page_size_max: int = 100
+    job_lease_seconds: int = 60
+    worker_poll_seconds: float = 1.0
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_url: str = ""  # empty: Twilio itself; tests point it at a fake API on loopback
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    webhook_timeout_seconds: float = 15.0
+    webhook_allow_private: bool = False  # development allows loopback receivers
     extra: dict = field(default_factory=dict)
 
     @property
@@ -36,8 +51,11 @@ class Settings:
         return self.env == "development"
 
     @classmethod
-    def load(cls, environ=None, **overrides):
-        """Build settings from defaults, ``environ`` (``os.environ``) and ``overrides``."""
+    def load(cls, environ=None, *, secrets=True, **overrides):
+        """Build settings from defaults, ``environ`` (``os.environ``) and ``overrides``.
+
+        ``secrets=False`` skips the secrets, for commands that need none (``linx rules check``).
+        """
         environ = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
@@ -48,7 +66,8 @@ class Settings:
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
             raise ConfigurationError(f"Unknown setting(s): {', '.join(sorted(unknown))}")
-        return cls(**values).with_secrets()
+        settings = cls(**values)
+        return settings.with_secrets() if secrets else settings
 
     def with_secrets(self):
         """Fill missing secrets from the instance folder in development, else refuse."""
@@ -95,9 +114,15 @@ class Settings:
 
 
 def _coerce(f, raw, key):
-    if f.type in (int, "int"):
+    if f.type is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigurationError(f"{key}={raw!r}: true or false is required.")
+    if f.type in (int, float):
         try:
-            return int(raw)
+            return f.type(raw)
         except ValueError:
-            raise ConfigurationError(f"{key}={raw!r}: a whole number is required.")
+            raise ConfigurationError(f"{key}={raw!r}: a number is required.") from None
     return raw

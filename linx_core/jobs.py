@@ -1,12 +1,116 @@
 """The transactional outbox: effects are job rows written with their cause.
 
-``enqueue`` is called inside the transaction of the state change, so a job
-exists exactly when its cause was committed. The worker that claims and runs
-due jobs comes with the lifecycle work; the rows are already here.
+:func:`enqueue` is called inside the transaction of the state change, so a job
+exists exactly when its cause was committed. :mod:`linx_core.worker` claims due
+jobs under a lease, runs their handlers and retries failures with exponential
+backoff and jitter; a job that keeps failing is PARKED for an operator
+(``linx jobs list|show|retry``).
 """
+import datetime as dt
+import random
+
 from . import clock
+from .errors import Conflict, NotFound
+from .store import db, is_postgres
 from .store.models import Job
+
+DEFAULT_MAX_ATTEMPTS = 10
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_CAP_SECONDS = 3600
+
+
+class RetryLater(Exception):
+    """Raised by a handler: run me again at ``at`` (or after the usual backoff)."""
+
+    def __init__(self, reason, at=None, max_attempts=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.at = at
+        self.max_attempts = max_attempts
 
 
 def enqueue(kind, payload, business_id=None, run_at=None):
     return Job.create(kind=kind, payload=payload, business=business_id, run_at=run_at or clock.now())
+
+
+def backoff(attempts, rng=random):
+    """Seconds before attempt ``attempts + 1``: exponential, capped, with full jitter on the upper half."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return ceiling / 2 + rng.random() * ceiling / 2
+
+
+def claim(worker_id, limit, lease_seconds):
+    """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker_id``."""
+    now = clock.now()
+    with db.atomic():
+        query = (Job.select()
+                 .where(((Job.status == "DUE") & (Job.run_at <= now))
+                        | ((Job.status == "RUNNING") & (Job.lease_until < now)))
+                 .order_by(Job.run_at).limit(limit))
+        if is_postgres():
+            query = query.for_update("FOR UPDATE SKIP LOCKED")
+        jobs = list(query)
+        lease = now + dt.timedelta(seconds=lease_seconds)
+        for job in jobs:
+            Job.update(status="RUNNING", lease_until=lease, attempts=Job.attempts + 1, locked_by=worker_id,
+                       updated_at=now).where(Job.id == job.id).execute()
+            job.status, job.lease_until, job.attempts, job.locked_by = "RUNNING", lease, job.attempts + 1, worker_id
+    return jobs
+
+
+def _mine(job):
+    return (Job.id == job.id) & (Job.status == "RUNNING") & (Job.locked_by == job.locked_by)
+
+
+def finish(job):
+    """Mark ``job`` DONE, unless its lease was lost to another worker meanwhile."""
+    return Job.update(status="DONE", lease_until=None, last_error=None, updated_at=clock.now()).where(
+        _mine(job)).execute()
+
+
+def failed(job, reason, at=None, max_attempts=None):
+    """Schedule the next attempt, or park the job once it has had ``max_attempts``."""
+    now = clock.now()
+    limit = max_attempts or DEFAULT_MAX_ATTEMPTS
+    if job.attempts >= limit:
+        return Job.update(status="PARKED", lease_until=None, last_error=reason[:2000], updated_at=now).where(
+            _mine(job)).execute()
+    run_at = at or now + dt.timedelta(seconds=backoff(job.attempts))
+    return Job.update(status="DUE", run_at=run_at, lease_until=None, last_error=reason[:2000],
+                      updated_at=now).where(_mine(job)).execute()
+
+
+def list_jobs(status=None, kind=None, limit=50):
+    query = Job.select().order_by(Job.updated_at.desc()).limit(limit)
+    if status:
+        query = query.where(Job.status == status)
+    if kind:
+        query = query.where(Job.kind == kind)
+    return list(query)
+
+
+def get(job_id):
+    import uuid
+
+    try:
+        job = Job.get_or_none(Job.id == uuid.UUID(str(job_id)))
+    except ValueError:
+        job = None
+    if job is None:
+        raise NotFound(f"No job {job_id}.", "JOB_NOT_FOUND")
+    return job
+
+
+def retry(job_id):
+    """Put a PARKED (or DUE) job back in line now, with a fresh set of attempts."""
+    job = get(job_id)
+    if job.status not in ("PARKED", "DUE"):
+        raise Conflict(f"Job {job.id} is {job.status}; only a PARKED or DUE job can be retried.", "JOB_NOT_RETRYABLE")
+    Job.update(status="DUE", run_at=clock.now(), attempts=0, updated_at=clock.now()).where(Job.id == job.id).execute()
+    return get(job_id)
+
+
+def counts():
+    from peewee import fn
+
+    return {row.status: row.n for row in Job.select(Job.status, fn.COUNT(Job.id).alias("n")).group_by(Job.status)}

@@ -22,6 +22,22 @@ class Runtime:
     def vault(self):
         return Vault(self.settings.data_key)
 
+    @cached_property
+    def plugins(self):
+        from .plugins import make_manager
+
+        return make_manager()
+
+    def job_handlers(self):
+        handlers = {}
+        for mapping in self.plugins.hook.linx_job_handlers(rt=self):
+            handlers.update(mapping or {})
+        return handlers
+
+    def channel(self, name):
+        """The channel that serves ``name`` (console when nothing else is configured)."""
+        return self.plugins.hook.linx_channel(name=name, rt=self)
+
     def bind(self):
         """Point the model proxy at this runtime's database (cheap; call per request)."""
         if store.db.obj is not self.database:

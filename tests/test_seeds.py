@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from linx_core import secrets
-from linx_core.store.models import Event, Job, Workflow, WorkflowStep
+from linx_core.store.models import Event, Job, Notification, Workflow, WorkflowStep
 
 from .conftest import ROOT, SECRET_KEY, seed_examples
 
@@ -48,7 +48,8 @@ def test_created_workflow_stores_secrets_only_as_hashes(api, rt):
     assert secrets.passcode_matches(SECRET_KEY, row.id, passcode, row.passcode_hash)
     assert not secrets.passcode_matches(SECRET_KEY, row.id, "000000" if passcode != "000000" else "111111",
                                         row.passcode_hash)
-    assert len(row.token_hash) == 64
+    # no link token waits in the store: links are made (and hashed) when a message is sent
+    assert not hasattr(row, "token_hash")
     # the passcode is shown once: reading the workflow back does not return it
     again = api.get(f"/v2/linx/workflows/{body['id']}").get_json()
     assert "passcode" not in again and again["passcodeRequired"] is True
@@ -60,8 +61,12 @@ def test_create_writes_steps_event_and_notify_job_in_one_go(api, rt):
     assert [s.name for s in steps] == ["notification", "customer-account", "financial-account", "move-money"]
     events = list(Event.select().where(Event.subject_id == body["id"]))
     assert [(e.type, e.data["status"]) for e in events] == [("linx.workflow-status-changed", "CREATED")]
-    jobs = list(Job.select().where(Job.kind == "notify"))
-    assert [j.payload for j in jobs] == [{"workflowId": body["id"], "origin": "INITIAL"}]
+    notes = list(Notification.select().where(Notification.workflow == body["id"]))
+    assert [(n.serial, n.origin, n.status, n.channel) for n in notes] == [(0, "INITIAL", "QUEUED", "SMS")]
+    jobs = {j.kind: j for j in Job.select()}
+    assert set(jobs) == {"notify", "expire"}
+    assert jobs["notify"].payload == {"notificationId": str(notes[0].id)}
+    assert jobs["expire"].run_at == Workflow.get_by_id(body["id"]).expire_at
 
 
 def test_passcode_can_be_switched_off_per_request(api):

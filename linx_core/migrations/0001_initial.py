@@ -124,6 +124,7 @@ def up(migrator, db):
         run_at = UTCDateTimeField()
         attempts = IntegerField(default=0)
         lease_until = UTCDateTimeField(null=True)
+        locked_by = CharField(null=True, max_length=64)
         last_error = TextField(null=True)
         created_at = UTCDateTimeField()
         updated_at = UTCDateTimeField()
@@ -148,9 +149,10 @@ def up(migrator, db):
         amount = MoneyField(null=True)
         currency = CharField(null=True, max_length=3)
         current_step = IntegerField(default=0)
-        token_hash = CharField(unique=True, max_length=64)
         passcode_hash = CharField(null=True, max_length=64)
         passcode_attempts = IntegerField(default=0)
+        locked_at = UTCDateTimeField(null=True)
+        reminders_sent = IntegerField(default=0)
         expire_at = UTCDateTimeField()
         next_notification_at = UTCDateTimeField(null=True)
         completed_at = UTCDateTimeField(null=True)
@@ -162,6 +164,72 @@ def up(migrator, db):
             table_name = 'workflow'
             indexes = ((('business', 'created_at'), False),)
     db.create_tables([Workflow])
+
+    class Link(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        workflow = ForeignKeyField(Workflow, on_delete='CASCADE')
+        token_hash = CharField(unique=True, max_length=64)
+        created_at = UTCDateTimeField()
+        revoked_at = UTCDateTimeField(null=True)
+        class Meta:
+            database = db
+            table_name = 'link'
+    db.create_tables([Link])
+
+    class Notification(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        workflow = ForeignKeyField(Workflow, on_delete='CASCADE')
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        serial = IntegerField()
+        channel = CharField(max_length=16)
+        origin = CharField(max_length=16)
+        status = CharField(max_length=16, default='QUEUED')
+        provider = CharField(null=True, max_length=32)
+        provider_id = CharField(index=True, null=True, max_length=64)
+        error_code = CharField(null=True, max_length=32)
+        reason = TextField(null=True)
+        notified_at = UTCDateTimeField(null=True)
+        created_at = UTCDateTimeField()
+        updated_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'notification'
+            indexes = ((('workflow', 'serial'), True),)
+    db.create_tables([Notification])
+
+    class WebhookSubscription(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        description = CharField(max_length=200, default='')
+        url = CharField(max_length=2000)
+        event_types = JSONField(default=list)
+        status = CharField(max_length=16, default='ACTIVE')
+        sealed_secret = TextField()
+        sealed_previous_secret = TextField(null=True)
+        previous_expires_at = UTCDateTimeField(null=True)
+        created_at = UTCDateTimeField()
+        updated_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'webhook_subscription'
+    db.create_tables([WebhookSubscription])
+
+    class WebhookDelivery(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        subscription = ForeignKeyField(WebhookSubscription, on_delete='CASCADE')
+        event = ForeignKeyField(Event, on_delete='CASCADE')
+        attempt = IntegerField()
+        outcome = CharField(max_length=16)
+        http_status = IntegerField(null=True)
+        error = TextField(null=True)
+        duration_ms = IntegerField(default=0)
+        manual = BooleanField(default=False)
+        created_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'webhook_delivery'
+            indexes = ((('subscription', 'created_at'), False),)
+    db.create_tables([WebhookDelivery])
 
     class WorkflowStep(Model):
         id = UUIDField(primary_key=True, default=uuid.uuid4)
@@ -180,6 +248,10 @@ def up(migrator, db):
 
 def down(migrator, db):
     migrator.migrate(migrator.drop_table('workflow_step'))
+    migrator.migrate(migrator.drop_table('webhook_delivery'))
+    migrator.migrate(migrator.drop_table('webhook_subscription'))
+    migrator.migrate(migrator.drop_table('notification'))
+    migrator.migrate(migrator.drop_table('link'))
     migrator.migrate(migrator.drop_table('workflow'))
     migrator.migrate(migrator.drop_table('job'))
     migrator.migrate(migrator.drop_table('idempotency_record'))

@@ -8,10 +8,11 @@ from ..errors import InvalidRequest, Problem, RuleFileError, RuleViolation
 from . import checks
 from .fields import StrictBoolean, Text, WholeNumber, field_for
 from .messages import Coded, RuleLength, RuleOneOf, flatten, worst_status
-from .meta import NAME, SECTION_SCHEMAS, Combination, Strict, WorkflowSpec, catalog_entry_schema
+from .meta import (MESSAGE_ORIGINS, NAME, SECTION_SCHEMAS, Combination, NotificationsSpec, Strict, WorkflowSpec,
+                   catalog_entry_schema)
 
 REQUIRED_SECTIONS = ("parameters", "steps", "solutions", "workflow", "combinations", "currencies",
-                     "financialAccountSubTypes")
+                     "financialAccountSubTypes", "messages", "notifications")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class RuleBook:
         self.solutions = data["solutions"]
         self.workflow = data["workflow"]
         self.combinations = data["combinations"]
+        self.messages = data["messages"]
+        self.notifications = data["notifications"]
         self.conditions = self._compile_conditions()
         self.request_schema = self._compile_request_schema()
 
@@ -43,7 +46,8 @@ class RuleBook:
     @classmethod
     def build(cls, doc):
         problems = []
-        data = {"catalog": {}, "parameters": {}, "steps": {}, "solutions": {}, "workflow": {}, "combinations": []}
+        data = {"catalog": {}, "parameters": {}, "steps": {}, "solutions": {}, "workflow": {}, "combinations": [],
+                "messages": {}, "notifications": {}}
         for section in REQUIRED_SECTIONS:
             if section not in doc.data:
                 problems.append(Problem(str(doc.directory), f"no rule file defines the section `{section}`",
@@ -63,10 +67,9 @@ class RuleBook:
                     loaded = load(Combination(), item, ("combinations", i))
                     if loaded:
                         data["combinations"].append(loaded)
-            elif section == "workflow":
-                loaded = load(WorkflowSpec(), entries, ("workflow",))
-                data["workflow"] = loaded or {}
-                # WorkflowSpec paths begin with the key, which _paths already gives.
+            elif section in ("workflow", "notifications"):
+                schema = WorkflowSpec() if section == "workflow" else NotificationsSpec()
+                data[section] = load(schema, entries, (section,)) or {}
             elif section in SECTION_SCHEMAS:
                 for key, value in entries.items():
                     if NAME.regex.match(key) is None:
@@ -192,6 +195,29 @@ class RuleBook:
             return None, Problem(path, f"Must be between {low} and {high} {unit}.", "EXPIRY_OUT_OF_RANGE")
         return hours, None
 
+    def expiry_hours(self, body):
+        """Hours from an extend body (``expireIn`` days or ``expireInHours``), or a 400/422."""
+        if not isinstance(body, dict):
+            raise InvalidRequest("The body must be a JSON object.", [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
+        schema = Strict.from_dict({k: self.request_schema._declared_fields[k] for k in ("expireIn", "expireInHours")},
+                                  name="ExtendRequest")
+        try:
+            data = schema().load(body)
+        except ValidationError as exc:
+            problems = flatten(exc.messages)
+            if worst_status(exc.messages) == 400:
+                raise InvalidRequest("The request is malformed.", problems) from None
+            raise RuleViolation("The request breaks the rules.", problems) from None
+        if not data:
+            raise InvalidRequest("Give expireIn (days) or expireInHours.", [
+                Problem("expireIn", "Missing data for required field.", "REQUIRED_FIELD")])
+        hours, problem = self._expiry_hours(data)
+        if problem:
+            if problem.code == "EXPIRY_TWICE":
+                raise InvalidRequest("The request is malformed.", [problem])
+            raise RuleViolation("The request breaks the rules.", [problem])
+        return hours
+
     def decimals(self, currency):
         return self.catalog["currencies"][currency]["minorUnits"]
 
@@ -295,6 +321,12 @@ def _cross_references(doc, data):
         for key in ("exactlyOne", "atMostOne", "requireOneOf"):
             for j, step in enumerate(rule.get(key, [])):
                 need(step, steps, base + (key, j), "step")
+    for origin in MESSAGE_ORIGINS:
+        if origin not in data["messages"]:
+            out.append(doc.problem(("messages",), f"has no template for {origin}"))
+    for origin in data["messages"]:
+        if origin not in MESSAGE_ORIGINS:
+            out.append(doc.problem(("messages", origin), f"is not a message origin ({', '.join(MESSAGE_ORIGINS)})"))
     ids = [r["id"] for r in data["combinations"]]
     for i, rid in enumerate(ids):
         if ids.index(rid) != i:

@@ -15,9 +15,9 @@ LIST_SECTIONS = {"combinations"}
 MAP_SECTIONS = {
     "channels", "financialAccountSubTypes", "transactionTypes", "priorities", "currencies",
     "paymentReasons", "documents", "declineReasons", "profileFields",
-    "parameters", "steps", "solutions", "workflow",
+    "parameters", "steps", "solutions", "workflow", "messages", "notifications",
 }
-CATALOG_SECTIONS = MAP_SECTIONS - {"parameters", "steps", "solutions", "workflow"}
+CATALOG_SECTIONS = MAP_SECTIONS - {"parameters", "steps", "solutions", "workflow", "messages", "notifications"}
 MAX_FILE_BYTES = 1_048_576
 
 

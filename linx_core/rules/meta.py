@@ -197,3 +197,37 @@ SECTION_SCHEMAS = {
     "steps": StepSpec,
     "solutions": SolutionSpec,
 }
+
+
+PLACEHOLDERS = ("business", "title", "intro", "link", "expires", "amount", "currency", "account")
+MESSAGE_ORIGINS = ("INITIAL", "MANUAL", "REMINDER", "EXPIRY", "COMPLETION", "COMPLETION_SEND", "COMPLETION_REQUEST")
+
+
+def _template(value):
+    import string
+
+    try:
+        names = [name for _, name, spec, conv in string.Formatter().parse(value) if name is not None]
+    except ValueError as exc:
+        raise ValidationError(f"is not a valid template: {exc}") from None
+    unknown = [n for n in names if n not in PLACEHOLDERS]
+    if unknown:
+        raise ValidationError(f"unknown placeholder {{{unknown[0]}}} (known: {', '.join(PLACEHOLDERS)})")
+
+
+class MessageSpec(Strict):
+    sms = fields.String(required=True, validate=[validate.Length(min=1, max=1600), _template])
+    subject = fields.String(required=True, validate=[validate.Length(min=1, max=200), _template])
+    text = fields.String(required=True, validate=[validate.Length(min=1, max=10_000), _template])
+
+
+class Reminders(Strict):
+    everyHours = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 30))
+    max = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100))
+
+
+class NotificationsSpec(Strict):
+    reminders = fields.Nested(Reminders, required=True)
+
+
+SECTION_SCHEMAS["messages"] = MessageSpec

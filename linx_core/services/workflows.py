@@ -8,10 +8,13 @@ from typing import Optional
 import peewee
 
 from .. import clock, events, jobs
-from ..errors import InvalidRequest, NotFound, Problem, RuleViolation
-from ..secrets import new_passcode, new_token, passcode_hash, token_hash
+from ..errors import InvalidRequest, LinxError, NotFound, Problem, RuleViolation
+from ..lifecycle import WORKFLOWS, save_status
+from ..secrets import new_passcode, passcode_hash
 from ..store import db
-from ..store.models import BusinessFinancialAccount, Customer, CustomerFinancialAccount, Workflow, WorkflowStep
+from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancialAccount, Link, Notification,
+                            Workflow, WorkflowStep)
+from . import notifications
 
 STATUSES = ("CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
 SORTS = {
@@ -25,19 +28,19 @@ SORTS = {
 
 @dataclass
 class Created:
-    """A new workflow with the secrets shown this once: the passcode (if any) and the link token."""
+    """A new workflow and its passcode (if any), shown this once."""
 
     workflow: Workflow
     steps: list
     passcode: Optional[str]
-    token: str
 
 
 def create_workflow(rt, business, body):
     """Validate ``body`` against the rules and the data, then store the workflow.
 
     One transaction holds the workflow, its steps, the CREATED event and the
-    job that sends the first notification.
+    job that sends the first notification. The link is made when a message is
+    sent (one per message; only its hash is kept), so no token ever waits in a row.
     """
     request = rt.rules.validate_workflow(body)
     params = request.parameters
@@ -45,7 +48,6 @@ def create_workflow(rt, business, body):
     now = clock.now()
     use_passcode = business.passcode_default if request.passcode is None else request.passcode
     passcode = new_passcode(rt.rules.workflow["passcode"]["digits"]) if use_passcode else None
-    token = new_token()
     workflow_id = uuid.uuid4()
     with db.atomic():
         workflow = Workflow.create(
@@ -53,16 +55,166 @@ def create_workflow(rt, business, body):
             channel=params["channel"], phone_number=params.get("phoneNumber"), email=params.get("email"),
             customer=customer, parameters=params, customer_memo=request.customer_memo,
             amount=params.get("amount"), currency=params.get("currency"), current_step=0,
-            token_hash=token_hash(token),
             passcode_hash=passcode_hash(rt.settings.secret_key, workflow_id, passcode) if passcode else None,
             expire_at=now + dt.timedelta(hours=request.expire_hours), created_at=now, updated_at=now,
         )
         steps = [WorkflowStep.create(workflow=workflow, position=i, name=name, status="CREATED", updated_at=now)
                  for i, name in enumerate(request.steps)]
-        events.record(business.id, "linx.workflow-status-changed", workflow.id,
-                      {"workflowId": str(workflow.id), "previousStatus": None, "status": "CREATED"})
-        jobs.enqueue("notify", {"workflowId": str(workflow.id), "origin": "INITIAL"}, business.id)
-    return Created(workflow, steps, passcode, token)
+        _status_event(rt, workflow, None)
+        notifications.queue(rt, workflow, "INITIAL")
+        _schedule_expiry(workflow)
+    return Created(workflow, steps, passcode)
+
+
+def _status_event(rt, workflow, previous):
+    events.record(rt, workflow.business_id, "linx.workflow-status-changed", workflow.id, {
+        "workflowId": str(workflow.id), "previousStatus": previous, "status": workflow.status,
+        "currentStep": workflow.current_step})
+
+
+def _schedule_expiry(workflow):
+    jobs.enqueue("expire", {"workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat()},
+                 workflow.business_id, run_at=workflow.expire_at)
+
+
+def _schedule_reminder(rt, workflow, start):
+    """Set ``next_notification_at`` and queue the reminder job, if a reminder is still due."""
+    rules = rt.rules.notifications["reminders"]
+    due = start + dt.timedelta(hours=rules["everyHours"])
+    if workflow.reminders_sent >= rules["max"] or due >= workflow.expire_at:
+        return None
+    jobs.enqueue("remind", {"workflowId": str(workflow.id), "due": due.isoformat()}, workflow.business_id,
+                 run_at=due)
+    return due
+
+
+def _move(rt, workflow, trigger, **changes):
+    """Apply ``trigger`` to ``workflow``, save it with ``changes`` and record the event (in a transaction)."""
+    previous = workflow.status
+    new = WORKFLOWS.next_state(previous, trigger)
+    save_status(workflow, new, updated_at=clock.now(), **changes)
+    if new != previous:
+        _status_event(rt, workflow, previous)
+    return workflow
+
+
+def _locked(workflow_id, business=None):
+    """The workflow, read inside the current transaction (row lock on PostgreSQL)."""
+    query = Workflow.select().where(Workflow.id == workflow_id)
+    if business is not None:
+        query = query.where(Workflow.business == business)
+    from ..store import is_postgres
+
+    if is_postgres():
+        query = query.for_update()
+    workflow = query.first()
+    if workflow is None:
+        raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND")
+    return workflow
+
+
+def on_first_notification(rt, workflow_id):
+    """The first message went out: CREATED becomes ACTIVE and reminders start. Inside a transaction."""
+    workflow = _locked(workflow_id)
+    if workflow.status != "CREATED":
+        return
+    _move(rt, workflow, "activate", next_notification_at=_schedule_reminder(rt, workflow, clock.now()))
+
+
+def cancel(rt, business, workflow_id):
+    with db.atomic():
+        workflow = _locked(get_workflow(business, workflow_id).id, business)
+        _move(rt, workflow, "cancel", next_notification_at=None)
+        _revoke_links(workflow)
+    return workflow
+
+
+def archive(rt, business, workflow_id):
+    with db.atomic():
+        workflow = _locked(get_workflow(business, workflow_id).id, business)
+        _move(rt, workflow, "archive")
+    return workflow
+
+
+def extend(rt, business, workflow_id, body):
+    """Move the expiry (``expireIn`` days or ``expireInHours`` from now) and the reminders with it."""
+    hours = rt.rules.expiry_hours(body)
+    with db.atomic():
+        workflow = _locked(get_workflow(business, workflow_id).id, business)
+        WORKFLOWS.next_state(workflow.status, "extend")
+        now = clock.now()
+        workflow.expire_at = now + dt.timedelta(hours=hours)
+        due = _schedule_reminder(rt, workflow, now) if workflow.status == "ACTIVE" else None
+        save_status(workflow, workflow.status, expire_at=workflow.expire_at, next_notification_at=due, updated_at=now)
+        _schedule_expiry(workflow)
+        events.record(rt, workflow.business_id, "linx.workflow-expiry-changed", workflow.id, {
+            "workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat(), "status": workflow.status})
+    return workflow
+
+
+MANUAL_SENDS_PER_WINDOW = 5
+MANUAL_WINDOW = dt.timedelta(minutes=10)
+
+
+def resend(rt, business, workflow_id):
+    """Send the link again; unlock a workflow locked by passcode attempts; a new passcode if one is used.
+
+    Returns ``(workflow, passcode or None)``.
+    """
+    with db.atomic():
+        workflow = _locked(get_workflow(business, workflow_id).id, business)
+        WORKFLOWS.next_state(workflow.status, "resend")
+        now = clock.now()
+        recent = (Notification.select().where((Notification.workflow == workflow.id)
+                                              & (Notification.origin == "MANUAL")
+                                              & (Notification.created_at > now - MANUAL_WINDOW)).count())
+        if recent >= MANUAL_SENDS_PER_WINDOW:
+            raise LinxError(f"At most {MANUAL_SENDS_PER_WINDOW} resends in {MANUAL_WINDOW.seconds // 60} minutes.",
+                            "RESEND_RATE_LIMITED", 429)
+        passcode = None
+        changes = {"locked_at": None, "passcode_attempts": 0, "updated_at": now}
+        if workflow.passcode_hash:
+            passcode = new_passcode(rt.rules.workflow["passcode"]["digits"])
+            changes["passcode_hash"] = passcode_hash(rt.settings.secret_key, workflow.id, passcode)
+        was_locked = workflow.locked_at is not None
+        save_status(workflow, workflow.status, **changes)
+        notifications.queue(rt, workflow, "MANUAL")
+        events.record(rt, workflow.business_id, "linx.workflow-resent", workflow.id, {
+            "workflowId": str(workflow.id), "unlocked": was_locked, "newPasscode": passcode is not None})
+    return workflow, passcode
+
+
+def remind(rt, job):
+    """The ``remind`` job: a reminder if the workflow still waits and this reminder is still the due one."""
+    with db.atomic():
+        workflow = _locked(job.payload["workflowId"])
+        due = job.payload["due"]
+        if (workflow.status != "ACTIVE" or workflow.next_notification_at is None
+                or workflow.next_notification_at.isoformat() != due):
+            return
+        notifications.queue(rt, workflow, "REMINDER")
+        workflow.reminders_sent += 1
+        nxt = _schedule_reminder(rt, workflow, workflow.next_notification_at)
+        save_status(workflow, workflow.status, reminders_sent=workflow.reminders_sent, next_notification_at=nxt)
+
+
+def expire(rt, job):
+    """The ``expire`` job: at ``expireAt`` a waiting workflow expires and the customer is told."""
+    with db.atomic():
+        workflow = _locked(job.payload["workflowId"])
+        if workflow.expire_at.isoformat() != job.payload["expireAt"] or workflow.status not in ("CREATED", "ACTIVE"):
+            return
+        if clock.now() < workflow.expire_at:
+            raise jobs.RetryLater("not yet due", at=workflow.expire_at)
+        was_active = workflow.status == "ACTIVE"
+        _move(rt, workflow, "expire", next_notification_at=None)
+        _revoke_links(workflow)
+        if was_active:
+            notifications.queue(rt, workflow, "EXPIRY")
+
+
+def _revoke_links(workflow):
+    Link.update(revoked_at=clock.now()).where((Link.workflow == workflow.id) & Link.revoked_at.is_null()).execute()
 
 
 def _check_data(rt, business, params):

@@ -25,7 +25,10 @@ def open_database(url):
     """A peewee database for ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
-        return db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=10)
+        # Every transaction takes the write lock up front (BEGIN IMMEDIATE): a
+        # transaction that reads and then writes can then never lose its snapshot
+        # to another writer; it waits (busy_timeout) instead of failing.
+        return db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
     if scheme in ("postgres", "postgresql"):
         url = url.replace(scheme + "://", "postgresql+pool://", 1)
         return db_url.connect(url, max_connections=32, stale_timeout=300, timeout=10)

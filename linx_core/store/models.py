@@ -101,9 +101,10 @@ class Workflow(BaseModel):
     amount = MoneyField(null=True)
     currency = pw.CharField(max_length=3, null=True)
     current_step = pw.IntegerField(default=0)
-    token_hash = pw.CharField(max_length=64, unique=True)
     passcode_hash = pw.CharField(max_length=64, null=True)
     passcode_attempts = pw.IntegerField(default=0)
+    locked_at = UTCDateTimeField(null=True)
+    reminders_sent = pw.IntegerField(default=0)
     expire_at = UTCDateTimeField()
     next_notification_at = UTCDateTimeField(null=True)
     completed_at = UTCDateTimeField(null=True)
@@ -125,6 +126,36 @@ class WorkflowStep(BaseModel):
 
     class Meta:
         indexes = ((("workflow", "position"), True),)
+
+
+class Link(BaseModel):
+    """A link sent to the customer. Only the token's hash is kept; each message gets its own link."""
+
+    workflow = pw.ForeignKeyField(Workflow, backref="links", on_delete="CASCADE")
+    token_hash = pw.CharField(max_length=64, unique=True)
+    created_at = UTCDateTimeField(default=_now)
+    revoked_at = UTCDateTimeField(null=True)
+
+
+class Notification(BaseModel):
+    """One message to the customer: its serial, channel, origin and delivery status."""
+
+    workflow = pw.ForeignKeyField(Workflow, backref="notifications", on_delete="CASCADE")
+    business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    serial = pw.IntegerField()
+    channel = pw.CharField(max_length=16)
+    origin = pw.CharField(max_length=16)  # INITIAL | MANUAL | REMINDER | EXPIRY | COMPLETION
+    status = pw.CharField(max_length=16, default="QUEUED")
+    provider = pw.CharField(max_length=32, null=True)
+    provider_id = pw.CharField(max_length=64, null=True, index=True)
+    error_code = pw.CharField(max_length=32, null=True)
+    reason = pw.TextField(null=True)
+    notified_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField(default=_now)
+    updated_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("workflow", "serial"), True),)
 
 
 class Event(BaseModel):
@@ -150,12 +181,45 @@ class Job(BaseModel):
     run_at = UTCDateTimeField(default=_now)
     attempts = pw.IntegerField(default=0)
     lease_until = UTCDateTimeField(null=True)
+    locked_by = pw.CharField(max_length=64, null=True)
     last_error = pw.TextField(null=True)
     created_at = UTCDateTimeField(default=_now)
     updated_at = UTCDateTimeField(default=_now)
 
     class Meta:
         indexes = ((("status", "run_at"), False),)
+
+
+class WebhookSubscription(BaseModel):
+    """Where a business hears about events. Secrets are sealed; during a rotation both sign."""
+
+    business = pw.ForeignKeyField(Business, backref="subscriptions", on_delete="CASCADE")
+    description = pw.CharField(max_length=200, default="")
+    url = pw.CharField(max_length=2000)
+    event_types = JSONField(default=list)
+    status = pw.CharField(max_length=16, default="ACTIVE")  # ACTIVE | SUSPENDED | DISABLED
+    sealed_secret = pw.TextField()
+    sealed_previous_secret = pw.TextField(null=True)
+    previous_expires_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField(default=_now)
+    updated_at = UTCDateTimeField(default=_now)
+
+
+class WebhookDelivery(BaseModel):
+    """One attempt to deliver one event to one subscription."""
+
+    subscription = pw.ForeignKeyField(WebhookSubscription, backref="deliveries", on_delete="CASCADE")
+    event = pw.ForeignKeyField(Event, on_delete="CASCADE")
+    attempt = pw.IntegerField()
+    outcome = pw.CharField(max_length=16)  # SUCCEEDED | FAILED
+    http_status = pw.IntegerField(null=True)
+    error = pw.TextField(null=True)
+    duration_ms = pw.IntegerField(default=0)
+    manual = pw.BooleanField(default=False)
+    created_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("subscription", "created_at"), False),)
 
 
 class IdempotencyRecord(BaseModel):
@@ -174,5 +238,6 @@ class IdempotencyRecord(BaseModel):
 
 MODELS = [
     Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
-    Workflow, WorkflowStep, Event, Job, IdempotencyRecord,
+    Workflow, WorkflowStep, Link, Notification, Event, Job, WebhookSubscription, WebhookDelivery,
+    IdempotencyRecord,
 ]

@@ -1,0 +1,61 @@
+"""The hooks a LinX plugin can implement. Each docstring is the contract.
+
+Hooks are called with keyword arguments; an implementation may take any subset
+of them, so a spec can grow without breaking plugins. Built-in fallbacks are
+``trylast`` so that installed plugins get the first say.
+"""
+import pluggy
+
+hookspec = pluggy.HookspecMarker("linx")
+
+
+@hookspec(firstresult=True)
+def linx_channel(name, rt):
+    """Return the channel that delivers messages for the workflow channel ``name``.
+
+    A channel object has a ``name`` and ``send(message)``, which returns a
+    :class:`linx_core.channels.Sent` or raises :class:`linx_core.channels.ChannelError`
+    (temporary errors are retried, permanent ones fail the notification). Return
+    ``None`` for a name this plugin does not serve, or when it is not configured
+    (say, no Twilio credentials): the console channel is the ``trylast`` fallback.
+    Stops at first non-None result.
+
+    :param name: the workflow's channel, as in the rule files (``SMS``, ``EMAIL``).
+    :param rt: the :class:`linx_core.runtime.Runtime` (settings, rules, vault).
+    :returns: a channel, or ``None``.
+    """
+
+
+@hookspec
+def linx_job_handlers(rt):
+    """Return a mapping of job kind to handler for the jobs this plugin runs.
+
+    A handler is called as ``handler(rt, job)`` by the worker, outside any
+    transaction. It must be idempotent: a job whose worker died is run again.
+    It raises :class:`linx_core.jobs.RetryLater` to be retried at a given time,
+    any other exception to be retried with backoff, and returns normally when done.
+
+    :param rt: the runtime.
+    :returns: ``{kind: handler}``.
+    """
+
+
+@hookspec
+def linx_event_recorded(rt, event):
+    """An event was appended; called inside the transaction that records it.
+
+    Event sinks (webhook delivery, say) enqueue their jobs here, so that the
+    jobs commit or roll back with the event. Must not do I/O.
+
+    :param rt: the runtime.
+    :param event: the :class:`linx_core.store.models.Event` row.
+    """
+
+
+@hookspec
+def linx_register_blueprints(rt):
+    """Return Flask blueprints (or ``(blueprint, url_prefix)`` pairs) to mount on the app.
+
+    :param rt: the runtime.
+    :returns: a list.
+    """

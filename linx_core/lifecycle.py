@@ -1,0 +1,106 @@
+"""Lifecycles of workflows, steps and (later) transactions, declared as data.
+
+Each lifecycle is a list of states and a list of transitions, built once into a
+``transitions`` Machine with no models attached. A move asks that machine for
+the transition from the current state (``get_transitions``) and caches the
+answer: ``bench/bench_lifecycle.py`` measures this against a Machine per
+object and against attaching a model to the shared machine, and it is the
+cheapest by far while no model (and so no per-row state) is ever kept. An
+illegal move raises :class:`IllegalTransition` (HTTP 409). Persisting the new state, with its effects, is the caller's job:
+:func:`save_status` writes it under an optimistic ``version`` check, so two
+concurrent writers can never both win.
+"""
+from transitions import Machine
+
+from .errors import Conflict
+
+WORKFLOW = {
+    "states": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED"],
+    "transitions": [
+        {"trigger": "activate", "source": "CREATED", "dest": "ACTIVE"},
+        {"trigger": "complete", "source": "ACTIVE", "dest": "COMPLETED"},
+        {"trigger": "decline", "source": ["CREATED", "ACTIVE"], "dest": "DECLINED"},
+        {"trigger": "expire", "source": ["CREATED", "ACTIVE"], "dest": "EXPIRED"},
+        {"trigger": "cancel", "source": ["CREATED", "ACTIVE"], "dest": "CANCELLED"},
+        {"trigger": "fail", "source": ["CREATED", "ACTIVE"], "dest": "FAILED"},
+        {"trigger": "archive", "source": ["COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "FAILED"],
+         "dest": "ARCHIVED"},
+        # Moves that keep the state but are allowed only from some states.
+        {"trigger": "extend", "source": ["CREATED", "ACTIVE"], "dest": None},
+        {"trigger": "resend", "source": ["CREATED", "ACTIVE"], "dest": None},
+        {"trigger": "remind", "source": ["ACTIVE"], "dest": None},
+        {"trigger": "progress", "source": ["ACTIVE"], "dest": None},
+    ],
+}
+
+STEP = {
+    "states": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "FAILED"],
+    "transitions": [
+        {"trigger": "start", "source": "CREATED", "dest": "ACTIVE"},
+        {"trigger": "complete", "source": ["CREATED", "ACTIVE"], "dest": "COMPLETED"},
+        {"trigger": "decline", "source": ["CREATED", "ACTIVE"], "dest": "DECLINED"},
+        {"trigger": "fail", "source": ["CREATED", "ACTIVE"], "dest": "FAILED"},
+    ],
+}
+
+ENDED = ("COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
+
+
+class IllegalTransition(Conflict):
+    def __init__(self, kind, state, trigger):
+        super().__init__(f"A {kind} that is {state} cannot {trigger}.", f"{kind.upper()}_{state}")
+        self.state = state
+        self.trigger = trigger
+
+
+class Lifecycle:
+    """One lifecycle: ``next_state(current, trigger)`` or :class:`IllegalTransition`."""
+
+    def __init__(self, kind, spec):
+        self.kind = kind
+        self.states = list(spec["states"])
+        self.machine = Machine(model=None, states=self.states, transitions=spec["transitions"],
+                               initial=self.states[0], auto_transitions=False, send_event=False)
+        self.triggers = {t["trigger"] for t in spec["transitions"]}
+        self._cache = {}
+
+    def next_state(self, current, trigger):
+        key = (current, trigger)
+        if key not in self._cache:
+            if trigger not in self.triggers:
+                raise ValueError(f"{trigger!r} is not a {self.kind} trigger")
+            found = self.machine.get_transitions(trigger=trigger, source=current) if current in self.states else []
+            self._cache[key] = (found[0].dest or current) if found else None
+        dest = self._cache[key]
+        if dest is None:
+            raise IllegalTransition(self.kind, current, trigger)
+        return dest
+
+    def allowed(self, current, trigger):
+        try:
+            self.next_state(current, trigger)
+            return True
+        except IllegalTransition:
+            return False
+
+
+WORKFLOWS = Lifecycle("workflow", WORKFLOW)
+STEPS = Lifecycle("step", STEP)
+
+
+def save_status(row, new_status, **changes):
+    """Write ``new_status`` (and ``changes``) only if nobody changed ``row`` since it was read.
+
+    Call inside the transaction that also writes the move's events and jobs.
+    Raises :class:`Conflict` when another writer got there first.
+    """
+    model = type(row)
+    values = dict(changes, status=new_status, version=row.version + 1)
+    updated = (model.update(**values)
+               .where((model.id == row.id) & (model.version == row.version)).execute())
+    if updated != 1:
+        raise Conflict(f"The {model.__name__.lower()} changed meanwhile; read it again and retry.",
+                       "CONCURRENT_UPDATE")
+    for key, value in values.items():
+        setattr(row, key, value)
+    return row

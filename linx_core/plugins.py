@@ -1,0 +1,41 @@
+"""The plugin manager: built-in plugins by module name, third-party ones by entry point.
+
+Entry points (group ``linx``) are not loaded under tests unless a test asks,
+so that a plugin installed on a developer's machine cannot change results.
+"""
+import importlib
+import sys
+
+import pluggy
+
+from . import hookspecs
+
+DEFAULT_PLUGINS = (
+    "linx_core.handlers",
+    "linx_plugins.console",
+    "linx_plugins.twilio_sms",
+    "linx_plugins.smtp_email",
+    "linx_plugins.webhooks",
+    "linx_plugins.workflow_jobs",
+)
+
+
+def make_manager(load_entrypoints=None, extra=()):
+    pm = pluggy.PluginManager("linx")
+    pm.add_hookspecs(hookspecs)
+    for name in DEFAULT_PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        pm.register(module, name=name)
+    for plugin in extra:
+        pm.register(plugin)
+    if load_entrypoints is None:
+        load_entrypoints = not getattr(sys, "_called_from_test", False)
+    if load_entrypoints:
+        pm.load_setuptools_entrypoints("linx")
+    pm.check_pending()
+    return pm

@@ -1,0 +1,146 @@
+"""Notifications: queued with their cause, sent by the worker through a channel.
+
+Each message carries its own link: the token is made just before sending and
+only its hash is stored, so no usable token ever rests in the database. A
+notification row is QUEUED with its cause, SENDING while the provider is
+called, then SENT (DELIVERED / UNDELIVERED from the provider's callback) or
+FAILED, or SKIPPED when its workflow ended first.
+"""
+import datetime as dt
+import html
+import uuid
+from decimal import Decimal
+
+import peewee
+
+from .. import clock, events, jobs
+from ..channels import ChannelError, Message
+from ..secrets import new_token, token_hash
+from ..store import db
+from ..store.models import Business, Link, Notification, Workflow
+
+LINKED_ORIGINS = ("INITIAL", "MANUAL", "REMINDER")
+FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED")
+MAX_SEND_ATTEMPTS = 8
+
+
+def queue(rt, workflow, origin, run_at=None):
+    """A QUEUED notification and the job that sends it; call inside the cause's transaction."""
+    last = (Notification.select(peewee.fn.MAX(Notification.serial))
+            .where(Notification.workflow == workflow.id).scalar())
+    notification = Notification.create(
+        workflow=workflow.id, business=workflow.business_id, serial=0 if last is None else last + 1,
+        channel=workflow.channel, origin=origin, status="QUEUED")
+    jobs.enqueue("notify", {"notificationId": str(notification.id)}, workflow.business_id, run_at=run_at)
+    return notification
+
+
+def link_url(rt, token):
+    return f"{rt.settings.public_url.rstrip('/')}/l/{token}"
+
+
+def render(rt, workflow, business, origin, link="", extra=None):
+    """Subject, text and HTML of a message from the rule files' templates."""
+    template = rt.rules.messages[origin]
+    params = workflow.parameters or {}
+    values = {
+        "business": business.display_name,
+        "title": workflow.title,
+        "intro": _sentence(params.get("introductoryMessage") or workflow.title),
+        "link": link,
+        "expires": workflow.expire_at.strftime("%b %d, %Y %H:%M UTC"),
+        "amount": "", "currency": workflow.currency or "", "account": "",
+    }
+    if workflow.amount is not None and workflow.currency:
+        values["amount"] = format_amount(rt, workflow.amount, workflow.currency)
+    values.update(extra or {})
+    text = template["text"].format(**values).strip()
+    escaped = html.escape(text)
+    if link:
+        escaped = escaped.replace(html.escape(link), f'<a href="{html.escape(link)}">{html.escape(link)}</a>')
+    body = "".join(f"<p>{para.replace(chr(10), '<br>')}</p>" for para in escaped.split("\n\n"))
+    return template["subject"].format(**values), template["sms"].format(**values), text, body
+
+
+def _sentence(text):
+    text = text.strip()
+    return text if text[-1:] in ".!?" else text + "."
+
+
+def format_amount(rt, amount, currency):
+    places = rt.rules.decimals(currency)
+    return f"{amount.quantize(Decimal(1).scaleb(-places)):,}"
+
+
+def send(rt, job):
+    """The ``notify`` job: send one notification, once."""
+    notification = Notification.get_or_none(Notification.id == uuid.UUID(job.payload["notificationId"]))
+    if notification is None or notification.status in FINAL:
+        return
+    workflow = Workflow.get_by_id(notification.workflow_id)
+    business = Business.get_by_id(workflow.business_id)
+    if notification.origin in LINKED_ORIGINS and workflow.status not in ("CREATED", "ACTIVE"):
+        _finish(rt, notification, "SKIPPED", reason=f"the workflow was {workflow.status} before sending")
+        return
+    link = ""
+    with db.atomic():
+        if notification.origin in LINKED_ORIGINS:
+            token = new_token()
+            Link.create(workflow=workflow.id, token_hash=token_hash(token))
+            link = link_url(rt, token)
+        Notification.update(status="SENDING", updated_at=clock.now()).where(
+            Notification.id == notification.id).execute()
+    subject, sms, text, body = render(rt, workflow, business, notification.origin, link)
+    to = workflow.phone_number if workflow.channel == "SMS" else workflow.email
+    message = Message(channel=workflow.channel, to=to or "", text=sms if workflow.channel == "SMS" else text,
+                      subject=subject, html=body, workflow_id=str(workflow.id),
+                      notification_id=str(notification.id), origin=notification.origin,
+                      business=business.display_name)
+    channel = rt.channel(workflow.channel)
+    try:
+        sent = channel.send(message)
+    except ChannelError as exc:
+        if exc.permanent or job.attempts >= MAX_SEND_ATTEMPTS:
+            _finish(rt, notification, "FAILED", error_code=exc.code, reason=exc.reason, provider=channel.name)
+            return
+        at = clock.now() + dt.timedelta(seconds=exc.retry_after) if exc.retry_after else None
+        raise jobs.RetryLater(f"{channel.name} {exc.code}: {exc.reason}", at=at,
+                              max_attempts=MAX_SEND_ATTEMPTS) from None
+    _finish(rt, notification, sent.status, provider=sent.provider, provider_id=sent.provider_id)
+
+
+def _finish(rt, notification, status, error_code=None, reason=None, provider=None, provider_id=None):
+    from .workflows import on_first_notification
+
+    now = clock.now()
+    with db.atomic():
+        Notification.update(status=status, error_code=error_code, reason=reason, provider=provider,
+                            provider_id=provider_id, updated_at=now,
+                            notified_at=now if status in ("SENT", "DELIVERED") else None).where(
+            Notification.id == notification.id).execute()
+        events.record(rt, notification.business_id, "linx.notification-status-changed", notification.workflow_id, {
+            "workflowId": str(notification.workflow_id), "notificationId": str(notification.id),
+            "serial": notification.serial, "channel": notification.channel, "origin": notification.origin,
+            "status": status, "errorCode": error_code, "reason": reason})
+        if status in ("SENT", "DELIVERED") and notification.origin in ("INITIAL", "MANUAL"):
+            on_first_notification(rt, notification.workflow_id)
+
+
+def record_delivery(rt, provider, provider_id, status, error_code=None):
+    """A provider's delivery report (Twilio's status callback): DELIVERED, UNDELIVERED or FAILED."""
+    notification = Notification.get_or_none((Notification.provider == provider)
+                                             & (Notification.provider_id == provider_id))
+    if notification is None or notification.status == status:
+        return notification
+    with db.atomic():
+        Notification.update(status=status, error_code=error_code, updated_at=clock.now()).where(
+            Notification.id == notification.id).execute()
+        events.record(rt, notification.business_id, "linx.notification-status-changed", notification.workflow_id, {
+            "workflowId": str(notification.workflow_id), "notificationId": str(notification.id),
+            "serial": notification.serial, "channel": notification.channel, "origin": notification.origin,
+            "status": status, "errorCode": error_code, "reason": None})
+    return notification
+
+
+def history(workflow):
+    return list(Notification.select().where(Notification.workflow == workflow.id).order_by(Notification.serial))

@@ -1,0 +1,103 @@
+"""The worker: claims due jobs, runs their handlers, retries, parks.
+
+``linx worker [--concurrency N]`` runs one in its own process; ``linx serve``
+runs one in a thread. Any number of workers may run at once, on any hosts:
+claiming is a database transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite), and a lease makes a dead worker's job due again.
+"""
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import peewee
+
+from . import jobs
+
+log = logging.getLogger("linx.worker")
+
+
+class Worker:
+    def __init__(self, rt, concurrency=1, lease_seconds=None, poll_seconds=None):
+        self.rt = rt
+        self.concurrency = max(1, int(concurrency))
+        self.lease_seconds = lease_seconds or rt.settings.job_lease_seconds
+        self.poll_seconds = poll_seconds if poll_seconds is not None else rt.settings.worker_poll_seconds
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.handlers = rt.job_handlers()
+        self.stopping = threading.Event()
+        self.wakeup = threading.Event()
+
+    def run_once(self):
+        """Claim and run one batch; returns how many jobs ran."""
+        self.rt.bind()
+        with self.rt.database.connection_context():
+            batch = jobs.claim(self.id, self.concurrency * 2, self.lease_seconds)
+        if not batch:
+            return 0
+        if self.concurrency == 1:
+            for job in batch:
+                self._run(job)
+        else:
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="linx-job") as pool:
+                list(pool.map(self._run, batch))
+        return len(batch)
+
+    def run_until_idle(self, max_batches=1000):
+        """Run batches until nothing is due (for tests and the CLI's ``--once``)."""
+        total = 0
+        for _ in range(max_batches):
+            ran = self.run_once()
+            total += ran
+            if not ran:
+                break
+        return total
+
+    def run_forever(self):
+        log.info("worker %s started (concurrency %s)", self.id, self.concurrency)
+        while not self.stopping.is_set():
+            try:
+                ran = self.run_once()
+            except peewee.OperationalError as exc:  # the database is away: wait and try again
+                log.warning("worker %s: database unavailable: %s", self.id, exc)
+                ran = 0
+            if not ran:
+                self.wakeup.wait(self.poll_seconds)
+                self.wakeup.clear()
+        log.info("worker %s stopped", self.id)
+
+    def stop(self):
+        self.stopping.set()
+        self.wakeup.set()
+
+    def _run(self, job):
+        self.rt.bind()
+        with self.rt.database.connection_context():
+            handler = self.handlers.get(job.kind)
+            if handler is None:
+                jobs.failed(job, f"no handler for job kind {job.kind!r}", max_attempts=1)
+                log.error("job %s: no handler for %s; parked", job.id, job.kind)
+                return
+            try:
+                handler(self.rt, job)
+            except jobs.RetryLater as exc:
+                jobs.failed(job, exc.reason, at=exc.at, max_attempts=exc.max_attempts)
+                log.info("job %s (%s) attempt %s: retry later: %s", job.id, job.kind, job.attempts, exc.reason)
+                return
+            except Exception as exc:  # noqa: BLE001 - a handler's failure must never stop the worker
+                reason = f"{type(exc).__name__}: {exc}"
+                jobs.failed(job, reason + "\n" + traceback.format_exc(limit=5))
+                log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, reason)
+                return
+            jobs.finish(job)
+
+
+def start_thread(rt, concurrency=1):
+    """A worker in a daemon thread of this process (``linx serve``)."""
+    worker = Worker(rt, concurrency)
+    thread = threading.Thread(target=worker.run_forever, name="linx-worker", daemon=True)
+    thread.start()
+    return worker, thread

@@ -1,0 +1,101 @@
+"""The console channel: the fallback for every channel when nothing else is configured.
+
+It logs each message (with the link redacted outside development) and, in
+development, keeps it in an inbox file under the instance folder that
+``/dev/messages`` (HTML) and ``/dev/messages.json`` show, so a developer can read
+messages and click links. The inbox exists only when ``LINX_ENV=development``.
+"""
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+from pathlib import Path
+
+from linx_core import clock, hookimpl
+from linx_core.channels import Sent
+
+log = logging.getLogger("linx.console")
+_lock = threading.Lock()
+LINK = re.compile(r"https?://\S+/l/[A-Za-z0-9_-]+")
+
+
+def inbox_path(rt):
+    return Path(rt.settings.instance_path) / "dev-messages.jsonl"
+
+
+class ConsoleChannel:
+    name = "console"
+
+    def __init__(self, rt):
+        self.rt = rt
+
+    def send(self, message):
+        message_id = "console-" + uuid.uuid4().hex
+        shown = message.text if self.rt.settings.development else LINK.sub("<link>", message.text)
+        log.info("message %s to %s via %s (%s): %s", message_id, _mask(message.to), message.channel,
+                 message.origin, shown)
+        if self.rt.settings.development or self.rt.settings.env == "test":
+            record = {"id": message_id, "at": clock.now().isoformat(), "channel": message.channel,
+                      "to": message.to, "subject": message.subject, "text": message.text,
+                      "origin": message.origin, "workflowId": message.workflow_id}
+            path = inbox_path(self.rt)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _lock, open(path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        return Sent(provider="console", provider_id=message_id, status="DELIVERED")
+
+
+def read_inbox(rt, limit=200):
+    path = inbox_path(rt)
+    if not path.exists():
+        return []
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return list(reversed(out))[:limit]
+
+
+def _mask(to):
+    return to[:4] + "…" + to[-2:] if to and len(to) > 6 else "…"
+
+
+@hookimpl(trylast=True)
+def linx_channel(name, rt):
+    return ConsoleChannel(rt)
+
+
+@hookimpl
+def linx_register_blueprints(rt):
+    if not rt.settings.development:
+        return []
+    from flask import Blueprint, jsonify, render_template_string
+
+    bp = Blueprint("dev_messages", __name__)
+
+    @bp.get("/dev/messages.json")
+    def messages_json():
+        return jsonify({"messages": read_inbox(rt)})
+
+    @bp.get("/dev/messages")
+    def messages_html():
+        return render_template_string(INBOX, messages=read_inbox(rt), link=LINK)
+
+    return [bp]
+
+
+INBOX = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>LinX developer inbox</title></head>
+<body><main><h1>Developer inbox</h1><p>Messages the console channel would have sent (development only).
+Machine-readable: <a href="/dev/messages.json">/dev/messages.json</a>.</p>
+{% for m in messages %}<article><h2>{{ m.channel }} to {{ m.to }} <small>{{ m.origin }}, {{ m.at }}</small></h2>
+{% if m.subject %}<p><strong>{{ m.subject }}</strong></p>{% endif %}<pre>{{ m.text }}</pre>
+{% for url in link.findall(m.text) %}<p><a href="{{ url }}">Open the link</a></p>{% endfor %}</article>
+{% else %}<p>No messages yet.</p>{% endfor %}</main></body></html>"""
