@@ -133,15 +133,103 @@ def rules_check(directory):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
-def serve(host, port, threads):
-    """Serve the API (and, later, the Gateway and the worker)."""
+@click.option("--no-worker", is_flag=True, help="Do not run a worker thread in this process.")
+def serve(host, port, threads, no_worker):
+    """Serve the API and the Gateway, with a worker thread unless --no-worker."""
     import waitress
 
     from gateway_app import create_app
 
     app = create_app()
-    click.echo(f"LinX is serving on http://{host}:{port}  (API docs: http://{host}:{port}/v2/docs)")
+    rt = app.extensions["linx"]
+    if not no_worker:
+        from .worker import start_thread
+
+        start_thread(rt)
+    click.echo(f"LinX is serving on http://{host}:{port}  (API docs: http://{host}:{port}/v2/docs)"
+               + ("" if no_worker else ", with a worker thread"))
     waitress.serve(app, host=host, port=port, threads=threads, ident="linx")
+
+
+@main.command()
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Jobs run at once in this process.")
+@click.option("--once", is_flag=True, help="Run what is due, then exit.")
+def worker(concurrency, once):
+    """Run due jobs: notifications, reminders, expiry, webhooks, payments."""
+    import logging
+    import signal
+
+    from .worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rt = _runtime()
+    runner = Worker(rt, concurrency)
+    if once:
+        click.echo(f"ran {runner.run_until_idle()} job(s)")
+        return
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    try:
+        runner.run_forever()
+    except KeyboardInterrupt:
+        runner.stop()
+
+
+@main.group(cls=Group)
+def jobs():
+    """The outbox: list, show and retry jobs."""
+
+
+@jobs.command("list")
+@click.option("--status", type=click.Choice(["DUE", "RUNNING", "DONE", "PARKED"]))
+@click.option("--kind")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True)
+def jobs_list(status, kind, limit, as_json):
+    """Jobs, most recently changed first."""
+    from . import jobs as outbox
+
+    rt = _runtime()
+    with rt.database.connection_context():
+        rows = [_job_dict(j) for j in outbox.list_jobs(status, kind, limit)]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        error = (row["lastError"] or "").splitlines()[0][:60] if row["lastError"] else ""
+        click.echo(f"{row['id']}  {row['status']:<7} {row['kind']:<16} attempts={row['attempts']:<3} "
+                   f"runAt={row['runAt']}  {error}")
+    if not rows:
+        click.echo("no jobs")
+
+
+@jobs.command("show")
+@click.argument("job_id")
+def jobs_show(job_id):
+    """One job, with its payload and last error."""
+    from . import jobs as outbox
+
+    rt = _runtime()
+    with rt.database.connection_context():
+        click.echo(json.dumps(_job_dict(outbox.get(job_id)), indent=2))
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+def jobs_retry(job_id):
+    """Put a PARKED job back in line now."""
+    from . import jobs as outbox
+
+    rt = _runtime()
+    with rt.database.connection_context():
+        job = outbox.retry(job_id)
+    click.echo(f"job {job.id} is {job.status} again")
+
+
+def _job_dict(job):
+    return {"id": str(job.id), "kind": job.kind, "status": job.status, "attempts": job.attempts,
+            "runAt": job.run_at.isoformat(), "leaseUntil": job.lease_until.isoformat() if job.lease_until else None,
+            "payload": job.payload, "lastError": job.last_error}
 
 
 def _print(data, as_json, text):

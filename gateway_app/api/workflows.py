@@ -2,11 +2,11 @@
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from linx_core.errors import InvalidRequest, Problem
-from linx_core.services import workflows
+from linx_core.services import notifications, workflows
 
 from .auth import idempotent, require_business
 from .body import json_body
-from .schemas import workflow_dict
+from .schemas import iso, workflow_dict
 
 bp = Blueprint("workflows", __name__)
 bp.before_request(require_business)
@@ -35,6 +35,55 @@ def show(workflow_id):
     rt = _rt()
     workflow = workflows.get_workflow(g.business, workflow_id)
     return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow)))
+
+
+@bp.post("/workflows/<workflow_id>/cancel")
+@idempotent
+def cancel(workflow_id):
+    rt = _rt()
+    workflow = workflows.cancel(rt, g.business, workflow_id)
+    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow)))
+
+
+@bp.post("/workflows/<workflow_id>/archive")
+@idempotent
+def archive(workflow_id):
+    rt = _rt()
+    workflow = workflows.archive(rt, g.business, workflow_id)
+    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow)))
+
+
+@bp.post("/workflows/<workflow_id>/extend")
+@idempotent
+def extend(workflow_id):
+    rt = _rt()
+    workflow = workflows.extend(rt, g.business, workflow_id, json_body())
+    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow)))
+
+
+@bp.post("/workflows/<workflow_id>/resend")
+@idempotent
+def resend(workflow_id):
+    rt = _rt()
+    workflow, passcode = workflows.resend(rt, g.business, workflow_id)
+    extra = {"passcode": passcode} if passcode else {}
+    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow), **extra))
+
+
+@bp.get("/workflows/<workflow_id>/notifications/history")
+def notification_history(workflow_id):
+    workflow = workflows.get_workflow(g.business, workflow_id)
+    return jsonify({"content": [{
+        "id": str(n.id),
+        "serial": n.serial,
+        "channel": n.channel,
+        "origin": n.origin,
+        "status": n.status,
+        "errorCode": n.error_code,
+        "reason": n.reason,
+        "notifiedAt": iso(n.notified_at),
+        "createdAt": iso(n.created_at),
+    } for n in notifications.history(workflow)]})
 
 
 @bp.get("/workflows")

@@ -138,9 +138,10 @@ def archive(rt, business, workflow_id):
 
 def extend(rt, business, workflow_id, body):
     """Move the expiry (``expireIn`` days or ``expireInHours`` from now) and the reminders with it."""
+    found = get_workflow(business, workflow_id)
     hours = rt.rules.expiry_hours(body)
     with db.atomic():
-        workflow = _locked(get_workflow(business, workflow_id).id, business)
+        workflow = _locked(found.id, business)
         WORKFLOWS.next_state(workflow.status, "extend")
         now = clock.now()
         workflow.expire_at = now + dt.timedelta(hours=hours)
