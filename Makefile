@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 export LINX_ENV ?= development
 export LINX_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test install check-rules clean
+.PHONY: run test bench install check-rules clean
 
 $(STAMP): setup.cfg pyproject.toml tests/sample_plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_lifecycle.py
 
 check-rules: $(STAMP)
 	$(BIN)/linx rules check
