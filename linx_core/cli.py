@@ -3,16 +3,26 @@ import json
 import sys
 
 import click
+import peewee
 
 from .errors import LinxError
 
 
-def _runtime(database_url=None, rules_dir=None):
+def _runtime(migrated=True):
+    """The runtime from the environment; with ``migrated``, refuse a database `linx init` has not set up."""
     from .config import Settings
+    from .errors import ConfigurationError
     from .runtime import Runtime
+    from .store.migrate import pending
 
-    settings = Settings.load(database_url=database_url, rules_dir=rules_dir)
-    return Runtime(settings)
+    rt = Runtime(Settings.load())
+    if migrated:
+        with rt.database.connection_context():
+            missing = pending(rt.database)
+        if missing:
+            raise ConfigurationError(f"The database {rt.settings.database_url} is not set up or is out of date "
+                                     f"({len(missing)} migration(s) pending): run `linx init` first.")
+    return rt
 
 
 def _fail(exc):
@@ -28,6 +38,8 @@ class Group(click.Group):
             return super().invoke(ctx)
         except LinxError as exc:
             _fail(exc)
+        except peewee.DatabaseError as exc:
+            _fail(f"the database refused: {exc} (is LINX_DATABASE_URL right, and was `linx init` run?)")
 
 
 @click.group(cls=Group)
@@ -41,7 +53,7 @@ def main():
 @click.option("--json", "as_json", is_flag=True, help="Print {businessId, apiKey} as JSON.")
 def init(demo, as_json):
     """Create or upgrade the database (idempotent)."""
-    rt = _runtime()
+    rt = _runtime(migrated=False)
     with rt.database.connection_context():
         applied = rt.migrate()
         if not demo:
@@ -140,8 +152,8 @@ def serve(host, port, threads, no_worker):
 
     from gateway_app import create_app
 
-    app = create_app()
-    rt = app.extensions["linx"]
+    rt = _runtime()
+    app = create_app(runtime=rt)
     if not no_worker:
         from .worker import start_thread
 

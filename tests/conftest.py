@@ -6,6 +6,7 @@ no server they skip, unless ``LINX_TEST_REQUIRE_POSTGRES=1`` makes that a failur
 """
 import json
 import os
+import tempfile
 import threading
 import uuid
 from decimal import Decimal
@@ -28,10 +29,12 @@ PG_ADMIN = dict(host=os.environ.get("LINX_TEST_PGHOST", "127.0.0.1"), port=int(o
                 user=os.environ.get("LINX_TEST_PGUSER", "postgres"), dbname=os.environ.get("LINX_TEST_PGDATABASE", "test"))
 SECRET_KEY = "test-secret-key"
 DATA_KEY = Fernet.generate_key().decode()
+INSTANCE = tempfile.mkdtemp(prefix="linx-test-instance-")
 
 
 def test_settings(**overrides):
-    values = dict(env="test", secret_key=SECRET_KEY, data_key=DATA_KEY, database_url="sqlite:///:memory:")
+    values = dict(env="test", secret_key=SECRET_KEY, data_key=DATA_KEY, database_url="sqlite:///:memory:",
+                  instance_path=INSTANCE)
     values.update(overrides)
     return Settings.load(environ={}, **values)
 

@@ -133,7 +133,7 @@ def test_extend_moves_expiry_and_reminders_together(api, rt, frozen):
 @pytest.mark.parametrize("body, status, path", [
     ({"expireInHours": 0}, 422, "expireInHours"),
     ({"expireIn": 91}, 422, "expireIn"),
-    ({"expireIn": "abc"}, 422, "expireIn"),
+    ({"expireIn": "abc"}, 400, "expireIn"),
     ({"expireIn": 2, "expireInHours": 3}, 400, "expireInHours"),
     ({}, 400, "expireIn"),
     ({"bogus": 1}, 400, "bogus"),

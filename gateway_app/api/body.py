@@ -35,6 +35,27 @@ def json_body():
     return parse_json(raw)
 
 
+def _check_strings(value, path):
+    """Refuse strings that cannot be stored: lone surrogates (from \\ud800 escapes) and NUL."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            bad = "\x00" in value
+        except UnicodeEncodeError:
+            bad = True
+        if bad:
+            raise InvalidRequest("The body holds a string that is not valid text.", [Problem(
+                path.removeprefix("$."), "Holds a NUL character or a lone surrogate escape.", "INVALID_TEXT")],
+                code="INVALID_TEXT")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, path)
+            _check_strings(item, f"{path}.{key}" if path != "$" else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_strings(item, f"{path}[{i}]")
+
+
 def parse_json(raw):
     try:
         text = raw.decode("utf-8")
@@ -45,7 +66,9 @@ def parse_json(raw):
         raise InvalidRequest("The body is empty.", [Problem("$", "A JSON object is required.", "EMPTY_BODY")],
                              code="MALFORMED_JSON")
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_constant, object_pairs_hook=_pairs)
+        data = json.loads(text, parse_float=Decimal, parse_constant=_constant, object_pairs_hook=_pairs)
+        _check_strings(data, "$")
+        return data
     except _Duplicate as exc:
         raise InvalidRequest("The JSON has a duplicate key.", [Problem("$", f"The key {exc} appears twice.",
                                                                         "DUPLICATE_KEY")], code="MALFORMED_JSON") from None

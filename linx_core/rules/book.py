@@ -233,7 +233,7 @@ def _step_parameters(spec):
 def _paths(messages, prefix=()):
     if isinstance(messages, dict):
         for key, value in messages.items():
-            yield from _paths(value, prefix if key == "_schema" else prefix + (key,))
+            yield from _paths(value, prefix if key in ("_schema", "key", "value") else prefix + (key,))
     elif isinstance(messages, (list, tuple)):
         for m in messages:
             if isinstance(m, (dict, list)):

@@ -68,7 +68,8 @@ class Money(fields.Decimal):
             raise ValidationError(Coded("Must be greater than 0.", "NOT_POSITIVE"))
         if result.adjusted() > 15:
             raise ValidationError(Coded("Is too large.", "OUT_OF_RANGE"))
-        return result
+        # 1E+2 and "1e2" are 100: keep the plain form, which is how the amount reads back.
+        return Decimal(format(result, "f"))
 
 
 class WholeNumber(fields.Field):
@@ -83,8 +84,6 @@ class WholeNumber(fields.Field):
             return int(value)
         if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) < 12:
             return int(value.strip())
-        if isinstance(value, (str, Decimal)):
-            raise ValidationError(Coded("Must be a whole number.", "NOT_WHOLE_NUMBER"))
         raise ValidationError("Not a valid whole number.")
 
 

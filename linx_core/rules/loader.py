@@ -77,12 +77,18 @@ def read_rule_files(directory):
             continue
         if doc is None:
             continue
+        repeated = _repeated_keys(node)
+        if repeated:
+            problems += [Problem(f"{name}:{k.start_mark.line + 1}", f"repeats the key {k.value!r}", "RULE_FILE_DUPLICATE")
+                         for k in repeated]
+            continue
         if not isinstance(doc, dict):
             problems.append(Problem(name, "must be a mapping of sections (parameters:, steps:, ...)", "RULE_FILE_SHAPE"))
             continue
         for section, value in doc.items():
             section_node = _child(node, section)
-            where = f"{name}:{section_node.start_mark.line + 1}" if section_node else name
+            section_key = _key_node(node, section)
+            where = f"{name}:{section_key.start_mark.line + 1}" if section_key else name
             if section in LIST_SECTIONS:
                 if not isinstance(value, list):
                     problems.append(Problem(f"{where}: {section}", "must be a list", "RULE_FILE_SHAPE"))
@@ -108,7 +114,9 @@ def read_rule_files(directory):
                     key = str(key)
                     if key in target:
                         first = source.files.get((section, key), ("?", None))[0]
-                        problems.append(Problem(f"{where}: {section}.{key}", f"is defined in {first} already", "RULE_FILE_DUPLICATE"))
+                        at = _key_node(section_node, key) or value_nodes.get(key)
+                        here = f"{name}:{at.start_mark.line + 1}" if at is not None else where
+                        problems.append(Problem(f"{here}: {section}.{key}", f"is defined in {first} already", "RULE_FILE_DUPLICATE"))
                         continue
                     target[key] = {} if item is None else item
                     source.files[(section, key)] = (name, value_nodes.get(key))
@@ -165,3 +173,18 @@ def _line_of(node, path):
             break
         best = nxt
     return best.start_mark.line + 1 if best is not None else None
+
+
+def _repeated_keys(node):
+    out = []
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for k, v in node.value:
+            if str(k.value) in seen:
+                out.append(k)
+            seen.add(str(k.value))
+            out += _repeated_keys(v)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            out += _repeated_keys(item)
+    return out

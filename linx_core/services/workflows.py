@@ -314,6 +314,8 @@ def list_workflows(rt, business, search=None, status=None, page=1, size=20, sort
                                 "NOT_ALLOWED"))
     if search is not None and len(search) > 200:
         problems.append(Problem("query.search", "Must be at most 200 characters.", "LENGTH"))
+    if search is not None and "\x00" in search:
+        problems.append(Problem("query.search", "Must not contain NUL characters.", "INVALID_TEXT"))
     if problems:
         raise InvalidRequest("The query is not valid.", problems)
     query = Workflow.select(Workflow).join(Customer, peewee.JOIN.LEFT_OUTER).switch(Workflow).where(

@@ -1,0 +1,207 @@
+"""The real ``linx`` console script, run as an integrator runs it.
+
+Each test runs in its own temporary folder (the instance folder and the SQLite file
+land there) with ``LINX_ENV=development`` and no other ``LINX_*`` variable.
+"""
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway_app import create_app
+from linx_core.runtime import Runtime
+
+from .conftest import ROOT
+from .conftest import test_settings as make_settings
+
+LINX = Path(sys.executable).parent / "linx"
+
+
+@pytest.fixture
+def linx(tmp_path):
+    """``linx(*args, **env)``: run the console script in ``tmp_path``; returns the CompletedProcess."""
+    assert LINX.exists(), f"no console script at {LINX}"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LINX_")}
+    base.update(LINX_ENV="development", LINX_DATABASE_URL=f"sqlite:///{tmp_path / 'linx.db'}")
+
+    def run(*args, **env):
+        merged = dict(base)
+        for key, value in env.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return subprocess.run([str(LINX), *args], cwd=tmp_path, env=merged, capture_output=True, text=True,
+                              timeout=60)
+
+    run.tmp_path = tmp_path
+    run.database = tmp_path / "linx.db"
+    return run
+
+
+def ok(result):
+    assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.stdout
+
+
+def ok_json(result):
+    return json.loads(ok(result))
+
+
+def refused(result, *fragments):
+    """Exit code 2, a clear message naming each fragment, and no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+    return result.stderr
+
+
+def key_rows(database, key):
+    with sqlite3.connect(database) as conn:
+        return conn.execute("SELECT business_id, revoked_at FROM api_key WHERE key_hash = ?",
+                            (hashlib.sha256(key.encode()).hexdigest(),)).fetchall()
+
+
+def test_help(linx):
+    out = ok(linx("--help"))
+    for command in ("init", "business", "rules", "serve"):
+        assert command in out
+    assert "account" in ok(linx("business", "--help"))
+    assert "0.1.0" in ok(linx("--version"))
+
+
+def test_init_demo_is_repeatable_and_its_key_is_stored(linx):
+    first = ok_json(linx("init", "--demo", "--json"))
+    second = ok_json(linx("init", "--demo", "--json"))
+    assert set(first) == {"businessId", "apiKey"}
+    assert first == second
+    # the key is stored once, hashed, for Demo Co
+    rows = key_rows(linx.database, first["apiKey"])
+    assert len(rows) == 1
+    business_id, revoked = rows[0]
+    assert str(business_id).replace("-", "") == first["businessId"].replace("-", "") and revoked is None
+    with sqlite3.connect(linx.database) as conn:
+        assert conn.execute("SELECT count(*) FROM api_key WHERE key_hash = ?", (first["apiKey"],)).fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM business WHERE name = 'Demo Co'").fetchone()[0] == 1
+    # the secrets were generated once, in the instance folder; with them, the key opens the API
+    secrets = json.loads((linx.tmp_path / "instance" / "secrets.json").read_text())
+    runtime = Runtime(make_settings(database_url=f"sqlite:///{linx.database}", secret_key=secrets["secret_key"],
+                                    data_key=secrets["data_key"]))
+    try:
+        client = create_app(runtime=runtime).test_client()
+        listed = client.get("/v2/linx/workflows", headers={"Authorization": f"Bearer {first['apiKey']}"})
+        assert listed.status_code == 200, listed.get_json()
+        assert client.get("/v2/linx/workflows", headers={"Authorization": "Bearer lx_wrong"}).status_code == 401
+    finally:
+        runtime.database.close()
+
+
+def test_init_demo_holds_the_seed_ids(linx):
+    ok(linx("init", "--demo"))
+    with sqlite3.connect(linx.database) as conn:
+        def ids(table):
+            return {str(r[0]).replace("-", "") for r in conn.execute(f"SELECT id FROM {table}")}
+
+        assert "31c6d6246a0c4049b1f1f3ea7d00ba35" in ids("business_financial_account")
+        assert "8c8cab634e534acf9efae7324816aa36" in ids("customer")
+        assert "bbbf2fbf81d44f2d8f80201bcca921d4" in ids("customer_financial_account")
+
+
+def test_init_without_demo_reports_up_to_date_the_second_time(linx):
+    first = ok(linx("init"))
+    assert "applied" in first and "0001" in first
+    assert ok(linx("init")).strip() == "the database is up to date"
+    assert ok_json(linx("init", "--json")) == {"applied": []}
+
+
+def test_business_create_and_a_new_key(linx):
+    ok(linx("init"))
+    created = ok_json(linx("business", "create", "Acme", "--json"))
+    assert set(created) == {"businessId", "apiKey"}
+    issued = ok_json(linx("business", "key", "Acme", "--json"))
+    assert issued["businessId"] == created["businessId"]
+    assert issued["apiKey"] != created["apiKey"]
+    # both keys are valid, both stored only as hashes
+    assert len(key_rows(linx.database, created["apiKey"])) == 1
+    assert len(key_rows(linx.database, issued["apiKey"])) == 1
+
+
+def test_creating_a_business_twice_is_refused_clearly(linx):
+    ok(linx("init"))
+    ok(linx("business", "create", "Acme", "--json"))
+    err = refused(linx("business", "create", "Acme", "--json"), "Acme", "exists already")
+    assert err.startswith("error:")
+
+
+def test_business_create_before_init_is_handled(linx):
+    result = linx("business", "create", "Acme", "--json")
+    assert "Traceback" not in result.stderr, result.stderr
+    # either it migrates first and succeeds, or it says to run `linx init`
+    assert result.returncode == 0 or (result.returncode == 2 and "linx init" in result.stderr), result.stderr
+
+
+def test_a_key_for_an_unknown_business_is_refused_clearly(linx):
+    ok(linx("init"))
+    refused(linx("business", "key", "Nobody"), "No business named 'Nobody'")
+
+
+def test_business_account(linx):
+    ok(linx("init"))
+    ok(linx("business", "create", "Acme"))
+    account = ok_json(linx("business", "account", "Acme", "--currency", "CAD", "--json"))
+    assert account["currency"] == "CAD"
+    with sqlite3.connect(linx.database) as conn:
+        rows = conn.execute("SELECT currency, subtype FROM business_financial_account").fetchall()
+    assert rows == [("CAD", "CHECKING")]
+    refused(linx("business", "account", "Acme", "--currency", "EUR"), "currency", "USD, CAD")
+
+
+def test_rules_check_passes_on_the_shipped_rules(linx):
+    out = ok(linx("rules", "check"))
+    assert "OK" in out and "8 steps" in out
+    assert "OK" in ok(linx("rules", "check", str(ROOT / "rules")))
+
+
+def _broken_copy(tmp_path):
+    broken = tmp_path / "broken-rules"
+    shutil.copytree(ROOT / "rules", broken, ignore=shutil.ignore_patterns("__pycache__"))
+    parameters = broken / "parameters.yaml"
+    text = parameters.read_text()
+    assert text.count("values: priorities") == 1
+    parameters.write_text(text.replace("values: priorities", "values: urgencies"))
+    line = next(i for i, l in enumerate(parameters.read_text().splitlines(), 1) if "urgencies" in l)
+    return broken, f"parameters.yaml:{line}: parameters.priority.values"
+
+
+def test_rules_check_names_file_line_and_place_on_a_broken_copy(linx):
+    broken, where = _broken_copy(linx.tmp_path)
+    refused(linx("rules", "check", str(broken)), where, "urgencies")
+    # the same through LINX_RULES_DIR
+    refused(linx("rules", "check", LINX_RULES_DIR=str(broken)), where, "urgencies")
+
+
+def test_the_server_refuses_to_start_on_bad_rules(linx):
+    broken, where = _broken_copy(linx.tmp_path)
+    refused(linx("serve", "--port", "1", LINX_RULES_DIR=str(broken)), where)
+
+
+def test_production_without_a_secret_key_names_the_variable(linx):
+    err = refused(linx("init", LINX_ENV="production"), "LINX_SECRET_KEY")
+    assert not (linx.tmp_path / "instance").exists()
+    assert not linx.database.exists()
+    assert "LINX_SECRET_KEY" in refused(linx("business", "create", "Acme", LINX_ENV="production",
+                                             LINX_DATA_KEY=None))
+    assert err.startswith("error:")
+
+
+def test_rules_check_needs_no_secrets(linx):
+    assert "OK" in ok(linx("rules", "check", LINX_ENV="production"))
+    assert not (linx.tmp_path / "instance").exists()
