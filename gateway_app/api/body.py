@@ -75,6 +75,9 @@ def parse_json(raw):
     except json.JSONDecodeError as exc:
         raise InvalidRequest("The body is not valid JSON.", [Problem(
             "$", f"Line {exc.lineno}, column {exc.colno}: {exc.msg}.", "MALFORMED_JSON")], code="MALFORMED_JSON") from None
-    except (ValueError, RecursionError) as exc:
-        raise InvalidRequest("The body is not valid JSON.", [Problem("$", str(exc)[:200] or "Too deeply nested.",
-                                                                      "MALFORMED_JSON")], code="MALFORMED_JSON") from None
+    except RecursionError:
+        raise InvalidRequest("The body is nested too deeply.", [Problem("$", "Too deeply nested.", "MALFORMED_JSON")],
+                             code="MALFORMED_JSON") from None
+    except ValueError as exc:
+        raise InvalidRequest("The body is not valid JSON.", [Problem("$", str(exc)[:200], "MALFORMED_JSON")],
+                             code="MALFORMED_JSON") from None

@@ -336,10 +336,11 @@ def list_workflows(rt, business, search=None, status=None, page=1, size=20, sort
 
 
 def _search(term):
-    """Matches the id, the title, the contact, or the customer's name (case-insensitive)."""
+    """Matches the id, the title, the contact, or the customer's name, email or phone (case-insensitive)."""
     full_name = Customer.first_name.concat(" ").concat(Customer.last_name)
     clause = (Workflow.title.contains(term) | Workflow.phone_number.contains(term)
-              | Workflow.email.contains(term) | full_name.contains(term))
+              | Workflow.email.contains(term) | full_name.contains(term)
+              | Customer.email.contains(term) | Customer.phone_number.contains(term))
     try:
         clause = clause | (Workflow.id == uuid.UUID(term))
     except ValueError:
