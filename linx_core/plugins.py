@@ -16,7 +16,6 @@ DEFAULT_PLUGINS = (
     "linx_plugins.twilio_sms",
     "linx_plugins.smtp_email",
     "linx_plugins.webhooks",
-    "linx_plugins.workflow_jobs",
 )
 
 
@@ -24,13 +23,7 @@ def make_manager(load_entrypoints=None, extra=()):
     pm = pluggy.PluginManager("linx")
     pm.add_hookspecs(hookspecs)
     for name in DEFAULT_PLUGINS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        pm.register(module, name=name)
+        pm.register(importlib.import_module(name), name=name)
     for plugin in extra:
         pm.register(plugin)
     if load_entrypoints is None:

@@ -1,0 +1,105 @@
+"""The console channel: the fallback for every channel, and the developer inbox (development only)."""
+import logging
+import re
+
+import pytest
+
+from gateway_app import create_app
+from linx_core.channels import Message
+from linx_core.runtime import Runtime
+from linx_core.store.models import Notification, Workflow
+from linx_core.testing.channels import ChannelContract, Received
+from linx_core.worker import Worker
+from linx_plugins import console
+
+from .conftest import Api, seed_examples
+from .conftest import test_settings as make_settings
+
+PUBLIC = "https://linx.example.com"
+
+
+def console_runtime(rt, tmp_path, env="test"):
+    return Runtime(make_settings(env=env, instance_path=str(tmp_path), database_url=rt.settings.database_url,
+                                 public_url=PUBLIC), database=rt.database)
+
+
+class TestConsoleChannelContract(ChannelContract):
+    channel_name = "SMS"
+
+    @pytest.fixture
+    def console_rt(self, rt, tmp_path):
+        return console_runtime(rt, tmp_path)
+
+    @pytest.fixture
+    def channel(self, console_rt):
+        return console_rt.channel("SMS")
+
+    @pytest.fixture
+    def sent_messages(self, console_rt):
+        return lambda: [Received(to=m["to"], text=m["text"]) for m in reversed(console.read_inbox(console_rt))]
+
+    # refuse_next is left to the contract's default: the console never refuses a message, so that test skips
+
+
+def test_console_is_the_default_for_every_channel_without_credentials(rt):
+    assert rt.channel("SMS").name == "console"
+    assert rt.channel("EMAIL").name == "console"
+    assert rt.channel("PIGEON").name == "console"
+
+
+@pytest.fixture
+def dev(rt, tmp_path, demo):
+    runtime = console_runtime(rt, tmp_path, env="development")
+    app = create_app(runtime=runtime)
+    app.config["TESTING"] = True
+    return runtime, app.test_client(), Api(app.test_client(), demo[1])
+
+
+def test_the_developer_inbox_shows_sent_messages_with_their_link(dev):
+    runtime, client, api = dev
+    created = api.create(None, raw=seed_examples()[0])
+    assert created.status_code == 201
+    workflow_id = created.get_json()["id"]
+    Worker(runtime).run_until_idle()
+    note = Notification.get(Notification.workflow == workflow_id)
+    assert (note.status, note.provider) == ("DELIVERED", "console")
+    assert Workflow.get_by_id(workflow_id).status == "ACTIVE"
+
+    listing = client.get("/dev/messages.json")
+    assert listing.status_code == 200
+    [message] = listing.get_json()["messages"]
+    assert message["to"] == "+16471234567" and message["channel"] == "SMS"
+    assert message["workflowId"] == workflow_id and message["origin"] == "INITIAL"
+    [link] = re.findall(rf"{re.escape(PUBLIC)}/l/[A-Za-z0-9_-]+", message["text"])
+
+    page = client.get("/dev/messages")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert f'href="{link}"' in html
+    assert 'href="/dev/messages.json"' in html
+
+
+def test_the_inbox_is_empty_before_any_message(dev):
+    _, client, _ = dev
+    assert client.get("/dev/messages.json").get_json() == {"messages": []}
+    assert "No messages yet" in client.get("/dev/messages").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("env", ["test", "production"])
+def test_the_inbox_is_404_outside_development(rt, tmp_path, env):
+    runtime = console_runtime(rt, tmp_path, env=env)
+    runtime.channel("SMS").send(Message(channel="SMS", to="+16471234567", text="hello"))
+    client = create_app(runtime=runtime).test_client()
+    assert client.get("/dev/messages").status_code == 404
+    assert client.get("/dev/messages.json").status_code == 404
+
+
+def test_outside_development_the_log_hides_the_link_and_the_number(rt, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="linx.console")
+    link = f"{PUBLIC}/l/abcDEF123_-xyz"
+    console_runtime(rt, tmp_path, env="production").channel("SMS").send(
+        Message(channel="SMS", to="+16471234567", text=f"Demo Co: hello. Continue securely: {link}"))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "<link>" in logged and link not in logged
+    assert "+16471234567" not in logged
+    assert not console.inbox_path(console_runtime(rt, tmp_path, env="production")).exists()
