@@ -46,9 +46,11 @@ def create_app(test_config=None, runtime=None):
         return response
 
     errors.init_app(app)
-    from .api import openapi, workflows
+    from .api import events, openapi, push_notifications, workflows
 
     app.register_blueprint(workflows.bp, url_prefix="/v2/linx")
+    app.register_blueprint(push_notifications.bp, url_prefix="/v2")
+    app.register_blueprint(events.bp, url_prefix="/v2")
     app.register_blueprint(openapi.bp, url_prefix="/v2")
     for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime):
         for item in blueprints or []:

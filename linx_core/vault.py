@@ -40,6 +40,10 @@ class Vault:
             fingerprint=self.fingerprint(digits),
         )
 
+    def seal_text(self, text):
+        """Seal a secret that is not an account number (a webhook signing secret); open it with unseal()."""
+        return self._fernet.encrypt(text.encode()).decode()
+
     def unseal(self, sealed):
         try:
             return self._fernet.decrypt(sealed.encode()).decode()

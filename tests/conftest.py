@@ -22,7 +22,7 @@ from linx_core.config import Settings
 from linx_core.demo import init_demo
 from linx_core.runtime import Runtime
 from linx_core.services.businesses import add_financial_account, create_business
-from linx_core.store import is_postgres, models
+from linx_core.store import models
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = dict(host=os.environ.get("LINX_TEST_PGHOST", "127.0.0.1"), port=int(os.environ.get("LINX_TEST_PGPORT", 5432)),

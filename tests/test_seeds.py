@@ -1,7 +1,6 @@
 """The four example requests of the seed document are accepted verbatim."""
 import json
 import re
-from pathlib import Path
 
 import pytest
 

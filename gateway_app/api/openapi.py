@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify, render_template
 
 from linx_core import __version__
 
-from . import schemas
+from . import events, push_notifications, schemas
 
 bp = Blueprint("openapi", __name__)
 
@@ -83,6 +83,8 @@ def build_spec(rt):
                           **errors(401, 404)},
         },
     })
+    push_notifications.add_paths(spec, errors)
+    events.add_paths(spec, errors)
     return spec.to_dict()
 
 

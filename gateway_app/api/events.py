@@ -1,0 +1,119 @@
+"""``/v2/events``: the business's event log, oldest first, so an integrator can catch up after downtime.
+
+Each item is exactly the envelope a push notification carries (``{id, type,
+createdAt, data}``), so one handler serves both.
+"""
+import datetime as dt
+
+from flask import Blueprint, current_app, g, jsonify, request
+from marshmallow import fields
+
+from linx_core.errors import InvalidRequest, Problem
+from linx_core.services import webhooks
+
+from .auth import require_business
+from .schemas import Out
+
+bp = Blueprint("events", __name__)
+bp.before_request(require_business)
+
+QUERY = ("type", "since", "until", "page", "size")
+
+
+class EventOut(Out):
+    id = fields.UUID(metadata={"description": "The event id; push notifications carry it as `webhook-id`."})
+    type = fields.String(metadata={"enum": list(webhooks.EVENT_TYPES)})
+    createdAt = fields.String(metadata={"format": "date-time"})
+    data = fields.Dict(metadata={"description": "What changed: ids, statuses, masked numbers; never a full number."})
+
+
+class EventPageOut(Out):
+    content = fields.List(fields.Nested(EventOut))
+    page = fields.Integer()
+    size = fields.Integer()
+    totalElements = fields.Integer()
+    totalPages = fields.Integer()
+
+
+def _rt():
+    return current_app.extensions["linx"]
+
+
+@bp.get("/events")
+def index():
+    rt = _rt()
+    args = request.args
+    problems = [Problem(f"query.{k}", "Unknown query parameter.", "UNKNOWN_FIELD") for k in args if k not in QUERY]
+    page = query_int(args, "page", 1, problems)
+    size = query_int(args, "size", 20, problems)
+    since = query_time(args, "since", problems)
+    until = query_time(args, "until", problems)
+    types = [t.strip() for raw in args.getlist("type") for t in raw.split(",") if t.strip()] or None
+    if problems:
+        raise InvalidRequest("The query is not valid.", problems)
+    result = webhooks.list_events(rt, g.business, types=types, since=since, until=until, page=page, size=size)
+    return jsonify(page_dict(result, webhooks.envelope))
+
+
+def page_dict(result, render):
+    return {
+        "content": [render(item) for item in result.items],
+        "page": result.page,
+        "size": result.size,
+        "totalElements": result.total,
+        "totalPages": result.pages,
+    }
+
+
+def query_int(args, name, default, problems):
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        problems.append(Problem(f"query.{name}", "Must be a whole number.", "INVALID_TYPE"))
+        return default
+    return int(raw)
+
+
+def query_time(args, name, problems):
+    """An ISO 8601 date-time (``2026-01-01T12:00:00Z``); without an offset it is UTC."""
+    raw = args.get(name)
+    if raw is None:
+        return None
+    text = raw.strip().replace(" ", "+")  # an unescaped "+hh:mm" arrives as a space
+    try:
+        value = dt.datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(Problem(f"query.{name}", "Must be an ISO 8601 date-time, like 2026-01-01T12:00:00Z.",
+                                "INVALID_DATE_TIME"))
+        return None
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def add_paths(spec, errors):
+    """Document ``/v2/events`` on ``spec`` (an apispec ``APISpec``); ``errors(*codes)`` gives error responses."""
+    if "EventPage" not in spec.components.schemas:
+        spec.components.schema("EventPage", schema=EventPageOut)
+    spec.path(path="/v2/events", operations={
+        "get": {
+            "summary": "List events (the event log)",
+            "description": "The business's events, oldest first, in the same envelope as push notifications. "
+                           "After downtime, page through with `since` set to the last `createdAt` you handled "
+                           "(inclusive: skip ids you have seen).",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "type", "in": "query", "schema": {"type": "string", "enum": list(webhooks.EVENT_TYPES)},
+                 "description": "Only events of this type; repeat it or separate types with commas for several."},
+                {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"},
+                 "description": "Events created at or after this time (UTC when no offset is given)."},
+                {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"},
+                 "description": "Events created before this time."},
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 20},
+                 "description": "Page size, at most the configured maximum (100 by default)."},
+            ],
+            "responses": {"200": {"description": "One page, oldest first.",
+                                  "content": {"application/json": {"schema": "EventPage"}}},
+                          **errors(400, 401)},
+        },
+    })
