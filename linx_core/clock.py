@@ -31,6 +31,18 @@ class FrozenClock:
             return self._now
 
 
+class ScaledClock:
+    """Real time, ``speed`` times faster from the moment it starts: for demos of reminders and expiry."""
+
+    def __init__(self, speed):
+        self.speed = float(speed)
+        self._real_start = _dt.datetime.now(UTC)
+
+    def now(self):
+        elapsed = _dt.datetime.now(UTC) - self._real_start
+        return self._real_start + elapsed * self.speed
+
+
 _clock = SystemClock()
 
 

@@ -29,6 +29,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     idempotency_ttl_hours: int = 24
     page_size_max: int = 100
+    clock_speed: float = 1.0  # >1 speeds time up for demos (reminders, expiry); production keeps 1
     job_lease_seconds: int = 60
     worker_poll_seconds: float = 1.0
     twilio_account_sid: str = ""

@@ -17,6 +17,10 @@ class Runtime:
         self.rules = rules or load_rules(self.settings.rules_dir or None)
         self.database = database or store.open_database(self.settings.database_url)
         store.bind(self.database)
+        if self.settings.clock_speed != 1:
+            from . import clock
+
+            clock.set_clock(clock.ScaledClock(self.settings.clock_speed))
 
     @cached_property
     def vault(self):

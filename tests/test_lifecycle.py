@@ -254,3 +254,29 @@ def test_concurrent_workers_send_each_notification_once(api, rt):
     assert len(notes) == 6 and {n.status for n in notes} == {"DELIVERED"}
     sent_events = Event.select().where(Event.type == "linx.notification-status-changed").count()
     assert sent_events == 6
+
+
+def test_the_first_message_completes_the_notification_step(api, rt):
+    wf = _create(api)
+    Worker(rt).run_until_idle()
+    body = api.get(f"/v2/linx/workflows/{wf['id']}").get_json()
+    assert body["currentStep"] == 1
+    assert [s["status"] for s in body["steps"]] == ["COMPLETED", "ACTIVE", "CREATED", "CREATED"]
+    updated = Event.get((Event.subject_id == wf["id"]) & (Event.type == "linx.workflow-updated"))
+    assert updated.data["previousStep"] == {"name": "notification", "previousStatus": "CREATED",
+                                            "status": "COMPLETED"}
+    assert updated.data["nextStep"] == {"name": "lookup-profile", "status": "ACTIVE"}
+    assert updated.data["currentStep"] == 1
+    # a second message (resend) does not move the steps again
+    _post(api, f"/v2/linx/workflows/{wf['id']}/resend")
+    Worker(rt).run_until_idle()
+    assert Event.select().where((Event.subject_id == wf["id"]) & (Event.type == "linx.workflow-updated")).count() == 1
+
+
+def test_a_sped_up_clock_runs_faster_than_real_time():
+    import time
+
+    fast = clock.ScaledClock(3600)
+    start = fast.now()
+    time.sleep(0.05)
+    assert (fast.now() - start).total_seconds() >= 150

@@ -211,7 +211,8 @@ def test_receiver_down_then_up_every_event_arrives_signed_and_duplicates_share_w
     run(wrt)  # notifications go out; every event's first attempt is refused
     business_events = list(Event.select().where(Event.business == demo[0].id))
     types = sorted(e.type for e in business_events)
-    assert types == sorted(["linx.workflow-status-changed"] * 4 + ["linx.notification-status-changed"] * 2)
+    assert types == sorted(["linx.workflow-status-changed"] * 4 + ["linx.notification-status-changed"] * 2
+                           + ["linx.workflow-updated"] * 2)
     assert len(delivery_jobs("DUE")) == len(business_events)
     for event in business_events:
         [first] = deliveries_of(event.id)
@@ -495,7 +496,8 @@ def test_event_type_filter(wrt, api, demo, receiver, clk):
     got = {path: [verify(sub["secret"], r)["type"] for r in receiver.received(path)]
            for path, sub in (("/status", only_status), ("/all", everything), ("/notes", notifications))}
     assert sorted(got["/status"]) == ["linx.workflow-status-changed"] * 2
-    assert sorted(got["/all"]) == sorted(["linx.workflow-status-changed"] * 2 + ["linx.notification-status-changed"])
+    assert sorted(got["/all"]) == sorted(["linx.workflow-status-changed"] * 2 + ["linx.notification-status-changed"]
+                                         + ["linx.workflow-updated"])
     assert got["/notes"] == ["linx.notification-status-changed"]
 
 

@@ -9,7 +9,7 @@ import peewee
 
 from .. import clock, events, jobs
 from ..errors import InvalidRequest, LinxError, NotFound, Problem, RuleViolation
-from ..lifecycle import WORKFLOWS, save_status
+from ..lifecycle import STEPS, WORKFLOWS, save_status
 from ..secrets import new_passcode, passcode_hash
 from ..store import db
 from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancialAccount, Link, Notification,
@@ -114,11 +114,46 @@ def _locked(workflow_id, business=None):
 
 
 def on_first_notification(rt, workflow_id):
-    """The first message went out: CREATED becomes ACTIVE and reminders start. Inside a transaction."""
+    """The first message went out: CREATED becomes ACTIVE, the notification step is done, reminders start.
+
+    Inside a transaction.
+    """
     workflow = _locked(workflow_id)
     if workflow.status != "CREATED":
         return
     _move(rt, workflow, "activate", next_notification_at=_schedule_reminder(rt, workflow, clock.now()))
+    steps = steps_of(workflow)
+    if steps and steps[0].status == "CREATED":
+        complete_step(rt, workflow, steps, 0)
+
+
+def complete_step(rt, workflow, steps, position):
+    """Step ``position`` is COMPLETED and the next one ACTIVE; ``linx.workflow-updated`` says so.
+
+    Inside a transaction, with ``workflow`` read by it.
+    """
+    now = clock.now()
+    step = steps[position]
+    previous_status = step.status
+    _set_step(step, STEPS.next_state(step.status, "complete"), now)
+    nxt = steps[position + 1] if position + 1 < len(steps) else None
+    if nxt is not None and nxt.status == "CREATED":
+        _set_step(nxt, STEPS.next_state(nxt.status, "start"), now)
+    save_status(workflow, workflow.status, current_step=position + 1 if nxt is not None else position,
+                updated_at=now)
+    events.record(rt, workflow.business_id, "linx.workflow-updated", workflow.id, {
+        "workflowId": str(workflow.id),
+        "status": workflow.status,
+        "currentStep": workflow.current_step,
+        "previousStep": {"name": step.name, "previousStatus": previous_status, "status": step.status},
+        "nextStep": {"name": nxt.name, "status": nxt.status} if nxt is not None else None,
+        "steps": [{"name": s.name, "status": s.status} for s in steps],
+    })
+
+
+def _set_step(step, status, now):
+    WorkflowStep.update(status=status, updated_at=now).where(WorkflowStep.id == step.id).execute()
+    step.status, step.updated_at = status, now
 
 
 def cancel(rt, business, workflow_id):
