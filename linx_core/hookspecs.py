@@ -59,3 +59,19 @@ def linx_register_blueprints(rt):
     :param rt: the runtime.
     :returns: a list.
     """
+
+
+@hookspec
+def linx_solutions(rt):
+    """Return the payment solutions (rails) this plugin provides.
+
+    Each is a :class:`linx_core.payments.Solution`: its ``name`` (the value of the
+    ``solution`` parameter), the transaction types, account kinds and priorities it
+    takes, ``rule_fragment()`` (its entry in the rules' ``solutions`` section, merged
+    with the rule files so the API validates against it), ``can_pay(account)``,
+    ``submit(transfer, idempotency_key)``, ``status(reference)`` and ``cancel(reference)``.
+    Every solution should pass the contract suite in ``linx_core.testing.solutions``.
+
+    :param rt: the runtime.
+    :returns: a list of solutions.
+    """

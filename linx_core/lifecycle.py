@@ -43,6 +43,22 @@ STEP = {
     ],
 }
 
+TRANSACTION = {
+    "states": ["NEW", "PENDING", "PROCESSING", "APPROVED", "SETTLED", "CLEARED", "DECLINED", "CANCELLED", "ERROR",
+               "REVERSED"],
+    "transitions": [
+        {"trigger": "submit", "source": "NEW", "dest": "PENDING"},
+        {"trigger": "process", "source": "PENDING", "dest": "PROCESSING"},
+        {"trigger": "cancel", "source": "PENDING", "dest": "CANCELLED"},
+        {"trigger": "approve", "source": "PROCESSING", "dest": "APPROVED"},
+        {"trigger": "decline", "source": "PROCESSING", "dest": "DECLINED"},
+        {"trigger": "error", "source": ["PENDING", "PROCESSING"], "dest": "ERROR"},
+        {"trigger": "settle", "source": "APPROVED", "dest": "SETTLED"},  # SEND
+        {"trigger": "clear", "source": "APPROVED", "dest": "CLEARED"},  # REQUEST
+        {"trigger": "reverse", "source": ["SETTLED", "CLEARED"], "dest": "REVERSED"},
+    ],
+}
+
 ENDED = ("COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
 
 
@@ -86,6 +102,7 @@ class Lifecycle:
 
 WORKFLOWS = Lifecycle("workflow", WORKFLOW)
 STEPS = Lifecycle("step", STEP)
+TRANSACTIONS = Lifecycle("transaction", TRANSACTION)
 
 
 def save_status(row, new_status, **changes):

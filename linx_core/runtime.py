@@ -38,6 +38,18 @@ class Runtime:
             handlers.update(mapping or {})
         return handlers
 
+    @cached_property
+    def solutions(self):
+        """Payment solutions by name, from the ``linx_solutions`` hook."""
+        found = {}
+        for group in self.plugins.hook.linx_solutions(rt=self):
+            for solution in group or []:
+                found.setdefault(solution.name, solution)
+        return found
+
+    def solution(self, name):
+        return self.solutions.get(name)
+
     def channel(self, name):
         """The channel that serves ``name`` (console when nothing else is configured)."""
         return self.plugins.hook.linx_channel(name=name, rt=self)

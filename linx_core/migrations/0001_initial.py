@@ -86,6 +86,53 @@ def up(migrator, db):
             table_name = 'customer_financial_account'
     db.create_tables([CustomerFinancialAccount])
 
+    class Workflow(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        status = CharField(index=True, max_length=16)
+        version = IntegerField(default=1)
+        title = CharField(max_length=200)
+        channel = CharField(max_length=16)
+        phone_number = CharField(null=True, max_length=16)
+        email = CharField(null=True, max_length=254)
+        customer = ForeignKeyField(Customer, null=True, on_delete='SET NULL')
+        customer_account = ForeignKeyField(CustomerFinancialAccount, null=True, on_delete='SET NULL')
+        parameters = JSONField(default=dict)
+        customer_memo = TextField(null=True)
+        amount = MoneyField(null=True)
+        currency = CharField(null=True, max_length=3)
+        current_step = IntegerField(default=0)
+        passcode_hash = CharField(null=True, max_length=64)
+        passcode_attempts = IntegerField(default=0)
+        locked_at = UTCDateTimeField(null=True)
+        reminders_sent = IntegerField(default=0)
+        expire_at = UTCDateTimeField()
+        next_notification_at = UTCDateTimeField(null=True)
+        completed_at = UTCDateTimeField(null=True)
+        decline_reason = CharField(null=True, max_length=64)
+        created_at = UTCDateTimeField(index=True)
+        updated_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'workflow'
+            indexes = ((('business', 'created_at'), False),)
+    db.create_tables([Workflow])
+
+    class DocumentAcceptance(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        workflow = ForeignKeyField(Workflow, on_delete='CASCADE')
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        customer = ForeignKeyField(Customer, null=True, on_delete='SET NULL')
+        document_id = CharField(max_length=64)
+        document_version = CharField(max_length=32)
+        title = CharField(max_length=120)
+        accepted_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'document_acceptance'
+            indexes = ((('workflow', 'document_id'), True),)
+    db.create_tables([DocumentAcceptance])
+
     class Event(Model):
         id = UUIDField(primary_key=True, default=uuid.uuid4)
         business = ForeignKeyField(Business, on_delete='CASCADE')
@@ -134,37 +181,6 @@ def up(migrator, db):
             indexes = ((('status', 'run_at'), False),)
     db.create_tables([Job])
 
-    class Workflow(Model):
-        id = UUIDField(primary_key=True, default=uuid.uuid4)
-        business = ForeignKeyField(Business, on_delete='CASCADE')
-        status = CharField(index=True, max_length=16)
-        version = IntegerField(default=1)
-        title = CharField(max_length=200)
-        channel = CharField(max_length=16)
-        phone_number = CharField(null=True, max_length=16)
-        email = CharField(null=True, max_length=254)
-        customer = ForeignKeyField(Customer, null=True, on_delete='SET NULL')
-        parameters = JSONField(default=dict)
-        customer_memo = TextField(null=True)
-        amount = MoneyField(null=True)
-        currency = CharField(null=True, max_length=3)
-        current_step = IntegerField(default=0)
-        passcode_hash = CharField(null=True, max_length=64)
-        passcode_attempts = IntegerField(default=0)
-        locked_at = UTCDateTimeField(null=True)
-        reminders_sent = IntegerField(default=0)
-        expire_at = UTCDateTimeField()
-        next_notification_at = UTCDateTimeField(null=True)
-        completed_at = UTCDateTimeField(null=True)
-        decline_reason = CharField(null=True, max_length=64)
-        created_at = UTCDateTimeField(index=True)
-        updated_at = UTCDateTimeField()
-        class Meta:
-            database = db
-            table_name = 'workflow'
-            indexes = ((('business', 'created_at'), False),)
-    db.create_tables([Workflow])
-
     class Link(Model):
         id = UUIDField(primary_key=True, default=uuid.uuid4)
         workflow = ForeignKeyField(Workflow, on_delete='CASCADE')
@@ -196,6 +212,46 @@ def up(migrator, db):
             table_name = 'notification'
             indexes = ((('workflow', 'serial'), True),)
     db.create_tables([Notification])
+
+    class Transaction(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        business = ForeignKeyField(Business, on_delete='CASCADE')
+        workflow = ForeignKeyField(Workflow, unique=True, null=True, on_delete='SET NULL')
+        customer = ForeignKeyField(Customer, on_delete='CASCADE')
+        customer_account = ForeignKeyField(CustomerFinancialAccount, on_delete='CASCADE')
+        business_account = ForeignKeyField(BusinessFinancialAccount, on_delete='CASCADE')
+        type = CharField(max_length=16)
+        solution = CharField(max_length=48)
+        priority = CharField(null=True, max_length=16)
+        amount = MoneyField()
+        currency = CharField(max_length=3)
+        payment_reason = CharField(null=True, max_length=64)
+        description = CharField(null=True, max_length=100)
+        memo = CharField(null=True, max_length=140)
+        status = CharField(index=True, max_length=16)
+        version = IntegerField(default=1)
+        rail_reference = CharField(null=True, max_length=128)
+        return_code = CharField(null=True, max_length=8)
+        message = TextField(null=True)
+        created_at = UTCDateTimeField()
+        updated_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'transaction'
+    db.create_tables([Transaction])
+
+    class TransactionStatus(Model):
+        id = UUIDField(primary_key=True, default=uuid.uuid4)
+        transaction = ForeignKeyField(Transaction, on_delete='CASCADE')
+        seq = IntegerField()
+        status = CharField(max_length=16)
+        message = TextField(null=True)
+        created_at = UTCDateTimeField()
+        class Meta:
+            database = db
+            table_name = 'transaction_history'
+            indexes = ((('transaction', 'seq'), True),)
+    db.create_tables([TransactionStatus])
 
     class WebhookSubscription(Model):
         id = UUIDField(primary_key=True, default=uuid.uuid4)
@@ -250,12 +306,15 @@ def down(migrator, db):
     migrator.migrate(migrator.drop_table('workflow_step'))
     migrator.migrate(migrator.drop_table('webhook_delivery'))
     migrator.migrate(migrator.drop_table('webhook_subscription'))
+    migrator.migrate(migrator.drop_table('transaction_history'))
+    migrator.migrate(migrator.drop_table('transaction'))
     migrator.migrate(migrator.drop_table('notification'))
     migrator.migrate(migrator.drop_table('link'))
-    migrator.migrate(migrator.drop_table('workflow'))
     migrator.migrate(migrator.drop_table('job'))
     migrator.migrate(migrator.drop_table('idempotency_record'))
     migrator.migrate(migrator.drop_table('event'))
+    migrator.migrate(migrator.drop_table('document_acceptance'))
+    migrator.migrate(migrator.drop_table('workflow'))
     migrator.migrate(migrator.drop_table('customer_financial_account'))
     migrator.migrate(migrator.drop_table('customer'))
     migrator.migrate(migrator.drop_table('business_financial_account'))

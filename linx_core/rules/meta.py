@@ -82,12 +82,22 @@ class Condition(Strict):
             raise ValidationError("a condition must require, forbid or allow something", "require")
 
 
+PROFILE_FORM_FIELDS = ("firstName", "lastName", "email", "dateOfBirth", "street", "city", "state", "postalCode",
+                       "country")
+
+
+class StepForm(Strict):
+    required = fields.List(fields.String(validate=validate.OneOf(PROFILE_FORM_FIELDS)), load_default=list)
+    optional = fields.List(fields.String(validate=validate.OneOf(PROFILE_FORM_FIELDS)), load_default=list)
+
+
 class StepSpec(Strict):
     order = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
     displayName = fields.String(required=True, validate=validate.Length(min=1, max=80))
     description = fields.String(load_default="")
     parameters = fields.Nested(StepParameters, load_default=lambda: StepParameters().load({}))
     conditions = fields.List(fields.Nested(Condition), load_default=list)
+    form = fields.Nested(StepForm)
 
 
 class Limit(Strict):
@@ -114,6 +124,7 @@ class SolutionSpec(Strict):
     parameters = fields.Nested(SolutionParameters, load_default=lambda: SolutionParameters().load({}))
     limits = fields.Dict(keys=fields.String(), values=fields.Nested(Limit), required=True,
                          validate=validate.Length(min=1))
+    billingAddress = fields.String(validate=validate.OneOf(["required", "optional", "none"]), load_default="none")
 
 
 class TextBounds(Strict):

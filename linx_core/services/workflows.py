@@ -13,7 +13,7 @@ from ..lifecycle import STEPS, WORKFLOWS, save_status
 from ..secrets import new_passcode, passcode_hash
 from ..store import db
 from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancialAccount, Link, Notification,
-                            Workflow, WorkflowStep)
+                            Transaction, Workflow, WorkflowStep)
 from . import notifications
 
 STATUSES = ("CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
@@ -149,6 +149,20 @@ def complete_step(rt, workflow, steps, position):
         "nextStep": {"name": nxt.name, "status": nxt.status} if nxt is not None else None,
         "steps": [{"name": s.name, "status": s.status} for s in steps],
     })
+    if nxt is None and workflow.status == "ACTIVE":
+        finish_workflow(rt, workflow, "complete")
+        notifications.queue(rt, workflow, "COMPLETION")
+
+
+def finish_workflow(rt, workflow, trigger):
+    """COMPLETED (``complete``) or FAILED (``fail``); reminders stop. Inside a transaction.
+
+    Links stay valid: opened again, they show the summary.
+    """
+    changes = {"next_notification_at": None}
+    if trigger == "complete":
+        changes["completed_at"] = clock.now()
+    _move(rt, workflow, trigger, **changes)
 
 
 def _set_step(step, status, now):
@@ -242,6 +256,8 @@ def expire(rt, job):
             return
         if clock.now() < workflow.expire_at:
             raise jobs.RetryLater("not yet due", at=workflow.expire_at)
+        if Transaction.select().where(Transaction.workflow == workflow.id).exists():
+            return  # confirmed: the money is moving, and the transaction ends the workflow
         was_active = workflow.status == "ACTIVE"
         _move(rt, workflow, "expire", next_notification_at=None)
         _revoke_links(workflow)

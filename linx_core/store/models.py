@@ -96,6 +96,7 @@ class Workflow(BaseModel):
     phone_number = pw.CharField(max_length=16, null=True)
     email = pw.CharField(max_length=254, null=True)
     customer = pw.ForeignKeyField(Customer, null=True, on_delete="SET NULL")
+    customer_account = pw.ForeignKeyField(CustomerFinancialAccount, null=True, on_delete="SET NULL")
     parameters = JSONField(default=dict)
     customer_memo = pw.TextField(null=True)
     amount = MoneyField(null=True)
@@ -126,6 +127,60 @@ class WorkflowStep(BaseModel):
 
     class Meta:
         indexes = ((("workflow", "position"), True),)
+
+
+class DocumentAcceptance(BaseModel):
+    """A customer's acceptance of one version of one document, with the time."""
+
+    workflow = pw.ForeignKeyField(Workflow, backref="acceptances", on_delete="CASCADE")
+    business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    customer = pw.ForeignKeyField(Customer, null=True, on_delete="SET NULL")
+    document_id = pw.CharField(max_length=64)
+    document_version = pw.CharField(max_length=32)
+    title = pw.CharField(max_length=120)
+    accepted_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("workflow", "document_id"), True),)
+
+
+class Transaction(BaseModel):
+    """Money moving between a business account and a customer account, through one solution (rail)."""
+
+    business = pw.ForeignKeyField(Business, backref="transactions", on_delete="CASCADE")
+    workflow = pw.ForeignKeyField(Workflow, null=True, unique=True, on_delete="SET NULL")
+    customer = pw.ForeignKeyField(Customer, on_delete="CASCADE")
+    customer_account = pw.ForeignKeyField(CustomerFinancialAccount, on_delete="CASCADE")
+    business_account = pw.ForeignKeyField(BusinessFinancialAccount, on_delete="CASCADE")
+    type = pw.CharField(max_length=16)  # SEND | REQUEST | REVERSAL
+    solution = pw.CharField(max_length=48)
+    priority = pw.CharField(max_length=16, null=True)
+    amount = MoneyField()
+    currency = pw.CharField(max_length=3)
+    payment_reason = pw.CharField(max_length=64, null=True)
+    description = pw.CharField(max_length=100, null=True)
+    memo = pw.CharField(max_length=140, null=True)
+    status = pw.CharField(max_length=16, index=True)
+    version = pw.IntegerField(default=1)
+    rail_reference = pw.CharField(max_length=128, null=True)
+    return_code = pw.CharField(max_length=8, null=True)
+    message = pw.TextField(null=True)
+    created_at = UTCDateTimeField(default=_now)
+    updated_at = UTCDateTimeField(default=_now)
+
+
+class TransactionStatus(BaseModel):
+    """The status history of a transaction: every change, with its time and message."""
+
+    transaction = pw.ForeignKeyField(Transaction, backref="history", on_delete="CASCADE")
+    seq = pw.IntegerField()
+    status = pw.CharField(max_length=16)
+    message = pw.TextField(null=True)
+    created_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        table_name = "transaction_history"  # "transaction_status" is the name of an index on transaction
+        indexes = ((("transaction", "seq"), True),)
 
 
 class Link(BaseModel):
@@ -238,6 +293,6 @@ class IdempotencyRecord(BaseModel):
 
 MODELS = [
     Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
-    Workflow, WorkflowStep, Link, Notification, Event, Job, WebhookSubscription, WebhookDelivery,
+    Workflow, WorkflowStep, DocumentAcceptance, Transaction, TransactionStatus, Link, Notification, Event, Job, WebhookSubscription, WebhookDelivery,
     IdempotencyRecord,
 ]

@@ -1,0 +1,83 @@
+"""Checking what a customer types for a card or a bank account.
+
+Each check returns a list of :class:`~linx_core.errors.Problem`, with the form
+field as path, so the Gateway can show each next to its field. A card number
+is never put into a message.
+"""
+import datetime as dt
+import re
+
+from stdnum import luhn
+from stdnum.us import rtn
+
+from .errors import Problem
+
+BRANDS = (  # (brand, prefixes as (low, high) over the first digits)
+    ("AMEX", ((34, 34), (37, 37))),
+    ("VISA", ((4, 4),)),
+    ("MASTERCARD", ((51, 55), (2221, 2720))),
+    ("DISCOVER", ((6011, 6011), (644, 649), (65, 65))),
+)
+
+
+def digits(value):
+    return re.sub(r"[\s-]", "", value or "")
+
+
+def card_brand(number):
+    """VISA, MASTERCARD, AMEX or DISCOVER from the number's first digits, else None."""
+    for brand, ranges in BRANDS:
+        for low, high in ranges:
+            width = len(str(low))
+            if len(number) >= width and low <= int(number[:width]) <= high:
+                return brand
+    return None
+
+
+def check_card(number, expiry, today):
+    """``(brand, expiry as yyyy-MM, problems)`` for a card number and an MM/YY expiry."""
+    problems = []
+    number = digits(number)
+    brand = None
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        problems.append(Problem("cardNumber", "Enter the 12 to 19 digits of the card number.", "INVALID_CARD_NUMBER"))
+    elif not luhn.is_valid(number):
+        problems.append(Problem("cardNumber", "This card number is not valid: check the digits.", "INVALID_CARD_NUMBER"))
+    else:
+        brand = card_brand(number)
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", expiry or "")
+    normalized = None
+    if not match or not 1 <= int(match.group(1)) <= 12:
+        problems.append(Problem("expiry", "Enter the expiry as MM/YY.", "INVALID_EXPIRY"))
+    else:
+        month, year = int(match.group(1)), int(match.group(2))
+        year = year + 2000 if year < 100 else year
+        if (year, month) < (today.year, today.month):
+            problems.append(Problem("expiry", "This card has expired.", "CARD_EXPIRED"))
+        elif year > today.year + 20:
+            problems.append(Problem("expiry", "Enter the expiry as MM/YY.", "INVALID_EXPIRY"))
+        else:
+            normalized = f"{year:04d}-{month:02d}"
+    return brand, normalized, problems
+
+
+def check_bank(routing_number, account_number):
+    problems = []
+    routing = digits(routing_number)
+    if not (routing.isdigit() and len(routing) == 9 and rtn.is_valid(routing)):
+        problems.append(Problem("routingNumber", "Enter the 9-digit routing number (its check digit does not match).",
+                                "INVALID_ROUTING_NUMBER"))
+    account = digits(account_number)
+    if not (account.isdigit() and 4 <= len(account) <= 17):
+        problems.append(Problem("accountNumber", "Enter the 4 to 17 digits of the account number.",
+                                "INVALID_ACCOUNT_NUMBER"))
+    return problems
+
+
+def today():
+    from . import clock
+
+    return clock.now().date()
+
+
+__all__ = ["check_card", "check_bank", "card_brand", "digits", "today", "dt"]

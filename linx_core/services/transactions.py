@@ -1,0 +1,117 @@
+"""Transactions: created on confirm, moved through their lifecycle, visible to the business.
+
+Every status change is saved with its history row and its
+``transactions.status-changed`` event in one transaction, and a final status
+moves the workflow: SETTLED or CLEARED complete it (and queue the completion
+message), DECLINED, ERROR or CANCELLED fail it. The rails themselves are
+plugins (``linx_solutions``); submitting and polling are jobs.
+"""
+import uuid
+from decimal import Decimal
+
+import peewee
+
+from .. import clock, events, jobs
+from ..errors import Conflict, NotFound
+from ..lifecycle import STEPS, TRANSACTIONS, WORKFLOWS, save_status
+from ..store import db, is_postgres
+from ..store.models import (BusinessFinancialAccount, CustomerFinancialAccount, Transaction, TransactionStatus,
+                            Workflow, WorkflowStep)
+
+FINAL_OK = {"SEND": "SETTLED", "REQUEST": "CLEARED"}
+FAILED = ("DECLINED", "ERROR", "CANCELLED")
+
+
+def create_for_workflow(rt, workflow):
+    """The workflow's transaction (NEW, then PENDING) and its submit job. Inside the confirm's transaction."""
+    params = workflow.parameters
+    now = clock.now()
+    try:
+        with db.atomic():
+            tx = Transaction.create(
+                business=workflow.business_id, workflow=workflow.id, customer=workflow.customer_id,
+                customer_account=workflow.customer_account_id, business_account=params["baFinancialAccountId"],
+                type=params["transactionType"], solution=params["solution"], priority=params.get("priority"),
+                amount=Decimal(str(params["amount"])), currency=params["currency"],
+                payment_reason=params.get("paymentReasonId"), description=params.get("description"),
+                memo=params.get("memo"), status="NEW", created_at=now, updated_at=now)
+    except peewee.IntegrityError:
+        raise Conflict("This workflow's transaction exists already.", "ALREADY_CONFIRMED") from None
+    TransactionStatus.create(transaction=tx, seq=1, status="NEW", message="Created on confirmation.", created_at=now)
+    change_status(rt, tx, "submit", "Queued for the rail.")
+    jobs.enqueue("transaction.submit", {"transactionId": str(tx.id)}, workflow.business_id)
+    return tx
+
+
+def change_status(rt, tx, trigger, message="", **changes):
+    """Move ``tx`` by ``trigger``, with history, event and effects on its workflow. Inside a transaction."""
+    previous = tx.status
+    new = TRANSACTIONS.next_state(previous, trigger)
+    now = clock.now()
+    save_status(tx, new, message=message or None, updated_at=now, **changes)
+    seq = TransactionStatus.select().where(TransactionStatus.transaction == tx.id).count() + 1
+    TransactionStatus.create(transaction=tx, seq=seq, status=new, message=message or None, created_at=now)
+    events.record(rt, tx.business_id, "transactions.status-changed", tx.id, event_data(tx, previous))
+    if tx.workflow_id is not None:
+        _move_workflow(rt, tx)
+    return tx
+
+
+def event_data(tx, previous=None):
+    customer_account = CustomerFinancialAccount.get_by_id(tx.customer_account_id)
+    business_account = BusinessFinancialAccount.get_by_id(tx.business_account_id)
+    return {
+        "transactionId": str(tx.id),
+        "workflowId": str(tx.workflow_id) if tx.workflow_id else None,
+        "type": tx.type,
+        "solution": tx.solution,
+        "amount": str(tx.amount.quantize(Decimal("0.01")) if tx.amount == tx.amount.quantize(Decimal("0.01"))
+                      else tx.amount.normalize()),
+        "currency": tx.currency,
+        "previousStatus": previous,
+        "status": tx.status,
+        "returnCode": tx.return_code,
+        "customerFinancialAccount": {"id": str(customer_account.id), "maskedNumber": customer_account.masked_number,
+                                     "type": customer_account.type, "subtype": customer_account.subtype},
+        "businessFinancialAccount": {"id": str(business_account.id), "maskedNumber": business_account.masked_number},
+    }
+
+
+def _move_workflow(rt, tx):
+    from . import notifications
+    from .workflows import finish_workflow
+
+    final_ok = tx.status == FINAL_OK.get(tx.type)
+    if not (final_ok or tx.status in FAILED):
+        return
+    query = Workflow.select().where(Workflow.id == tx.workflow_id)
+    workflow = (query.for_update() if is_postgres() else query).first()
+    if workflow is None or workflow.status not in ("ACTIVE", "CREATED"):
+        return
+    step = (WorkflowStep.select().where((WorkflowStep.workflow == workflow.id) & (WorkflowStep.name == "move-money"))
+            .first())
+    if step is not None and step.status in ("CREATED", "ACTIVE"):
+        step_status = STEPS.next_state(step.status, "complete" if final_ok else "fail")
+        WorkflowStep.update(status=step_status, updated_at=clock.now()).where(WorkflowStep.id == step.id).execute()
+    finish_workflow(rt, workflow, "complete" if final_ok else "fail")
+    if final_ok:
+        notifications.queue(rt, workflow, "COMPLETION_SEND" if tx.type == "SEND" else "COMPLETION_REQUEST")
+
+
+def get_transaction(business, transaction_id):
+    try:
+        tid = uuid.UUID(str(transaction_id))
+    except ValueError:
+        raise NotFound("No such transaction.", "TRANSACTION_NOT_FOUND") from None
+    tx = Transaction.get_or_none((Transaction.id == tid) & (Transaction.business == business))
+    if tx is None:
+        raise NotFound("No such transaction.", "TRANSACTION_NOT_FOUND")
+    return tx
+
+
+def history(tx):
+    return list(TransactionStatus.select().where(TransactionStatus.transaction == tx.id)
+                .order_by(TransactionStatus.seq))
+
+
+__all__ = ["create_for_workflow", "change_status", "event_data", "get_transaction", "history", "WORKFLOWS"]
