@@ -1,0 +1,240 @@
+"""The customer's journey through the services: links, passcode, each step, decline, confirm."""
+
+import threading
+
+import pytest
+
+from linx_core import clock
+from linx_core.clock import FrozenClock
+from linx_core.errors import Conflict, RuleViolation
+from linx_core.services import journey
+from linx_core.services.journey import StepNotCurrent, Unavailable
+from linx_core.store.models import (Customer, CustomerFinancialAccount, DocumentAcceptance, Event, Notification,
+                                    Transaction, Workflow, WorkflowStep)
+from linx_core.worker import Worker
+
+from .drive import created, link_token, seed
+
+NEW_PHONE = "+14165550199"
+CARD = {"holderName": "Jane Roe", "cardNumber": "4242 4242 4242 4242", "expiry": "12/30", "postalCode": "10001"}
+PROFILE = {"firstName": "Jane", "lastName": "Roe", "email": "jane@example.com"}
+
+
+def problems_of(info):
+    return {(p.path, p.code) for p in info.value.problems}
+
+
+def test_a_link_opens_its_workflow_and_unknown_links_look_expired(api, rt):
+    wf = created(api, seed(0))
+    token = link_token(rt, wf["id"])
+    assert str(journey.open_link(rt, token).id) == wf["id"]
+    with pytest.raises(Unavailable) as unknown:
+        journey.open_link(rt, "x" * 43)
+    assert unknown.value.reason == "UNKNOWN"
+    for bad in ("", "a" * 500):
+        with pytest.raises(Unavailable):
+            journey.open_link(rt, bad)
+
+
+def test_an_expired_or_cancelled_workflow_link_is_unavailable(api, rt):
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    wf = created(api, seed(0))
+    token = link_token(rt, wf["id"])
+    frozen.advance(days=3)
+    with pytest.raises(Unavailable) as info:
+        journey.open_link(rt, token)  # expired even before the expire job ran
+    assert info.value.reason == "EXPIRED"
+    other = created(api, seed(1))
+    other_token = link_token(rt, other["id"])
+    api.client.post(f"/v2/linx/workflows/{other['id']}/cancel", headers=api.headers())
+    with pytest.raises(Unavailable) as cancelled:
+        journey.open_link(rt, other_token)
+    assert cancelled.value.reason == "CANCELLED"
+
+
+def test_five_wrong_passcodes_lock_the_workflow_and_resend_unlocks(api, rt):
+    wf = created(api, seed(0))
+    results = [journey.check_passcode(rt, wf["id"], "x") for _ in range(5)]
+    assert [r.attempts_left for r in results] == [4, 3, 2, 1, 0] and results[-1].locked
+    assert journey.check_passcode(rt, wf["id"], wf["passcode"]).locked  # even the right one, once locked
+    assert Event.select().where((Event.type == "linx.workflow-locked") & (Event.subject_id == wf["id"])).count() == 1
+    token = link_token(rt, wf["id"])
+    assert journey.availability(journey.open_link(rt, token)) == "LOCKED"
+    resent = api.client.post(f"/v2/linx/workflows/{wf['id']}/resend", headers=api.headers()).get_json()
+    assert journey.check_passcode(rt, wf["id"], resent["passcode"]).ok
+
+
+def test_a_right_passcode_resets_the_count(api, rt):
+    wf = created(api, seed(0))
+    journey.check_passcode(rt, wf["id"], "bad")
+    assert journey.check_passcode(rt, wf["id"], wf["passcode"]).ok
+    assert Workflow.get_by_id(wf["id"]).passcode_attempts == 0
+
+
+def test_new_customer_card_and_confirm(api, rt):
+    wf = created(api, seed(2, phoneNumber=NEW_PHONE))
+    link_token(rt, wf["id"])
+    with pytest.raises(RuleViolation) as info:
+        journey.create_customer(rt, wf["id"], 1, {"firstName": "", "lastName": "x" * 41, "email": "nope"})
+    assert problems_of(info) == {("firstName", "REQUIRED"), ("lastName", "LENGTH"), ("email", "INVALID_EMAIL")}
+    customer = journey.create_customer(rt, wf["id"], 1, PROFILE)
+    assert (customer.first_name, customer.phone_number) == ("Jane", NEW_PHONE)
+    with pytest.raises(RuleViolation) as card:
+        journey.add_account(rt, wf["id"], 2, dict(CARD, cardNumber="4242424242424241", expiry="01/20"))
+    assert problems_of(card) == {("cardNumber", "INVALID_CARD_NUMBER"), ("expiry", "CARD_EXPIRED")}
+    account = journey.add_account(rt, wf["id"], 2, CARD)
+    assert (account.type, account.subtype, account.brand, account.masked_number) == (
+        "CARD", "DEBIT", "VISA", "************4242")
+    assert "4242424242424242" not in account.sealed_number
+    tx = journey.confirm(rt, wf["id"], 3)
+    assert (tx.status, str(tx.amount.normalize()), tx.type, tx.solution) == ("PENDING", "256.25", "SEND",
+                                                                             "push-to-card")
+    with pytest.raises(Conflict):
+        journey.confirm(rt, wf["id"], 3)
+    assert Transaction.select().count() == 1
+    types = [e.type for e in Event.select().where(Event.business == wf_business(wf)).order_by(Event.created_at)]
+    assert "customer.status-updated" in types and "financial-account.state-updated" in types
+    assert "transactions.status-changed" in types
+
+
+def wf_business(wf):
+    return Workflow.get_by_id(wf["id"]).business_id
+
+
+def test_a_customer_with_the_same_phone_is_reused_not_duplicated(api, rt):
+    wf = created(api, seed(0))  # +16471234567 is Demo Co's John Doe
+    link_token(rt, wf["id"])
+    before = Customer.select().count()
+    customer = journey.create_customer(rt, wf["id"], 1, {})
+    assert str(customer.id) == "8c8cab63-4e53-4acf-9efa-e7324816aa36"
+    assert Customer.select().count() == before
+    step = WorkflowStep.get((WorkflowStep.workflow == wf["id"]) & (WorkflowStep.position == 1))
+    assert step.status == "COMPLETED" and step.data["existing"] is True
+    assert Workflow.get_by_id(wf["id"]).status == "COMPLETED"  # the last step done completes the workflow
+    assert Notification.select().where(Notification.origin == "COMPLETION").count() == 1
+
+
+def test_the_same_card_twice_is_one_account(api, rt):
+    first = created(api, seed(2, phoneNumber=NEW_PHONE))
+    link_token(rt, first["id"])
+    journey.create_customer(rt, first["id"], 1, PROFILE)
+    a = journey.add_account(rt, first["id"], 2, CARD)
+    second = created(api, seed(2, phoneNumber=NEW_PHONE))
+    link_token(rt, second["id"])
+    journey.create_customer(rt, second["id"], 1, {})
+    b = journey.add_account(rt, second["id"], 2, CARD)
+    assert a.id == b.id and CustomerFinancialAccount.select().where(
+        CustomerFinancialAccount.customer == a.customer_id).count() == 1
+
+
+def test_a_stale_position_changes_nothing(api, rt):
+    wf = created(api, seed(3))
+    link_token(rt, wf["id"])
+    for stale in (0, 2, 3, 99):
+        with pytest.raises(StepNotCurrent):
+            journey.confirm_profile(rt, wf["id"], stale)
+    journey.confirm_profile(rt, wf["id"], 1)
+    with pytest.raises(StepNotCurrent):
+        journey.confirm_profile(rt, wf["id"], 1)  # replayed
+    with pytest.raises(StepNotCurrent):
+        journey.confirm(rt, wf["id"], 2)  # not yet
+    journey.use_account(rt, wf["id"], 2)
+    tx = journey.confirm(rt, wf["id"], 3)
+    assert str(tx.customer_account_id) == "bbbf2fbf-81d4-4f2d-8f80-201bcca921d4"
+
+
+def test_the_lookup_step_can_add_a_different_account(api, rt):
+    wf = created(api, seed(3))
+    link_token(rt, wf["id"])
+    journey.confirm_profile(rt, wf["id"], 1)
+    account = journey.add_account(rt, wf["id"], 2, dict(CARD, subtype="DEBIT", cardNumber="5200 8282 8282 8210"))
+    assert account.brand == "MASTERCARD" and str(account.customer_id) == "8c8cab63-4e53-4acf-9efa-e7324816aa36"
+    tx = journey.confirm(rt, wf["id"], 3)
+    assert tx.customer_account_id == account.id
+
+
+def test_bank_accounts_check_the_routing_number(api, rt):
+    wf = created(api, seed(1, financialAccountSubType="CHECKING"))
+    link_token(rt, wf["id"])
+    journey.confirm_profile(rt, wf["id"], 1)
+    with pytest.raises(RuleViolation) as info:
+        journey.add_account(rt, wf["id"], 2, {"holderName": "John Doe", "routingNumber": "011000016",
+                                              "accountNumber": "12"})
+    assert problems_of(info) == {("routingNumber", "INVALID_ROUTING_NUMBER"), ("accountNumber",
+                                                                               "INVALID_ACCOUNT_NUMBER")}
+    account = journey.add_account(rt, wf["id"], 2, {"holderName": "John Doe", "routingNumber": "011000015",
+                                                    "accountNumber": "000123456789"})
+    assert (account.type, account.routing_number, account.last4) == ("BANK", "011000015", "6789")
+    assert Workflow.get_by_id(wf["id"]).status == "COMPLETED"
+
+
+def test_documents_must_all_be_accepted_and_are_recorded_with_version_and_time(api, rt):
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    body = seed(0)
+    body["steps"].append({"name": "document-acceptance"})
+    body["parameters"]["documents"] = [{"documentId": "privacy-policy"}, {"documentId": "terms-of-service"}]
+    wf = created(api, body)
+    link_token(rt, wf["id"])
+    journey.create_customer(rt, wf["id"], 1, {})
+    with pytest.raises(RuleViolation) as info:
+        journey.accept_documents(rt, wf["id"], 2, ["privacy-policy"])
+    assert problems_of(info) == {("accept-terms-of-service", "NOT_ACCEPTED")}
+    journey.accept_documents(rt, wf["id"], 2, ["privacy-policy", "terms-of-service", "bogus"])
+    rows = {(a.document_id, a.document_version, a.accepted_at) for a in DocumentAcceptance.select()}
+    assert rows == {("privacy-policy", "2026-01", frozen.now()), ("terms-of-service", "2026-01", frozen.now())}
+
+
+def test_decline_needs_a_reason_from_the_rules(api, rt):
+    wf = created(api, seed(3))
+    link_token(rt, wf["id"])
+    with pytest.raises(RuleViolation):
+        journey.decline(rt, wf["id"], "BECAUSE")
+    journey.decline(rt, wf["id"], "DONT_KNOW_BUSINESS_SENDER")
+    row = Workflow.get_by_id(wf["id"])
+    assert (row.status, row.decline_reason) == ("DECLINED", "DONT_KNOW_BUSINESS_SENDER")
+    step = WorkflowStep.get((WorkflowStep.workflow == wf["id"]) & (WorkflowStep.position == 1))
+    assert step.status == "DECLINED"
+    with pytest.raises(Unavailable):
+        journey.confirm_profile(rt, wf["id"], 1)
+
+
+def test_concurrent_confirms_create_one_transaction(api, rt):
+    wf = created(api, seed(3))
+    link_token(rt, wf["id"])
+    journey.confirm_profile(rt, wf["id"], 1)
+    journey.use_account(rt, wf["id"], 2)
+    barrier = threading.Barrier(6)
+    outcomes = []
+
+    def confirm():
+        rt.bind()
+        with rt.database.connection_context():
+            barrier.wait()
+            try:
+                journey.confirm(rt, wf["id"], 3)
+                outcomes.append("ok")
+            except (Conflict, StepNotCurrent) as exc:
+                outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=confirm) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert outcomes.count("ok") == 1, outcomes
+    assert Transaction.select().where(Transaction.workflow == wf["id"]).count() == 1
+
+
+def test_a_confirmed_workflow_does_not_expire_while_its_money_moves(api, rt):
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    wf = created(api, seed(3))
+    link_token(rt, wf["id"])
+    journey.confirm_profile(rt, wf["id"], 1)
+    journey.use_account(rt, wf["id"], 2)
+    journey.confirm(rt, wf["id"], 3)
+    frozen.advance(days=3)
+    Worker(rt).run_until_idle()
+    assert Workflow.get_by_id(wf["id"]).status != "EXPIRED"
