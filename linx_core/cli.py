@@ -148,10 +148,13 @@ def rules_check(directory):
 @click.option("--no-worker", is_flag=True, help="Do not run a worker thread in this process.")
 def serve(host, port, threads, no_worker):
     """Serve the API and the Gateway, with a worker thread unless --no-worker."""
+    import logging
+
     import waitress
 
     from gateway_app import create_app
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = _runtime()
     app = create_app(runtime=rt)
     if not no_worker:

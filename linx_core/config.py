@@ -31,6 +31,7 @@ class Settings:
     page_size_max: int = 100
     clock_speed: float = 1.0  # >1 speeds time up for demos (reminders, expiry); production keeps 1
     job_lease_seconds: int = 60
+    job_retention_days: int = 7
     worker_poll_seconds: float = 1.0
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -68,6 +69,10 @@ class Settings:
         if unknown:
             raise ConfigurationError(f"Unknown setting(s): {', '.join(sorted(unknown))}")
         settings = cls(**values)
+        if settings.clock_speed != 1 and settings.env not in ("development", "test"):
+            raise ConfigurationError("LINX_CLOCK_SPEED is for demos: it needs LINX_ENV=development.")
+        if settings.clock_speed <= 0:
+            raise ConfigurationError("LINX_CLOCK_SPEED must be positive.")
         return settings.with_secrets() if secrets else settings
 
     def with_secrets(self):

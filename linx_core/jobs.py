@@ -58,6 +58,19 @@ def claim(worker_id, limit, lease_seconds):
     return jobs
 
 
+def renew(running, lease_seconds):
+    """Extend the leases of ``running`` jobs that are still this worker's."""
+    until = clock.now() + dt.timedelta(seconds=lease_seconds)
+    for job in running:
+        Job.update(lease_until=until).where(_mine(job)).execute()
+
+
+def purge_done(days):
+    """Delete DONE jobs last changed more than ``days`` ago; returns how many."""
+    return Job.delete().where((Job.status == "DONE")
+                              & (Job.updated_at < clock.now() - dt.timedelta(days=days))).execute()
+
+
 def _mine(job):
     return (Job.id == job.id) & (Job.status == "RUNNING") & (Job.locked_by == job.locked_by)
 

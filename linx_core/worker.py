@@ -30,12 +30,15 @@ class Worker:
         self.handlers = rt.job_handlers()
         self.stopping = threading.Event()
         self.wakeup = threading.Event()
+        self.running = {}  # job id -> job, while its handler runs: their leases are renewed
+        self._running_lock = threading.Lock()
+        self._last_maintenance = None
 
     def run_once(self):
         """Claim and run one batch; returns how many jobs ran."""
         self.rt.bind()
         with self.rt.database.connection_context():
-            batch = jobs.claim(self.id, self.concurrency * 2, self.lease_seconds)
+            batch = jobs.claim(self.id, self.concurrency, self.lease_seconds)
         if not batch:
             return 0
         if self.concurrency == 1:
@@ -58,16 +61,52 @@ class Worker:
 
     def run_forever(self):
         log.info("worker %s started (concurrency %s)", self.id, self.concurrency)
+        heartbeat = threading.Thread(target=self._renew_leases, name="linx-lease", daemon=True)
+        heartbeat.start()
         while not self.stopping.is_set():
             try:
+                self.maintain()
                 ran = self.run_once()
-            except peewee.OperationalError as exc:  # the database is away: wait and try again
-                log.warning("worker %s: database unavailable: %s", self.id, exc)
+            except peewee.DatabaseError as exc:  # the database is away or refused: wait and try again
+                log.warning("worker %s: database error: %s", self.id, exc)
+                ran = 0
+            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+                log.exception("worker %s: unexpected error; going on", self.id)
                 ran = 0
             if not ran:
                 self.wakeup.wait(self.poll_seconds)
                 self.wakeup.clear()
         log.info("worker %s stopped", self.id)
+
+    def _renew_leases(self):
+        """Every third of a lease, extend the leases of the jobs this worker is running."""
+        while not self.stopping.wait(max(self.lease_seconds / 3, 0.2)):
+            with self._running_lock:
+                running = list(self.running.values())
+            if not running:
+                continue
+            try:
+                self.rt.bind()
+                with self.rt.database.connection_context():
+                    jobs.renew(running, self.lease_seconds)
+            except Exception:  # noqa: BLE001 - a missed renewal only risks a second run, which handlers bear
+                log.warning("worker %s: could not renew leases", self.id, exc_info=True)
+
+    def maintain(self, every_seconds=3600):
+        """Hourly: drop expired idempotency records and old finished jobs."""
+        from . import clock
+        from .services import idempotency
+
+        now = clock.now()
+        if self._last_maintenance is not None and (now - self._last_maintenance).total_seconds() < every_seconds:
+            return
+        self._last_maintenance = now
+        self.rt.bind()
+        with self.rt.database.connection_context():
+            purged = idempotency.purge_expired()
+            done = jobs.purge_done(self.rt.settings.job_retention_days)
+        if purged or done:
+            log.info("worker %s: purged %s idempotency record(s) and %s finished job(s)", self.id, purged, done)
 
     def stop(self):
         self.stopping.set()
@@ -81,6 +120,8 @@ class Worker:
                 jobs.failed(job, f"no handler for job kind {job.kind!r}", max_attempts=1)
                 log.error("job %s: no handler for %s; parked", job.id, job.kind)
                 return
+            with self._running_lock:
+                self.running[job.id] = job
             try:
                 handler(self.rt, job)
             except jobs.RetryLater as exc:
@@ -92,6 +133,9 @@ class Worker:
                 jobs.failed(job, reason + "\n" + traceback.format_exc(limit=5))
                 log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, reason)
                 return
+            finally:
+                with self._running_lock:
+                    self.running.pop(job.id, None)
             jobs.finish(job)
 
 

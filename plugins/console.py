@@ -1,9 +1,10 @@
 """The console channel: the fallback for every channel when nothing else is configured.
 
-It logs each message (with the link redacted outside development) and, in
-development, keeps it in an inbox file under the instance folder that
-``/dev/messages`` (HTML) and ``/dev/messages.json`` show, so a developer can read
-messages and click links. The inbox exists only when ``LINX_ENV=development``.
+In development (and tests) it logs each message and keeps it in an inbox file
+under the instance folder that ``/dev/messages`` (HTML) and ``/dev/messages.json``
+show, so a developer can read messages and click links; the inbox exists only
+when ``LINX_ENV=development``. Elsewhere it sends nothing and says so: the
+notification FAILS with NO_CHANNEL_CONFIGURED instead of claiming a delivery.
 """
 import json
 import logging
@@ -14,11 +15,11 @@ import uuid
 from pathlib import Path
 
 from linx_core import clock, hookimpl
-from linx_core.channels import Sent
+from linx_core.channels import ChannelError, Sent
 
 log = logging.getLogger("linx.console")
 _lock = threading.Lock()
-LINK = re.compile(r"https?://\S+/l/[A-Za-z0-9_-]+")
+LINK = re.compile(r"https?://\S+/l/[A-Za-z0-9_-]+")  # what the inbox page turns into "Open the link"
 
 
 def inbox_path(rt):
@@ -32,20 +33,24 @@ class ConsoleChannel:
         self.rt = rt
 
     def send(self, message):
+        if not (self.rt.settings.development or self.rt.settings.env == "test"):
+            log.error("no %s channel is configured: message %s to %s not sent", message.channel,
+                      message.notification_id, _mask(message.to))
+            raise ChannelError("NO_CHANNEL_CONFIGURED", f"no {message.channel} channel is configured (set the "
+                               f"{'LINX_TWILIO_*' if message.channel == 'SMS' else 'LINX_SMTP_*'} settings)",
+                               permanent=True)
         message_id = "console-" + uuid.uuid4().hex
-        shown = message.text if self.rt.settings.development else LINK.sub("<link>", message.text)
         log.info("message %s to %s via %s (%s): %s", message_id, _mask(message.to), message.channel,
-                 message.origin, shown)
-        if self.rt.settings.development or self.rt.settings.env == "test":
-            record = {"id": message_id, "at": clock.now().isoformat(), "channel": message.channel,
-                      "to": message.to, "subject": message.subject, "text": message.text,
-                      "origin": message.origin, "workflowId": message.workflow_id}
-            path = inbox_path(self.rt)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with _lock, open(path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+                 message.origin, message.text)
+        record = {"id": message_id, "at": clock.now().isoformat(), "channel": message.channel,
+                  "to": message.to, "subject": message.subject, "text": message.text,
+                  "origin": message.origin, "workflowId": message.workflow_id}
+        path = inbox_path(self.rt)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _lock, open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         return Sent(provider="console", provider_id=message_id, status="DELIVERED")
 
 

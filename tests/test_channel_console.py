@@ -5,7 +5,7 @@ import re
 import pytest
 
 from gateway_app import create_app
-from linx_core.channels import Message
+from linx_core.channels import ChannelError, Message
 from linx_core.runtime import Runtime
 from linx_core.store.models import Notification, Workflow
 from linx_core.testing.channels import ChannelContract, Received
@@ -88,18 +88,24 @@ def test_the_inbox_is_empty_before_any_message(dev):
 @pytest.mark.parametrize("env", ["test", "production"])
 def test_the_inbox_is_404_outside_development(rt, tmp_path, env):
     runtime = console_runtime(rt, tmp_path, env=env)
-    runtime.channel("SMS").send(Message(channel="SMS", to="+16471234567", text="hello"))
+    try:
+        runtime.channel("SMS").send(Message(channel="SMS", to="+16471234567", text="hello"))
+    except ChannelError:
+        assert env == "production"  # outside development and tests the console sends nothing
     client = create_app(runtime=runtime).test_client()
     assert client.get("/dev/messages").status_code == 404
     assert client.get("/dev/messages.json").status_code == 404
 
 
-def test_outside_development_the_log_hides_the_link_and_the_number(rt, tmp_path, caplog):
+def test_outside_development_nothing_is_sent_and_the_failure_says_why(rt, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="linx.console")
     link = f"{PUBLIC}/l/abcDEF123_-xyz"
-    console_runtime(rt, tmp_path, env="production").channel("SMS").send(
-        Message(channel="SMS", to="+16471234567", text=f"Demo Co: hello. Continue securely: {link}"))
+    runtime = console_runtime(rt, tmp_path, env="production")
+    with pytest.raises(ChannelError) as refused:
+        runtime.channel("SMS").send(Message(channel="SMS", to="+16471234567",
+                                            text=f"Demo Co: hello. Continue securely: {link}"))
+    assert refused.value.permanent and refused.value.code == "NO_CHANNEL_CONFIGURED"
+    assert "LINX_TWILIO_" in refused.value.reason
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert "<link>" in logged and link not in logged
-    assert "+16471234567" not in logged
-    assert not console.inbox_path(console_runtime(rt, tmp_path, env="production")).exists()
+    assert "not sent" in logged and link not in logged and "+16471234567" not in logged
+    assert not console.inbox_path(runtime).exists()

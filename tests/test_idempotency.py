@@ -21,7 +21,7 @@ def test_same_key_and_body_replays_the_first_response(api):
     first = api.create(None, raw=seed_examples()[0], headers={"Idempotency-Key": "key-000001"})
     second = api.create(None, raw=seed_examples()[0], headers={"Idempotency-Key": "key-000001"})
     assert first.status_code == second.status_code == 201
-    assert second.get_json() == first.get_json()
+    assert second.get_json() == dict(first.get_json(), passcode=None)  # shown once: withheld on replay
     assert second.headers["Idempotent-Replayed"] == "true"
     assert _count() == 1 and Job.select().where(Job.kind == "notify").count() == 1
 
@@ -67,7 +67,10 @@ def test_a_stale_in_flight_key_is_taken_over(api, rt, demo):
 
         request_hash = _request_hash()
     idempotency.reserve(rt, demo[0], "key-stale1", request_hash)
-    frozen.advance(minutes=5)
+    frozen.advance(minutes=4)
+    busy = api.create(None, raw=seed_examples()[0], headers={"Idempotency-Key": "key-stale1"})
+    assert busy.status_code == 409
+    frozen.advance(minutes=2)
     retried = api.create(None, raw=seed_examples()[0], headers={"Idempotency-Key": "key-stale1"})
     assert retried.status_code == 201
     assert _count() == 1
@@ -168,3 +171,14 @@ def test_expired_records_do_not_block_new_keys_at_the_boundary(rt, demo):
     assert isinstance(again, idempotency.Reservation)
     assert IdempotencyRecord.get_by_id(again.record_id).expires_at == frozen.now() + dt.timedelta(
         hours=rt.settings.idempotency_ttl_hours)
+
+
+def test_a_replay_withholds_the_passcode_which_is_never_stored(api):
+    first = api.create(None, raw=seed_examples()[3], headers={"Idempotency-Key": "key-secret-1"})
+    passcode = first.get_json()["passcode"]
+    replay = api.create(None, raw=seed_examples()[3], headers={"Idempotency-Key": "key-secret-1"})
+    assert replay.headers["Idempotent-Withheld"] == "passcode"
+    assert replay.get_json()["passcode"] is None
+    assert dict(first.get_json(), passcode=None) == replay.get_json()
+    stored = [r.response_body for r in IdempotencyRecord.select()]
+    assert stored and all(f'"{passcode}"' not in body for body in stored)

@@ -644,14 +644,20 @@ def test_create_needs_json_and_a_key(client, api, receiver):
     assert_error(client.get(HOOKS), 401)
 
 
-def test_create_is_idempotent_and_replays_the_same_secret(api, receiver):
+def test_create_is_idempotent_and_a_replay_withholds_the_secret(api, receiver):
+    from linx_core.store.models import IdempotencyRecord
+
     headers = api.headers({"Idempotency-Key": "create-hook-1"})
     body = {"url": receiver.url, "eventTypes": ["*"]}
     first = api.client.post(HOOKS, json=body, headers=headers)
     second = api.client.post(HOOKS, json=body, headers=headers)
     assert first.status_code == second.status_code == 201
     assert second.headers.get("Idempotent-Replayed") == "true"
-    assert first.get_json() == second.get_json()
+    assert second.headers.get("Idempotent-Withheld") == "secret"
+    secret = first.get_json()["secret"]
+    assert secret.startswith("whsec_") and second.get_json()["secret"] is None
+    assert dict(first.get_json(), secret=None) == second.get_json()
+    assert all(secret not in (r.response_body or "") for r in IdempotencyRecord.select())
     assert WebhookSubscription.select().count() == 1
 
 

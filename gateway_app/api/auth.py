@@ -35,14 +35,18 @@ def idempotent(view):
         rt = current_app.extensions["linx"]
         outcome = idempotency.reserve(rt, g.business, key, _request_hash())
         if isinstance(outcome, idempotency.Replay):
-            response = current_app.response_class(outcome.body, status=outcome.status, mimetype="application/json")
+            body = json.loads(outcome.body) if outcome.body else {}
+            withheld = body.pop("_withheld", None) if isinstance(body, dict) else None
+            response = current_app.response_class(json.dumps(body), status=outcome.status, mimetype="application/json")
             response.headers["Idempotent-Replayed"] = "true"
+            if withheld:
+                response.headers["Idempotent-Withheld"] = ", ".join(withheld)
             return response
         try:
             with db.atomic():
                 response = make_response(view(*args, **kwargs))
                 if 200 <= response.status_code < 300:
-                    idempotency.complete(outcome, response.status_code, response.get_data(as_text=True))
+                    idempotency.complete(outcome, response.status_code, _without_secrets(response))
                 else:
                     idempotency.release(outcome)
             return response
@@ -51,6 +55,28 @@ def idempotent(view):
             raise
 
     return wrapper
+
+
+ONE_TIME_FIELDS = ("passcode", "secret")
+
+
+def _without_secrets(response):
+    """The body to keep for replays, less what is shown only once (a passcode, a signing secret).
+
+    A replay says which fields it left out in ``Idempotent-Withheld``; resend or rotate-secret issue new ones.
+    """
+    text = response.get_data(as_text=True)
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(body, dict):
+        withheld = [k for k in ONE_TIME_FIELDS if body.get(k) is not None]
+        for key in withheld:
+            body[key] = None
+        if withheld:
+            body["_withheld"] = withheld
+    return json.dumps(body)
 
 
 def _request_hash():

@@ -2,18 +2,32 @@
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from marshmallow import ValidationError, fields
 
-from linx_core.errors import InvalidRequest, Problem, RuleViolation
+from linx_core.errors import InvalidRequest, LinxError, Problem, RuleViolation
 from linx_core.rules.messages import RuleLength, flatten, worst_status
 from linx_core.rules.meta import Strict
 from linx_core.services import webhooks
 
 from .auth import idempotent, require_business
-from .body import json_body
+from .body import json_body, parse_json
 from .events import page_dict, query_int
 from .schemas import Out, iso
 
 bp = Blueprint("push_notifications", __name__)
 bp.before_request(require_business)
+
+
+@bp.before_request
+def _check_url_early():
+    """Check a receiver URL before the request's transaction opens, so no DNS lookup holds the write lock."""
+    if request.method not in ("POST", "PATCH"):
+        return None
+    try:
+        body = parse_json(request.get_data(cache=True))
+        if isinstance(body, dict) and isinstance(body.get("url"), str) and len(body["url"]) <= 2000:
+            webhooks.check_url(_rt(), body["url"])
+    except LinxError:
+        pass  # the view reports it, in its place among the body's faults
+    return None
 
 STATUSES = list(webhooks.STATUSES)
 TYPES_DOC = (f"Event types to receive: any of {', '.join(webhooks.EVENT_TYPES)}, "

@@ -23,7 +23,8 @@ def _rt():
 def create():
     rt = _rt()
     created = workflows.create_workflow(rt, g.business, json_body())
-    body = workflow_dict(rt.rules, created.workflow, created.steps, passcode=created.passcode)
+    extra = {"passcode": created.passcode} if created.passcode else {}
+    body = workflow_dict(rt.rules, created.workflow, created.steps, **extra)
     response = jsonify(body)
     response.status_code = 201
     response.headers["Location"] = url_for("workflows.show", workflow_id=created.workflow.id)

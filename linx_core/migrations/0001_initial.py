@@ -198,7 +198,7 @@ def up(migrator, db):
         business = ForeignKeyField(Business, on_delete='CASCADE')
         serial = IntegerField()
         channel = CharField(max_length=16)
-        origin = CharField(max_length=16)
+        origin = CharField(max_length=24)
         status = CharField(max_length=16, default='QUEUED')
         provider = CharField(null=True, max_length=32)
         provider_id = CharField(index=True, null=True, max_length=64)

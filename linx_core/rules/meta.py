@@ -237,8 +237,13 @@ class Reminders(Strict):
     max = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100))
 
 
+class SmsLimits(Strict):
+    maxSegments = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10))
+
+
 class NotificationsSpec(Strict):
     reminders = fields.Nested(Reminders, required=True)
+    sms = fields.Nested(SmsLimits, load_default=lambda: {"maxSegments": 2})
 
 
 SECTION_SCHEMAS["messages"] = MessageSpec

@@ -5,6 +5,9 @@ a duplicate that arrives meanwhile sees it IN_FLIGHT (409). The response is
 stored in the same transaction as the request's effects; a request that fails
 releases its key, so the caller can fix the body and retry with it (successes
 only are kept, as Modern Treasury does). Records live ``idempotency_ttl_hours``.
+What is shown only once (a passcode, a signing secret) is not kept: a replay
+carries null there and names it in ``Idempotent-Withheld``. An IN_FLIGHT key
+older than five minutes is taken as abandoned.
 """
 import datetime as dt
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ from ..errors import Conflict
 from ..store import db
 from ..store.models import IdempotencyRecord
 
-STALE_AFTER = dt.timedelta(seconds=60)
+STALE_AFTER = dt.timedelta(minutes=5)
 
 
 @dataclass

@@ -4,7 +4,10 @@ Each message carries its own link: the token is made just before sending and
 only its hash is stored, so no usable token ever rests in the database. A
 notification row is QUEUED with its cause, SENDING while the provider is
 called, then SENT (DELIVERED / UNDELIVERED from the provider's callback) or
-FAILED, or SKIPPED when its workflow ended first.
+FAILED, or SKIPPED when its workflow ended first. A job that finds its
+notification still SENDING follows a worker that died mid-send: the provider may
+have the message, so it is not sent again (at most once); the notification
+becomes UNKNOWN, with an event, and the business can resend.
 """
 import datetime as dt
 import html
@@ -20,7 +23,7 @@ from ..store import db
 from ..store.models import Business, Link, Notification, Workflow
 
 LINKED_ORIGINS = ("INITIAL", "MANUAL", "REMINDER")
-FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED")
+FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "UNKNOWN")
 MAX_SEND_ATTEMPTS = 8
 
 
@@ -74,22 +77,31 @@ def format_amount(rt, amount, currency):
 
 def send(rt, job):
     """The ``notify`` job: send one notification, once."""
+    from .workflows import _locked
+
     notification = Notification.get_or_none(Notification.id == uuid.UUID(job.payload["notificationId"]))
     if notification is None or notification.status in FINAL:
         return
-    workflow = Workflow.get_by_id(notification.workflow_id)
-    business = Business.get_by_id(workflow.business_id)
-    if notification.origin in LINKED_ORIGINS and workflow.status not in ("CREATED", "ACTIVE"):
-        _finish(rt, notification, "SKIPPED", reason=f"the workflow was {workflow.status} before sending")
+    if notification.status == "SENDING":
+        _finish(rt, notification, "UNKNOWN", error_code="INTERRUPTED",
+                reason="the worker stopped while sending; the provider may have the message")
         return
-    link = ""
+    business = Business.get_by_id(notification.business_id)
+    link, link_row = "", None
     with db.atomic():
-        if notification.origin in LINKED_ORIGINS:
+        workflow = _locked(notification.workflow_id)  # a cancel cannot slip between this check and the send
+        skipped = workflow.status if (notification.origin in LINKED_ORIGINS
+                                      and workflow.status not in ("CREATED", "ACTIVE")) else None
+        if not skipped and notification.origin in LINKED_ORIGINS:
             token = new_token()
-            Link.create(workflow=workflow.id, token_hash=token_hash(token))
+            link_row = Link.create(workflow=workflow.id, token_hash=token_hash(token))
             link = link_url(rt, token)
-        Notification.update(status="SENDING", updated_at=clock.now()).where(
-            Notification.id == notification.id).execute()
+        if not skipped:
+            Notification.update(status="SENDING", updated_at=clock.now()).where(
+                Notification.id == notification.id).execute()
+    if skipped:
+        _finish(rt, notification, "SKIPPED", reason=f"the workflow was {skipped} before sending")
+        return
     subject, sms, text, body = render(rt, workflow, business, notification.origin, link)
     to = workflow.phone_number if workflow.channel == "SMS" else workflow.email
     message = Message(channel=workflow.channel, to=to or "", text=sms if workflow.channel == "SMS" else text,
@@ -103,6 +115,11 @@ def send(rt, job):
         if exc.permanent or job.attempts >= MAX_SEND_ATTEMPTS:
             _finish(rt, notification, "FAILED", error_code=exc.code, reason=exc.reason, provider=channel.name)
             return
+        with db.atomic():  # not sent: back in the queue, and the unsent link is void
+            Notification.update(status="QUEUED", error_code=exc.code, reason=exc.reason,
+                                updated_at=clock.now()).where(Notification.id == notification.id).execute()
+            if link_row is not None:
+                Link.update(revoked_at=clock.now()).where(Link.id == link_row.id).execute()
         at = clock.now() + dt.timedelta(seconds=exc.retry_after) if exc.retry_after else None
         raise jobs.RetryLater(f"{channel.name} {exc.code}: {exc.reason}", at=at,
                               max_attempts=MAX_SEND_ATTEMPTS) from None
@@ -122,7 +139,7 @@ def _finish(rt, notification, status, error_code=None, reason=None, provider=Non
             "workflowId": str(notification.workflow_id), "notificationId": str(notification.id),
             "serial": notification.serial, "channel": notification.channel, "origin": notification.origin,
             "status": status, "errorCode": error_code, "reason": reason})
-        if status in ("SENT", "DELIVERED") and notification.origin in ("INITIAL", "MANUAL"):
+        if status in ("SENT", "DELIVERED", "UNKNOWN") and notification.origin in ("INITIAL", "MANUAL"):
             on_first_notification(rt, notification.workflow_id)
 
 
@@ -133,8 +150,10 @@ def record_delivery(rt, provider, provider_id, status, error_code=None):
     if notification is None or notification.status == status:
         return notification
     with db.atomic():
-        Notification.update(status=status, error_code=error_code, updated_at=clock.now()).where(
-            Notification.id == notification.id).execute()
+        changed = Notification.update(status=status, error_code=error_code, updated_at=clock.now()).where(
+            (Notification.id == notification.id) & (Notification.status != status)).execute()
+        if not changed:  # the same report twice, at once: the first one records it
+            return notification
         events.record(rt, notification.business_id, "linx.notification-status-changed", notification.workflow_id, {
             "workflowId": str(notification.workflow_id), "notificationId": str(notification.id),
             "serial": notification.serial, "channel": notification.channel, "origin": notification.origin,

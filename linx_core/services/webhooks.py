@@ -26,6 +26,7 @@ import math
 import random
 import secrets
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -324,7 +325,28 @@ def _ip(text):
     return ipaddress.ip_address(text.split("%", 1)[0])
 
 
+_recent_checks = {}
+_recent_lock = threading.Lock()
+RECENT_CHECK_SECONDS = 60
+
+
 def check_url(rt, url):
+    """:func:`_check_url`, remembered for a minute when it passes, so the API can check a URL before its
+    transaction starts (no DNS lookup while SQLite's write lock is held). Deliveries check again at connect."""
+    key = (url, rt.settings.env, rt.settings.webhook_allow_private)
+    with _recent_lock:
+        hit = _recent_checks.get(key)
+    if hit and time.monotonic() - hit[0] < RECENT_CHECK_SECONDS:
+        return hit[1]
+    result = _check_url(rt, url)
+    with _recent_lock:
+        if len(_recent_checks) > 1000:
+            _recent_checks.clear()
+        _recent_checks[key] = (time.monotonic(), result)
+    return result
+
+
+def _check_url(rt, url):
     """``url`` if LinX may deliver to it, else :class:`RuleViolation` at ``url`` (422).
 
     http or https, no credentials, at most 2000 characters, and a host whose
@@ -363,7 +385,7 @@ def check_url(rt, url):
     for ip in sorted(addresses, key=str):
         reason = policy.refusal(ip)
         if reason:
-            refuse(f"The host resolves to a {reason} address ({ip}); receivers must be reachable on the internet.",
+            refuse(f"The host resolves to a {reason} address; receivers must be reachable on the internet.",
                    "URL_PRIVATE_ADDRESS")
     return url
 
@@ -444,7 +466,7 @@ def deliver(rt, job):
     status, error, retry_after = None, None, None
     started = time.monotonic()
     try:
-        status, error, retry_after = _post(rt, subscription.url, body.encode(), headers)
+        status, error, retry_after = _post_within(rt, subscription.url, body.encode(), headers)
     except requests.RequestException as exc:
         error = _describe(rt, exc)
     duration_ms = int((time.monotonic() - started) * 1000)
@@ -463,7 +485,7 @@ def deliver(rt, job):
             log.warning("subscription %s answered 410 Gone: disabled", subscription.id)
     if succeeded or status == 410:
         return
-    reason = f"{subscription.url[:200]}: {error or f'HTTP {status}'}"
+    reason = f"{_redact(subscription.url)}: {error or f'HTTP {status}'}"
     raise jobs.RetryLater(reason, at=next_attempt_at(job.attempts, retry_after), max_attempts=MAX_ATTEMPTS)
 
 
@@ -493,6 +515,33 @@ def parse_retry_after(value, now=None):
     if when is None:
         return None
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def _redact(url):
+    """The URL without its query and credentials (receivers often carry a token there)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"[:200]
+
+
+def _post_within(rt, url, body, headers):
+    """:func:`_post` with a total deadline: a receiver that answers a byte at a time still ends in time."""
+    deadline = rt.settings.webhook_timeout_seconds
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = _post(rt, url, body, headers)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="linx-webhook-post", daemon=True)
+    thread.start()
+    thread.join(deadline + 1)
+    if thread.is_alive():
+        return None, f"no complete answer within {deadline:g} s", None
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _post(rt, url, body, headers):

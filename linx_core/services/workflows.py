@@ -2,6 +2,7 @@
 import datetime as dt
 import math
 import uuid
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Optional
 
@@ -45,6 +46,9 @@ def create_workflow(rt, business, body):
     request = rt.rules.validate_workflow(body)
     params = request.parameters
     customer = _check_data(rt, business, params)
+    for name, spec in rt.rules.parameters.items():  # amounts in the currency's own form: 100 -> 100.00
+        if spec["type"] == "money" and name in params and params.get(spec["currency"]) in rt.rules.catalog["currencies"]:
+            params[name] = params[name].quantize(Decimal(1).scaleb(-rt.rules.decimals(params[spec["currency"]])))
     now = clock.now()
     use_passcode = business.passcode_default if request.passcode is None else request.passcode
     passcode = new_passcode(rt.rules.workflow["passcode"]["digits"]) if use_passcode else None
@@ -58,12 +62,27 @@ def create_workflow(rt, business, body):
             passcode_hash=passcode_hash(rt.settings.secret_key, workflow_id, passcode) if passcode else None,
             expire_at=now + dt.timedelta(hours=request.expire_hours), created_at=now, updated_at=now,
         )
+        if workflow.channel == "SMS":
+            _check_sms_length(rt, workflow, business)
         steps = [WorkflowStep.create(workflow=workflow, position=i, name=name, status="CREATED", updated_at=now)
                  for i, name in enumerate(request.steps)]
         _status_event(rt, workflow, None)
         notifications.queue(rt, workflow, "INITIAL")
         _schedule_expiry(workflow)
     return Created(workflow, steps, passcode)
+
+
+def _check_sms_length(rt, workflow, business):
+    """The first SMS, with a link of full length, must fit in the rules' ``maxSegments``."""
+    from ..sms import segments
+
+    limit = rt.rules.notifications["sms"]["maxSegments"]
+    sample_link = notifications.link_url(rt, "x" * 43)
+    _, sms, _, _ = notifications.render(rt, workflow, business, "INITIAL", sample_link)
+    if segments(sms) > limit:
+        raise RuleViolation("The first message would be too long for SMS.", [Problem(
+            "parameters.introductoryMessage", f"With the link, the message needs {segments(sms)} SMS segments; "
+            f"at most {limit} are allowed. Shorten the introductory message (or the title).", "SMS_TOO_LONG")])
 
 
 def _status_event(rt, workflow, previous):
@@ -193,6 +212,10 @@ def extend(rt, business, workflow_id, body):
         workflow = _locked(found.id, business)
         WORKFLOWS.next_state(workflow.status, "extend")
         now = clock.now()
+        if now + dt.timedelta(hours=hours) < workflow.expire_at:
+            path = "expireIn" if isinstance(body, dict) and "expireIn" in body else "expireInHours"
+            raise RuleViolation("Extending cannot bring the expiry forward.", [Problem(
+                path, f"The workflow already runs until {workflow.expire_at.isoformat()}.", "WOULD_SHORTEN")])
         workflow.expire_at = now + dt.timedelta(hours=hours)
         due = _schedule_reminder(rt, workflow, now) if workflow.status == "ACTIVE" else None
         save_status(workflow, workflow.status, expire_at=workflow.expire_at, next_notification_at=due, updated_at=now)

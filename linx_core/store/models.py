@@ -199,7 +199,7 @@ class Notification(BaseModel):
     business = pw.ForeignKeyField(Business, on_delete="CASCADE")
     serial = pw.IntegerField()
     channel = pw.CharField(max_length=16)
-    origin = pw.CharField(max_length=16)  # INITIAL | MANUAL | REMINDER | EXPIRY | COMPLETION
+    origin = pw.CharField(max_length=24)  # INITIAL | MANUAL | REMINDER | EXPIRY | COMPLETION[_SEND|_REQUEST]
     status = pw.CharField(max_length=16, default="QUEUED")
     provider = pw.CharField(max_length=32, null=True)
     provider_id = pw.CharField(max_length=64, null=True, index=True)

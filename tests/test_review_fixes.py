@@ -1,0 +1,117 @@
+"""Behaviour fixed after review: at-most-once sends, lease renewal, housekeeping, limits on input."""
+import datetime as dt
+import json
+import threading
+import time
+
+import pytest
+
+from linx_core import clock, hookimpl, jobs
+from linx_core.clock import FrozenClock
+from linx_core.services import idempotency
+from linx_core.store.models import Event, IdempotencyRecord, Job, Notification, Workflow
+from linx_core.worker import Worker
+from linx_plugins.console import read_inbox
+
+from .conftest import seed_examples
+
+
+def test_a_notification_left_sending_by_a_dead_worker_is_not_sent_again(api, rt):
+    created = api.create(None, raw=seed_examples()[0]).get_json()
+    Notification.update(status="SENDING").where(Notification.workflow == created["id"]).execute()
+    Worker(rt).run_until_idle()
+    note = Notification.get(Notification.workflow == created["id"])
+    assert (note.status, note.error_code) == ("UNKNOWN", "INTERRUPTED")
+    assert [m for m in read_inbox(rt) if m["workflowId"] == created["id"]] == []
+    assert Workflow.get_by_id(created["id"]).status == "ACTIVE"  # the link may have reached the customer
+    assert Event.select().where((Event.type == "linx.notification-status-changed")
+                                & (Event.subject_id == created["id"])).get().data["status"] == "UNKNOWN"
+
+
+class Slow:
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.runs = 0
+
+    @hookimpl
+    def linx_job_handlers(self, rt):
+        return {"test.slow": self.run}
+
+    def run(self, rt, job):
+        self.runs += 1
+        time.sleep(self.seconds)
+
+
+def test_a_running_job_keeps_its_lease_past_the_lease_time(rt):
+    plugin = Slow(2.5)
+    rt.plugins.register(plugin)
+    try:
+        job = jobs.enqueue("test.slow", {})
+        worker = Worker(rt, lease_seconds=1, poll_seconds=0.1)
+        thread = threading.Thread(target=worker.run_forever, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while Job.get_by_id(job.id).status != "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.6)  # past the first lease: renewed, so nobody else may take the job
+        assert jobs.claim("someone-else", 5, lease_seconds=30) == []
+        while Job.get_by_id(job.id).status != "DONE" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker.stop()
+        thread.join(5)
+        assert Job.get_by_id(job.id).status == "DONE" and plugin.runs == 1
+    finally:
+        rt.plugins.unregister(plugin)
+
+
+def test_housekeeping_purges_expired_keys_and_old_finished_jobs(rt, demo):
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    done = jobs.enqueue("notify", {"notificationId": "00000000-0000-0000-0000-000000000000"})
+    Job.update(status="DONE", updated_at=frozen.now()).where(Job.id == done.id).execute()
+    due = jobs.enqueue("expire", {"workflowId": "x", "expireAt": "x"}, run_at=frozen.now() + dt.timedelta(days=30))
+    reservation = idempotency.reserve(rt, demo[0], "housekeeping", "h")
+    idempotency.complete(reservation, 201, "{}")
+    frozen.advance(days=rt.settings.job_retention_days, hours=1)
+    Worker(rt).maintain()
+    assert Job.get_or_none(Job.id == done.id) is None and Job.get_or_none(Job.id == due.id) is not None
+    assert IdempotencyRecord.select().count() == 0
+
+
+def test_a_first_sms_longer_than_two_segments_is_refused(api):
+    body = json.loads(seed_examples()[0])
+    body["parameters"]["introductoryMessage"] = "Ünïcödé makes every character count double. " * 3
+    response = api.create(body)
+    assert response.status_code == 422
+    assert ("parameters.introductoryMessage", "SMS_TOO_LONG") in {
+        (e["path"], e["errorCode"]) for e in response.get_json()["errors"]}
+    body["parameters"]["channel"] = "EMAIL"
+    body["parameters"]["email"] = "john.doe@example.com"
+    assert api.create(body).status_code == 201  # email has no segments
+
+
+def test_amounts_read_back_in_the_currency_form(api):
+    body = json.loads(seed_examples()[3])
+    raw = json.dumps(body).replace("256.25", "256.2500000")
+    assert api.create(None, raw=raw).get_json()["parameters"]["amount"] == "256.25"
+
+
+def test_extend_never_brings_the_expiry_forward(api):
+    created = api.create(None, raw=seed_examples()[0]).get_json()  # 2 days
+    response = api.client.post(f"/v2/linx/workflows/{created['id']}/extend", data=json.dumps({"expireInHours": 1}),
+                               content_type="application/json", headers=api.headers())
+    assert response.status_code == 422 and response.get_json()["errors"][0]["errorCode"] == "WOULD_SHORTEN"
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"])
+def test_event_times_out_of_range_are_400(api, since):
+    response = api.client.get("/v2/events", query_string={"since": since}, headers=api.headers())
+    assert response.status_code == 400 and response.get_json()["errors"][0]["path"] == "query.since"
+
+
+def test_the_clock_can_be_sped_up_only_for_demos():
+    from linx_core.config import Settings
+    from linx_core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="LINX_CLOCK_SPEED"):
+        Settings.load(environ={}, env="production", clock_speed=60, secret_key="k", data_key="x")
