@@ -2,6 +2,8 @@
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .errors import ProviderError
+
 
 @dataclass(frozen=True)
 class Message:
@@ -26,15 +28,8 @@ class Sent:
     status: str = "SENT"  # SENT, or DELIVERED where the provider knows at once
 
 
-class ChannelError(Exception):
+class ChannelError(ProviderError):
     """A send that did not happen. ``permanent`` errors fail the notification; others are retried.
 
     ``retry_after`` (seconds) is honoured when the provider gave one.
     """
-
-    def __init__(self, code, reason, permanent=False, retry_after=None):
-        super().__init__(f"{code}: {reason}")
-        self.code = str(code)
-        self.reason = reason
-        self.permanent = permanent
-        self.retry_after = retry_after

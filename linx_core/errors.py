@@ -66,6 +66,20 @@ class Unauthorized(LinxError):
         super().__init__(message, code, 401)
 
 
+class ProviderError(Exception):
+    """A call to an outside provider (a channel, a rail) that did not work.
+
+    ``permanent`` errors are final; others are retried, after ``retry_after`` seconds when given.
+    """
+
+    def __init__(self, code, reason, permanent=False, retry_after=None):
+        super().__init__(f"{code}: {reason}")
+        self.code = str(code)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
 class RuleFileError(LinxError):
     """A rule file itself is wrong: names the file, the place in it and the fault."""
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Optional
 
+from .errors import ProviderError
+
 
 @dataclass(frozen=True)
 class AccountDetails:
@@ -50,15 +52,8 @@ class RailStatus:
     check_at: Optional[object] = None
 
 
-class RailError(Exception):
+class RailError(ProviderError):
     """A call to the rail that did not work. Temporary errors are retried; permanent ones end in ERROR."""
-
-    def __init__(self, code, reason, permanent=False, retry_after=None):
-        super().__init__(f"{code}: {reason}")
-        self.code = str(code)
-        self.reason = reason
-        self.permanent = permanent
-        self.retry_after = retry_after
 
 
 class Solution:

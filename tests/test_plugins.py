@@ -91,3 +91,43 @@ def test_the_core_imports_no_flask_and_no_plugin():
             continue  # the command line is the composition root: `linx serve` starts the web app
         source = path.read_text()
         assert not re.search(r"^\s*(from|import)\s+(flask|gateway_app|linx_plugins)\b", source, re.M), path
+
+
+def test_a_solution_plugin_is_found_and_decides_which_accounts_it_can_pay(api, rt, monkeypatch):
+    from linx_core import hookimpl
+    from linx_core.errors import RuleViolation
+    from linx_core.payments import Solution
+    from linx_core.services import journey
+
+    from .drive import created, link_token, seed
+
+    class PickyRail(Solution):
+        name = "push-to-card"
+        transaction_types = ("SEND",)
+        account_kinds = ("CARD",)
+        priorities = ("IMMEDIATE",)
+
+        def can_pay(self, account):
+            return "This card cannot receive instant payments." if account.last4 == "4242" else None
+
+    class Plugin:
+        @hookimpl
+        def linx_solutions(self, rt):
+            return [PickyRail()]
+
+    monkeypatch.setitem(rt.__dict__, "plugins", make_manager(load_entrypoints=False, extra=[Plugin()]))
+    rt.__dict__.pop("solutions", None)
+    try:
+        assert isinstance(rt.solution("push-to-card"), PickyRail)
+        wf = created(api, seed(2, phoneNumber="+14165550199"))
+        link_token(rt, wf["id"])
+        journey.create_customer(rt, wf["id"], 1, {"firstName": "Jane", "lastName": "Roe",
+                                                  "email": "jane@example.com"})
+        card = {"holderName": "Jane Roe", "expiry": "12/30", "postalCode": "10001"}
+        with pytest.raises(RuleViolation) as refused:
+            journey.add_account(rt, wf["id"], 2, dict(card, cardNumber="4242424242424242"))
+        assert [(p.path, p.code) for p in refused.value.problems] == [("cardNumber", "ACCOUNT_NOT_PAYABLE")]
+        account = journey.add_account(rt, wf["id"], 2, dict(card, cardNumber="4000056655665556"))
+        assert account.last4 == "5556"
+    finally:
+        rt.__dict__.pop("solutions", None)

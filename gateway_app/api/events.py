@@ -12,6 +12,7 @@ from linx_core.errors import InvalidRequest, Problem
 from linx_core.services import webhooks
 
 from .auth import require_business
+from .paging import page_dict, query_int
 from .schemas import Out
 
 bp = Blueprint("events", __name__)
@@ -53,26 +54,6 @@ def index():
         raise InvalidRequest("The query is not valid.", problems)
     result = webhooks.list_events(rt, g.business, types=types, since=since, until=until, page=page, size=size)
     return jsonify(page_dict(result, webhooks.envelope))
-
-
-def page_dict(result, render):
-    return {
-        "content": [render(item) for item in result.items],
-        "page": result.page,
-        "size": result.size,
-        "totalElements": result.total,
-        "totalPages": result.pages,
-    }
-
-
-def query_int(args, name, default, problems):
-    raw = args.get(name)
-    if raw is None:
-        return default
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        problems.append(Problem(f"query.{name}", "Must be a whole number.", "INVALID_TYPE"))
-        return default
-    return int(raw)
 
 
 def query_time(args, name, problems):

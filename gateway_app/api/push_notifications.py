@@ -9,7 +9,7 @@ from linx_core.services import webhooks
 
 from .auth import idempotent, require_business
 from .body import json_body, parse_json
-from .events import page_dict, query_int
+from .paging import page_dict, query_int
 from .schemas import Out, iso
 
 bp = Blueprint("push_notifications", __name__)

@@ -6,6 +6,7 @@ from linx_core.services import notifications, workflows
 
 from .auth import idempotent, require_business
 from .body import json_body
+from .paging import page_dict, query_int
 from .schemas import iso, workflow_dict
 
 bp = Blueprint("workflows", __name__)
@@ -92,26 +93,10 @@ def index():
     rt = _rt()
     args = request.args
     problems = [Problem(f"query.{k}", "Unknown query parameter.", "UNKNOWN_FIELD") for k in args if k not in LIST_QUERY]
-    page = _int(args, "page", 1, problems)
-    size = _int(args, "size", 20, problems)
+    page = query_int(args, "page", 1, problems)
+    size = query_int(args, "size", 20, problems)
     if problems:
         raise InvalidRequest("The query is not valid.", problems)
     result = workflows.list_workflows(rt, g.business, search=args.get("search"), status=args.get("status"),
                                       page=page, size=size, sort=args.get("sort") or "createdAt,desc")
-    return jsonify({
-        "content": [workflow_dict(rt.rules, w, result.steps.get(w.id, [])) for w in result.items],
-        "page": result.page,
-        "size": result.size,
-        "totalElements": result.total,
-        "totalPages": result.pages,
-    })
-
-
-def _int(args, name, default, problems):
-    raw = args.get(name)
-    if raw is None:
-        return default
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        problems.append(Problem(f"query.{name}", "Must be a whole number.", "INVALID_TYPE"))
-        return default
-    return int(raw)
+    return jsonify(page_dict(result, lambda w: workflow_dict(rt.rules, w, result.extra["steps"].get(w.id, []))))

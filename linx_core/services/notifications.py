@@ -20,7 +20,7 @@ from .. import clock, events, jobs
 from ..channels import ChannelError, Message
 from ..secrets import new_token, token_hash
 from ..store import db
-from ..store.models import Business, Link, Notification, Workflow
+from ..store.models import Business, Link, Notification
 
 LINKED_ORIGINS = ("INITIAL", "MANUAL", "REMINDER")
 FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "UNKNOWN")

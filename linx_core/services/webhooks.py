@@ -44,6 +44,7 @@ from urllib3.util import connection as urllib3_connection
 from .. import __version__, clock, jobs
 from ..errors import Conflict, InvalidRequest, NotFound, Problem, RuleViolation
 from ..store import db, is_postgres
+from .paging import Page
 from ..store.models import Event, WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger("linx.webhooks")
@@ -132,18 +133,6 @@ def _locked(business, subscription_id):
     if subscription is None:
         raise NotFound(NOT_FOUND, "PUSH_NOTIFICATION_NOT_FOUND")
     return subscription
-
-
-@dataclass
-class Page:
-    items: list
-    page: int
-    size: int
-    total: int
-
-    @property
-    def pages(self):
-        return math.ceil(self.total / self.size) if self.size else 0
 
 
 def _check_paging(rt, page, size):

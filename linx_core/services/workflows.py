@@ -1,6 +1,5 @@
 """Creating and reading workflows."""
 import datetime as dt
-import math
 import uuid
 from decimal import Decimal
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from ..store import db
 from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancialAccount, Link, Notification,
                             Transaction, Workflow, WorkflowStep)
 from . import notifications
+from .paging import Page
 
 STATUSES = ("CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
 SORTS = {
@@ -358,19 +358,6 @@ def steps_of(workflow):
     return list(WorkflowStep.select().where(WorkflowStep.workflow == workflow).order_by(WorkflowStep.position))
 
 
-@dataclass
-class Page:
-    items: list
-    steps: dict
-    page: int
-    size: int
-    total: int
-
-    @property
-    def pages(self):
-        return math.ceil(self.total / self.size) if self.size else 0
-
-
 def list_workflows(rt, business, search=None, status=None, page=1, size=20, sort="createdAt,desc"):
     """One page of the business's workflows, newest first unless ``sort`` says otherwise."""
     problems = []
@@ -406,7 +393,7 @@ def list_workflows(rt, business, search=None, status=None, page=1, size=20, sort
         for step in (WorkflowStep.select().where(WorkflowStep.workflow.in_([w.id for w in items]))
                      .order_by(WorkflowStep.position)):
             steps.setdefault(step.workflow_id, []).append(step)
-    return Page(items, steps, page, size, total)
+    return Page(items, page, size, total, extra={"steps": steps})
 
 
 def _search(term):

@@ -1,0 +1,24 @@
+"""Paging for list endpoints: the query's page and size, and the page body every list answers with."""
+from linx_core.errors import Problem
+
+
+def query_int(args, name, default, problems):
+    """A whole number from the query string, or ``default``; a fault goes into ``problems``."""
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        problems.append(Problem(f"query.{name}", "Must be a whole number.", "INVALID_TYPE"))
+        return default
+    return int(raw)
+
+
+def page_dict(result, render):
+    """``{content, page, size, totalElements, totalPages}`` for a :class:`linx_core.services.paging.Page`."""
+    return {
+        "content": [render(item) for item in result.items],
+        "page": result.page,
+        "size": result.size,
+        "totalElements": result.total,
+        "totalPages": result.pages,
+    }
