@@ -46,12 +46,14 @@ def create_app(test_config=None, runtime=None):
         return response
 
     errors.init_app(app)
+    from . import gateway
     from .api import events, openapi, push_notifications, workflows
 
     app.register_blueprint(workflows.bp, url_prefix="/v2/linx")
     app.register_blueprint(push_notifications.bp, url_prefix="/v2")
     app.register_blueprint(events.bp, url_prefix="/v2")
     app.register_blueprint(openapi.bp, url_prefix="/v2")
+    gateway.init_app(app)  # the customer Gateway: /l/<token>, /g/...; its cookies, CSRF and headers
     for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime):
         for item in blueprints or []:
             blueprint, prefix = item if isinstance(item, tuple) else (item, None)

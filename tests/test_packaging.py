@@ -96,6 +96,8 @@ def test_the_wheel_holds_the_data_files(wheel):
     assert "linx_core/migrations/0001_initial.py" in names
     assert "gateway_app/templates/docs.html" in names
     assert "gateway_app/static/docs.css" in names
+    assert "gateway_app/templates/gateway/landing.html" in names and "gateway_app/static/gateway.css" in names
+    assert any(n.startswith("gateway_app/documents/") and n.endswith(".txt") for n in names)
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/entry_points.txt")))
     assert "linx = linx_core.cli:main" in entry_points.decode()
     # the generic names stay out of site-packages

@@ -69,7 +69,7 @@ def open_link(rt, token):
 def availability(workflow):
     """None while the customer can act; else why not (LOCKED, EXPIRED, or the ended status)."""
     if workflow.status in ("CREATED", "ACTIVE"):
-        if clock.now() >= workflow.expire_at and not _confirmed(workflow):
+        if clock.now() >= workflow.expire_at and not confirmed(workflow):
             return "EXPIRED"
         if workflow.locked_at is not None:
             return "LOCKED"
@@ -77,7 +77,8 @@ def availability(workflow):
     return workflow.status
 
 
-def _confirmed(workflow):
+def confirmed(workflow):
+    """Whether the workflow's payment was confirmed (its transaction exists)."""
     from ..store.models import Transaction
 
     return Transaction.select().where(Transaction.workflow == workflow.id).exists()
@@ -397,7 +398,7 @@ def confirm(rt, workflow_id, position):
     """move-money: create the transaction (once) and queue its submission."""
     with db.atomic():
         workflow, steps = _current(workflow_id, position, "move-money")
-        if _confirmed(workflow):
+        if confirmed(workflow):
             raise Conflict("This payment is confirmed already.", "ALREADY_CONFIRMED")
         if workflow.customer_account_id is None or workflow.customer_id is None:
             raise Conflict("No account was chosen for this payment.", "NO_ACCOUNT")
@@ -418,7 +419,7 @@ def decline(rt, workflow_id, reason):
         why = availability(workflow)
         if why is not None:
             raise Unavailable(why, workflow)
-        if _confirmed(workflow):
+        if confirmed(workflow):
             raise Conflict("This payment is confirmed already.", "ALREADY_CONFIRMED")
         steps = steps_of(workflow)
         if workflow.current_step < len(steps) and steps[workflow.current_step].status in ("CREATED", "ACTIVE"):
@@ -434,6 +435,7 @@ def business_of(workflow):
     return Business.get_by_id(workflow.business_id)
 
 
-__all__ = ["Unavailable", "StepNotCurrent", "open_link", "availability", "check_passcode", "create_customer",
+__all__ = ["Unavailable", "StepNotCurrent", "open_link", "availability", "confirmed", "check_passcode",
+           "create_customer",
            "confirm_profile", "enhance_profile", "add_account", "use_account", "accept_documents", "confirm",
            "decline", "account_subtypes", "needs_billing_address", "existing_customer", "Optional"]

@@ -1,0 +1,504 @@
+"""The Gateway in a real browser: Debian's Chromium driven by Playwright, on a phone-sized screen.
+
+Each seed example runs end to end against a real HTTP server: created through the API, the link
+read from the developer inbox (``/dev/messages.json``), opened in Chromium at 390x844 with
+JavaScript turned off, the passcode entered, the forms filled by their labels and confirmed; the
+worker then moves the money (a FrozenClock lets the sandbox rail settle) and a signed webhook
+reaches a receiver on loopback. Also: a decline, an expired link, a link locked after five wrong
+passcodes, and a double click on Confirm. Every page is saved under ``artifacts/screenshots/``.
+
+Chromium is Debian's (``apt-get install chromium``); Playwright never downloads a browser here.
+Without it these tests skip, unless ``LINX_TEST_REQUIRE_BROWSER=1`` makes that a failure.
+"""
+import json
+import os
+import re
+import socket
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from gateway_app import create_app
+from linx_core import clock
+from linx_core.runtime import Runtime
+from linx_core.store.models import CustomerFinancialAccount, Event, Transaction, Workflow
+from linx_core.worker import Worker
+
+from .conftest import test_settings as make_settings
+from .drive import seed
+
+CHROMIUM = os.environ.get("LINX_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+PHONE = {"width": 390, "height": 844}
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+NEW_PHONE = "+14165550100"
+
+
+def _missing():
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install -e '.[test]')"
+    if not os.path.exists(CHROMIUM):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = _missing()
+    if reason:
+        if os.environ.get("LINX_TEST_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"LINX_TEST_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Receiver:
+    """A webhook receiver on loopback that keeps every request."""
+
+    def __init__(self):
+        self.requests = []
+        self.server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @Request.application
+    def _app(self, request):
+        self.requests.append({"headers": dict(request.headers), "body": request.get_data()})
+        return Response("ok")
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+class Server:
+    """LinX (API, Gateway, developer inbox) on a real HTTP server, in development on plain http."""
+
+    def __init__(self, rt, tmp_path, key):
+        port = _free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        settings = make_settings(env="development", public_url=self.base, instance_path=str(tmp_path),
+                                 database_url=rt.settings.database_url, webhook_allow_private=True,
+                                 webhook_timeout_seconds=5)
+        self.rt = Runtime(settings, rules=rt.rules, database=rt.database)
+        self.app = create_app(runtime=self.rt)
+        self.key = key
+        self.server = make_server("127.0.0.1", port, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def api(self, method, path, body=None):
+        response = requests.request(method, self.base + path, data=json.dumps(body, default=str) if body else None,
+                                    headers={"Authorization": f"Bearer {self.key}",
+                                             "Content-Type": "application/json"}, timeout=10)
+        return response
+
+    def create(self, body):
+        response = self.api("POST", "/v2/linx/workflows", body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def link(self, workflow_id):
+        """Let the worker send the message, then read the link from the developer inbox."""
+        self.work()
+        inbox = requests.get(self.base + "/dev/messages.json", timeout=5).json()["messages"]
+        for message in inbox:
+            if message["workflowId"] == workflow_id:
+                found = re.search(r"https?://\S+/l/[A-Za-z0-9_-]+", message["text"])
+                if found:
+                    assert found.group(0).startswith(self.base + "/l/")
+                    return found.group(0)
+        raise AssertionError(f"no link for {workflow_id} in {inbox}")
+
+    def work(self):
+        Worker(self.rt).run_until_idle()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def server(rt, demo, tmp_path):
+    frozen = clock.FrozenClock()
+    clock.set_clock(frozen)
+    live = Server(rt, tmp_path, demo[1])
+    live.clock = frozen
+    yield live
+    live.stop()
+    rt.bind()
+
+
+@pytest.fixture
+def receiver():
+    hooks = Receiver()
+    yield hooks
+    hooks.stop()
+
+
+class Phone:
+    """A browser tab at 390x844 with JavaScript off, saving a screenshot of every page it shows."""
+
+    def __init__(self, browser, name, javascript=False):
+        self.context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                           java_script_enabled=javascript, locale="en-US")
+        self.page = self.context.new_page()
+        self.name = name
+        self.count = 0
+        self.problems = []
+        self.page.on("console", lambda msg: self.problems.append(msg.text) if msg.type == "error" else None)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def goto(self, url):
+        response = self.page.goto(url)
+        self.shot()
+        return response
+
+    def shot(self):
+        self.count += 1
+        heading = self.page.locator("h1").first.inner_text() if self.page.locator("h1").count() else "page"
+        slug = re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")[:40]
+        self.page.screenshot(path=str(SHOTS / f"{self.name}-{self.count:02d}-{slug}.png"), full_page=True)
+        self.check_layout()
+
+    def check_layout(self):
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{self.page.url} scrolls sideways ({width}px wide)"
+        refused = [p for p in self.problems if "Content Security Policy" in p or p.startswith("Refused")]
+        assert not refused, refused
+
+    def click(self, name, role="button"):
+        with self.page.expect_navigation():
+            self.page.get_by_role(role, name=name, exact=True).click()
+        self.shot()
+
+    def fill(self, values):
+        for label, value in values.items():
+            field = self.page.get_by_label(label, exact=True)
+            if field.evaluate("e => e.tagName") == "SELECT":
+                field.select_option(label=value)
+            else:
+                field.fill(value)
+
+    def h1(self):
+        return self.page.locator("h1").inner_text()
+
+    def text(self):
+        return self.page.locator("main").inner_text()
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def phone(browser, request):
+    tabs = []
+
+    def open_phone(name=None, javascript=False):
+        tab = Phone(browser, name or request.node.name.replace("[", "-").rstrip("]"), javascript)
+        tabs.append(tab)
+        return tab
+
+    yield open_phone
+    for tab in tabs:
+        tab.close()
+
+
+PROFILE = {"First name": "Jane", "Last name": "Roe", "Email": "jane.roe@example.com", "Date of birth": "1990-01-31",
+           "Street address": "1 Main St", "City": "Toronto", "State or province": "ON",
+           "ZIP or postal code": "M5V 2T6", "Country": "Canada"}
+CARD = {"Name on card": "Jane Roe", "Card number": "4000 0566 5566 5556", "Expiry (MM/YY)": "12/30",
+        "ZIP or postal code": "M5V 2T6"}
+
+
+def _subscribe(server, receiver):
+    response = server.api("POST", "/v2/push-notifications", {"description": "Browser test", "url": receiver.url,
+                                                            "eventTypes": ["*"]})
+    assert response.status_code == 201, response.text
+    return response.json()["secret"]
+
+
+def _signed_events(receiver, secret):
+    from standardwebhooks.webhooks import Webhook
+
+    hook = Webhook(secret)
+    return [hook.verify(r["body"], r["headers"]) for r in receiver.requests]
+
+
+def _settle(server, workflow_id):
+    """Run the worker until the workflow's transaction is final (the sandbox settles in seconds)."""
+    for _ in range(10):
+        server.work()
+        tx = Transaction.get_or_none(Transaction.workflow == workflow_id)
+        if tx is not None and tx.status in ("SETTLED", "CLEARED", "DECLINED", "ERROR"):
+            break
+        server.clock.advance(seconds=30)
+    server.work()
+    return Transaction.get_or_none(Transaction.workflow == workflow_id)
+
+
+def _open_with_passcode(tab, link, passcode):
+    response = tab.goto(link)
+    assert response.status == 200
+    assert tab.page.get_by_label("Passcode", exact=True).count() == 1
+    tab.fill({"Passcode": passcode})
+    tab.click("Continue")
+
+
+def _body(index, **parameters):
+    body = seed(index, **parameters)
+    return json.loads(json.dumps(body, default=lambda d: float(d) if isinstance(d, Decimal) else str(d)))
+
+
+# -- the four seed examples ------------------------------------------------------------------------
+
+def test_seed_1_a_new_customer_account(server, receiver, phone):
+    secret = _subscribe(server, receiver)
+    created = server.create(_body(0, phoneNumber=NEW_PHONE))
+    link = server.link(created["id"])
+    tab = phone("seed1-customer-account")
+    _open_with_passcode(tab, link, created["passcode"])
+    assert tab.h1() == "About you"
+    assert "+1 416-555-0100" in tab.text()
+    tab.fill(dict(PROFILE, **{"Email": "not an email"}))
+    tab.click("Continue")
+    assert "Enter an email address like name@example.com." in tab.text()
+    assert tab.page.get_by_label("First name", exact=True).input_value() == "Jane"  # kept
+    tab.fill({"Email": "jane.roe@example.com"})
+    tab.click("Continue")
+    assert tab.h1() == "All done"
+    assert Workflow.get_by_id(created["id"]).status == "COMPLETED"
+    server.work()
+    events = _signed_events(receiver, secret)
+    assert any(e["type"] == "linx.workflow-status-changed" and e["data"]["status"] == "COMPLETED" for e in events)
+
+
+def test_seed_2_lookup_profile_then_a_new_debit_card(server, receiver, phone):
+    secret = _subscribe(server, receiver)
+    created = server.create(_body(1))
+    link = server.link(created["id"])
+    tab = phone("seed2-lookup-financial-account")
+    _open_with_passcode(tab, link, created["passcode"])
+    assert tab.h1() == "Welcome back, John"
+    assert tab.page.locator("input:not([type=hidden])").count() == 0  # asks for nothing known
+    tab.click("Continue")
+    assert tab.h1() == "Add your debit card"
+    tab.fill(dict(CARD, **{"Expiry (MM/YY)": "01/20"}))
+    tab.click("Continue")
+    assert "This card has expired." in tab.text()
+    assert tab.page.get_by_label("Card number", exact=True).input_value() == ""  # never echoed
+    assert "5556" not in tab.page.content()
+    assert tab.page.get_by_label("Name on card", exact=True).input_value() == "Jane Roe"
+    tab.fill({"Card number": CARD["Card number"], "Expiry (MM/YY)": "12/30"})
+    tab.click("Continue")
+    assert tab.h1() == "All done"
+    account = CustomerFinancialAccount.get_by_id(Workflow.get_by_id(created["id"]).customer_account_id)
+    assert (account.brand, account.subtype, account.last4) == ("VISA", "DEBIT", "5556")
+    server.work()
+    assert any(e["type"] == "linx.workflow-status-changed" and e["data"]["status"] == "COMPLETED"
+               for e in _signed_events(receiver, secret))
+
+
+def test_seed_3_a_rebate_to_a_new_card_of_a_new_customer(server, receiver, phone):
+    secret = _subscribe(server, receiver)
+    created = server.create(_body(2, phoneNumber=NEW_PHONE))
+    link = server.link(created["id"])
+    tab = phone("seed3-push-to-card-new")
+    landing = tab.goto(link)
+    assert landing.status == 200 and "You have a rebate" in tab.text()
+    tab.fill({"Passcode": created["passcode"]})
+    tab.click("Continue")
+    tab.fill(PROFILE)
+    tab.click("Continue")
+    tab.fill(CARD)
+    tab.click("Continue")
+    assert tab.h1() == "Confirm the payment"
+    assert "You will receive $256.25 USD on your Visa debit card ending 5556" in tab.text()
+    assert "Expected arrival: within minutes." in tab.text()
+    tab.click("Confirm")
+    assert "Processing" in tab.text()
+    tx = _settle(server, created["id"])
+    if server.rt.solution("push-to-card") is None:
+        pytest.skip("no push-to-card rail is registered: the transaction stays PENDING")
+    assert tx.status == "SETTLED"
+    tab.page.reload()
+    tab.shot()
+    assert "Funds sent" in tab.text()
+    assert Workflow.get_by_id(created["id"]).status == "COMPLETED"
+    events = _signed_events(receiver, secret)
+    assert any(e["type"] == "transactions.status-changed" and e["data"]["status"] == "SETTLED" for e in events)
+    assert any(e["type"] == "linx.workflow-status-changed" and e["data"]["status"] == "COMPLETED" for e in events)
+
+
+def test_seed_4_a_rebate_to_the_card_on_file(server, receiver, phone):
+    secret = _subscribe(server, receiver)
+    created = server.create(_body(3))
+    link = server.link(created["id"])
+    tab = phone("seed4-push-to-card-existing")
+    _open_with_passcode(tab, link, created["passcode"])
+    tab.click("Continue")
+    assert tab.h1() == "Your account" and "Visa debit card ending 5556" in tab.text()
+    assert tab.page.get_by_role("link", name="Add a different account", exact=True).count() == 1
+    tab.click("Use this account")
+    assert "You will receive $256.25 USD on your Visa debit card ending 5556" in tab.text()
+    tab.click("Confirm")
+    tx = _settle(server, created["id"])
+    if server.rt.solution("push-to-card") is None:
+        pytest.skip("no push-to-card rail is registered: the transaction stays PENDING")
+    assert tx.status == "SETTLED"
+    tab.page.reload()
+    tab.shot()
+    assert "Funds sent" in tab.text()
+    assert Workflow.get_by_id(created["id"]).status == "COMPLETED"
+    assert any(e["type"] == "transactions.status-changed" and e["data"]["status"] == "SETTLED"
+               for e in _signed_events(receiver, secret))
+
+
+# -- the rest of the journey -----------------------------------------------------------------------
+
+def test_decline_with_a_reason(server, phone):
+    created = server.create(_body(2))
+    link = server.link(created["id"])
+    tab = phone("decline")
+    tab.goto(link)
+    tab.click("Decline")
+    assert tab.h1() == "Decline this request"
+    tab.fill({"Reason": "The amount is wrong"})
+    tab.click("Decline")
+    assert tab.h1() == "You declined this request"
+    workflow = Workflow.get_by_id(created["id"])
+    assert (workflow.status, workflow.decline_reason) == ("DECLINED", "WRONG_AMOUNT")
+
+
+def test_an_expired_link(server, phone):
+    created = server.create(_body(0))
+    link = server.link(created["id"])
+    server.clock.advance(days=3)
+    server.work()
+    tab = phone("expired")
+    response = tab.goto(link)
+    assert response.status == 410 and tab.h1() == "This link has expired"
+    assert "Ask Demo Co for a new link." in tab.text()
+    unknown = tab.goto(server.base + "/l/" + "A" * 43)
+    assert unknown.status == 410 and tab.h1() == "This link has expired"
+
+
+def test_five_wrong_passcodes_lock_the_link(server, phone):
+    created = server.create(_body(0))
+    link = server.link(created["id"])
+    wrong = "000000" if created["passcode"] != "000000" else "111111"
+    tab = phone("locked")
+    tab.goto(link)
+    for _ in range(4):
+        tab.fill({"Passcode": wrong})
+        tab.click("Continue")
+        assert "That passcode is not right." in tab.text()
+    tab.fill({"Passcode": wrong})
+    with tab.page.expect_navigation() as navigation:
+        tab.page.get_by_role("button", name="Continue", exact=True).click()
+    tab.shot()
+    assert navigation.value.status == 423 and tab.h1() == "This link is locked"
+    assert Event.select().where((Event.type == "linx.workflow-locked")
+                                & (Event.subject_id == created["id"])).count() == 1
+
+
+def test_a_double_click_on_confirm_makes_one_transaction(server, phone):
+    created = server.create(_body(3))
+    link = server.link(created["id"])
+    tab = phone("double-click", javascript=True)
+    _open_with_passcode(tab, link, created["passcode"])
+    tab.click("Continue")
+    tab.click("Use this account")
+    confirm = tab.page.get_by_role("button", name="Confirm", exact=True)
+    with tab.page.expect_navigation(url=re.compile(r"/done$")):
+        confirm.dblclick()
+    tab.page.wait_for_load_state()
+    tab.shot()
+    assert "Processing" in tab.text() or "Funds sent" in tab.text()
+    assert Transaction.select().where(Transaction.workflow == created["id"]).count() == 1
+    tab.page.go_back()
+    tab.page.wait_for_load_state()
+    assert Transaction.select().where(Transaction.workflow == created["id"]).count() == 1
+
+
+def test_french_on_a_phone(server, browser):
+    created = server.create(_body(3))
+    link = server.link(created["id"])
+    context = browser.new_context(viewport=PHONE, is_mobile=True, java_script_enabled=False, locale="fr-CA",
+                                  extra_http_headers={"Accept-Language": "fr-CA,fr;q=0.9"})
+    try:
+        page = context.new_page()
+        page.goto(link)
+        page.get_by_label("Code d'accès", exact=True).fill(created["passcode"])
+        with page.expect_navigation():
+            page.get_by_role("button", name="Continuer", exact=True).click()
+        assert page.locator("h1").inner_text() == "Bon retour, John"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "french-01-bon-retour.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_a_tour_of_the_other_pages(server, phone):
+    """Profile details, a bank account for an ACH request, a document and its text, decline on move-money."""
+    body = _body(1, financialAccountSubType="CHECKING", profileFields=["dateOfBirth", "mailingAddress"],
+                 documents=[{"documentId": "ach-debit-authorization"}], transactionType="REQUEST", solution="ach",
+                 baFinancialAccountId="31c6d624-6a0c-4049-b1f1-f3ea7d00ba35", currency="USD", amount=42.5,
+                 priority="NEXT_DAY", paymentReasonId="bill-payments")
+    body["steps"] = [{"name": s} for s in ("notification", "lookup-profile", "enhance-profile", "financial-account",
+                                            "document-acceptance", "move-money")]
+    created = server.create(body)
+    link = server.link(created["id"])
+    tab = phone("tour")
+    _open_with_passcode(tab, link, created["passcode"])
+    tab.click("Continue")
+    assert tab.h1() == "A few more details"
+    tab.fill({"Date of birth": "1990-01-31", "Street address": "1 Main St", "City": "Boston",
+              "State or province": "MA", "ZIP or postal code": "02110"})
+    tab.click("Continue")
+    assert tab.h1() == "Add your checking account"
+    tab.fill({"Name on account": "John Doe", "Routing number": "021000021", "Account number": "000123456789",
+              "Account type": "Checking"})
+    tab.click("Continue")
+    assert tab.h1() == "Documents to accept"
+    tab.click("Read the full text ACH Debit Authorization", role="link")
+    assert tab.h1() == "ACH Debit Authorization" and "authorize" in tab.text()
+    tab.click("Back to the documents", role="link")
+    tab.click("Continue")
+    assert "Accept ACH Debit Authorization to continue." in tab.text()
+    tab.page.get_by_label("I accept ACH Debit Authorization", exact=True).check()
+    tab.click("Continue")
+    assert "Demo Co will collect $42.50 USD from your checking account ending 6789" in tab.text()
+    assert "Expected withdrawal: the next business day." in tab.text()
+    tab.click("Decline")
+    tab.fill({"Reason": "The amount is wrong"})
+    tab.click("Decline")
+    assert tab.h1() == "You declined this request"
+    other = server.create(_body(0))
+    server.link(other["id"])
+    assert tab.goto(f"{server.base}/g/{other['id']}/step").status == 403
+    assert tab.h1() == "Open the link from your message"
+    cancelled = server.create(_body(0))
+    cancelled_link = server.link(cancelled["id"])
+    assert server.api("POST", f"/v2/linx/workflows/{cancelled['id']}/cancel").status_code == 200
+    assert tab.goto(cancelled_link).status == 410 and tab.h1() == "This request was cancelled"
