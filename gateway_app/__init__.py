@@ -47,11 +47,12 @@ def create_app(test_config=None, runtime=None):
 
     errors.init_app(app)
     from . import gateway
-    from .api import events, openapi, push_notifications, workflows
+    from .api import events, openapi, push_notifications, transactions, workflows
 
     app.register_blueprint(workflows.bp, url_prefix="/v2/linx")
     app.register_blueprint(push_notifications.bp, url_prefix="/v2")
     app.register_blueprint(events.bp, url_prefix="/v2")
+    app.register_blueprint(transactions.bp, url_prefix="/v2")
     app.register_blueprint(openapi.bp, url_prefix="/v2")
     gateway.init_app(app)  # the customer Gateway: /l/<token>, /g/...; its cookies, CSRF and headers
     for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime):

@@ -1,6 +1,6 @@
 """The core's own job handlers, registered as a built-in plugin."""
 from . import hookimpl
-from .services import notifications, workflows
+from .services import notifications, payments, workflows
 
 
 @hookimpl
@@ -9,4 +9,6 @@ def linx_job_handlers(rt):
         "notify": notifications.send,
         "remind": workflows.remind,
         "expire": workflows.expire,
+        payments.SUBMIT: payments.submit,
+        payments.POLL: payments.poll,
     }

@@ -71,7 +71,9 @@ def linx_solutions(rt):
     with the rule files so the API validates against it), ``can_pay(account)``,
     ``submit(transfer, idempotency_key)``, ``status(reference)`` and ``cancel(reference)``.
     Every solution should pass the contract suite in ``linx_core.testing.solutions``.
+    The hook is also called with ``rt=None`` when only the rule fragments are wanted
+    (``linx rules check``): a solution must not need the runtime to be built.
 
-    :param rt: the runtime.
+    :param rt: the runtime, or ``None``.
     :returns: a list of solutions.
     """

@@ -16,6 +16,9 @@ DEFAULT_PLUGINS = (
     "linx_plugins.twilio_sms",
     "linx_plugins.smtp_email",
     "linx_plugins.webhooks",
+    "linx_plugins.push_to_card",
+    "linx_plugins.ach",
+    "linx_plugins.wire",
 )
 
 

@@ -7,16 +7,25 @@ from functools import cached_property
 
 from . import store
 from .config import Settings
-from .rules import load_rules
+from .rules import load_rules, solution_fragments
 from .vault import Vault
 
 
 class Runtime:
-    def __init__(self, settings=None, rules=None, database=None):
+    """``plugins``: a plugin manager to use instead of :func:`linx_core.plugins.make_manager`'s.
+
+    The rule book is built from the rule files and the rule fragments of this runtime's solutions
+    (``linx_solutions``), so a solution's ``linx_solutions`` must not read ``rt.rules``.
+    """
+
+    def __init__(self, settings=None, rules=None, database=None, plugins=None):
         self.settings = settings or Settings.load()
-        self.rules = rules or load_rules(self.settings.rules_dir or None)
+        if plugins is not None:
+            self.__dict__["plugins"] = plugins
         self.database = database or store.open_database(self.settings.database_url)
         store.bind(self.database)
+        self.rules = rules or load_rules(self.settings.rules_dir or None, solution_fragments(self.solutions.values()),
+                                         installed_only=True)
         if self.settings.clock_speed != 1:
             from . import clock
 

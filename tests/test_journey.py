@@ -238,3 +238,26 @@ def test_a_confirmed_workflow_does_not_expire_while_its_money_moves(api, rt):
     frozen.advance(days=3)
     Worker(rt).run_until_idle()
     assert Workflow.get_by_id(wf["id"]).status != "EXPIRED"
+
+
+def test_cancelling_a_workflow_cancels_its_unsent_payment_and_refuses_once_sent(api, rt):
+    wf = created(api, seed(3))
+    link_token(rt, wf["id"])
+    journey.confirm_profile(rt, wf["id"], 1)
+    journey.use_account(rt, wf["id"], 2)
+    tx = journey.confirm(rt, wf["id"], 3)
+    response = api.client.post(f"/v2/linx/workflows/{wf['id']}/cancel", headers=api.headers())
+    assert response.status_code == 200 and response.get_json()["status"] == "CANCELLED"
+    assert Transaction.get_by_id(tx.id).status == "CANCELLED"
+    Worker(rt).run_until_idle()
+    assert Transaction.get_by_id(tx.id).status == "CANCELLED"  # never sent to the rail
+
+    other = created(api, seed(3))
+    link_token(rt, other["id"])
+    journey.confirm_profile(rt, other["id"], 1)
+    journey.use_account(rt, other["id"], 2)
+    sent = journey.confirm(rt, other["id"], 3)
+    Worker(rt).run_until_idle()
+    assert Transaction.get_by_id(sent.id).status != "PENDING"
+    refused = api.client.post(f"/v2/linx/workflows/{other['id']}/cancel", headers=api.headers())
+    assert refused.status_code == 409 and refused.get_json()["errorCode"].startswith("TRANSACTION_")

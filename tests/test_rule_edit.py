@@ -129,8 +129,9 @@ def test_lowering_a_solution_limit(api_on, rules_copy):
     before = api_on(rules_copy)
     assert before.create(None, raw=seed_examples()[3]).status_code == 201
 
-    edit(rules_copy, "solutions.yaml",
-         lambda data: data["solutions"]["push-to-card"]["limits"]["USD"].update(max="100.00"))
+    # the limit comes from the push-to-card plugin; the admin's override in solutions.yaml lowers it
+    (rules_copy / "solutions.yaml").write_text(yaml.safe_dump(
+        {"solutions": {"push-to-card": {"limits": {"USD": {"max": "100.00"}}}}}))
     after = api_on(rules_copy)
     response = after.create(None, raw=seed_examples()[3])
     assert response.status_code == 422, response.get_json()

@@ -154,17 +154,23 @@ def test_a_condition_allowing_a_value_not_in_the_enum(rules_copy):
                        "'FAX' is not one of channels")
 
 
+def override(directory, text):
+    """Write the admin's override file ``solutions.yaml`` (the solutions themselves come from their plugins)."""
+    path = directory / "solutions.yaml"
+    path.write_text(text)
+    return path
+
+
 def test_a_solution_subtype_not_in_the_catalog(rules_copy):
-    solutions = rules_copy / "solutions.yaml"
-    replace(solutions, "financialAccountSubTypes: [DEBIT, PREPAID]", "financialAccountSubTypes: [DEBIT, GIFT]")
+    solutions = override(rules_copy, "solutions:\n  push-to-card:\n    financialAccountSubTypes: [DEBIT, GIFT]\n")
     assert_one_problem(rules_copy, f"solutions.yaml:{line_of(solutions, 'GIFT')}: "
                                    "solutions.push-to-card.financialAccountSubTypes[1]",
                        "names unknown financialAccountSubType 'GIFT'")
 
 
 def test_a_solution_limit_in_an_unknown_currency(rules_copy):
-    solutions = rules_copy / "solutions.yaml"
-    replace(solutions, 'CAD: {min: "0.01", max: "25000.00"}', 'EUR: {min: "0.01", max: "25000.00"}')
+    solutions = override(rules_copy, 'solutions:\n  push-to-card:\n    limits:\n'
+                                     '      EUR: {min: "0.01", max: "25000.00"}\n')
     assert_one_problem(rules_copy, f"solutions.yaml:{line_of(solutions, 'EUR')}: solutions.push-to-card.limits.EUR",
                        "names unknown currency 'EUR'")
 
@@ -173,8 +179,7 @@ MIN_OVER_MAX = 'USD: {min: "5000.00", max: "100.00"}'
 
 
 def test_a_limit_whose_min_exceeds_its_max(rules_copy):
-    solutions = rules_copy / "solutions.yaml"
-    replace(solutions, 'USD: {min: "0.01", max: "1000000.00"}', MIN_OVER_MAX)
+    solutions = override(rules_copy, f"solutions:\n  ach:\n    limits:\n      {MIN_OVER_MAX}\n")
     error = refused(rules_copy)
     assert len(error.problems) == 1, error.problems
     problem = error.problems[0]
@@ -183,8 +188,7 @@ def test_a_limit_whose_min_exceeds_its_max(rules_copy):
 
 
 def test_a_limit_whose_min_exceeds_its_max_names_the_place_exactly(rules_copy):
-    solutions = rules_copy / "solutions.yaml"
-    replace(solutions, 'USD: {min: "0.01", max: "1000000.00"}', MIN_OVER_MAX)
+    solutions = override(rules_copy, f"solutions:\n  ach:\n    limits:\n      {MIN_OVER_MAX}\n")
     assert_one_problem(rules_copy, f"solutions.yaml:{line_of(solutions, MIN_OVER_MAX)}: solutions.ach.limits.USD.min",
                        "min is greater than max")
 
@@ -198,9 +202,8 @@ def test_a_condition_on_no_value_names_the_place_exactly(rules_copy):
 
 
 def test_a_limit_with_three_decimals_for_usd(rules_copy):
-    solutions = rules_copy / "solutions.yaml"
-    replace(solutions, 'USD: {min: "0.01", max: "1000000.00"}', 'USD: {min: "0.001", max: "1000000.00"}')
-    assert_one_problem(rules_copy, f"solutions.yaml:{line_of(solutions, '0.001')}: solutions.ach.limits.USD.min",
+    solutions = override(rules_copy, 'solutions:\n  ach:\n    limits:\n      USD: {min: "1.001", max: "1000000.00"}\n')
+    assert_one_problem(rules_copy, f"solutions.yaml:{line_of(solutions, '1.001')}: solutions.ach.limits.USD.min",
                        "has more than 2 decimals for USD")
 
 
@@ -240,6 +243,7 @@ RTP = ("  rtp: {displayName: Real-time payments, transactionTypes: [SEND], finan
 
 def test_the_same_solution_in_two_files(rules_copy):
     # treasury.yaml is read after solutions.yaml, so the second definition is the one refused
+    override(rules_copy, "solutions:\n  ach: {displayName: ACH transfers}\n")
     extra = rules_copy / "treasury.yaml"
     extra.write_text("solutions:\n" + ACH_AGAIN)
     problem = assert_one_problem(rules_copy, f"treasury.yaml:{line_of(extra, 'ach:')}: solutions.ach",
@@ -248,6 +252,7 @@ def test_the_same_solution_in_two_files(rules_copy):
 
 
 def test_the_same_solution_in_two_files_is_reported_on_its_own_line(rules_copy):
+    override(rules_copy, "solutions:\n  ach: {displayName: ACH transfers}\n")
     extra = rules_copy / "treasury.yaml"
     extra.write_text("solutions:\n" + RTP + ACH_AGAIN)
     assert_one_problem(rules_copy, f"treasury.yaml:{line_of(extra, 'ach:')}: solutions.ach",
@@ -346,3 +351,84 @@ def test_a_new_solution_in_an_extra_file_is_merged(rules_copy):
     with pytest.raises(RuleViolation) as caught:
         book.validate_workflow(body)
     assert [p.path for p in caught.value.problems] == ["parameters.priority"]
+
+
+# -- the solutions come from their plugins; the rule files may narrow them ----------------------
+
+
+GIFT_CARD_RAIL = {"displayName": "Gift", "transactionTypes": ["SEND"], "financialAccountSubTypes": ["DEBIT", "GIFT"],
+                  "priorities": ["IMMEDIATE"], "limits": {"USD": {"min": "0.01", "max": "100.00"}}}
+
+
+def test_the_shipped_solutions_are_the_built_in_plugins_fragments():
+    from linx_core.rules import installed_fragments
+
+    origins = {name: origin for origin, name, _ in installed_fragments()}
+    assert origins == {"push-to-card": "plugin linx_plugins.push_to_card", "ach": "plugin linx_plugins.ach",
+                       "wire": "plugin linx_plugins.wire"}
+    assert set(load_rules(RULES, fragments=()).solutions) == set()  # the rule files alone name none
+
+
+def test_a_fault_in_a_plugins_fragment_names_the_plugin(rules_copy):
+    with pytest.raises(RuleFileError) as caught:
+        load_rules(rules_copy, fragments=[("plugin gift_rail", "gift", GIFT_CARD_RAIL)])
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("plugin gift_rail: solutions.gift.financialAccountSubTypes[1]",
+         "names unknown financialAccountSubType 'GIFT' (known: CHECKING, CREDIT, DEBIT, PREPAID, SAVING)")]
+
+
+def test_two_plugins_with_one_solution_name_are_refused(rules_copy):
+    from linx_core.rules import installed_fragments
+
+    fragments = installed_fragments()
+    again = [("plugin other_ach", "ach", next(entry for _, name, entry in fragments if name == "ach"))]
+    with pytest.raises(RuleFileError) as caught:
+        load_rules(rules_copy, fragments=fragments + again)
+    assert [p.path for p in caught.value.problems] == ["plugin other_ach: solutions.ach"]
+    assert "is provided by plugin linx_plugins.ach already" in caught.value.problems[0].message
+
+
+def test_an_override_narrows_a_solution(rules_copy):
+    override(rules_copy, 'solutions:\n  push-to-card:\n    displayName: Instant payout\n'
+                         '    limits:\n      USD: {max: "100.00"}\n      CAD: null\n'
+                         '  wire:\n    parameters:\n      required: [priority, description, memo]\n')
+    book = load_rules(rules_copy)
+    card = book.solutions["push-to-card"]
+    assert card["displayName"] == "Instant payout"
+    assert card["limits"] == {"USD": {"min": Decimal("0.01"), "max": Decimal("100.00")}}
+    assert card["transactionTypes"] == ["SEND"]  # the rest is the plugin's
+    assert book.solutions["wire"]["parameters"]["required"] == ["priority", "description", "memo"]
+
+
+@pytest.mark.parametrize("text, place, fragment", [
+    ("push-to-card:\n    transactionTypes: [SEND, REQUEST]\n", "transactionTypes[1]",
+     "'REQUEST' is not one the push-to-card rail supports (SEND)"),
+    ('push-to-card:\n    limits:\n      USD: {min: "0.01", max: "30000.00"}\n', "limits.USD.max",
+     "is above the push-to-card rail's maximum of 25000.00"),
+    ('ach:\n    limits:\n      CAD: {min: "0.01", max: "10.00"}\n', "limits.CAD", "the ach rail does not move CAD"),
+    ("ach:\n    parameters:\n      required: []\n", "parameters.required",
+     "the ach rail needs 'priority': it must stay required"),
+    ("ach:\n    parameters:\n      optional: [memo]\n", "parameters.optional[0]",
+     "the ach rail does not take the parameter 'memo'"),
+    ("wire:\n    billingAddress: optional\n", "billingAddress", "the wire rail needs the billing address"),
+])
+def test_an_override_cannot_widen_what_the_rail_does(rules_copy, text, place, fragment):
+    solutions = override(rules_copy, "solutions:\n  " + text)
+    name = text.split(":")[0]
+    error = refused(rules_copy)
+    assert len(error.problems) == 1, error.problems
+    problem = error.problems[0]
+    assert problem.path.startswith("solutions.yaml:") and problem.path.endswith(f": solutions.{name}.{place}")
+    assert fragment in problem.message
+    assert solutions.exists()
+
+
+def test_the_runtime_refuses_a_solution_no_plugin_provides(rules_copy):
+    (rules_copy / "rtp.yaml").write_text("solutions:\n" + RTP)
+    assert "rtp" in load_rules(rules_copy).solutions  # a rule book alone may name it (linx rules check)
+    with pytest.raises(RuleFileError) as caught:
+        create_app(test_config=dict(env="test", secret_key=SECRET_KEY, data_key=DATA_KEY,
+                                    database_url="sqlite:///:memory:", rules_dir=str(rules_copy)))
+    problem = caught.value.problems[0]
+    assert problem.path == f"rtp.yaml:{line_of(rules_copy / 'rtp.yaml', 'rtp:')}: solutions.rtp"
+    assert "no installed payment solution is named 'rtp' (installed: ach, push-to-card, wire)" in problem.message

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify, render_template
 
 from linx_core import __version__
 
-from . import events, push_notifications, schemas
+from . import events, push_notifications, schemas, transactions
 
 bp = Blueprint("openapi", __name__)
 
@@ -13,7 +13,8 @@ ERRORS = {
     400: "The request is malformed: bad JSON, wrong content type, wrong types, unknown or missing fields.",
     401: "No API key, or a key that is not valid.",
     404: "No such resource (another business's resources look the same).",
-    409: "Idempotency-Key reused with another body, or still in flight.",
+    409: "A conflict: an Idempotency-Key reused with another body or still in flight, or a move the state "
+         "does not allow (errorCode names the state, e.g. WORKFLOW_COMPLETED, TRANSACTION_PROCESSING).",
     413: "The body is larger than the limit.",
     422: "The request breaks a rule (each error names the rule in errorCode and the field in path).",
 }
@@ -85,6 +86,7 @@ def build_spec(rt):
     })
     push_notifications.add_paths(spec, errors)
     events.add_paths(spec, errors)
+    transactions.add_paths(spec, errors)
     return spec.to_dict()
 
 

@@ -1,15 +1,28 @@
 """The rule files: loaded, checked, and compiled into schemas and checks.
 
-``load_rules(directory)`` returns a :class:`~linx_core.rules.book.RuleBook`, or
+``load_rules(directory, fragments)`` returns a :class:`~linx_core.rules.book.RuleBook`, or
 raises :class:`~linx_core.errors.RuleFileError` naming every fault with its file
 and place. Nothing about steps, parameters or allowed values is written in
-Python: it is all in the rule files.
+Python: it is all in the rule files, and in the payment solutions' rule fragments.
+
+The ``solutions`` section is built from the installed solutions: each one's
+``rule_fragment()`` is its entry (what the rail can do: transaction types,
+account subtypes, priorities, parameters, limits). A rule file may still name a
+solution: for an installed one, its entry is the admin's override, merged over
+the fragment, and it may only narrow what the rail can do (fewer types,
+subtypes or priorities, tighter limits, a parameter made required); for a
+solution no plugin provides, it is a whole entry of its own.
 """
+import copy
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 
+from ..errors import Problem, RuleFileError
 from .book import RuleBook
 from .loader import read_rule_files
+
+NARROWED_LISTS = ("transactionTypes", "financialAccountSubTypes", "priorities")
 
 
 def default_rules_dir():
@@ -17,9 +30,161 @@ def default_rules_dir():
     return Path(str(resources.files("linx_rules")))
 
 
-def load_rules(directory=None):
+def solution_fragments(solutions):
+    """``[(origin, name, entry)]`` for solution objects: what :func:`load_rules` takes as ``fragments``."""
+    out = []
+    for solution in solutions:
+        entry = solution.rule_fragment()
+        if isinstance(entry, dict) and set(entry) == {"solutions"} and isinstance(entry["solutions"], dict) \
+                and set(entry["solutions"]) == {solution.name}:
+            entry = entry["solutions"][solution.name]  # tolerate a fragment written as a whole section
+        out.append((f"plugin {type(solution).__module__}", solution.name, entry))
+    return out
+
+
+def installed_fragments():
+    """The rule fragments of the solutions the plugin manager finds (entry points too, outside tests).
+
+    Used when :func:`load_rules` is given no fragments (``linx rules check``, scripts). The hook is
+    called with ``rt=None``: a solution built for its rule fragment alone is never asked to move money.
+    """
+    from ..plugins import make_manager
+
+    found = {}
+    for group in make_manager().hook.linx_solutions(rt=None):
+        for solution in group or []:
+            found.setdefault(solution.name, solution)
+    return solution_fragments(found.values())
+
+
+def load_rules(directory=None, fragments=None, *, installed_only=False):
+    """The rule book of the rule files in ``directory`` (default: the installed ones) and the solutions' fragments.
+
+    ``fragments``: ``[(origin, name, entry)]`` as :func:`solution_fragments` makes them; ``None`` for
+    the installed solutions' (:func:`installed_fragments`), ``()`` for the rule files alone.
+    ``installed_only``: refuse a solution in the rule files that no fragment provides (the runtime
+    does, so that a workflow can never name a rail that is not there).
+    """
     directory = Path(directory) if directory else default_rules_dir()
-    return RuleBook.build(read_rule_files(directory))
+    doc = read_rule_files(directory)
+    if fragments is None:
+        fragments = installed_fragments()
+    merge_fragments(doc, fragments, installed_only=installed_only)
+    return RuleBook.build(doc)
 
 
-__all__ = ["RuleBook", "load_rules", "default_rules_dir"]
+def merge_fragments(doc, fragments, installed_only=False):
+    """Merge the solutions' fragments into the rule document ``doc`` (in place); rule-file entries override."""
+    problems = []
+    overrides = doc.data.get("solutions", {})
+    merged = {}
+    provided = {}
+    for origin, name, entry in fragments:
+        where = f"{origin}: solutions.{name}"
+        if name in provided:
+            problems.append(Problem(where, f"is provided by {provided[name]} already", "RULE_FRAGMENT_DUPLICATE"))
+            continue
+        provided[name] = origin
+        if not isinstance(entry, dict):
+            problems.append(Problem(where, "rule_fragment() must return a mapping (the solution's entry)",
+                                    "RULE_FRAGMENT_SHAPE"))
+            continue
+        if name in overrides:
+            override = overrides[name]
+            if not isinstance(override, dict):
+                problems.append(doc.problem(("solutions", name), "must be a mapping"))
+                continue
+            problems += _narrowing_problems(doc, name, entry, override, doc.data)
+            merged[name] = _deep_merge(copy.deepcopy(entry), override)
+        else:
+            merged[name] = copy.deepcopy(entry)
+            doc.source.files[("solutions", name)] = (origin, None)
+    for name, entry in overrides.items():
+        if name in merged:
+            continue
+        if installed_only:
+            known = ", ".join(sorted(provided)) or "none"
+            problems.append(doc.problem(("solutions", name),
+                                        f"no installed payment solution is named {name!r} (installed: {known})",
+                                        "RULE_SOLUTION_NOT_INSTALLED"))
+            continue
+        merged[name] = entry
+    if problems:
+        raise RuleFileError(problems)
+    doc.data["solutions"] = merged
+    return doc
+
+
+def _deep_merge(base, override):
+    """``override`` over ``base``: mappings merge key by key, ``None`` removes a key, anything else replaces."""
+    for key, value in override.items():
+        if value is None:
+            base.pop(key, None)
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = _deep_merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def _decimal(value):
+    try:
+        result = Decimal(str(value))
+        return result if result.is_finite() else None
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _narrowing_problems(doc, name, rail, override, data):
+    """An override may only narrow what the rail can do; faults of shape are left to the schemas."""
+    out = []
+    base = ("solutions", name)
+    catalogs = {"transactionTypes": "transactionTypes", "financialAccountSubTypes": "financialAccountSubTypes",
+                "priorities": "priorities"}
+    for key in NARROWED_LISTS:
+        values = override.get(key)
+        if not isinstance(values, list) or not isinstance(rail.get(key), list):
+            continue
+        known = data.get(catalogs[key], {})
+        for i, value in enumerate(values):
+            if value in known and value not in rail[key]:
+                out.append(doc.problem(base + (key, i), f"{value!r} is not one the {name} rail supports "
+                                                        f"({', '.join(rail[key])})"))
+    limits, rail_limits = override.get("limits"), rail.get("limits") or {}
+    if isinstance(limits, dict):
+        for currency, limit in limits.items():
+            if not isinstance(limit, dict) or currency not in data.get("currencies", {}):
+                continue
+            if currency not in rail_limits:
+                out.append(doc.problem(base + ("limits", currency),
+                                       f"the {name} rail does not move {currency} "
+                                       f"(it moves {', '.join(rail_limits)})"))
+                continue
+            low, high = _decimal(rail_limits[currency].get("min")), _decimal(rail_limits[currency].get("max"))
+            new_low, new_high = _decimal(limit.get("min")), _decimal(limit.get("max"))
+            if new_low is not None and low is not None and new_low < low:
+                out.append(doc.problem(base + ("limits", currency, "min"),
+                                       f"is below the {name} rail's minimum of {rail_limits[currency]['min']}"))
+            if new_high is not None and high is not None and new_high > high:
+                out.append(doc.problem(base + ("limits", currency, "max"),
+                                       f"is above the {name} rail's maximum of {rail_limits[currency]['max']}"))
+    params, rail_params = override.get("parameters"), rail.get("parameters") or {}
+    if isinstance(params, dict):
+        rail_required = set(rail_params.get("required", []))
+        rail_allowed = rail_required | set(rail_params.get("optional", []))
+        for kind in ("required", "optional"):
+            for i, pname in enumerate(params.get(kind) or []):
+                if pname not in rail_allowed:
+                    out.append(doc.problem(base + ("parameters", kind, i),
+                                           f"the {name} rail does not take the parameter {pname!r}"))
+        if "required" in params:
+            for pname in sorted(rail_required - set(params.get("required") or [])):
+                out.append(doc.problem(base + ("parameters", "required"),
+                                       f"the {name} rail needs {pname!r}: it must stay required"))
+    if rail.get("billingAddress") == "required" and override.get("billingAddress") not in (None, "required"):
+        out.append(doc.problem(base + ("billingAddress",), f"the {name} rail needs the billing address"))
+    return out
+
+
+__all__ = ["RuleBook", "load_rules", "default_rules_dir", "solution_fragments", "installed_fragments",
+           "merge_fragments"]

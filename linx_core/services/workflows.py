@@ -8,7 +8,7 @@ from typing import Optional
 import peewee
 
 from .. import clock, events, jobs
-from ..errors import InvalidRequest, LinxError, NotFound, Problem, RuleViolation
+from ..errors import Conflict, InvalidRequest, LinxError, NotFound, Problem, RuleViolation
 from ..lifecycle import STEPS, WORKFLOWS, save_status
 from ..secrets import new_passcode, passcode_hash
 from ..store import db
@@ -190,10 +190,19 @@ def _set_step(step, status, now):
 
 
 def cancel(rt, business, workflow_id):
+    """Cancel a waiting workflow; a payment not yet sent to its rail is cancelled with it (409 once it is)."""
+    from . import transactions
+
     with db.atomic():
         workflow = _locked(get_workflow(business, workflow_id).id, business)
         _move(rt, workflow, "cancel", next_notification_at=None)
         _revoke_links(workflow)
+        tx = Transaction.select().where(Transaction.workflow == workflow.id).first()
+        if tx is not None:
+            if tx.status != "PENDING":
+                raise Conflict(f"The payment is {tx.status} at its rail: the workflow cannot be cancelled.",
+                               f"TRANSACTION_{tx.status}")
+            transactions.change_status(rt, tx, "cancel", "Cancelled with its workflow.")
     return workflow
 
 

@@ -1,0 +1,233 @@
+"""Moving the money: the submit and poll jobs that drive a transaction through its rail, and cancel.
+
+``transaction.submit`` {transactionId}, queued on confirmation with the transaction PENDING:
+
+1. in one database transaction, PENDING -> PROCESSING ("sent to the rail"). From then on the
+   business can no longer cancel it, and a cancel that committed first is seen here (nothing is sent);
+2. outside any database transaction, the rail is called with the transaction's id as idempotency
+   key: ``solution.submit(transfer, idempotency_key=str(tx.id))``;
+3. in one database transaction, the rail's answer is applied: its reference is stored and the
+   transaction moves on (approve, then settle, say: one history row and one event per step), and a
+   ``transaction.poll`` job is queued for ``check_at`` when the answer is not final.
+
+A worker that dies between 2 and 3 leaves the transaction PROCESSING without a reference; the job
+runs again (its lease ran out), submits again with the same key, gets the rail's first answer, and
+applies it once. A transaction that has its reference, or is past PROCESSING, is left alone.
+
+``transaction.poll`` {transactionId} asks ``solution.status(reference)`` and applies the answer; it
+stays one job for the transaction's whole life, rescheduled (``RetryLater``) at each ``check_at``
+until the rail says the transfer is final. A return after settlement (SETTLED or CLEARED ->
+REVERSED) stores the return code and, like every change, emits ``transactions.status-changed``.
+
+Rail errors: a temporary :class:`~linx_core.payments.RailError` retries the job later (at
+``retry_after`` when the rail gave one); a permanent one moves the transaction to ERROR.
+"""
+import collections
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from .. import clock, jobs
+from ..errors import Conflict
+from ..lifecycle import TRANSACTION, save_status
+from ..payments import AccountDetails, RailError, Transfer
+from ..store import db, is_postgres
+from ..store.models import CustomerFinancialAccount, Transaction
+from .transactions import FINAL_OK, change_status, get_transaction
+
+log = logging.getLogger("linx.payments")
+
+SUBMIT = "transaction.submit"
+POLL = "transaction.poll"
+POLL_MAX_ATTEMPTS = 1000
+RAIL_STATUSES = ("PROCESSING", "APPROVED", "SETTLED", "CLEARED", "DECLINED", "ERROR", "REVERSED", "CANCELLED")
+FINAL = ("SETTLED", "CLEARED", "DECLINED", "ERROR", "REVERSED", "CANCELLED")
+DEFAULT_MESSAGES = {
+    "approve": "Approved by the rail.",
+    "settle": "Settled.",
+    "clear": "Cleared.",
+    "decline": "Declined by the rail.",
+    "error": "The rail reported an error.",
+    "reverse": "Reversed by the rail.",
+}
+
+
+# -- job handlers -----------------------------------------------------------------------------------
+
+def submit(rt, job):
+    """``transaction.submit``: send the transaction to its rail, once."""
+    tx_id = job.payload["transactionId"]
+    with db.atomic():
+        tx = _locked(tx_id)
+        if tx is None:
+            log.warning("submit: no transaction %s", tx_id)
+            return
+        if tx.status == "PENDING":
+            solution = rt.solution(tx.solution)
+            if solution is None:
+                change_status(rt, tx, "error", f"No payment solution named {tx.solution!r} is installed.")
+                return
+            change_status(rt, tx, "process", "Sent to the rail.")
+        elif tx.status != "PROCESSING" or tx.rail_reference:
+            return  # done already (or cancelled before it was sent)
+    solution = rt.solution(tx.solution)
+    if solution is None:  # removed while the job waited: an operator can retry it once the plugin is back
+        raise jobs.RetryLater(f"no payment solution named {tx.solution!r} is installed")
+    transfer = _transfer(rt, tx)
+    try:
+        answer = solution.submit(transfer, idempotency_key=str(tx.id))
+    except RailError as exc:
+        _rail_error(rt, tx_id, exc, "submit")
+        return
+    with db.atomic():
+        tx = _locked(tx_id)
+        if tx.status != "PROCESSING" or tx.rail_reference:
+            return  # another run of this job recorded the answer first
+        final = apply(rt, tx, answer)
+        if not final:
+            jobs.enqueue(POLL, {"transactionId": str(tx.id)}, tx.business_id, run_at=answer.check_at or clock.now())
+    log.info("transaction %s submitted to %s: %s", tx.id, tx.solution, tx.status)
+
+
+def poll(rt, job):
+    """``transaction.poll``: ask the rail where the transfer stands, apply it, and come back at ``check_at``."""
+    tx_id = job.payload["transactionId"]
+    tx = Transaction.get_or_none(Transaction.id == tx_id)
+    if tx is None or tx.rail_reference is None or tx.status in ("DECLINED", "ERROR", "CANCELLED", "REVERSED"):
+        return
+    solution = rt.solution(tx.solution)
+    if solution is None:
+        raise jobs.RetryLater(f"no payment solution named {tx.solution!r} is installed",
+                              max_attempts=POLL_MAX_ATTEMPTS)
+    try:
+        answer = solution.status(tx.rail_reference)
+    except RailError as exc:
+        _rail_error(rt, tx_id, exc, "status", max_attempts=POLL_MAX_ATTEMPTS)
+        return
+    with db.atomic():
+        tx = _locked(tx_id)
+        final = apply(rt, tx, answer)
+    if not final:
+        at = answer.check_at or (clock.now() + dt.timedelta(seconds=60))
+        raise jobs.RetryLater(f"{tx.solution} says {answer.status}; next check at {at.isoformat()}", at=at,
+                              max_attempts=POLL_MAX_ATTEMPTS)
+
+
+def _rail_error(rt, tx_id, exc, call, max_attempts=None):
+    if not exc.permanent:
+        at = clock.now() + dt.timedelta(seconds=float(exc.retry_after)) if exc.retry_after else None
+        raise jobs.RetryLater(f"rail {call}: {exc.code}: {exc.reason}", at=at, max_attempts=max_attempts)
+    with db.atomic():
+        tx = _locked(tx_id)
+        if tx.status in ("PENDING", "PROCESSING"):
+            change_status(rt, tx, "error", f"{exc.code}: {exc.reason}")
+        elif call == "status":
+            log.warning("transaction %s: the rail cannot tell its status: %s: %s", tx.id, exc.code, exc.reason)
+
+
+# -- applying a rail's answer -------------------------------------------------------------------------
+
+def apply(rt, tx, answer):
+    """Move ``tx`` to where the rail's ``answer`` (a RailStatus) says it is. Inside a transaction.
+
+    Each step on the way is one ``change_status`` (history row and event); the rail's message goes on
+    the last. Returns True when nothing more will come from the rail (no ``check_at`` and a final
+    status, or a status past which the transaction cannot move).
+    """
+    changes = {}
+    if answer.reference and tx.rail_reference != answer.reference:
+        changes["rail_reference"] = answer.reference
+    target = answer.status
+    if target in ("SETTLED", "CLEARED"):
+        target = FINAL_OK.get(tx.type, target)  # a rail may say SETTLED for a collected REQUEST
+    if target == "CANCELLED" and tx.status != "PENDING":
+        target = "ERROR"  # cancelled at the rail after it was sent: the money did not move
+    if target not in RAIL_STATUSES:
+        target = "ERROR"
+    steps = path(tx.type, tx.status, target)
+    if steps is None:
+        log.warning("transaction %s is %s; the rail says %s: no move", tx.id, tx.status, answer.status)
+        steps = []
+    for i, trigger in enumerate(steps):
+        last = i == len(steps) - 1
+        extra = dict(changes) if i == 0 else {}
+        if trigger == "reverse":
+            extra["return_code"] = answer.return_code
+        message = answer.message if last and answer.message else DEFAULT_MESSAGES.get(trigger, "")
+        if trigger == "error" and answer.status == "CANCELLED":
+            message = answer.message or "Cancelled at the rail."
+        change_status(rt, tx, trigger, message, **extra)
+    if not steps and changes:
+        save_status(tx, tx.status, updated_at=clock.now(), **changes)
+    if tx.status in ("DECLINED", "ERROR", "CANCELLED", "REVERSED"):
+        return True
+    return answer.check_at is None and tx.status in ("SETTLED", "CLEARED")
+
+
+_EDGES = collections.defaultdict(list)
+for _t in TRANSACTION["transitions"]:
+    for _source in (_t["source"] if isinstance(_t["source"], list) else [_t["source"]]):
+        _EDGES[_source].append((_t["trigger"], _t["dest"]))
+RAIL_TRIGGERS = {"approve", "decline", "error", "settle", "clear", "reverse"}
+NOT_FOR = {"SEND": {"clear"}, "REQUEST": {"settle"}}
+
+
+def path(type_, current, target):
+    """The triggers, read from the TRANSACTION lifecycle, that take a ``type_`` transaction from ``current``
+    to ``target`` (shortest first); ``[]`` if it is there, ``None`` if the rail cannot take it there."""
+    if current == target:
+        return []
+    allowed = RAIL_TRIGGERS - NOT_FOR.get(type_, set())
+    queue = collections.deque([(current, [])])
+    seen = {current}
+    while queue:
+        state, steps = queue.popleft()
+        for trigger, dest in _EDGES.get(state, ()):
+            if trigger not in allowed or dest in seen:
+                continue
+            if dest == target:
+                return steps + [trigger]
+            seen.add(dest)
+            queue.append((dest, steps + [trigger]))
+    return None
+
+
+# -- the business cancels -------------------------------------------------------------------------------
+
+def cancel(rt, business, transaction_id):
+    """Cancel a transaction of ``business`` while it is PENDING (not sent to its rail yet); 409 otherwise.
+
+    A PENDING transaction has never reached its rail: the submit job records PROCESSING before it calls
+    the rail, under the same version check, so either the cancel or the submission wins, never both.
+    """
+    with db.atomic():
+        tx = _locked(get_transaction(business, transaction_id).id)
+        if tx.status != "PENDING":
+            raise Conflict(f"A {tx.status} transaction cannot be cancelled: only a PENDING one can.",
+                           f"TRANSACTION_{tx.status}")
+        change_status(rt, tx, "cancel", "Cancelled by the business.")
+    return tx
+
+
+# -- helpers ----------------------------------------------------------------------------------------------
+
+def _locked(tx_id):
+    query = Transaction.select().where(Transaction.id == tx_id)
+    return (query.for_update() if is_postgres() else query).first()
+
+
+def _transfer(rt, tx):
+    """The :class:`Transfer` for ``tx``: the customer's account opened from the vault just for the rail."""
+    account = CustomerFinancialAccount.get_by_id(tx.customer_account_id)
+    number = rt.vault.unseal(account.sealed_number)
+    details = AccountDetails(kind=account.type, subtype=account.subtype, number=number,
+                             holder_name=account.holder_name, brand=account.brand, expiry=account.expiry,
+                             routing_number=account.routing_number, billing_address=account.billing_address,
+                             last4=account.last4)
+    amount = tx.amount.quantize(Decimal(1).scaleb(-rt.rules.decimals(tx.currency)))  # the currency's minor units
+    return Transfer(id=str(tx.id), type=tx.type, amount=amount, currency=tx.currency, account=details,
+                    business_account_id=str(tx.business_account_id), priority=tx.priority,
+                    description=tx.description, memo=tx.memo, payment_reason=tx.payment_reason)
+
+
+__all__ = ["submit", "poll", "apply", "path", "cancel", "SUBMIT", "POLL"]
