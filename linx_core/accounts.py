@@ -21,7 +21,12 @@ BRANDS = (  # (brand, prefixes as (low, high) over the first digits)
 
 
 def digits(value):
+    """The value without spaces and dashes. Only ASCII digits count as digits (``isdigit`` would take
+    Arabic-Indic and other digits, which no rail can carry)."""
     return re.sub(r"[\s-]", "", value or "")
+
+
+ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 def card_brand(number):
@@ -39,7 +44,7 @@ def check_card(number, expiry, today):
     problems = []
     number = digits(number)
     brand = None
-    if not number.isdigit() or not 12 <= len(number) <= 19:
+    if not ASCII_DIGITS.fullmatch(number) or not 12 <= len(number) <= 19:
         problems.append(Problem("cardNumber", "Enter the 12 to 19 digits of the card number.", "INVALID_CARD_NUMBER"))
     elif not luhn.is_valid(number):
         problems.append(Problem("cardNumber", "This card number is not valid: check the digits.", "INVALID_CARD_NUMBER"))
@@ -64,11 +69,11 @@ def check_card(number, expiry, today):
 def check_bank(routing_number, account_number):
     problems = []
     routing = digits(routing_number)
-    if not (routing.isdigit() and len(routing) == 9 and rtn.is_valid(routing)):
+    if not (ASCII_DIGITS.fullmatch(routing) and len(routing) == 9 and rtn.is_valid(routing)):
         problems.append(Problem("routingNumber", "Enter the 9-digit routing number (its check digit does not match).",
                                 "INVALID_ROUTING_NUMBER"))
     account = digits(account_number)
-    if not (account.isdigit() and 4 <= len(account) <= 17):
+    if not (ASCII_DIGITS.fullmatch(account) and 4 <= len(account) <= 17):
         problems.append(Problem("accountNumber", "Enter the 4 to 17 digits of the account number.",
                                 "INVALID_ACCOUNT_NUMBER"))
     return problems

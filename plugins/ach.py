@@ -122,8 +122,10 @@ class AchSandbox(Solution):
         routing = account.routing_number or ""
         if not (len(routing) == 9 and routing.isdigit()):
             return "ACH needs the account's 9-digit routing number."
-        if not 1 <= len(account.number) <= 17:
-            return "An ACH account number has at most 17 characters."
+        if not (1 <= len(account.number) <= 17 and account.number.isascii() and account.number.isdigit()):
+            return "An ACH account number is 1 to 17 digits."
+        if not nacha.alpha(account.holder_name, 22).strip():
+            return "ACH files carry the account holder's name in Latin letters: enter it that way."
         return None
 
     # -- the rail's calls ----------------------------------------------------------------------

@@ -115,3 +115,114 @@ def test_the_clock_can_be_sped_up_only_for_demos():
 
     with pytest.raises(ConfigurationError, match="LINX_CLOCK_SPEED"):
         Settings.load(environ={}, env="production", clock_speed=60, secret_key="k", data_key="x")
+
+
+# -- second review: money and the Gateway ------------------------------------------------------------
+
+def _ready_to_confirm(api, rt, **parameters):
+    from linx_core.services import journey
+
+    from .drive import created, link_token, seed
+
+    wf = created(api, seed(3, **parameters))
+    link_token(rt, wf["id"])
+    journey.confirm_profile(rt, wf["id"], 1)
+    journey.use_account(rt, wf["id"], 2)
+    return wf
+
+
+def test_cancelling_the_payment_and_its_workflow_at_once_never_deadlocks(api, rt, demo):
+    from linx_core.errors import LinxError
+    from linx_core.services import journey, payments, workflows
+
+    for _ in range(5):
+        wf = _ready_to_confirm(api, rt)
+        tx = journey.confirm(rt, wf["id"], 3)
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def run(action):
+            rt.bind()
+            with rt.database.connection_context():
+                barrier.wait()
+                try:
+                    action()
+                except LinxError:
+                    pass  # one of them may find the other's result: a clean refusal is fine
+                except Exception as exc:  # noqa: BLE001 - a deadlock or any database error is the bug
+                    errors.append(repr(exc))
+
+        threads = [threading.Thread(target=run, args=(lambda: payments.cancel(rt, demo[0], tx.id),)),
+                   threading.Thread(target=run, args=(lambda: workflows.cancel(rt, demo[0], wf["id"]),))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+
+
+def test_one_phone_number_makes_one_customer_even_at_once(api, rt):
+    from linx_core.services import journey
+    from linx_core.store.models import Customer
+
+    from .drive import created, link_token, seed
+
+    flows = [created(api, seed(0, phoneNumber="+14165550177")) for _ in range(4)]
+    for wf in flows:
+        link_token(rt, wf["id"])
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def make(wf):
+        rt.bind()
+        with rt.database.connection_context():
+            barrier.wait()
+            try:
+                outcomes.append(journey.create_customer(rt, wf["id"], 1, {
+                    "firstName": "Ann", "lastName": "Lee", "email": "ann@example.com"}).id)
+            except Exception as exc:  # noqa: BLE001 - every one must succeed
+                outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=make, args=(wf,)) for wf in flows]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(set(outcomes)) == 1 and len(outcomes) == 4, outcomes
+    assert Customer.select().where(Customer.phone_number == "+14165550177").count() == 1
+
+
+def test_digits_other_than_ascii_and_names_nacha_cannot_carry_are_refused(api, rt):
+    from linx_core.errors import RuleViolation
+    from linx_core.services import journey
+
+    from .drive import created, link_token, seed
+
+    body = seed(1, financialAccountSubType="CHECKING")
+    wf = created(api, body)
+    link_token(rt, wf["id"])
+    journey.confirm_profile(rt, wf["id"], 1)
+    with pytest.raises(RuleViolation) as digits:
+        journey.add_account(rt, wf["id"], 2, {"holderName": "John Doe", "routingNumber": "011000015",
+                                              "accountNumber": "٠٠٠١٢٣٤٥٦٧٨٩"})
+    assert [p.path for p in digits.value.problems] == ["accountNumber"]
+    ach = rt.solution("ach")
+    from linx_core.payments import AccountDetails
+
+    cyrillic = AccountDetails(kind="BANK", subtype="CHECKING", number="000123456789", holder_name="Иван Петров",
+                              routing_number="011000015", last4="6789")
+    assert "Latin" in ach.can_pay(cyrillic)
+
+
+def test_the_completion_message_names_the_account(api, rt):
+    from linx_core.services import journey
+
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    wf = _ready_to_confirm(api, rt, amount=20)
+    journey.confirm(rt, wf["id"], 3)
+    for _ in range(4):
+        Worker(rt).run_until_idle()
+        frozen.advance(seconds=30)
+    texts = [m["text"] for m in read_inbox(rt) if m["workflowId"] == wf["id"] and m["origin"] == "COMPLETION_SEND"]
+    assert texts == ["Demo Co: 20.00 USD is on its way to your Visa card ending 5556."]

@@ -59,7 +59,7 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'customer'
-            indexes = ((('business', 'phone_number'), False),)
+            indexes = ((('business', 'phone_number'), True),)
     db.create_tables([Customer])
 
     class CustomerFinancialAccount(Model):
@@ -84,6 +84,7 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'customer_financial_account'
+            indexes = ((('customer', 'fingerprint', 'subtype'), True),)
     db.create_tables([CustomerFinancialAccount])
 
     class Workflow(Model):
@@ -217,9 +218,9 @@ def up(migrator, db):
         id = UUIDField(primary_key=True, default=uuid.uuid4)
         business = ForeignKeyField(Business, on_delete='CASCADE')
         workflow = ForeignKeyField(Workflow, unique=True, null=True, on_delete='SET NULL')
-        customer = ForeignKeyField(Customer, on_delete='CASCADE')
-        customer_account = ForeignKeyField(CustomerFinancialAccount, on_delete='CASCADE')
-        business_account = ForeignKeyField(BusinessFinancialAccount, on_delete='CASCADE')
+        customer = ForeignKeyField(Customer, on_delete='RESTRICT')
+        customer_account = ForeignKeyField(CustomerFinancialAccount, on_delete='RESTRICT')
+        business_account = ForeignKeyField(BusinessFinancialAccount, on_delete='RESTRICT')
         type = CharField(max_length=16)
         solution = CharField(max_length=48)
         priority = CharField(null=True, max_length=16)

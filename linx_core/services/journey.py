@@ -9,6 +9,8 @@ under its version (and a row lock on PostgreSQL), so two concurrent posts cannot
 import datetime as dt
 import re
 import uuid
+
+import peewee
 from dataclasses import dataclass
 from typing import Optional
 
@@ -186,16 +188,22 @@ def create_customer(rt, workflow_id, position, form):
             if problems:
                 raise RuleViolation("Some fields need attention.", problems)
             address = _address(form)
-            customer = Customer.create(
-                business=workflow.business_id, status="ACTIVE", first_name=form["firstName"].strip(),
-                last_name=form["lastName"].strip(), phone_number=workflow.phone_number,
-                email=(form.get("email") or workflow.email or "").strip() or None,
-                date_of_birth=dt.date.fromisoformat(form["dateOfBirth"]) if form.get("dateOfBirth") else None,
-                addresses=[address] if address else [], created_at=clock.now())
-            events.record(rt, workflow.business_id, "customer.status-updated", customer.id, {
-                "customerId": str(customer.id), "previousStatus": None, "status": "ACTIVE",
-                "workflowId": str(workflow.id)})
-            created = True
+            try:
+                with db.atomic():
+                    customer = Customer.create(
+                        business=workflow.business_id, status="ACTIVE", first_name=form["firstName"].strip(),
+                        last_name=form["lastName"].strip(), phone_number=workflow.phone_number,
+                        email=(form.get("email") or workflow.email or "").strip() or None,
+                        date_of_birth=(dt.date.fromisoformat(form["dateOfBirth"]) if form.get("dateOfBirth")
+                                       else None),
+                        addresses=[address] if address else [], created_at=clock.now())
+                created = True
+            except peewee.IntegrityError:  # another workflow for this phone made the customer just now
+                customer, created = existing_customer(workflow), False
+            if created:
+                events.record(rt, workflow.business_id, "customer.status-updated", customer.id, {
+                    "customerId": str(customer.id), "previousStatus": None, "status": "ACTIVE",
+                    "workflowId": str(workflow.id)})
         else:
             created = False
         save_status(workflow, workflow.status, customer=customer.id)
@@ -327,14 +335,24 @@ def add_account(rt, workflow_id, position, form):
                    .where((CustomerFinancialAccount.customer == customer.id)
                           & (CustomerFinancialAccount.fingerprint == fingerprint)
                           & (CustomerFinancialAccount.subtype == subtype)).first())
+        created = False
         if account is None:
             sealed = rt.vault.seal(number)
             currency = workflow.currency or "USD"
-            account = CustomerFinancialAccount.create(
-                business=workflow.business_id, customer=customer.id, type=kind, subtype=subtype, state="ACTIVE",
-                holder_name=holder, sealed_number=sealed.sealed, last4=sealed.last4, masked_number=sealed.masked,
-                fingerprint=sealed.fingerprint, brand=brand, expiry=expiry, routing_number=routing,
-                currency=currency, billing_address=billing, created_at=clock.now())
+            try:
+                with db.atomic():
+                    account = CustomerFinancialAccount.create(
+                        business=workflow.business_id, customer=customer.id, type=kind, subtype=subtype,
+                        state="ACTIVE", holder_name=holder, sealed_number=sealed.sealed, last4=sealed.last4,
+                        masked_number=sealed.masked, fingerprint=sealed.fingerprint, brand=brand, expiry=expiry,
+                        routing_number=routing, currency=currency, billing_address=billing, created_at=clock.now())
+                created = True
+            except peewee.IntegrityError:  # the same number, added at the same moment elsewhere
+                account = (CustomerFinancialAccount.select()
+                           .where((CustomerFinancialAccount.customer == customer.id)
+                                  & (CustomerFinancialAccount.fingerprint == sealed.fingerprint)
+                                  & (CustomerFinancialAccount.subtype == subtype)).first())
+        if created:
             events.record(rt, workflow.business_id, "financial-account.state-updated", account.id, {
                 "financialAccountId": str(account.id), "customerId": str(customer.id), "previousState": None,
                 "state": "ACTIVE", "type": kind, "subtype": subtype, "maskedNumber": account.masked_number,

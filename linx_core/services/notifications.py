@@ -20,7 +20,7 @@ from .. import clock, events, jobs
 from ..channels import ChannelError, Message
 from ..secrets import new_token, token_hash
 from ..store import db
-from ..store.models import Business, Link, Notification
+from ..store.models import Business, CustomerFinancialAccount, Link, Notification
 
 LINKED_ORIGINS = ("INITIAL", "MANUAL", "REMINDER")
 FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "UNKNOWN")
@@ -56,6 +56,8 @@ def render(rt, workflow, business, origin, link="", extra=None):
     }
     if workflow.amount is not None and workflow.currency:
         values["amount"] = format_amount(rt, workflow.amount, workflow.currency)
+    if workflow.customer_account_id:
+        values["account"] = account_words(CustomerFinancialAccount.get_by_id(workflow.customer_account_id))
     values.update(extra or {})
     text = template["text"].format(**values).strip()
     escaped = html.escape(text)
@@ -63,6 +65,14 @@ def render(rt, workflow, business, origin, link="", extra=None):
         escaped = escaped.replace(html.escape(link), f'<a href="{html.escape(link)}">{html.escape(link)}</a>')
     body = "".join(f"<p>{para.replace(chr(10), '<br>')}</p>" for para in escaped.split("\n\n"))
     return template["subject"].format(**values), template["sms"].format(**values), text, body
+
+
+def account_words(account):
+    """``Visa card ending 5556`` or ``checking account ending 6789``: how messages name an account."""
+    if account.type == "CARD":
+        return f"{account.brand.title() if account.brand else 'card'} card ending {account.last4}".replace(
+            "card card", "card")
+    return f"{account.subtype.lower()} account ending {account.last4}"
 
 
 def _sentence(text):

@@ -32,7 +32,7 @@ from ..errors import Conflict
 from ..lifecycle import TRANSACTION, save_status
 from ..payments import AccountDetails, RailError, Transfer
 from ..store import db, is_postgres
-from ..store.models import CustomerFinancialAccount, Transaction
+from ..store.models import CustomerFinancialAccount, Transaction, Workflow
 from .transactions import FINAL_OK, change_status, get_transaction
 
 log = logging.getLogger("linx.payments")
@@ -212,6 +212,12 @@ def cancel(rt, business, transaction_id):
 # -- helpers ----------------------------------------------------------------------------------------------
 
 def _locked(tx_id):
+    """The transaction, locked. Its workflow is locked first: every path that moves both takes the
+    workflow, then the transaction (the workflow services do the same), so two of them cannot deadlock."""
+    if is_postgres():
+        tx = Transaction.get_or_none(Transaction.id == tx_id)
+        if tx is not None and tx.workflow_id is not None:
+            Workflow.select(Workflow.id).where(Workflow.id == tx.workflow_id).for_update().first()
     query = Transaction.select().where(Transaction.id == tx_id)
     return (query.for_update() if is_postgres() else query).first()
 

@@ -62,7 +62,8 @@ class Customer(BaseModel):
     created_at = UTCDateTimeField(default=_now)
 
     class Meta:
-        indexes = ((("business", "phone_number"), False),)
+        # one customer per phone number and business (the Gateway recognises customers by phone)
+        indexes = ((("business", "phone_number"), True),)
 
 
 class CustomerFinancialAccount(BaseModel):
@@ -85,6 +86,9 @@ class CustomerFinancialAccount(BaseModel):
     currency = pw.CharField(max_length=3, default="USD")
     billing_address = JSONField(null=True)
     created_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("customer", "fingerprint", "subtype"), True),)  # the same number twice is one account
 
 
 class Workflow(BaseModel):
@@ -149,9 +153,9 @@ class Transaction(BaseModel):
 
     business = pw.ForeignKeyField(Business, backref="transactions", on_delete="CASCADE")
     workflow = pw.ForeignKeyField(Workflow, null=True, unique=True, on_delete="SET NULL")
-    customer = pw.ForeignKeyField(Customer, on_delete="CASCADE")
-    customer_account = pw.ForeignKeyField(CustomerFinancialAccount, on_delete="CASCADE")
-    business_account = pw.ForeignKeyField(BusinessFinancialAccount, on_delete="CASCADE")
+    customer = pw.ForeignKeyField(Customer, on_delete="RESTRICT")  # money records are never deleted in passing
+    customer_account = pw.ForeignKeyField(CustomerFinancialAccount, on_delete="RESTRICT")
+    business_account = pw.ForeignKeyField(BusinessFinancialAccount, on_delete="RESTRICT")
     type = pw.CharField(max_length=16)  # SEND | REQUEST | REVERSAL
     solution = pw.CharField(max_length=48)
     priority = pw.CharField(max_length=16, null=True)
