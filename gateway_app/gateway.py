@@ -926,7 +926,7 @@ def _arrival(workflow):
 def _move_sentence(rt, workflow, account, business):
     params = workflow.parameters or {}
     money = _money(rt, workflow)
-    where = _account_words(account) if account else _("your account")
+    where = _account_words(account) if account else _("account")
     if params.get("transactionType") == "REQUEST":
         return _("{business} will collect {money} from your {account}", business=business.display_name,
                  money=money, account=where)
@@ -1028,7 +1028,8 @@ def _summary(workflow, detailed):
         payment = {
             "status": _(TX_WORDS.get(tx.status, "Processing")), "code": tx.status,
             "final": tx.status in TX_FINAL, "ok": tx.status in ("SETTLED", "CLEARED"),
-            "sentence": _move_sentence(rt, workflow, account if detailed else None, business),
+            # the amount is for the customer who got past the passcode, not for whoever holds the link
+            "sentence": _move_sentence(rt, workflow, account, business) if detailed else None,
             "arrival": _arrival(workflow) if tx.status not in TX_FINAL else None,
         }
     documents = [{"title": i18n.gettext(_lang(), d.title), "version": d.document_version}

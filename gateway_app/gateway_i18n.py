@@ -282,7 +282,7 @@ FR = {
     "You will receive {money} on your {account}": "Vous recevrez {money} sur votre {account}",
     "You will receive {money} in your {account}": "Vous recevrez {money} dans votre {account}",
     "{business} will collect {money} from your {account}": "{business} prélèvera {money} de votre {account}",
-    "your account": "compte",
+    "account": "compte",
     "Expected arrival: {when}.": "Arrivée prévue : {when}.",
     "Expected withdrawal: {when}.": "Prélèvement prévu : {when}.",
     "within minutes": "d'ici quelques minutes",

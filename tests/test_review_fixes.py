@@ -226,3 +226,37 @@ def test_the_completion_message_names_the_account(api, rt):
         frozen.advance(seconds=30)
     texts = [m["text"] for m in read_inbox(rt) if m["workflowId"] == wf["id"] and m["origin"] == "COMPLETION_SEND"]
     assert texts == ["Demo Co: 20.00 USD is on its way to your Visa card ending 5556."]
+
+
+def test_a_declined_step_is_announced_like_any_step_change(api, rt):
+    from linx_core.services import journey
+
+    from .drive import created, link_token, seed
+
+    wf = created(api, seed(3))
+    link_token(rt, wf["id"])
+    journey.decline(rt, wf["id"], "WRONG_PERSON")
+    updates = [e.data for e in Event.select().where((Event.subject_id == wf["id"])
+                                                    & (Event.type == "linx.workflow-updated"))]
+    assert {"name": "lookup-profile", "previousStatus": "ACTIVE", "status": "DECLINED"} in [
+        u["previousStep"] for u in updates]
+
+
+def test_a_finished_workflow_shows_no_amount_to_someone_without_the_passcode(api, rt, app):
+    from linx_core.services import journey
+
+    from .drive import link_token
+
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    wf = _ready_to_confirm(api, rt, amount=21)
+    token = link_token(rt, wf["id"])
+    journey.confirm(rt, wf["id"], 3)
+    for _ in range(4):
+        Worker(rt).run_until_idle()
+        frozen.advance(seconds=30)
+    assert Workflow.get_by_id(wf["id"]).status == "COMPLETED"
+    stranger = app.test_client()
+    page = stranger.get(f"/l/{token}", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "21.00" not in text and "5556" not in text

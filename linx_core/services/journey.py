@@ -21,9 +21,9 @@ from ..secrets import passcode_matches, token_hash
 from ..store import db
 from ..store.models import (Business, Customer, CustomerFinancialAccount, DocumentAcceptance, Link, Workflow,
                             WorkflowStep)
-from ..lifecycle import STEPS, save_status
+from ..lifecycle import save_status
 from . import transactions
-from .workflows import _locked, _move, _revoke_links, complete_step, steps_of
+from .workflows import _locked, _move, _revoke_links, complete_step, move_step, steps_of
 
 NAME_MAX = 40
 POSTAL = {"USA": r"\d{5}(-\d{4})?", "CAN": r"[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d"}
@@ -441,9 +441,7 @@ def decline(rt, workflow_id, reason):
             raise Conflict("This payment is confirmed already.", "ALREADY_CONFIRMED")
         steps = steps_of(workflow)
         if workflow.current_step < len(steps) and steps[workflow.current_step].status in ("CREATED", "ACTIVE"):
-            step = steps[workflow.current_step]
-            WorkflowStep.update(status=STEPS.next_state(step.status, "decline"), updated_at=clock.now()).where(
-                WorkflowStep.id == step.id).execute()
+            move_step(rt, workflow, steps[workflow.current_step], "decline")
         _move(rt, workflow, "decline", decline_reason=reason, next_notification_at=None)
         _revoke_links(workflow)
     return workflow

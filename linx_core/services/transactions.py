@@ -13,7 +13,7 @@ import peewee
 
 from .. import clock, events, jobs
 from ..errors import Conflict, NotFound
-from ..lifecycle import STEPS, TRANSACTIONS, WORKFLOWS, save_status
+from ..lifecycle import TRANSACTIONS, WORKFLOWS, save_status
 from ..store import db, is_postgres
 from ..store.models import (BusinessFinancialAccount, CustomerFinancialAccount, Transaction, TransactionStatus,
                             Workflow, WorkflowStep)
@@ -79,7 +79,7 @@ def event_data(tx, previous=None):
 
 def _move_workflow(rt, tx):
     from . import notifications
-    from .workflows import finish_workflow
+    from .workflows import finish_workflow, move_step
 
     final_ok = tx.status == FINAL_OK.get(tx.type)
     if not (final_ok or tx.status in FAILED):
@@ -91,8 +91,7 @@ def _move_workflow(rt, tx):
     step = (WorkflowStep.select().where((WorkflowStep.workflow == workflow.id) & (WorkflowStep.name == "move-money"))
             .first())
     if step is not None and step.status in ("CREATED", "ACTIVE"):
-        step_status = STEPS.next_state(step.status, "complete" if final_ok else "fail")
-        WorkflowStep.update(status=step_status, updated_at=clock.now()).where(WorkflowStep.id == step.id).execute()
+        move_step(rt, workflow, step, "complete" if final_ok else "fail")
     finish_workflow(rt, workflow, "complete" if final_ok else "fail")
     if final_ok:
         notifications.queue(rt, workflow, "COMPLETION_SEND" if tx.type == "SEND" else "COMPLETION_REQUEST")

@@ -173,6 +173,22 @@ def complete_step(rt, workflow, steps, position):
         notifications.queue(rt, workflow, "COMPLETION")
 
 
+def move_step(rt, workflow, step, trigger):
+    """Move one step (fail, decline) and record ``linx.workflow-updated``. Inside a transaction."""
+    previous_status = step.status
+    _set_step(step, STEPS.next_state(step.status, trigger), clock.now())
+    steps = steps_of(workflow)
+    nxt = next((s for s in steps if s.position == step.position + 1), None)
+    events.record(rt, workflow.business_id, "linx.workflow-updated", workflow.id, {
+        "workflowId": str(workflow.id),
+        "status": workflow.status,
+        "currentStep": workflow.current_step,
+        "previousStep": {"name": step.name, "previousStatus": previous_status, "status": step.status},
+        "nextStep": {"name": nxt.name, "status": nxt.status} if nxt is not None else None,
+        "steps": [{"name": s.name, "status": s.status} for s in steps],
+    })
+
+
 def finish_workflow(rt, workflow, trigger):
     """COMPLETED (``complete``) or FAILED (``fail``); reminders stop. Inside a transaction.
 
