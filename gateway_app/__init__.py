@@ -26,6 +26,11 @@ def create_app(test_config=None, runtime=None):
     )
     app.json.sort_keys = False
     app.extensions["linx"] = runtime
+    if settings.proxy_hops:  # behind a reverse proxy: the client's address (rate limits) and scheme
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     @app.before_request
     def _open():

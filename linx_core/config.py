@@ -27,6 +27,7 @@ class Settings:
     data_key: str = ""
     public_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 1_048_576
+    proxy_hops: int = 0  # reverse proxies in front of LinX whose X-Forwarded-* headers are trusted
     idempotency_ttl_hours: int = 24
     page_size_max: int = 100
     clock_speed: float = 1.0  # >1 speeds time up for demos (reminders, expiry); production keeps 1

@@ -260,3 +260,43 @@ def test_a_finished_workflow_shows_no_amount_to_someone_without_the_passcode(api
     page = stranger.get(f"/l/{token}", follow_redirects=True)
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "21.00" not in text and "5556" not in text
+
+
+def test_a_rail_can_report_status_by_callback(api, rt):
+    from linx_core.errors import NotFound
+    from linx_core.payments import RailStatus
+    from linx_core.services import journey, payments
+    from linx_core.store.models import Transaction
+
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    wf = _ready_to_confirm(api, rt, amount=22)
+    tx = journey.confirm(rt, wf["id"], 3)
+    Worker(rt).run_until_idle()  # submitted: APPROVED, settling later
+    tx = Transaction.get_by_id(tx.id)
+    assert tx.status == "APPROVED" and tx.rail_reference
+    payments.report(rt, "push-to-card", tx.rail_reference, RailStatus("SETTLED", tx.rail_reference, "Paid."))
+    assert Transaction.get_by_id(tx.id).status == "SETTLED"
+    assert Workflow.get_by_id(wf["id"]).status == "COMPLETED"
+    payments.report(rt, "push-to-card", tx.rail_reference, RailStatus("APPROVED", tx.rail_reference))  # stale
+    assert Transaction.get_by_id(tx.id).status == "SETTLED"
+    with pytest.raises(NotFound):
+        payments.report(rt, "push-to-card", "no-such-reference", RailStatus("SETTLED"))
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(rt):
+    from flask import request
+
+    from gateway_app import create_app
+    from linx_core.runtime import Runtime
+
+    from .conftest import test_settings
+
+    seen = []
+    for hops in (0, 1):
+        app = create_app(runtime=Runtime(test_settings(database_url=rt.settings.database_url, proxy_hops=hops),
+                                         database=rt.database))
+        app.before_request(lambda: seen.append(request.remote_addr))
+        app.test_client().get("/v2/openapi.json", headers={"X-Forwarded-For": "203.0.113.9"})
+    rt.bind()
+    assert seen == ["127.0.0.1", "203.0.113.9"]

@@ -125,6 +125,24 @@ def _rail_error(rt, tx_id, exc, call, max_attempts=None):
             log.warning("transaction %s: the rail cannot tell its status: %s: %s", tx.id, exc.code, exc.reason)
 
 
+def report(rt, solution_name, reference, answer):
+    """A rail's own report of where a transfer stands (status by callback), applied as a poll's answer.
+
+    A rail that calls back registers its own (signed) route with ``linx_register_blueprints`` and calls
+    this; reports may repeat or arrive out of order: one that would move the transaction backwards is
+    ignored. Returns the transaction, or raises NotFound for a reference LinX does not know.
+    """
+    from ..errors import NotFound
+
+    tx = Transaction.get_or_none((Transaction.solution == solution_name) & (Transaction.rail_reference == reference))
+    if tx is None:
+        raise NotFound(f"No {solution_name} transfer {reference!r}.", "TRANSFER_NOT_FOUND")
+    with db.atomic():
+        tx = _locked(tx.id)
+        apply(rt, tx, answer)
+    return tx
+
+
 # -- applying a rail's answer -------------------------------------------------------------------------
 
 def apply(rt, tx, answer):
@@ -236,4 +254,4 @@ def _transfer(rt, tx):
                     description=tx.description, memo=tx.memo, payment_reason=tx.payment_reason)
 
 
-__all__ = ["submit", "poll", "apply", "path", "cancel", "SUBMIT", "POLL"]
+__all__ = ["submit", "poll", "report", "apply", "path", "cancel", "SUBMIT", "POLL"]
