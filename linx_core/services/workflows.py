@@ -160,6 +160,14 @@ def complete_step(rt, workflow, steps, position):
         _set_step(nxt, STEPS.next_state(nxt.status, "start"), now)
     save_status(workflow, workflow.status, current_step=position + 1 if nxt is not None else position,
                 updated_at=now)
+    _step_event(rt, workflow, steps, step, previous_status, nxt)
+    if nxt is None and workflow.status == "ACTIVE":
+        finish_workflow(rt, workflow, "complete")
+        notifications.queue(rt, workflow, "COMPLETION")
+
+
+def _step_event(rt, workflow, steps, step, previous_status, nxt):
+    """``linx.workflow-updated``: the step that moved, the next one, and every step's status."""
     events.record(rt, workflow.business_id, "linx.workflow-updated", workflow.id, {
         "workflowId": str(workflow.id),
         "status": workflow.status,
@@ -168,9 +176,6 @@ def complete_step(rt, workflow, steps, position):
         "nextStep": {"name": nxt.name, "status": nxt.status} if nxt is not None else None,
         "steps": [{"name": s.name, "status": s.status} for s in steps],
     })
-    if nxt is None and workflow.status == "ACTIVE":
-        finish_workflow(rt, workflow, "complete")
-        notifications.queue(rt, workflow, "COMPLETION")
 
 
 def move_step(rt, workflow, step, trigger):
@@ -179,14 +184,7 @@ def move_step(rt, workflow, step, trigger):
     _set_step(step, STEPS.next_state(step.status, trigger), clock.now())
     steps = steps_of(workflow)
     nxt = next((s for s in steps if s.position == step.position + 1), None)
-    events.record(rt, workflow.business_id, "linx.workflow-updated", workflow.id, {
-        "workflowId": str(workflow.id),
-        "status": workflow.status,
-        "currentStep": workflow.current_step,
-        "previousStep": {"name": step.name, "previousStatus": previous_status, "status": step.status},
-        "nextStep": {"name": nxt.name, "status": nxt.status} if nxt is not None else None,
-        "steps": [{"name": s.name, "status": s.status} for s in steps],
-    })
+    _step_event(rt, workflow, steps, step, previous_status, nxt)
 
 
 def finish_workflow(rt, workflow, trigger):
