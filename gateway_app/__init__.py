@@ -34,7 +34,7 @@ def create_app(test_config=None, runtime=None):
 
     @app.before_request
     def _open():
-        g.trace_id = _trace_id()
+        g.trace_id = g.get("trace_id") or _trace_id()
         runtime.bind()
         runtime.database.connect(reuse_if_open=True)
 
@@ -51,7 +51,7 @@ def create_app(test_config=None, runtime=None):
         return response
 
     errors.init_app(app)
-    from . import gateway
+    from . import gateway, ops
     from .api import events, openapi, push_notifications, transactions, workflows
 
     app.register_blueprint(workflows.bp, url_prefix="/v2/linx")
@@ -60,6 +60,7 @@ def create_app(test_config=None, runtime=None):
     app.register_blueprint(transactions.bp, url_prefix="/v2")
     app.register_blueprint(openapi.bp, url_prefix="/v2")
     gateway.init_app(app)  # the customer Gateway: /l/<token>, /g/...; its cookies, CSRF and headers
+    ops.init_app(app)  # /healthz, /readyz, /metrics; request timing; the traceId in every log line
     for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime):
         for item in blueprints or []:
             blueprint, prefix = item if isinstance(item, tuple) else (item, None)

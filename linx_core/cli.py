@@ -148,14 +148,15 @@ def rules_check(directory):
 @click.option("--no-worker", is_flag=True, help="Do not run a worker thread in this process.")
 def serve(host, port, threads, no_worker):
     """Serve the API and the Gateway, with a worker thread unless --no-worker."""
-    import logging
 
     import waitress
 
     from gateway_app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .logging_setup import configure
+
     rt = _runtime()
+    configure(rt.settings)
     app = create_app(runtime=rt)
     if not no_worker:
         from .worker import start_thread
@@ -172,13 +173,14 @@ def serve(host, port, threads, no_worker):
 @click.option("--once", is_flag=True, help="Run what is due, then exit.")
 def worker(concurrency, once):
     """Run due jobs: notifications, reminders, expiry, webhooks, payments."""
-    import logging
     import signal
 
     from .worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .logging_setup import configure
+
     rt = _runtime()
+    configure(rt.settings)
     runner = Worker(rt, concurrency)
     if once:
         click.echo(f"ran {runner.run_until_idle()} job(s)")

@@ -27,6 +27,8 @@ class Settings:
     data_key: str = ""
     public_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 1_048_576
+    log_format: str = "text"  # json: one JSON object per line, with the request's traceId
+    ready_max_job_lag_seconds: int = 300  # /readyz fails when the oldest due job has waited longer
     proxy_hops: int = 0  # reverse proxies in front of LinX whose X-Forwarded-* headers are trusted
     idempotency_ttl_hours: int = 24
     page_size_max: int = 100

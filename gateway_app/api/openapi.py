@@ -34,6 +34,12 @@ def build_spec(rt):
     spec.components.schema("Workflow", schema=schemas.WorkflowOut)
     spec.components.schema("WorkflowCreated", schema=schemas.WorkflowCreatedOut)
     spec.components.schema("WorkflowPage", schema=schemas.WorkflowPageOut)
+    spec.components.schema("NotificationHistory", schema=schemas.NotificationHistoryOut)
+    spec.components.schema("WorkflowExtendRequest", {
+        "type": "object", "additionalProperties": False,
+        "description": "One of expireIn (days) or expireInHours, counted from now; the expiry never moves earlier.",
+        "properties": {"expireIn": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]},
+                       "expireInHours": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}}})
     idem = {"name": "Idempotency-Key", "in": "header", "required": False,
             "schema": {"type": "string", "minLength": 6, "maxLength": 255},
             "description": "Repeat a request safely: the same key and body replay the first success."}
@@ -84,10 +90,42 @@ def build_spec(rt):
                           **errors(401, 404)},
         },
     })
+    workflow_id = {"name": "workflowId", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    for action, summary, body in (
+            ("cancel", "Cancel a waiting workflow (and its payment, if not yet sent)", None),
+            ("archive", "Archive a workflow that has ended", None),
+            ("extend", "Move the expiry (and the reminders with it)", "WorkflowExtendRequest"),
+            ("resend", "Send the link again; unlocks, and issues a new passcode once", None)):
+        operation = {
+            "summary": summary, "security": [{"bearer": []}], "parameters": [workflow_id, idem],
+            "responses": {"200": {"description": "The workflow." + (" `passcode` appears when a new one was made."
+                                                                    if action == "resend" else ""),
+                                  "content": {"application/json": {"schema": "WorkflowCreated"}}},
+                          **errors(400, 401, 404, 409, 422)},
+        }
+        if action == "resend":
+            operation["responses"]["429"] = {"description": "Too many resends for now.",
+                                             "content": {"application/json": {"schema": "Error"}}}
+        if body:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        spec.path(path=f"/v2/linx/workflows/{{workflowId}}/{action}", operations={"post": operation})
+    spec.path(path="/v2/linx/workflows/{workflowId}/notifications/history", operations={"get": {
+        "summary": "The messages sent for a workflow", "security": [{"bearer": []}], "parameters": [workflow_id],
+        "responses": {"200": {"description": "Serial, channel, origin, delivery status, when.",
+                              "content": {"application/json": {"schema": "NotificationHistory"}}},
+                      **errors(401, 404)},
+    }})
     push_notifications.add_paths(spec, errors)
     events.add_paths(spec, errors)
     transactions.add_paths(spec, errors)
-    return spec.to_dict()
+    document = spec.to_dict()
+    for operations in document["paths"].values():  # every idempotent operation can answer 400 for a bad key
+        for operation in operations.values():
+            names = [p.get("name") for p in operation.get("parameters", []) if isinstance(p, dict)]
+            if "Idempotency-Key" in names and "400" not in operation["responses"]:
+                operation["responses"]["400"] = {"description": ERRORS[400], "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return document
 
 
 def _schema_name(schema):

@@ -86,7 +86,7 @@ class SubscriptionOut(Out):
 
 
 class SubscriptionSecretOut(SubscriptionOut):
-    secret = fields.String(metadata={
+    secret = fields.String(allow_none=True, metadata={
         "description": "The signing secret (`whsec_...`), returned this once. Verify deliveries with any "
                        "Standard Webhooks library."})
 

@@ -56,6 +56,24 @@ class WorkflowCreatedOut(WorkflowOut):
         "description": "The passcode the customer must enter, returned this once and stored only as a hash."})
 
 
+class NotificationOut(Out):
+    id = fields.UUID()
+    serial = fields.Integer()
+    channel = fields.String()
+    origin = fields.String(metadata={"enum": ["INITIAL", "MANUAL", "REMINDER", "EXPIRY", "COMPLETION",
+                                              "COMPLETION_SEND", "COMPLETION_REQUEST"]})
+    status = fields.String(metadata={"enum": ["QUEUED", "SENDING", "SENT", "DELIVERED", "UNDELIVERED", "FAILED",
+                                              "SKIPPED", "UNKNOWN"]})
+    errorCode = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    notifiedAt = fields.String(allow_none=True, metadata={"format": "date-time"})
+    createdAt = fields.String(metadata={"format": "date-time"})
+
+
+class NotificationHistoryOut(Out):
+    content = fields.List(fields.Nested(NotificationOut))
+
+
 class WorkflowPageOut(Out):
     content = fields.List(fields.Nested(WorkflowOut))
     page = fields.Integer()
