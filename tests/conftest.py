@@ -99,11 +99,16 @@ def rt(session_runtime):
         db.close()
 
 
-@pytest.fixture
-def app(rt):
-    app = create_app(runtime=rt)
+def make_app(runtime):
+    """The app on ``runtime``, in testing mode."""
+    app = create_app(runtime=runtime)
     app.config["TESTING"] = True
     return app
+
+
+@pytest.fixture
+def app(rt):
+    return make_app(rt)
 
 
 @pytest.fixture

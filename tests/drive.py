@@ -4,7 +4,7 @@ import re
 from decimal import Decimal
 
 from linx_core.services import journey
-from linx_core.store.models import Notification, Workflow
+from linx_core.store.models import Notification
 from linx_core.worker import Worker
 
 from .conftest import seed_examples
@@ -34,8 +34,4 @@ def link_token(rt, workflow_id):
     raise AssertionError(f"no link was sent for {workflow_id}: {Notification.select().count()} notifications")
 
 
-def position(workflow_id):
-    return Workflow.get_by_id(workflow_id).current_step
-
-
-__all__ = ["seed", "created", "link_token", "position", "journey"]
+__all__ = ["seed", "created", "link_token", "journey"]

@@ -7,24 +7,12 @@ from dataclasses import fields
 
 import pytest
 
-from gateway_app import create_app, ops
 from linx_core import logging_setup
 from linx_core.config import Settings
 from linx_core.errors import ConfigurationError
 from linx_core.services import workflows
 
-
-def make_app(runtime):
-    app = create_app(runtime=runtime)
-    if "ops" not in app.blueprints:  # until create_app registers them itself
-        ops.init_app(app)
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def app(rt):
-    return make_app(rt)
+from .conftest import make_app
 
 
 @pytest.fixture

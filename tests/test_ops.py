@@ -7,28 +7,15 @@ from dataclasses import fields
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway_app import create_app, ops
+from gateway_app import ops
 from linx_core import clock, jobs, store
 from linx_core.clock import FrozenClock
 from linx_core.config import Settings
 from linx_core.runtime import Runtime
 from linx_core.store.models import Event, Job, WebhookDelivery, WebhookSubscription, Workflow
 
-from .conftest import seed_examples
+from .conftest import make_app, seed_examples
 from .conftest import test_settings as make_settings
-
-
-def make_app(runtime):
-    app = create_app(runtime=runtime)
-    if "ops" not in app.blueprints:  # until create_app registers them itself
-        ops.init_app(app)
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def app(rt):
-    return make_app(rt)
 
 
 def scrape(client):

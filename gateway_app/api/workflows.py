@@ -19,6 +19,10 @@ def _rt():
     return current_app.extensions["linx"]
 
 
+def _workflow_json(rt, workflow, **extra):
+    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow), **extra))
+
+
 @bp.post("/workflows")
 @idempotent
 def create():
@@ -36,7 +40,7 @@ def create():
 def show(workflow_id):
     rt = _rt()
     workflow = workflows.get_workflow(g.business, workflow_id)
-    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow)))
+    return _workflow_json(rt, workflow)
 
 
 @bp.post("/workflows/<workflow_id>/cancel")
@@ -44,7 +48,7 @@ def show(workflow_id):
 def cancel(workflow_id):
     rt = _rt()
     workflow = workflows.cancel(rt, g.business, workflow_id)
-    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow)))
+    return _workflow_json(rt, workflow)
 
 
 @bp.post("/workflows/<workflow_id>/archive")
@@ -52,7 +56,7 @@ def cancel(workflow_id):
 def archive(workflow_id):
     rt = _rt()
     workflow = workflows.archive(rt, g.business, workflow_id)
-    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow)))
+    return _workflow_json(rt, workflow)
 
 
 @bp.post("/workflows/<workflow_id>/extend")
@@ -60,7 +64,7 @@ def archive(workflow_id):
 def extend(workflow_id):
     rt = _rt()
     workflow = workflows.extend(rt, g.business, workflow_id, json_body())
-    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow)))
+    return _workflow_json(rt, workflow)
 
 
 @bp.post("/workflows/<workflow_id>/resend")
@@ -68,8 +72,7 @@ def extend(workflow_id):
 def resend(workflow_id):
     rt = _rt()
     workflow, passcode = workflows.resend(rt, g.business, workflow_id)
-    extra = {"passcode": passcode} if passcode else {}
-    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow), **extra))
+    return _workflow_json(rt, workflow, **({"passcode": passcode} if passcode else {}))
 
 
 @bp.get("/workflows/<workflow_id>/notifications/history")
