@@ -12,7 +12,10 @@ new ones and ``LINX_FUZZ_EXAMPLES`` (default 50 per operation and mode) draws mo
 
 The defects the first runs found (five routes missing from the document, an undocumented 400 for a
 bad Idempotency-Key, a replayed ``secret: null`` the schema did not allow) are fixed; their
-reproductions stay as tests at the end, and no failure is forgiven in the fuzz run.
+reproductions stay as tests at the end, and no failure is forgiven in the fuzz run. So are the gaps
+in what the document stated (no maximum page size, no pattern for ``sort`` or the Idempotency-Key,
+``type=`` on ``/v2/events`` silently meaning every type): the last tests check, value by value, that
+the document and the server agree.
 """
 import json
 import os
@@ -301,3 +304,77 @@ def test_an_idempotent_replay_matches_the_documented_schema(world, label):
     replay = case.call()
     assert replay.headers.get("idempotent-replayed") == ["true"]
     case.validate_response(replay, checks=CHECKS, headers=headers)
+
+
+# -- what the document states about its parameters is what the server enforces ---------------------
+
+
+def _parameter(document, path, method, name):
+    [found] = [p for p in document["paths"][path][method]["parameters"] if p["name"] == name]
+    return found
+
+
+def _agrees(schema, value):
+    """Whether ``value`` satisfies a string ``schema``'s length and pattern, read as the document states them."""
+    return (schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value))
+            and re.fullmatch(schema.get("pattern", ".*"), value, re.DOTALL) is not None)
+
+
+LISTS = ("/v2/linx/workflows", "/v2/push-notifications", "/v2/events",
+         "/v2/push-notifications/{subscriptionId}/deliveries")
+
+
+def test_every_page_size_states_the_configured_maximum_and_the_server_holds_to_it(api, rt, resolver):
+    document = api.client.get("/v2/openapi.json").get_json()
+    maximum = rt.settings.page_size_max
+    subscription = api.client.post("/v2/push-notifications", json={"url": "https://hooks.example.com/x",
+                                                                    "eventTypes": ["*"]}, headers=api.headers())
+    assert subscription.status_code == 201, subscription.get_json()
+    for path in LISTS:
+        schema = _parameter(document, path, "get", "size")["schema"]
+        assert (schema["minimum"], schema["maximum"]) == (1, maximum), path
+        url = path.replace("{subscriptionId}", subscription.get_json()["id"])
+        assert api.get(url, query_string={"size": maximum}).status_code == 200, path
+        refused = api.get(url, query_string={"size": maximum + 1})
+        assert refused.status_code == 400 and refused.get_json()["errors"][0]["path"] == "query.size", path
+
+
+@pytest.mark.parametrize("value", ["createdAt", "createdAt,asc", "title,desc", "status", "updatedAt,desc",
+                                   "expireAt,asc", "", "createdAt,", ",desc", "title,up", "bogus", "title,asc,desc",
+                                   "title,desc\n", "TITLE", " title"])
+def test_the_sort_pattern_is_what_the_server_accepts(api, value):
+    schema = _parameter(api.client.get("/v2/openapi.json").get_json(), "/v2/linx/workflows", "get",
+                        "sort")["schema"]
+    response = api.get("/v2/linx/workflows", query_string={"sort": value})
+    assert response.status_code == (200 if _agrees(schema, value) else 400), response.get_json()
+    if response.status_code == 400:
+        assert [e["path"] for e in response.get_json()["errors"]] == ["query.sort"]
+
+
+@pytest.mark.parametrize("key", ["abcdef", "a" * 255, "rebate-2026-0001", " ~!{}|", "key with spaces",
+                                 "abcde", "a" * 256, "bad\tkey", "caf\u00e9-key", "line\x7fdel", ""])
+def test_the_idempotency_key_schema_is_what_the_server_accepts(api, key):
+    document = api.client.get("/v2/openapi.json").get_json()
+    schemas = {json.dumps(p["schema"], sort_keys=True) for item in document["paths"].values()
+               for operation in item.values() for p in operation.get("parameters", [])
+               if p["name"] == "Idempotency-Key"}
+    assert len(schemas) == 1, schemas  # one statement for every operation that takes a key
+    schema = json.loads(schemas.pop())
+    assert (schema["minLength"], schema["maxLength"]) == (6, 255)
+    response = api.create(json.loads(seed_examples()[0]), headers={"Idempotency-Key": key})
+    assert response.status_code == (201 if _agrees(schema, key) else 400), response.get_json()
+    if response.status_code == 400:
+        assert [e["path"] for e in response.get_json()["errors"]] == ["header.Idempotency-Key"]
+
+
+@pytest.mark.parametrize("value", ["customer.status-updated", "customer.status-updated,transactions.status-changed",
+                                   "", ",", "customer.status-updated,", "customer.status-updated,,linx.workflow-resent",
+                                   "bogus", "customer.status-updatedX"])
+def test_an_events_type_is_a_known_type_or_a_400_never_all_types(api, value):
+    """``type=`` (empty) used to list every type; an empty filter is refused, as the document says."""
+    parameter = _parameter(api.client.get("/v2/openapi.json").get_json(), "/v2/events", "get", "type")
+    assert "empty value is refused" in parameter["description"]
+    response = api.get("/v2/events", query_string={"type": value})
+    assert response.status_code == (200 if _agrees(parameter["schema"], value) else 400), response.get_json()
+    if response.status_code == 400:
+        assert [e["path"] for e in response.get_json()["errors"]] == ["query.type"]

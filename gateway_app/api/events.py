@@ -12,7 +12,7 @@ from linx_core.errors import InvalidRequest, Problem
 from linx_core.services import webhooks
 
 from .auth import require_business
-from .paging import page_dict, query_int
+from .paging import literal, page_dict, query_int
 from .schemas import Out
 
 bp = Blueprint("events", __name__)
@@ -49,11 +49,32 @@ def index():
     size = query_int(args, "size", 20, problems)
     since = query_time(args, "since", problems)
     until = query_time(args, "until", problems)
-    types = [t.strip() for raw in args.getlist("type") for t in raw.split(",") if t.strip()] or None
+    types = query_types(args, problems)
     if problems:
         raise InvalidRequest("The query is not valid.", problems)
     result = webhooks.list_events(rt, g.business, types=types, since=since, until=until, page=page, size=size)
     return jsonify(page_dict(result, webhooks.envelope))
+
+
+def query_types(args, problems):
+    """The event types asked for (``type`` repeated or comma-separated), or None for all.
+
+    Present, ``type`` must name a type each time: an empty ``type=`` or ``a,,b`` is a fault, not
+    "all types", so that a filter built from an empty variable cannot quietly list everything.
+    """
+    if "type" not in args:
+        return None
+    types = [t.strip() for raw in args.getlist("type") for t in raw.split(",")]
+    if not all(types):
+        problems.append(Problem("query.type", "Must name an event type; leave `type` out to list every type.",
+                                "BLANK"))
+    return [t for t in types if t]
+
+
+def types_pattern():
+    """The regular expression of ``type``'s value in the OpenAPI document: known types, comma-separated."""
+    one = "|".join(map(literal, webhooks.EVENT_TYPES))
+    return rf"^({one})(,({one}))*$"
 
 
 def query_time(args, name, problems):
@@ -83,15 +104,17 @@ def add_paths(spec, errors):
                            "(inclusive: skip ids you have seen).",
             "security": [{"bearer": []}],
             "parameters": [
-                {"name": "type", "in": "query", "schema": {"type": "string", "enum": list(webhooks.EVENT_TYPES)},
-                 "description": "Only events of this type; repeat it or separate types with commas for several."},
+                {"name": "type", "in": "query", "schema": {"type": "string", "pattern": types_pattern()},
+                 "description": f"Only events of these types ({', '.join(webhooks.EVENT_TYPES)}); repeat it or "
+                                f"separate types with commas for several. Leave it out for every type: an empty "
+                                f"value is refused (400)."},
                 {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"},
                  "description": "Events created at or after this time (UTC when no offset is given)."},
                 {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"},
                  "description": "Events created before this time."},
                 {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
                 {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 20},
-                 "description": "Page size, at most the configured maximum (100 by default)."},
+                 "description": "Page size."},
             ],
             "responses": {"200": {"description": "One page, oldest first.",
                                   "content": {"application/json": {"schema": "EventPage"}}},

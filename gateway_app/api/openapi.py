@@ -5,7 +5,10 @@ from flask import Blueprint, current_app, jsonify, render_template
 
 from linx_core import __version__
 
+from linx_core.services.workflows import SORTS
+
 from . import events, push_notifications, schemas, transactions
+from .paging import sort_pattern
 
 bp = Blueprint("openapi", __name__)
 
@@ -18,6 +21,9 @@ ERRORS = {
     413: "The body is larger than the limit.",
     422: "The request breaks a rule (each error names the rule in errorCode and the field in path).",
 }
+
+# What gateway_app.api.auth.idempotent accepts: 6 to 255 printable ASCII characters (space to tilde).
+IDEMPOTENCY_KEY = {"type": "string", "minLength": 6, "maxLength": 255, "pattern": "^[ -~]+$"}
 
 
 def build_spec(rt):
@@ -40,8 +46,7 @@ def build_spec(rt):
         "description": "One of expireIn (days) or expireInHours, counted from now; the expiry never moves earlier.",
         "properties": {"expireIn": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]},
                        "expireInHours": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}}})
-    idem = {"name": "Idempotency-Key", "in": "header", "required": False,
-            "schema": {"type": "string", "minLength": 6, "maxLength": 255},
+    idem = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": dict(IDEMPOTENCY_KEY),
             "description": "Repeat a request safely: the same key and body replay the first success."}
 
     def errors(*codes):
@@ -71,8 +76,9 @@ def build_spec(rt):
                 {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
                 {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                            "maximum": rt.settings.page_size_max, "default": 20}},
-                {"name": "sort", "in": "query", "schema": {"type": "string", "default": "createdAt,desc"},
-                 "description": "FIELD[,asc|desc]; FIELD is createdAt, expireAt, updatedAt, status or title."},
+                {"name": "sort", "in": "query", "schema": {"type": "string", "default": "createdAt,desc",
+                                                           "pattern": sort_pattern(SORTS)},
+                 "description": f"FIELD[,asc|desc]; FIELD is {', '.join(SORTS)}; the direction defaults to asc."},
             ],
             "responses": {"200": {"description": "One page, newest first by default.",
                                   "content": {"application/json": {"schema": "WorkflowPage"}}},
@@ -119,13 +125,24 @@ def build_spec(rt):
     events.add_paths(spec, errors)
     transactions.add_paths(spec, errors)
     document = spec.to_dict()
-    for operations in document["paths"].values():  # every idempotent operation can answer 400 for a bad key
+    for operations in document["paths"].values():
         for operation in operations.values():
-            names = [p.get("name") for p in operation.get("parameters", []) if isinstance(p, dict)]
-            if "Idempotency-Key" in names and "400" not in operation["responses"]:
+            _state_the_limits(operation, rt.settings)
+    return document
+
+
+def _state_the_limits(operation, settings):
+    """What the server enforces on the parameters every module declares alike, stated once for all:
+    a page's size is at most ``page_size_max``; an Idempotency-Key has its length and characters, and
+    a malformed one is answered 400."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "query" and parameter.get("name") == "size":
+            parameter["schema"]["maximum"] = settings.page_size_max
+        if parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key":
+            parameter["schema"] = dict(IDEMPOTENCY_KEY)
+            if "400" not in operation["responses"]:
                 operation["responses"]["400"] = {"description": ERRORS[400], "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    return document
 
 
 def _schema_name(schema):

@@ -1,4 +1,6 @@
-"""Paging for list endpoints: the query's page and size, and the page body every list answers with."""
+"""Paging for list endpoints: the query's page, size and sort, and the page body every list answers with."""
+import re
+
 from linx_core.errors import Problem
 
 
@@ -11,6 +13,17 @@ def query_int(args, name, default, problems):
         problems.append(Problem(f"query.{name}", "Must be a whole number.", "INVALID_TYPE"))
         return default
     return int(raw)
+
+
+def literal(text):
+    """``text`` as a regular expression that both Python and ECMA-262 (unicode mode) read alike:
+    unlike :func:`re.escape`, it leaves ``-`` alone, which a ``u``-flag RegExp refuses escaped."""
+    return re.sub(r"[\\^$.|?*+()\[\]{}]", lambda m: "\\" + m.group(), text)
+
+
+def sort_pattern(fields):
+    """The regular expression of ``FIELD[,asc|desc]`` over ``fields``, as the OpenAPI document states it."""
+    return rf"^({'|'.join(map(literal, fields))})(,(asc|desc))?$"
 
 
 def page_dict(result, render):

@@ -101,5 +101,5 @@ def index():
     if problems:
         raise InvalidRequest("The query is not valid.", problems)
     result = workflows.list_workflows(rt, g.business, search=args.get("search"), status=args.get("status"),
-                                      page=page, size=size, sort=args.get("sort") or "createdAt,desc")
+                                      page=page, size=size, sort=args.get("sort"))
     return jsonify(page_dict(result, lambda w: workflow_dict(rt.rules, w, result.extra["steps"].get(w.id, []))))

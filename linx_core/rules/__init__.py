@@ -135,53 +135,64 @@ def _decimal(value):
         return None
 
 
+def _names(value):
+    """``value`` if it is a list of names, else None: a fault of shape is the schemas' to report."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def _mapping(value):
+    return value if isinstance(value, dict) else {}
+
+
 def _narrowing_problems(doc, name, rail, override, data):
     """An override may only narrow what the rail can do; faults of shape are left to the schemas."""
     out = []
     base = ("solutions", name)
-    catalogs = {"transactionTypes": "transactionTypes", "financialAccountSubTypes": "financialAccountSubTypes",
-                "priorities": "priorities"}
     for key in NARROWED_LISTS:
-        values = override.get(key)
-        if not isinstance(values, list) or not isinstance(rail.get(key), list):
+        values, supported = _names(override.get(key)), _names(rail.get(key))
+        if values is None or supported is None:
             continue
-        known = data.get(catalogs[key], {})
+        known = data.get(key, {})
         for i, value in enumerate(values):
-            if value in known and value not in rail[key]:
+            if value in known and value not in supported:
                 out.append(doc.problem(base + (key, i), f"{value!r} is not one the {name} rail supports "
-                                                        f"({', '.join(rail[key])})"))
-    limits, rail_limits = override.get("limits"), rail.get("limits") or {}
-    if isinstance(limits, dict):
-        for currency, limit in limits.items():
-            if not isinstance(limit, dict) or currency not in data.get("currencies", {}):
-                continue
-            if currency not in rail_limits:
-                out.append(doc.problem(base + ("limits", currency),
-                                       f"the {name} rail does not move {currency} "
-                                       f"(it moves {', '.join(rail_limits)})"))
-                continue
-            low, high = _decimal(rail_limits[currency].get("min")), _decimal(rail_limits[currency].get("max"))
-            new_low, new_high = _decimal(limit.get("min")), _decimal(limit.get("max"))
-            if new_low is not None and low is not None and new_low < low:
-                out.append(doc.problem(base + ("limits", currency, "min"),
-                                       f"is below the {name} rail's minimum of {rail_limits[currency]['min']}"))
-            if new_high is not None and high is not None and new_high > high:
-                out.append(doc.problem(base + ("limits", currency, "max"),
-                                       f"is above the {name} rail's maximum of {rail_limits[currency]['max']}"))
-    params, rail_params = override.get("parameters"), rail.get("parameters") or {}
-    if isinstance(params, dict):
-        rail_required = set(rail_params.get("required", []))
-        rail_allowed = rail_required | set(rail_params.get("optional", []))
-        for kind in ("required", "optional"):
-            for i, pname in enumerate(params.get(kind) or []):
-                if pname not in rail_allowed:
-                    out.append(doc.problem(base + ("parameters", kind, i),
-                                           f"the {name} rail does not take the parameter {pname!r}"))
-        if "required" in params:
-            for pname in sorted(rail_required - set(params.get("required") or [])):
-                out.append(doc.problem(base + ("parameters", "required"),
-                                       f"the {name} rail needs {pname!r}: it must stay required"))
-    if rail.get("billingAddress") == "required" and override.get("billingAddress") not in (None, "required"):
+                                                        f"({', '.join(supported)})"))
+    rail_limits = _mapping(rail.get("limits"))
+    for currency, limit in _mapping(override.get("limits")).items():
+        if not isinstance(limit, dict) or currency not in data.get("currencies", {}):
+            continue
+        if currency not in rail_limits:
+            out.append(doc.problem(base + ("limits", currency),
+                                   f"the {name} rail does not move {currency} "
+                                   f"(it moves {', '.join(map(str, rail_limits))})"))
+            continue
+        rail_limit = _mapping(rail_limits[currency])
+        low, high = _decimal(rail_limit.get("min")), _decimal(rail_limit.get("max"))
+        new_low, new_high = _decimal(limit.get("min")), _decimal(limit.get("max"))
+        if new_low is not None and low is not None and new_low < low:
+            out.append(doc.problem(base + ("limits", currency, "min"),
+                                   f"is below the {name} rail's minimum of {rail_limit['min']}"))
+        if new_high is not None and high is not None and new_high > high:
+            out.append(doc.problem(base + ("limits", currency, "max"),
+                                   f"is above the {name} rail's maximum of {rail_limit['max']}"))
+    params = {"required": None} if "parameters" in override and override["parameters"] is None else \
+        _mapping(override.get("parameters"))  # null removes the rail's parameters: none stays required
+    rail_params = _mapping(rail.get("parameters"))
+    rail_required = set(_names(rail_params.get("required")) or [])
+    rail_allowed = rail_required | set(_names(rail_params.get("optional")) or [])
+    for kind in ("required", "optional"):
+        for i, pname in enumerate(_names(params.get(kind)) or []):
+            if pname not in rail_allowed:
+                out.append(doc.problem(base + ("parameters", kind, i),
+                                       f"the {name} rail does not take the parameter {pname!r}"))
+    required = [] if "required" in params and params["required"] is None else _names(params.get("required"))
+    if required is not None:
+        for pname in sorted(rail_required - set(required)):
+            out.append(doc.problem(base + ("parameters", "required"),
+                                   f"the {name} rail needs {pname!r}: it must stay required"))
+    if rail.get("billingAddress") == "required" and override.get("billingAddress", "required") != "required":
         out.append(doc.problem(base + ("billingAddress",), f"the {name} rail needs the billing address"))
     return out
 

@@ -1,4 +1,5 @@
 """The rule book: the checked rule files, compiled into a request schema and checks."""
+import itertools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -115,7 +116,7 @@ class RuleBook:
 
     def _compile_request_schema(self):
         catalog = dict(self.catalog, solutions=self.solutions)
-        counter = iter(range(1, 1000))
+        counter = itertools.count(1)
 
         def build_object(spec):
             attrs = {n: field_for(s, catalog, s.get("required", False), build_object) for n, s in spec["fields_"].items()}

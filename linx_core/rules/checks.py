@@ -104,22 +104,26 @@ def _conditions(book, steps, params):
                 if pname in params and params[pname] not in values:
                     out.append(Problem(f"parameters.{pname}", cond.get("message") or
                                        f"Must be one of {', '.join(values)} when {because}.", code))
-            limits = cond.get("limits")
-            currency = params.get("currency")
-            if limits and currency in limits and "amount" in params:
-                low, high = limits[currency]["min"], limits[currency]["max"]
-                if not low <= params["amount"] <= high:
-                    out.append(Problem("parameters.amount", f"Must be between {low} and {high} {currency} "
-                                       f"when {because}.", "AMOUNT_OUT_OF_LIMITS"))
+            limits = cond.get("limits") or {}
+            for pname, currency in _amounts(book, params):
+                if currency in limits:
+                    low, high = limits[currency]["min"], limits[currency]["max"]
+                    if not low <= params[pname] <= high:
+                        out.append(Problem(f"parameters.{pname}", f"Must be between {low} and {high} {currency} "
+                                           f"when {because}.", "AMOUNT_OUT_OF_LIMITS"))
     return out
+
+
+def _amounts(book, params):
+    """``(parameter, currency)`` for each money parameter given, whatever the rule files name them."""
+    for pname, spec in book.parameters.items():
+        if spec["type"] == "money" and pname in params:
+            yield pname, params.get(spec["currency"])
 
 
 def _money(book, params):
     out = []
-    for pname, spec in book.parameters.items():
-        if spec["type"] != "money" or pname not in params:
-            continue
-        currency = params.get(spec["currency"])
+    for pname, currency in _amounts(book, params):
         if currency not in book.catalog["currencies"]:
             continue
         places = book.decimals(currency)

@@ -4,6 +4,7 @@ Each file is a mapping of sections. Sections from several files are merged, so
 a plugin's fragment can add a solution; a key defined twice is a fault naming
 both files. Places are reported as ``file:line: dotted.path``.
 """
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,9 @@ MAP_SECTIONS = {
 }
 CATALOG_SECTIONS = MAP_SECTIONS - {"parameters", "steps", "solutions", "workflow", "messages", "notifications"}
 MAX_FILE_BYTES = 1_048_576
+PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+MAX_DEPTH = 32  # the shipped files nest 6 deep
+MAX_VALUES = 100_000  # values a file may hold once its aliases are expanded
 
 
 @dataclass
@@ -31,11 +35,13 @@ class Source:
         """``file:line: dotted.path`` for a path tuple into the merged document."""
         if not path:
             return "rules"
-        origin = self.files.get(tuple(path[:2]))
+        origin, within = self.files.get(tuple(path[:2])), path[2:]
+        if origin is None:  # a key the section lacks: the section's own line
+            origin, within = self.files.get(tuple(path[:1])), ()
         if origin is None:
             return _dotted(path)
         filename, node = origin
-        line = _line_of(node, path[2:])
+        line = _line_of(node, within)
         return f"{filename}:{line}: {_dotted(path)}" if line else f"{filename}: {_dotted(path)}"
 
 
@@ -65,6 +71,10 @@ def read_rule_files(directory):
             if len(raw) > MAX_FILE_BYTES:
                 raise ValueError(f"is larger than {MAX_FILE_BYTES} bytes")
             text = raw.decode("utf-8")
+            shape = _shape_problem(name, text)
+            if shape:
+                problems.append(shape)
+                continue
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             doc = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -89,9 +99,10 @@ def read_rule_files(directory):
             section_node = _child(node, section)
             section_key = _key_node(node, section)
             where = f"{name}:{section_key.start_mark.line + 1}" if section_key else name
+            source.files.setdefault((section,), (name, section_key))  # a fault in the section as a whole
             if section in LIST_SECTIONS:
                 if not isinstance(value, list):
-                    problems.append(Problem(f"{where}: {section}", "must be a list", "RULE_FILE_SHAPE"))
+                    problems.append(Problem(f"{where}: {_dotted((section,))}", "must be a list", "RULE_FILE_SHAPE"))
                     continue
                 items = merged.setdefault(section, [])
                 for i, item in enumerate(value):
@@ -100,14 +111,14 @@ def read_rule_files(directory):
             elif section in MAP_SECTIONS:
                 if isinstance(value, list) and section in CATALOG_SECTIONS:
                     if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
-                        problems.append(Problem(f"{where}: {section}", "a list of values must hold plain names", "RULE_FILE_SHAPE"))
+                        problems.append(Problem(f"{where}: {_dotted((section,))}", "a list of values must hold plain names", "RULE_FILE_SHAPE"))
                         continue
                     value_nodes = {str(v): _child(section_node, i) for i, v in enumerate(value)}
                     value = {str(v): {} for v in value}
                 elif isinstance(value, dict):
                     value_nodes = {k: _value_node(section_node, k) for k in value}
                 else:
-                    problems.append(Problem(f"{where}: {section}", "must be a mapping" + (" or a list" if section in CATALOG_SECTIONS else ""), "RULE_FILE_SHAPE"))
+                    problems.append(Problem(f"{where}: {_dotted((section,))}", "must be a mapping" + (" or a list" if section in CATALOG_SECTIONS else ""), "RULE_FILE_SHAPE"))
                     continue
                 target = merged.setdefault(section, {})
                 for key, item in value.items():
@@ -116,25 +127,68 @@ def read_rule_files(directory):
                         first = source.files.get((section, key), ("?", None))[0]
                         at = _key_node(section_node, key) or value_nodes.get(key)
                         here = f"{name}:{at.start_mark.line + 1}" if at is not None else where
-                        problems.append(Problem(f"{here}: {section}.{key}", f"is defined in {first} already", "RULE_FILE_DUPLICATE"))
+                        problems.append(Problem(f"{here}: {_dotted((section, key))}", f"is defined in {first} already", "RULE_FILE_DUPLICATE"))
                         continue
                     target[key] = {} if item is None else item
                     source.files[(section, key)] = (name, value_nodes.get(key))
             else:
                 known = ", ".join(sorted(LIST_SECTIONS | MAP_SECTIONS))
-                problems.append(Problem(f"{where}: {section}", f"is not a rule section (known: {known})", "RULE_FILE_UNKNOWN_SECTION"))
+                problems.append(Problem(f"{where}: {_dotted((section,))}", f"is not a rule section (known: {known})", "RULE_FILE_UNKNOWN_SECTION"))
     if problems:
         raise RuleFileError(problems)
     return RuleDocument(merged, source, directory)
 
 
+def _shape_problem(name, text):
+    """A problem if the YAML nests too deeply, refers to itself, or expands past :data:`MAX_VALUES`.
+
+    Read from the parser's events, which need no recursion, before anything walks the tree: a
+    deep or recursive file would exhaust the stack of the composer and of every walk after it,
+    and a few lines of aliases (a "billion laughs") can expand to more values than memory holds.
+    """
+    open_anchors, sizes, stack = set(), {}, []  # stack: [anchor, expanded values so far]
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in open_anchors:
+                return Problem(f"{name}:{line}", f"the alias *{event.anchor} refers to a value that contains it",
+                               "RULE_FILE_YAML")
+            added = sizes.get(event.anchor, 1)
+        elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+            added = 1
+        else:
+            added = 0
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(stack) >= MAX_DEPTH:
+                return Problem(f"{name}:{line}", f"nests deeper than {MAX_DEPTH} levels", "RULE_FILE_YAML")
+            stack.append([event.anchor, 1])
+            if event.anchor is not None:
+                open_anchors.add(event.anchor)
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, added = stack.pop()
+            open_anchors.discard(anchor)
+            if anchor is not None:
+                sizes[anchor] = added
+        elif isinstance(event, yaml.ScalarEvent) and event.anchor is not None:
+            sizes[event.anchor] = 1
+        if stack:
+            stack[-1][1] += added
+            if stack[-1][1] > MAX_VALUES:
+                return Problem(f"{name}:{line}", f"expands to more than {MAX_VALUES} values through its aliases",
+                               "RULE_FILE_YAML")
+    return None
+
+
 def _dotted(path):
+    """``steps.notification.conditions[0]``; a key that is not a plain name is quoted (``' '``, ``'a.b'``)."""
     out = ""
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            text = part if isinstance(part, str) and PLAIN_KEY.match(part) else repr(part)
+            out += ("." if out else "") + text
     return out
 
 

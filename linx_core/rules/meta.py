@@ -55,6 +55,8 @@ class ParameterSpec(Strict):
             raise ValidationError("money names the parameter holding its `currency`", "currency")
         if data.get("minLength", 0) > data.get("maxLength", 10**9):
             raise ValidationError("minLength is greater than maxLength", "minLength")
+        if data.get("minItems", 0) > data.get("maxItems", 10**9):
+            raise ValidationError("minItems is greater than maxItems", "minItems")
 
 
 class FieldSpec(ParameterSpec):
@@ -130,6 +132,11 @@ class SolutionSpec(Strict):
 class TextBounds(Strict):
     minLength = fields.Integer(strict=True, validate=validate.Range(min=0), load_default=0)
     maxLength = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000), required=True)
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if "maxLength" in data and data.get("minLength", 0) > data["maxLength"]:
+            raise ValidationError("minLength is greater than maxLength", "minLength")
 
 
 class Expiry(Strict):
