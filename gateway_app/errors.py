@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from linx_core import clock
 from linx_core.errors import LinxError
+from linx_core.store import unavailable
 
 log = logging.getLogger("linx.http")
 
@@ -19,6 +20,14 @@ HTTP_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "TOO_MANY_REQUESTS",
+}
+# A passing database outage (see linx_core.store.unavailable): 503, and when to try again.
+OUTAGES = {
+    "busy": ("The database is busy with other writes; nothing was done. Retry in a moment, with the same "
+             "Idempotency-Key.", "DATABASE_BUSY", 1),
+    "unreachable": ("The database cannot be reached for a moment. Retry in a moment, with the same "
+                    "Idempotency-Key: a request that went through is then replayed, not done twice.",
+                    "DATABASE_UNAVAILABLE", 2),
 }
 
 
@@ -56,6 +65,13 @@ def init_app(app):
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
+        outage = unavailable(exc)
+        if outage:
+            message, code, retry_after = OUTAGES[outage]
+            log.warning("trace %s: database %s: %s", g.get("trace_id"), outage, exc)
+            response = error_response(503, message, code)
+            response.headers["Retry-After"] = str(retry_after)
+            return response
         log.exception("trace %s: unexpected error", g.get("trace_id"))
         return error_response(500, "Something went wrong on our side; the trace id identifies it.",
                               "INTERNAL_ERROR")

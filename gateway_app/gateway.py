@@ -44,6 +44,7 @@ from linx_core.services import journey
 from linx_core.services.journey import StepNotCurrent, Unavailable
 from linx_core.services.notifications import format_amount
 from linx_core.services.workflows import steps_of
+from linx_core.store import unavailable
 from linx_core.store.models import (Business, Customer, CustomerFinancialAccount, DocumentAcceptance, Transaction,
                                     Workflow)
 
@@ -238,6 +239,11 @@ def _http_error(exc):
 
 @bp.errorhandler(Exception)
 def _unexpected(exc):
+    if unavailable(exc):  # a passing database outage: the customer may simply try again
+        log.warning("trace %s: database %s in the Gateway: %s", g.get("trace_id"), unavailable(exc), exc)
+        response = _message(503, _("Something went wrong"), _("Something went wrong on our side. Try again later."))
+        response.headers["Retry-After"] = "2"
+        return response
     log.exception("trace %s: unexpected error in the Gateway", g.get("trace_id"))
     return _message(500, _("Something went wrong"),
                     _("Something went wrong on our side. Try again later. Reference: {trace}",

@@ -49,6 +49,7 @@ class Settings:
     smtp_from: str = ""
     webhook_timeout_seconds: float = 15.0
     webhook_allow_private: bool = False  # development allows loopback receivers
+    rail_timeout_seconds: float = 30.0  # a rail's answer later than this is taken as lost (0: wait for ever)
     extra: dict = field(default_factory=dict)
 
     @property

@@ -230,6 +230,7 @@ def test_500_then_429_then_201_is_sent_after_retries_honouring_retry_after(twili
     frozen.advance(seconds=1)
     worker.run_until_idle()
     assert len(fake_twilio.requests) == 3
+    assert len(fake_twilio.messages) == 1  # the refused attempts made no message: one text, not three
     note = notification_of(workflow_id)
     assert (note.status, note.provider_id) == ("SENT", fake_twilio.messages[0]["sid"])
     assert Job.get(Job.kind == "notify").status == "DONE"

@@ -162,7 +162,9 @@ def test_a_request_whose_database_is_down_logs_the_trace_id_it_answers(rt, logs)
                                                       headers={"Authorization": "Bearer x"})
     finally:
         rt.bind()
-    assert response.status_code == 500
+    assert response.status_code == 503  # an outage, told apart from a defect: the client may retry
+    assert response.json["errorCode"] == "DATABASE_UNAVAILABLE" and response.headers["Retry-After"]
     trace = response.headers["X-Trace-Id"]
     errors = [r for r in parsed(logs()) if r["logger"] == "linx.http"]
+    assert [r["level"] for r in errors] == ["WARNING"]
     assert errors and [r.get("traceId") for r in errors] == [trace]

@@ -21,10 +21,17 @@ REVERSED) stores the return code and, like every change, emits ``transactions.st
 
 Rail errors: a temporary :class:`~linx_core.payments.RailError` retries the job later (at
 ``retry_after`` when the rail gave one); a permanent one moves the transaction to ERROR.
+
+Every call to a rail has a deadline (``LINX_RAIL_TIMEOUT_SECONDS``): a rail that accepted a transfer
+and whose answer never arrives would otherwise hold the job, and its worker thread, for ever (the
+lease is renewed while a handler runs). Past the deadline the outcome is unknown, which is a
+temporary error: the submit is retried with the same idempotency key and the rail's first answer
+is applied, as after a worker that died.
 """
 import collections
 import datetime as dt
 import logging
+import threading
 from decimal import Decimal
 
 from .. import clock, jobs
@@ -75,7 +82,7 @@ def submit(rt, job):
         raise jobs.RetryLater(f"no payment solution named {tx.solution!r} is installed")
     transfer = _transfer(rt, tx)
     try:
-        answer = solution.submit(transfer, idempotency_key=str(tx.id))
+        answer = _with_deadline(rt, solution.submit, transfer, idempotency_key=str(tx.id))
     except RailError as exc:
         _rail_error(rt, tx_id, exc, "submit")
         return
@@ -100,7 +107,7 @@ def poll(rt, job):
         raise jobs.RetryLater(f"no payment solution named {tx.solution!r} is installed",
                               max_attempts=POLL_MAX_ATTEMPTS)
     try:
-        answer = solution.status(tx.rail_reference)
+        answer = _with_deadline(rt, solution.status, tx.rail_reference)
     except RailError as exc:
         _rail_error(rt, tx_id, exc, "status", max_attempts=POLL_MAX_ATTEMPTS)
         return
@@ -228,6 +235,36 @@ def cancel(rt, business, transaction_id):
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
+
+def _with_deadline(rt, call, *args, **kwargs):
+    """``call(*args, **kwargs)``, or a temporary RailError once ``rail_timeout_seconds`` have passed.
+
+    The call runs in a daemon thread: Python cannot stop it, so a late answer is dropped when it comes
+    (the retry asks the rail again, under the same idempotency key), and a call that never returns
+    cannot keep the worker process from exiting, as a pool's thread would.
+    """
+    seconds = rt.settings.rail_timeout_seconds
+    if seconds <= 0:
+        return call(*args, **kwargs)
+    outcome = {}
+    done = threading.Event()
+
+    def run():
+        try:
+            outcome["answer"] = call(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="linx-rail-call", daemon=True).start()
+    if not done.wait(seconds):
+        raise RailError("RAIL_TIMEOUT", f"no answer from the rail within {seconds:g} seconds; the outcome is "
+                                        "unknown, so the same request is sent again")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["answer"]
+
 
 def _locked(tx_id):
     """The transaction, locked. Its workflow is locked first: every path that moves both takes the

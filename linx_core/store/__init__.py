@@ -2,41 +2,135 @@
 
 :func:`open_database` turns a ``LINX_DATABASE_URL`` into a peewee database
 (SQLite with WAL, a busy timeout and foreign keys; PostgreSQL pooled), and
-:func:`bind` points the proxy at it.
+:func:`bind` points the proxy at it. :func:`unavailable` tells a passing outage
+(a busy SQLite file, a lost or refused PostgreSQL connection) from any other
+database error, so the API can answer 503 and the worker can wait and go on.
 """
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 import peewee
 from playhouse import db_url
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from ..errors import ConfigurationError
 
 db = peewee.DatabaseProxy()
 
+BUSY_TIMEOUT_SECONDS = 10
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
-    "busy_timeout": 10_000,
     "foreign_keys": 1,
     "synchronous": "normal",
 }
+SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+# SQLSTATEs that mean "this connection or this moment, not this request": connection exceptions (08),
+# a terminated or shutting-down server (57P01-57P03), too many connections, and the transaction
+# rollbacks a retry resolves (serialization failure, deadlock).
+PG_PASSING = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01")
+
+
+class PooledPostgres(PooledPostgresqlDatabase):
+    """peewee's PostgreSQL pool, letting go of a connection the server has closed as soon as it is seen.
+
+    The pool itself drops a dead connection when it is next checked out (it pings it), but the thread that
+    holds it keeps it until it closes: after ``pg_terminate_backend`` or a server restart, what that thread
+    does next (release an idempotency key, mark a job failed) would fail on the dead connection too. Out of
+    a transaction, the next statement opens a fresh connection instead. Inside one the dead connection is
+    kept, so the rest of that transaction fails rather than running half on another connection; its
+    rollback is then a no-op (the server rolled it back when the connection went) and lets go of it.
+    """
+
+    def connect(self, reuse_if_open=False):
+        ctx = self._state.ctx  # open connection_context blocks: a connection opened (or refused) inside one
+        try:                   # stays in it, where peewee would forget them and fail when the block ends
+            return super().connect(reuse_if_open)
+        finally:
+            self._state.ctx = ctx
+
+    def execute_sql(self, sql, params=None):
+        try:
+            return super().execute_sql(sql, params)
+        except (peewee.OperationalError, peewee.InterfaceError):
+            self._let_go_if_lost()
+            raise
+
+    def begin(self, *args, **kwargs):
+        try:
+            return super().begin(*args, **kwargs)
+        except (peewee.OperationalError, peewee.InterfaceError):
+            self._let_go_if_lost()
+            raise
+
+    def rollback(self):
+        if self._let_go_if_lost():
+            return None
+        return super().rollback()
+
+    def _let_go_if_lost(self):
+        conn = self._state.conn
+        if self.transaction_depth() or conn is None or not getattr(conn, "closed", False):
+            return False
+        ctx = self._state.ctx
+        self.manual_close()
+        self._state.ctx = ctx
+        return True
 
 
 def open_database(url):
-    """A peewee database for ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
-    scheme = urlparse(url).scheme
+    """A peewee database for ``url`` (``sqlite:///path`` or ``postgresql://...``).
+
+    ``sqlite:///path?timeout=SECONDS`` sets how long a writer waits for the write lock (default 10).
+    """
+    parsed = urlparse(url)
+    scheme = parsed.scheme
     if scheme == "sqlite":
-        # Every transaction takes the write lock up front (BEGIN IMMEDIATE): a
-        # transaction that reads and then writes can then never lose its snapshot
-        # to another writer; it waits (busy_timeout) instead of failing.
-        return db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
-    if scheme in ("postgres", "postgresql"):
-        url = url.replace(scheme + "://", "postgresql+pool://", 1)
-        return db_url.connect(url, max_connections=32, stale_timeout=300, timeout=10)
-    if scheme in ("postgres+pool", "postgresql+pool"):
-        return db_url.connect(url)
+        return _sqlite(url, parsed)
+    if scheme in ("postgres", "postgresql", "postgres+pool", "postgresql+pool"):
+        options = dict(max_connections=32, stale_timeout=300, timeout=10) if "+pool" not in scheme else {}
+        options.update(db_url.parse(url))
+        return PooledPostgres(**options)
     raise ConfigurationError(
         f"LINX_DATABASE_URL={url!r}: use sqlite:///path/to/file.db or postgresql://user@host/db."
     )
+
+
+def _sqlite(url, parsed):
+    query = dict(parse_qsl(parsed.query))
+    try:
+        timeout = float(query.get("timeout", BUSY_TIMEOUT_SECONDS))
+    except ValueError:
+        raise ConfigurationError(f"LINX_DATABASE_URL={url!r}: timeout must be a number of seconds.") from None
+    if timeout < 0:
+        raise ConfigurationError(f"LINX_DATABASE_URL={url!r}: timeout must not be negative.")
+    # Every transaction takes the write lock up front (BEGIN IMMEDIATE): a transaction that reads and
+    # then writes can then never lose its snapshot to another writer; it waits (busy_timeout) instead
+    # of failing, and past the timeout fails before it has done anything.
+    pragmas = dict(SQLITE_PRAGMAS, busy_timeout=int(timeout * 1000))
+    return db_url.connect(url, pragmas=pragmas, timeout=timeout, lock_type="IMMEDIATE")
+
+
+def unavailable(exc):
+    """``"busy"`` or ``"unreachable"`` when ``exc`` is a passing database outage, else None.
+
+    Busy: SQLite's write lock was held past the busy timeout. Unreachable: the PostgreSQL connection was
+    lost or refused, the pool had no connection free in time, or the server rolled the transaction back
+    for a retry to resolve. Nothing of the failed transaction was committed in either case (a lost
+    COMMIT is the exception: a retry with the same ``Idempotency-Key`` replays it if it went through).
+    """
+    if isinstance(exc, MaxConnectionsExceeded):
+        return "unreachable"
+    if not isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)):
+        return None
+    original = getattr(exc, "orig", exc)  # the driver's exception, which peewee wraps
+    if getattr(original, "sqlite_errorname", None) in SQLITE_BUSY or "database is locked" in str(exc):
+        return "busy"
+    module = type(original).__module__ or ""
+    if not module.startswith("psycopg"):
+        return None
+    code = getattr(original, "pgcode", None) or getattr(original, "sqlstate", None)
+    if code is None or code.startswith(PG_PASSING):  # no SQLSTATE: the client lost or never had the connection
+        return "unreachable"
+    return None
 
 
 def bind(database):

@@ -1,0 +1,434 @@
+"""Faults: each ends without loss, without duplication, and with LinX recovering on its own.
+
+The five faults of the operating requirements, and where each is shown:
+
+- the webhook receiver is down for several attempts, then comes back:
+  ``tests/test_webhooks.py::test_receiver_down_then_up_every_event_arrives_signed_and_duplicates_share_webhook_id``
+  (every event arrives, signed; a repeated delivery has the same ``webhook-id`` and body);
+- the fake Twilio API answers 500, then 429 with ``Retry-After``, then 201:
+  ``tests/test_channel_twilio.py::test_500_then_429_then_201_is_sent_after_retries_honouring_retry_after``
+  (one message, sent on the third request, not before ``Retry-After``);
+- the rail times out after accepting, the PostgreSQL connections are terminated mid-run, and the SQLite
+  database is busy under concurrent writers: here, with real ``linx serve`` and ``linx worker``
+  processes, real HTTP on loopback and the real databases.
+"""
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from linx_core import clock
+from linx_core.errors import ConfigurationError
+from linx_core.runtime import Runtime
+from linx_core.services.transactions import history
+from linx_core.store import open_database
+from linx_core.store.models import Job, Notification, Workflow
+from linx_core.worker import Worker
+from linx_plugins.push_to_card import PushToCardSandbox
+from linx_plugins.sandbox import RESPONSE_DELAY_ENV
+
+from .conftest import _postgres_admin, seed_examples
+from .conftest import test_settings as make_settings
+from .journeys import api_for, body, create, freeze, rail_runtime, reload, to_confirmation
+
+LINX = str(Path(sys.executable).parent / "linx")
+TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def real_clock_afterwards():
+    yield
+    clock.set_clock(None)
+
+
+def _wait(condition, seconds=60, step=0.2):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(step)
+    return condition()
+
+
+# -- the rail times out after accepting ----------------------------------------------------------------
+
+
+def test_a_rail_that_accepts_and_never_answers_is_asked_again_with_the_same_key(rt, demo, tmp_path, monkeypatch):
+    runtime = rail_runtime(rt, tmp_path, rail_timeout_seconds=1)
+    frozen = freeze(TUESDAY)
+    workflow_id = create(api_for(runtime, demo[1]), body(phone="+16475550611"))
+    tx = to_confirmation(runtime, workflow_id)  # PENDING, its submit job due now
+    rail = PushToCardSandbox(tmp_path / "rails" / "push-to-card")  # the rail's side, read by the test
+    monkeypatch.setenv(RESPONSE_DELAY_ENV, "600")  # the rail records the transfer, then its answer never comes
+    worker = Worker(runtime)
+
+    assert worker.run_until_idle() == 1  # the submit gives up after the deadline instead of hanging
+    assert _wait(lambda: len(rail.ledger.transfers()) == 1, seconds=30)  # the rail did accept it
+    row = reload(tx)
+    assert (row.status, row.rail_reference) == ("PROCESSING", None)  # LinX does not know the outcome
+    submit = Job.get(Job.kind == "transaction.submit")
+    assert submit.status == "DUE" and submit.attempts == 1 and "RAIL_TIMEOUT" in submit.last_error
+
+    frozen.advance(seconds=10)  # past the retry's backoff and the transfer's settlement
+    worker.run_until_idle()
+    frozen.advance(seconds=10)
+    worker.run_until_idle()
+
+    row = reload(tx)
+    transfers = rail.ledger.transfers()
+    assert len(transfers) == 1 and transfers[0]["key"] == str(tx.id)  # the retry found the first transfer
+    assert (row.status, row.rail_reference) == ("SETTLED", transfers[0]["reference"])
+    assert [h.status for h in history(row)] == ["NEW", "PENDING", "PROCESSING", "APPROVED", "SETTLED"]
+    assert (Job.get_by_id(submit.id).status, Job.get_by_id(submit.id).attempts) == ("DONE", 2)
+    assert Workflow.get_by_id(workflow_id).status == "COMPLETED"
+    assert Job.select().where(Job.kind.startswith("transaction.") & (Job.status != "DONE")).count() == 0
+    assert Job.select().where(Job.status == "PARKED").count() == 0
+
+
+def test_a_rail_error_within_the_deadline_is_the_rails_own(rt, demo, tmp_path):
+    """The deadline changes nothing for a rail that answers: a permanent refusal still ends in ERROR."""
+    runtime = rail_runtime(rt, tmp_path, rail_timeout_seconds=30)
+    freeze(TUESDAY)
+    form = {"holderName": "Jane Doe", "cardNumber": "4000000000000127", "expiry": "12/30", "postalCode": "10001"}
+    workflow_id = create(api_for(runtime, demo[1]), body(phone="+16475550612"))
+    tx = to_confirmation(runtime, workflow_id, account_form=form)
+    Worker(runtime).run_until_idle()
+    row = reload(tx)
+    assert row.status == "ERROR" and [h.status for h in history(row)][-1] == "ERROR"
+    assert "INVALID_ACCOUNT" in history(row)[-1].message
+
+
+# -- real processes ------------------------------------------------------------------------------------
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Linx:
+    """``linx`` commands and long-running ``linx serve`` / ``linx worker`` processes on one database."""
+
+    def __init__(self, folder, database_url):
+        self.folder = folder
+        self.env = dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=database_url,
+                        LINX_INSTANCE_PATH=str(folder / "instance"), LINX_WORKER_POLL_SECONDS="0.2",
+                        LINX_JOB_LEASE_SECONDS="5")
+        for name in ("LINX_SECRET_KEY", "LINX_DATA_KEY", RESPONSE_DELAY_ENV):
+            self.env.pop(name, None)
+        self.processes = []
+
+    def init_demo(self):
+        done = subprocess.run([LINX, "init", "--demo", "--json"], env=self.env, cwd=self.folder, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["apiKey"]
+
+    def start(self, *args, **env):
+        log = self.folder / f"{args[0]}-{len(self.processes)}.log"
+        handle = open(log, "w")
+        process = subprocess.Popen([LINX, *args], env=dict(self.env, **env), cwd=self.folder, stdout=handle,
+                                   stderr=subprocess.STDOUT, text=True)
+        self.processes.append((process, handle, log))
+        return process
+
+    def work(self, concurrency=2):
+        """A ``linx worker`` process, once it runs its loop."""
+        process = self.start("worker", "--concurrency", str(concurrency))
+        log = self.processes[-1][2]
+        assert _wait(lambda: " started (concurrency" in log.read_text() or process.poll() is not None)
+        assert process.poll() is None, log.read_text()
+        return process
+
+    def serve(self, **env):
+        port = _free_port()
+        self.start("serve", "--no-worker", "--port", str(port), **env)
+        base = f"http://127.0.0.1:{port}"
+
+        def up():
+            try:
+                return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        assert _wait(up), "the server did not come up"
+        return base
+
+    def stop(self):
+        """Stop every process; returns {log name: output}."""
+        outputs = {}
+        for process, handle, log in self.processes:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(10)
+            handle.close()
+            outputs[log.name] = log.read_text()
+        return outputs
+
+
+@pytest.fixture
+def linx_processes():
+    started = []
+
+    def make(folder, url):
+        linx = Linx(folder, url)
+        started.append(linx)
+        return linx
+
+    yield make
+    for linx in started:
+        linx.stop()
+
+
+class Client:
+    """Creates workflows over HTTP as a careful business does: an Idempotency-Key each, retried on 503."""
+
+    def __init__(self, base, key):
+        self.base = base
+        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self.answers = []  # (status, errorCode, Retry-After) of every response
+        self.troubles = []  # anything but a 201 or a clean 503
+        self.created = {}  # Idempotency-Key -> workflow id
+        self.lock = threading.Lock()
+
+    def post(self, idempotency_key):
+        response = requests.post(f"{self.base}/v2/linx/workflows", data=seed_examples()[3], timeout=60,
+                                 headers=dict(self.headers, **{"Idempotency-Key": idempotency_key}))
+        code = response.json().get("errorCode") if response.status_code >= 400 else None
+        with self.lock:
+            self.answers.append((response.status_code, code, response.headers.get("Retry-After")))
+        return response
+
+    def create(self, idempotency_key, attempts=30):
+        for _ in range(attempts):
+            try:
+                response = self.post(idempotency_key)
+            except requests.RequestException as exc:
+                self.troubles.append((idempotency_key, repr(exc)))
+                return None
+            if response.status_code == 201:
+                with self.lock:
+                    self.created[idempotency_key] = response.json()["id"]
+                return response.json()["id"]
+            body = response.json()
+            if response.status_code != 503 or not response.headers.get("Retry-After") or not body.get("traceId"):
+                self.troubles.append((idempotency_key, response.status_code, body))
+                return None
+            time.sleep(float(response.headers["Retry-After"]))
+        self.troubles.append((idempotency_key, "still 503 after every attempt"))
+        return None
+
+    def create_many(self, keys, threads=4):
+        def run(share):
+            for key in share:
+                self.create(key)
+
+        workers = [threading.Thread(target=run, args=(keys[i::threads],)) for i in range(threads)]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join(300)
+
+
+def _check_store(runtime, client, keys):
+    """Every key made exactly one workflow; every job due is done; every workflow's link went out once."""
+    runtime.bind()
+    with runtime.database.connection_context():
+        assert client.troubles == []
+        assert sorted(client.created) == sorted(keys)
+        ids = set(client.created.values())
+        assert len(ids) == len(keys)  # no two keys share a workflow
+        assert {str(w.id) for w in Workflow.select()} == ids  # none lost, none made twice
+
+        def pending():  # due now or running (reminders and expiry wait for their time)
+            return list(Job.select().where((Job.status == "RUNNING")
+                                           | ((Job.status == "DUE") & (Job.run_at <= clock.now()))))
+
+        assert _wait(lambda: not pending(), seconds=120), [(j.kind, j.status, j.last_error) for j in pending()]
+        assert Job.select().where(Job.status == "PARKED").count() == 0
+        notes = list(Notification.select())
+        assert sorted(str(n.workflow_id) for n in notes) == sorted(ids)  # one link message per workflow
+        # DELIVERED (the console channel's answer); UNKNOWN when a cut fell between the send and its record:
+        # at most once, the message is not sent again
+        assert {(n.status, n.error_code) for n in notes} <= {("DELIVERED", None), ("UNKNOWN", "INTERRUPTED")}
+        assert {w.status for w in Workflow.select()} == {"ACTIVE"}
+    inbox = [json.loads(line) for line in (Path(runtime.settings.instance_path) / "dev-messages.jsonl").open()]
+    assert sorted(m["workflowId"] for m in inbox) == sorted(ids)  # every link went out, and once
+
+
+def _no_tracebacks(outputs):
+    for name, text in outputs.items():
+        assert "Traceback" not in text, f"{name}:\n{text[-4000:]}"
+
+
+# -- PostgreSQL connections terminated mid-run -------------------------------------------------------------
+
+
+@pytest.fixture
+def own_postgres(postgres_url):
+    """A database of this test's own on the test server: its connections are the test's to terminate."""
+    admin = _postgres_admin()
+    name = f"linx_faults_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    base = postgres_url.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}", name, admin
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _terminate(admin, name):
+    """Terminate every connection to ``name`` but the admin's own; returns how many."""
+    with admin.cursor() as cur:
+        cur.execute("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        return cur.fetchone()[0]
+
+
+def test_postgres_connections_terminated_mid_run_web_and_worker_recover_without_a_restart(
+        own_postgres, linx_processes, tmp_path):
+    url, name, admin = own_postgres
+    linx = linx_processes(tmp_path, url)
+    key = linx.init_demo()
+    base = linx.serve()
+    worker = linx.work()
+    client = Client(base, key)
+    assert client.create("warm-up-0001")  # both processes hold pooled connections from here on
+
+    # connections cut again and again while creates come in and the worker sends their links
+    keys = [f"during-cuts-{i:04d}" for i in range(32)]
+    terminated = []
+
+    def cut():
+        for _ in range(8):
+            time.sleep(0.3)
+            terminated.append(_terminate(admin, name))
+
+    cutter = threading.Thread(target=cut)
+    cutter.start()
+    client.create_many(keys)
+    cutter.join(60)
+    assert sum(terminated) >= 8  # the cuts did hit LinX's connections
+
+    # the database refuses every connection for a while: a clean 503, never a 500
+    with admin.cursor() as cur:
+        cur.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    _terminate(admin, name)  # whatever LinX still holds goes too (the last cut may have left it none)
+    refused = client.post("while-down-0001")
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "2"
+    assert refused.json()["errorCode"] == "DATABASE_UNAVAILABLE" and refused.json()["traceId"]
+    assert refused.headers["X-Trace-Id"] == refused.json()["traceId"]
+    listed = requests.get(f"{base}/v2/linx/workflows", headers=client.headers, timeout=30)
+    assert listed.status_code == 503 and listed.json()["errorCode"] == "DATABASE_UNAVAILABLE"
+    page = requests.get(f"{base}/l/{'x' * 43}", timeout=30)  # the customer's side: a page that says try again
+    assert page.status_code == 503 and page.headers["Retry-After"] == "2" and "Try again later" in page.text
+    with admin.cursor() as cur:
+        cur.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+
+    # the same processes carry on: the refused create goes through on its retry, and every job gets done
+    assert client.create("while-down-0001")
+    assert client.create("after-0001")
+    assert {status for status, _, _ in client.answers} <= {201, 503}
+    assert {code for status, code, _ in client.answers if status == 503} == {"DATABASE_UNAVAILABLE"}
+    alive = [p.poll() is None for p, _, _ in linx.processes]
+    assert alive == [True, True] and worker.poll() is None
+
+    runtime = Runtime(make_settings(database_url=url, instance_path=str(tmp_path / "instance")))
+    try:
+        _check_store(runtime, client, ["warm-up-0001", *keys, "while-down-0001", "after-0001"])
+    finally:
+        runtime.database.close_all()
+    _no_tracebacks(linx.stop())
+
+
+# -- SQLite busy under concurrent writers ----------------------------------------------------------------
+
+HOLDER = r"""
+import sqlite3, sys, time
+path, hold, times, gap = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+conn.execute("CREATE TABLE IF NOT EXISTS fault_writer (id INTEGER PRIMARY KEY, at REAL)")
+for i in range(times):
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO fault_writer (at) VALUES (?)", (time.time(),))
+    print("holding", flush=True)
+    time.sleep(hold)
+    conn.execute("COMMIT")
+    time.sleep(gap)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("timeout, waits_ms", [(None, 10_000), ("0.5", 500), ("30", 30_000)])
+def test_the_sqlite_busy_timeout_comes_from_the_url(tmp_path, timeout, waits_ms):
+    url = f"sqlite:///{tmp_path}/x.db" + (f"?timeout={timeout}" if timeout else "")
+    database = open_database(url)
+    with database.connection_context():
+        assert database.execute_sql("PRAGMA busy_timeout").fetchone()[0] == waits_ms
+
+
+@pytest.mark.parametrize("timeout", ["soon", "-1"])
+def test_a_bad_sqlite_busy_timeout_is_a_configuration_error_that_names_it(tmp_path, timeout):
+    with pytest.raises(ConfigurationError, match=r"LINX_DATABASE_URL=.*timeout must"):
+        open_database(f"sqlite:///{tmp_path}/x.db?timeout={timeout}")
+
+
+def _holder(path, hold, times, gap):
+    """Another process that takes SQLite's write lock ``times`` times, ``hold`` seconds each."""
+    return subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(hold), str(times), str(gap)],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def test_sqlite_busy_under_concurrent_writers_waits_then_answers_503_and_a_retry_makes_one_workflow(
+        linx_processes, tmp_path):
+    path = tmp_path / "linx.db"
+    linx = linx_processes(tmp_path, f"sqlite:///{path}")
+    key = linx.init_demo()
+    base = linx.serve()  # the default busy timeout: 10 seconds
+    linx.work()
+    client = Client(base, key)
+
+    # a writer holds the lock 1.5 s at a time, far longer than a request's transaction, while four clients
+    # create workflows and the worker sends their links: everyone waits their turn, nobody fails
+    holder = _holder(path, hold=1.5, times=6, gap=0.05)
+    assert holder.stdout.readline().strip() == "holding"
+    keys = [f"busy-{i:04d}" for i in range(24)]
+    client.create_many(keys)
+    assert holder.wait(60) == 0
+    assert {status for status, _, _ in client.answers} == {201}  # not one "database is locked"
+
+    # a second server on the same file gives up after 1 second; the writer holds the lock for 6
+    impatient = linx.serve(LINX_DATABASE_URL=f"sqlite:///{path}?timeout=1")
+    hurried = Client(impatient, key)
+    holder = _holder(path, hold=6, times=1, gap=0)
+    assert holder.stdout.readline().strip() == "holding"
+    refused = hurried.post("held-too-long-0001")
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+    assert refused.json()["errorCode"] == "DATABASE_BUSY" and "Idempotency-Key" in refused.json()["message"]
+    assert holder.wait(60) == 0
+    assert hurried.create("held-too-long-0001")  # the same key, once the lock is free: one workflow
+    assert hurried.post("held-too-long-0001").headers.get("Idempotent-Replayed") == "true"
+    client.created.update(hurried.created)
+
+    runtime = Runtime(make_settings(database_url=f"sqlite:///{path}", instance_path=str(tmp_path / "instance")))
+    _check_store(runtime, client, [*keys, "held-too-long-0001"])
+    _no_tracebacks(linx.stop())
