@@ -144,27 +144,48 @@ def rules_check(directory):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
-@click.option("--no-worker", is_flag=True, help="Do not run a worker thread in this process.")
-def serve(host, port, threads, no_worker):
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Requests served at once by each process.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Web processes; above 1, gunicorn's master forks them (each with its own worker thread "
+                   "unless --no-worker).")
+@click.option("--no-worker", is_flag=True, help="Run no job worker thread in the web process(es).")
+def serve(host, port, threads, workers, no_worker):
     """Serve the API and the Gateway, with a worker thread unless --no-worker."""
+    rt = _runtime()  # refuses a database `linx init` has not set up before anything listens
+    if workers > 1:
+        _serve_processes(rt, host, port, workers, threads, no_worker)
+        return
 
     import waitress
 
-    from gateway_app import create_app
+    from gateway_app.wsgi import wsgi_app
 
-    from .logging_setup import configure
-
-    rt = _runtime()
-    configure(rt.settings)
-    app = create_app(runtime=rt)
+    app = wsgi_app(rt)
     if not no_worker:
         from .worker import start_thread
 
         start_thread(rt)
-    click.echo(f"LinX is serving on http://{host}:{port}  (API docs: http://{host}:{port}/v2/docs)"
+    base = f"http://{host}:{port}"
+    click.echo(f"LinX is serving on {base}  (API docs: {base}/v2/docs)"
                + ("" if no_worker else ", with a worker thread"))
-    waitress.serve(app, host=host, port=port, threads=threads, ident="linx")
+    # waitress would strip X-Forwarded-* before the app sees them: LINX_PROXY_HOPS alone decides what to trust
+    waitress.serve(app, host=host, port=port, threads=threads, ident="linx", clear_untrusted_proxy_headers=False)
+
+
+def _serve_processes(rt, host, port, workers, threads, no_worker):
+    """Gunicorn with ``workers`` processes; each builds its own runtime after the fork, so the master lets go of
+    the database connection the start-up check opened (a connection must never be shared across a fork)."""
+    from gateway_app.wsgi import LinxServer
+
+    if hasattr(rt.database, "close_all"):
+        rt.database.close_all()
+    elif not rt.database.is_closed():
+        rt.database.close()
+    base = f"http://{host}:{port}"
+    click.echo(f"LinX is serving on {base}  (API docs: {base}/v2/docs) with {workers} gunicorn processes of "
+               f"{threads} threads" + ("" if no_worker else ", each with a worker thread"))
+    LinxServer(host, port, workers, threads, job_worker=not no_worker).run()
 
 
 @main.command()

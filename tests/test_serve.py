@@ -1,12 +1,16 @@
-"""`linx init --demo` then `linx serve`, as `make run` does: one process serves the API and runs the worker."""
+"""`linx init --demo` then `linx serve`, as `make run` does: one process serves the API and runs the worker; and
+`linx serve --workers 2`: gunicorn's master and two processes, each with its own runtime and worker thread."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 
 from .conftest import seed_examples
@@ -30,8 +34,7 @@ def _wait(predicate, seconds=20):
     return predicate()
 
 
-def test_serve_answers_the_api_and_its_worker_sends_the_link(tmp_path):
-    port = _free_port()
+def _environment(tmp_path, port):
     env = dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=f"sqlite:///{tmp_path}/linx.db",
                LINX_INSTANCE_PATH=str(tmp_path / "instance"), LINX_PUBLIC_URL=f"http://127.0.0.1:{port}",
                LINX_WORKER_POLL_SECONDS="0.2")
@@ -40,28 +43,39 @@ def test_serve_answers_the_api_and_its_worker_sends_the_link(tmp_path):
     init = subprocess.run([LINX, "init", "--demo", "--json"], env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=60)
     assert init.returncode == 0, init.stderr
-    key = json.loads(init.stdout)["apiKey"]
+    return env, json.loads(init.stdout)["apiKey"]
+
+
+def _up(base):
+    try:
+        return requests.get(f"{base}/v2/openapi.json", timeout=2).status_code == 200
+    except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a process still loading the app
+        return False
+
+
+def _create_and_read_the_link(base, key):
+    """Create a workflow through the API; the message a worker thread sent for it, from the console inbox."""
+    created = requests.post(f"{base}/v2/linx/workflows", data=seed_examples()[3], timeout=10, headers={
+        "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    assert created.status_code == 201, created.text
+    workflow_id = created.json()["id"]
+
+    def delivered():
+        inbox = requests.get(f"{base}/dev/messages.json", timeout=5).json()["messages"]
+        return [m for m in inbox if m["workflowId"] == workflow_id]
+
+    return workflow_id, _wait(delivered)
+
+
+def test_serve_answers_the_api_and_its_worker_sends_the_link(tmp_path):
+    port = _free_port()
+    env, key = _environment(tmp_path, port)
     server = subprocess.Popen([LINX, "serve", "--port", str(port)], env=env, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        def up():
-            try:
-                return requests.get(f"{base}/v2/openapi.json", timeout=2).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        assert _wait(up), "the server did not come up"
-        created = requests.post(f"{base}/v2/linx/workflows", data=seed_examples()[3], timeout=10, headers={
-            "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-        assert created.status_code == 201, created.text
-        workflow_id = created.json()["id"]
-
-        def delivered():
-            inbox = requests.get(f"{base}/dev/messages.json", timeout=5).json()["messages"]
-            return [m for m in inbox if m["workflowId"] == workflow_id]
-
-        messages = _wait(delivered)
+        assert _wait(lambda: _up(base)), "the server did not come up"
+        workflow_id, messages = _create_and_read_the_link(base, key)
         assert len(messages) == 1 and messages[0]["to"] == "+16471234567"
         assert f"{base}/l/" in messages[0]["text"]
         shown = requests.get(f"{base}/v2/linx/workflows/{workflow_id}", timeout=5,
@@ -74,9 +88,69 @@ def test_serve_answers_the_api_and_its_worker_sends_the_link(tmp_path):
     assert "Traceback" not in output, output
 
 
-def test_serve_refuses_a_database_that_was_not_initialised(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_refuses_a_database_that_was_not_initialised(tmp_path, workers):
     env = dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=f"sqlite:///{tmp_path}/none.db",
                LINX_INSTANCE_PATH=str(tmp_path / "instance"))
-    result = subprocess.run([LINX, "serve", "--port", str(_free_port())], env=env, cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run([LINX, "serve", "--port", str(_free_port()), "--workers", workers], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "linx init" in result.stderr and "Traceback" not in result.stderr
+
+
+def _children(pid):
+    """The processes ``pid`` started, still alive (Linux)."""
+    try:
+        return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except FileNotFoundError:
+        return set()
+
+
+def test_serve_with_2_workers_runs_2_processes_that_serve_replace_a_killed_one_and_stop_on_sigterm(tmp_path):
+    port = _free_port()
+    env, key = _environment(tmp_path, port)
+    server = subprocess.Popen([LINX, "serve", "--port", str(port), "--workers", "2", "--threads", "4"], env=env,
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert _wait(lambda: _up(base) and len(_children(server.pid)) == 2, 30), "the server did not come up"
+        first = _children(server.pid)
+        with ThreadPoolExecutor(8) as pool:  # requests at once, spread over both processes
+            answers = list(pool.map(lambda _: requests.get(f"{base}/readyz", timeout=10).status_code, range(40)))
+        assert answers == [200] * 40
+        workflow_id, messages = _create_and_read_the_link(base, key)  # a process's own worker thread sent it
+        assert len(messages) == 1 and f"{base}/l/" in messages[0]["text"]
+
+        os.kill(min(first), signal.SIGKILL)  # gunicorn's master replaces a process that dies
+        assert _wait(lambda: len(_children(server.pid)) == 2 and _children(server.pid) != first, 30)
+        assert _wait(lambda: _up(base))
+        shown = requests.get(f"{base}/v2/linx/workflows/{workflow_id}", timeout=5,
+                             headers={"Authorization": f"Bearer {key}"})
+        assert shown.status_code == 200 and shown.json()["status"] == "ACTIVE"
+        processes = _children(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=40)[0]
+    assert server.returncode == 0, output
+    assert "with 2 gunicorn processes of 4 threads, each with a worker thread" in output
+    assert not any(Path(f"/proc/{pid}").exists() for pid in processes), "a process outlived its master"
+    assert "Traceback" not in output, output
+
+
+def test_the_plain_gunicorn_line_of_the_readme_serves_the_app(tmp_path):
+    port = _free_port()
+    env, key = _environment(tmp_path, port)
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    server = subprocess.Popen([gunicorn, "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--bind",
+                               f"127.0.0.1:{port}", "--forwarded-allow-ips", "", "--no-control-socket",
+                               "gateway_app.wsgi:wsgi_app()"], env=env,
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert _wait(lambda: _up(base)), "gunicorn did not come up"
+        assert requests.get(f"{base}/readyz", timeout=5).json()["status"] == "ready"
+        listed = requests.get(f"{base}/v2/linx/workflows", timeout=5, headers={"Authorization": f"Bearer {key}"})
+        assert listed.status_code == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=40)[0]
+    assert server.returncode == 0 and "Traceback" not in output, output
