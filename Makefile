@@ -13,7 +13,7 @@ export LINX_PUBLIC_URL ?= http://$(HOST):$(PORT)
 $(STAMP): setup.cfg pyproject.toml tests/sample_plugin/pyproject.toml tests/rtp_plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m pip install --quiet -e tests/sample_plugin
 	$(BIN)/python -m pip install --quiet -e tests/rtp_plugin
 	touch $(STAMP)
@@ -28,8 +28,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# make bench [BENCHES="create worker"] [BENCH_ARGS="--backend sqlite --quick"]: every benchmark, or those named
+BENCHES    ?= lifecycle create worker e2e memory
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python bench/bench_lifecycle.py
+	@for b in $(BENCHES); do \
+	  if [ $$b = lifecycle ]; then $(BIN)/python bench/bench_lifecycle.py || exit 1; \
+	  else $(BIN)/python bench/bench_$$b.py $(BENCH_ARGS) || exit 1; fi; \
+	done
 
 check-rules: $(STAMP)
 	$(BIN)/linx rules check

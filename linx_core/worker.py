@@ -14,8 +14,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import peewee
+from playhouse.pool import MaxConnectionsExceeded
 
 from . import jobs
+from .store import unavailable
 
 log = logging.getLogger("linx.worker")
 
@@ -33,30 +35,56 @@ class Worker:
         self.running = {}  # job id -> job, while its handler runs: their leases are renewed
         self._running_lock = threading.Lock()
         self._last_maintenance = None
+        self._held = threading.local()  # the connection a busy thread keeps between batches
 
     def run_once(self):
-        """Claim and run one batch; returns how many jobs ran."""
+        """Claim and run one batch; returns how many jobs ran.
+
+        While jobs keep coming, the thread keeps its database connection from one batch to the next
+        (and runs the batch's jobs on it): opening and closing one per job cost more than the outbox's
+        own work (on SQLite the last connection to close checkpoints the WAL). When nothing is due, or
+        anything fails, the connection is let go, so an idle or failing worker holds none.
+        """
         self.rt.bind()
-        with self.rt.database.connection_context():
+        self._hold_connection()
+        try:
             batch = jobs.claim(self.id, self.concurrency, self.lease_seconds)
-        if not batch:
-            return 0
-        if self.concurrency == 1:
-            for job in batch:
-                self._run(job)
-        else:
-            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="linx-job") as pool:
-                list(pool.map(self._run, batch))
+            if self.concurrency == 1:
+                for job in batch:
+                    self._run(job)
+            elif batch:
+                with ThreadPoolExecutor(self.concurrency, thread_name_prefix="linx-job") as pool:
+                    list(pool.map(self._run, batch))
+        except BaseException:
+            self.let_go()
+            raise
+        if not batch or self.stopping.is_set():
+            self.let_go()
         return len(batch)
+
+    def _hold_connection(self):
+        if getattr(self._held, "context", None) is None:
+            context = self.rt.database.connection_context()
+            context.__enter__()
+            self._held.context = context
+
+    def let_go(self):
+        """Close the connection this thread kept between batches, if any."""
+        context, self._held.context = getattr(self._held, "context", None), None
+        if context is not None:
+            context.__exit__(None, None, None)
 
     def run_until_idle(self, max_batches=1000):
         """Run batches until nothing is due (for tests and the CLI's ``--once``)."""
         total = 0
-        for _ in range(max_batches):
-            ran = self.run_once()
-            total += ran
-            if not ran:
-                break
+        try:
+            for _ in range(max_batches):
+                ran = self.run_once()
+                total += ran
+                if not ran:
+                    break
+        finally:
+            self.let_go()
         return total
 
     def run_forever(self):
@@ -67,7 +95,8 @@ class Worker:
             try:
                 self.maintain()
                 ran = self.run_once()
-            except peewee.DatabaseError as exc:  # the database is away or refused: wait and try again
+            except (peewee.DatabaseError, peewee.InterfaceError, MaxConnectionsExceeded) as exc:
+                # the database is away, busy or refused: wait and try again (a lost connection is not reused)
                 log.warning("worker %s: database error: %s", self.id, exc)
                 ran = 0
             except Exception:  # noqa: BLE001 - the loop must outlive any one failure
@@ -76,6 +105,7 @@ class Worker:
             if not ran:
                 self.wakeup.wait(self.poll_seconds)
                 self.wakeup.clear()
+        self.let_go()
         log.info("worker %s stopped", self.id)
 
     def _renew_leases(self):
@@ -89,8 +119,8 @@ class Worker:
                 self.rt.bind()
                 with self.rt.database.connection_context():
                     jobs.renew(running, self.lease_seconds)
-            except Exception:  # noqa: BLE001 - a missed renewal only risks a second run, which handlers bear
-                log.warning("worker %s: could not renew leases", self.id, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - a missed renewal only risks a second run, which handlers bear
+                log.warning("worker %s: could not renew leases: %s", self.id, exc, exc_info=not unavailable(exc))
 
     def maintain(self, every_seconds=3600):
         """Hourly: drop expired idempotency records and old finished jobs."""

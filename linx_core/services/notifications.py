@@ -27,10 +27,13 @@ FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "UNKNOWN")
 MAX_SEND_ATTEMPTS = 8
 
 
-def queue(rt, workflow, origin, run_at=None):
-    """A QUEUED notification and the job that sends it; call inside the cause's transaction."""
-    last = (Notification.select(peewee.fn.MAX(Notification.serial))
-            .where(Notification.workflow == workflow.id).scalar())
+def queue(rt, workflow, origin, run_at=None, first=False):
+    """A QUEUED notification and the job that sends it; call inside the cause's transaction.
+
+    ``first``: the workflow was created in this transaction, so it has no notification to count after.
+    """
+    last = None if first else (Notification.select(peewee.fn.MAX(Notification.serial))
+                               .where(Notification.workflow == workflow.id).scalar())
     notification = Notification.create(
         workflow=workflow.id, business=workflow.business_id, serial=0 if last is None else last + 1,
         channel=workflow.channel, origin=origin, status="QUEUED")

@@ -64,10 +64,11 @@ def create_workflow(rt, business, body):
         )
         if workflow.channel == "SMS":
             _check_sms_length(rt, workflow, business)
-        steps = [WorkflowStep.create(workflow=workflow, position=i, name=name, status="CREATED", updated_at=now)
+        steps = [WorkflowStep(workflow=workflow, position=i, name=name, status="CREATED", updated_at=now)
                  for i, name in enumerate(request.steps)]
+        WorkflowStep.bulk_create(steps)  # one INSERT for all the steps
         _status_event(rt, workflow, None)
-        notifications.queue(rt, workflow, "INITIAL")
+        notifications.queue(rt, workflow, "INITIAL", first=True)
         _schedule_expiry(workflow)
     return Created(workflow, steps, passcode)
 
@@ -391,8 +392,8 @@ def list_workflows(rt, business, search=None, status=None, page=1, size=20, sort
         problems.append(Problem("query.page", "Must be a whole number from 1.", "OUT_OF_RANGE"))
     if not isinstance(size, int) or not 1 <= size <= limit:
         problems.append(Problem("query.size", f"Must be a whole number from 1 to {limit}.", "OUT_OF_RANGE"))
-    field, _, direction = (sort or "createdAt,desc").partition(",")
-    direction = direction or "asc"
+    field, comma, direction = ("createdAt,desc" if sort is None else sort).partition(",")
+    direction = direction if comma else "asc"  # "title" is title,asc; "", "title," and "title,up" are faults
     if field not in SORTS or direction not in ("asc", "desc"):
         problems.append(Problem("query.sort", f"Must be FIELD[,asc|desc] with FIELD one of {', '.join(SORTS)}.",
                                 "NOT_ALLOWED"))

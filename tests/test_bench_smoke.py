@@ -1,0 +1,51 @@
+"""The benchmarks in their tiniest mode, on SQLite: each runs to the end and writes well-formed JSON
+with its ratio, so the bench code cannot rot. No timing is asserted (speed belongs in bench/)."""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def run_bench(name, tmp_path):
+    out = tmp_path / f"{name}.json"
+    done = subprocess.run([sys.executable, str(BENCH / f"bench_{name}.py"), "--tiny", "--backend", "sqlite",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(out.read_text())
+    assert result["benchmark"] == name and result["backend"] == "sqlite"
+    assert isinstance(result["ratio"], float) and math.isfinite(result["ratio"]) and result["ratio"] > 0
+    assert result["machine"]["cpus"] >= 1
+    return result, done.stdout
+
+
+@pytest.mark.parametrize("name", ["create", "worker"])
+def test_a_ratio_bench_measures_both_sides(name, tmp_path):
+    result, printed = run_bench(name, tmp_path)
+    assert "ratio" in printed
+    if name == "create":
+        level = result["levels"][0]
+        assert level["bare"]["rps"] > 0 and level["linx"]["rps"] > 0
+        assert level["ratio"] == pytest.approx(level["linx"]["rps"] / level["bare"]["rps"])
+    else:
+        assert result["raw"]["jobs_per_second"] > 0 and result["linx"]["jobs_per_second"] > 0
+        assert result["ratio"] == pytest.approx(result["linx"]["jobs_per_second"] / result["raw"]["jobs_per_second"])
+
+
+def test_end_to_end_completes_every_workflow_and_delivers_webhooks(tmp_path):
+    result, _ = run_bench("e2e", tmp_path)
+    level = result["levels"][0]
+    assert level["workflows_per_second"] > 0 and level["workflow_ms"] > level["create_ms"] > 0
+    assert result["webhook_deliveries"] > 0
+
+
+def test_memory_samples_both_processes_at_each_checkpoint(tmp_path):
+    result, _ = run_bench("memory", tmp_path)
+    checkpoints = [s["workflows"] for s in result["samples"] if s["checkpoint"]]
+    assert checkpoints == result["sizes"]["checkpoints"]
+    assert all(s["server_mb"] > 0 and s["worker_mb"] > 0 for s in result["samples"])
+    assert set(result["growth"]) == {"server", "worker"}
