@@ -94,3 +94,90 @@ def test_sqlite_database_file_is_a_real_sqlite_database(tmp_path):
     tables = {r[0] for r in sqlite3.connect(tmp_path / "real.db").execute("select name from sqlite_master")}
     assert {"workflow", "workflow_step", "event", "job", "idempotency_record", "linx_migration"} <= tables
     assert rt.migrate() == []
+
+
+def _row(model, instance):
+    """The row as the database holds it, every column but the id, in the driver's own types."""
+    columns = [f.column_name for f in model._meta.sorted_fields if f.name != "id"]
+    database = model._meta.database
+    param = database.obj.param
+    sql = f'SELECT {", ".join(columns)} FROM "{model._meta.table_name}" WHERE "id" = {param}'
+    return tuple(database.execute_sql(sql, [instance.id.hex]).fetchone())
+
+
+def test_create_writes_exactly_what_peewees_own_insert_writes(rt, demo):
+    when = dt.datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=dt.timezone.utc)
+    values = dict(business=demo[0], status="CREATED", title="Thé ünïcode 'quoted'", channel="SMS",
+                  amount=Decimal("256.2501"), currency="USD", parameters={"a": [1, Decimal("2.5")], "b": None},
+                  phone_number=None, customer_memo="", expire_at=when, created_at=when, updated_at=when)
+    fast = models.Workflow.create(**values)
+    slow = models.Workflow(**values)
+    slow.save(force_insert=True)  # peewee's own INSERT, built from its query tree
+    assert _row(models.Workflow, fast) == _row(models.Workflow, slow)
+    assert any(key[0] is models.Workflow for key in models._INSERTS)  # the statement text kept for reuse
+    assert not fast.dirty_fields
+    again = models.Workflow.get_by_id(fast.id)
+    assert (again.amount, again.parameters, again.expire_at) == (Decimal("256.2501"), {"a": [1, "2.5"], "b": None}, when)
+
+
+def test_bulk_create_writes_one_row_per_instance_as_peewee_does(rt, demo):
+    wf = models.Workflow.create(business=demo[0], status="CREATED", title="t", channel="SMS",
+                                expire_at=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    when = dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+    fast = [models.WorkflowStep(workflow=wf, position=i, name=f"s{i}", status="CREATED", data={"i": i},
+                                updated_at=when) for i in range(3)]
+    models.WorkflowStep.bulk_create(fast)
+    slow = [models.WorkflowStep(workflow=wf, position=i + 3, name=f"s{i}", status="CREATED", data={"i": i},
+                                updated_at=when) for i in range(3)]
+    import peewee
+    peewee.Model.bulk_create.__func__(models.WorkflowStep, slow)  # peewee's own
+    columns = [f.name for f in models.WorkflowStep._meta.sorted_fields if f.name != "id"]
+    position = columns.index("position")
+
+    def without_position(step):
+        row = _row(models.WorkflowStep, step)
+        return row[:position] + row[position + 1:]
+
+    assert [without_position(s) for s in fast] == [without_position(s) for s in slow]
+    assert [s.position for s in wf.steps.order_by(models.WorkflowStep.position)] == list(range(6))
+
+
+def test_create_falls_back_to_peewee_for_expressions_and_uneven_rows(rt, demo):
+    import peewee
+    business = models.Business.create(name=peewee.fn.LOWER("FAST-PATH-CO"), display_name="x")
+    assert models.Business.get_by_id(business.id).name == "fast-path-co"
+    expire = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    uneven = [models.Workflow(business=demo[0], status="CREATED", title="u1", channel="SMS", expire_at=expire,
+                              phone_number="+15555550100"),
+              models.Workflow(business=demo[0], status="CREATED", title="u2", channel="SMS", expire_at=expire)]
+    models.Workflow.bulk_create(uneven)
+    assert [models.Workflow.get_by_id(w.id).phone_number for w in uneven] == ["+15555550100", None]
+
+
+def test_a_prepared_select_answers_as_its_peewee_query_does_with_each_call_s_values(rt, demo, other):
+    business = demo[0]
+
+    def build(name, owner):
+        return (models.BusinessFinancialAccount.select(models.BusinessFinancialAccount, models.Business)
+                .join(models.Business)
+                .where((models.BusinessFinancialAccount.name == name)
+                       & (models.BusinessFinancialAccount.business == owner)))
+
+    prepared = store.Prepared(build, models.BusinessFinancialAccount.name, models.BusinessFinancialAccount.business)
+    for account in [*models.BusinessFinancialAccount.select(), other["ba"]]:
+        owner = account.business
+        expected = [(a.id, a.business.name, a.currency) for a in build(account.name, owner)]
+        got = [(a.id, a.business.name, a.currency) for a in prepared.rows(account.name, owner)]
+        assert got == expected and got  # the joined business came back as a model, as peewee's own
+        # the other business's id finds nothing: the values are this call's, not the first call's
+        stranger = other["business"] if owner.id != other["business"].id else business
+        assert prepared.first(account.name, stranger) is None
+    assert prepared.first("x' OR '1'='1", business) is None  # a value is a parameter, never SQL
+    assert models.BusinessFinancialAccount.select().count() >= 2
+
+
+def test_a_prepared_select_refuses_a_build_that_drops_a_value(rt):
+    prepared = store.Prepared(lambda a, b: models.Business.select().where(models.Business.name == a),
+                              models.Business.name, models.Business.name)
+    with pytest.raises(AssertionError, match="every value"):
+        prepared.first("a", "b")

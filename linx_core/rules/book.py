@@ -1,5 +1,6 @@
 """The rule book: the checked rule files, compiled into a request schema and checks."""
 import itertools
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -41,6 +42,7 @@ class RuleBook:
         self.notifications = data["notifications"]
         self.conditions = self._compile_conditions()
         self.request_schema = self._compile_request_schema()
+        self._loaders = threading.local()  # one schema instance per thread, made on its first request
 
     # -- building ---------------------------------------------------------------------------
 
@@ -161,7 +163,7 @@ class RuleBook:
         if not isinstance(body, dict):
             raise InvalidRequest("The body must be a JSON object.", [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
         try:
-            data = self.request_schema().load(body)
+            data = self._request_loader().load(body)
         except ValidationError as exc:
             problems = flatten(exc.messages)
             if worst_status(exc.messages) == 400:
@@ -178,6 +180,12 @@ class RuleBook:
         if problems:
             raise RuleViolation("The request breaks the rules.", problems)
         return WorkflowRequest(data["title"], steps, params, hours, data.get("customerMemo"), data.get("passcode"))
+
+    def _request_loader(self):
+        loader = getattr(self._loaders, "request", None)
+        if loader is None:
+            loader = self._loaders.request = self.request_schema()
+        return loader
 
     def _expiry_hours(self, data):
         expiry = self.workflow["expiry"]

@@ -8,7 +8,7 @@ import peewee
 from .. import clock
 from ..errors import Conflict, LinxError, NotFound, Problem, RuleViolation, Unauthorized
 from ..secrets import API_KEY_PREFIX, new_api_key, token_hash
-from ..store import db
+from ..store import Prepared, db
 from ..store.models import ApiKey, Business, BusinessFinancialAccount
 from ..vault import mask
 
@@ -56,13 +56,16 @@ def derived_key(rt, label):
     return API_KEY_PREFIX + "demo_" + mac.hexdigest()[:40]
 
 
+_KEY_OWNER = Prepared(lambda key_hash: ApiKey.select(ApiKey, Business).join(Business)
+                      .where((ApiKey.key_hash == key_hash) & ApiKey.revoked_at.is_null()).limit(1),
+                      ApiKey.key_hash)
+
+
 def authenticate(api_key):
     """The business that owns ``api_key``, or :class:`Unauthorized`."""
     if not api_key or len(api_key) > 200:
         raise Unauthorized()
-    row = (ApiKey.select(ApiKey, Business).join(Business)
-           .where((ApiKey.key_hash == token_hash(api_key)) & ApiKey.revoked_at.is_null())
-           .first())
+    row = _KEY_OWNER.first(token_hash(api_key))
     if row is None:
         raise Unauthorized("The API key is not valid.", "INVALID_API_KEY")
     return row.business

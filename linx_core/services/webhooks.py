@@ -43,7 +43,7 @@ from urllib3.util import connection as urllib3_connection
 
 from .. import __version__, clock, jobs
 from ..errors import Conflict, InvalidRequest, NotFound, Problem, RuleViolation
-from ..store import db, is_postgres
+from ..store import Prepared, db, is_postgres
 from .paging import Page
 from ..store.models import Event, WebhookDelivery, WebhookSubscription
 
@@ -382,15 +382,19 @@ def _check_url(rt, url):
 # -- events in, deliveries out ---------------------------------------------------------------------
 
 
+_ACTIVE_SUBSCRIPTIONS = Prepared(
+    lambda business: WebhookSubscription.select(WebhookSubscription.id, WebhookSubscription.event_types).where(
+        (WebhookSubscription.business == business) & (WebhookSubscription.status == "ACTIVE")),
+    WebhookSubscription.business)
+
+
 def on_event(rt, event):
     """Queue a delivery for each ACTIVE subscription of the event's business that wants its type.
 
     Called inside the transaction that records the event, so the jobs commit
     (or roll back) with it. No I/O but the database.
     """
-    subscriptions = WebhookSubscription.select(WebhookSubscription.id, WebhookSubscription.event_types).where(
-        (WebhookSubscription.business == event.business_id) & (WebhookSubscription.status == "ACTIVE"))
-    for subscription in subscriptions:
+    for subscription in _ACTIVE_SUBSCRIPTIONS.rows(event.business_id):
         if matches(subscription.event_types, event.type):
             jobs.enqueue(JOB_KIND, {"eventId": str(event.id), "subscriptionId": str(subscription.id)},
                          event.business_id)

@@ -11,7 +11,7 @@ from .. import clock, events, jobs
 from ..errors import Conflict, InvalidRequest, LinxError, NotFound, Problem, RuleViolation
 from ..lifecycle import STEPS, WORKFLOWS, save_status
 from ..secrets import new_passcode, passcode_hash
-from ..store import db
+from ..store import Prepared, db
 from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancialAccount, Link, Notification,
                             Transaction, Workflow, WorkflowStep)
 from . import notifications
@@ -316,28 +316,35 @@ def _revoke_links(workflow):
     Link.update(revoked_at=clock.now()).where((Link.workflow == workflow.id) & Link.revoked_at.is_null()).execute()
 
 
+# the lookups of every create, their SQL text built once (store.Prepared)
+_CUSTOMER = Prepared(lambda id_, business: Customer.select().where(
+    (Customer.id == id_) & (Customer.business == business)).limit(1), Customer.id, Customer.business)
+_CUSTOMER_ACCOUNT = Prepared(lambda id_, customer, business: CustomerFinancialAccount.select().where(
+    (CustomerFinancialAccount.id == id_) & (CustomerFinancialAccount.customer == customer)
+    & (CustomerFinancialAccount.business == business)).limit(1),
+    CustomerFinancialAccount.id, CustomerFinancialAccount.customer, CustomerFinancialAccount.business)
+_BUSINESS_ACCOUNT = Prepared(lambda id_, business: BusinessFinancialAccount.select().where(
+    (BusinessFinancialAccount.id == id_) & (BusinessFinancialAccount.business == business)).limit(1),
+    BusinessFinancialAccount.id, BusinessFinancialAccount.business)
+
+
 def _check_data(rt, business, params):
     """Ids must be this business's (another's look exactly like ones that do not exist)."""
     problems = []
     customer = None
     if "customerId" in params:
-        customer = Customer.get_or_none((Customer.id == params["customerId"]) & (Customer.business == business))
+        customer = _CUSTOMER.first(params["customerId"], business)
         if customer is None:
             problems.append(Problem("parameters.customerId", "No such customer.", "CUSTOMER_NOT_FOUND"))
     if "customerFinancialAccountId" in params and customer is not None:
-        account = CustomerFinancialAccount.get_or_none(
-            (CustomerFinancialAccount.id == params["customerFinancialAccountId"])
-            & (CustomerFinancialAccount.customer == customer)
-            & (CustomerFinancialAccount.business == business))
+        account = _CUSTOMER_ACCOUNT.first(params["customerFinancialAccountId"], customer, business)
         if account is None:
             problems.append(Problem("parameters.customerFinancialAccountId",
                                     "No such financial account for this customer.", "FINANCIAL_ACCOUNT_NOT_FOUND"))
         else:
             problems += _account_suits(rt, account, params)
     if "baFinancialAccountId" in params:
-        ba = BusinessFinancialAccount.get_or_none(
-            (BusinessFinancialAccount.id == params["baFinancialAccountId"])
-            & (BusinessFinancialAccount.business == business))
+        ba = _BUSINESS_ACCOUNT.first(params["baFinancialAccountId"], business)
         if ba is None:
             problems.append(Problem("parameters.baFinancialAccountId", "No such business financial account.",
                                     "BUSINESS_ACCOUNT_NOT_FOUND"))

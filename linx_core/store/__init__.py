@@ -142,3 +142,42 @@ def bind(database):
 def is_postgres(database=None):
     target = database or db.obj
     return isinstance(target, peewee.PostgresqlDatabase)
+
+
+class Prepared:
+    """A hot SELECT whose SQL text peewee builds once per kind of database, then runs with new values.
+
+    ``build(*markers)`` returns the peewee query with a marker where each value goes; ``fields`` are the
+    fields those values are compared with (their ``db_value`` converts each value, as peewee would).
+    :meth:`rows` runs the kept text and yields what the peewee query would: model instances, joins
+    included. Building a query's text from its tree costs more than running it on a short query, and
+    these run on every API request (``bench/README.md``, "Profile").
+    """
+
+    def __init__(self, build, *fields):
+        self._build = build
+        self._fields = fields
+        self._kept = {}
+
+    def _prepare(self, database):
+        markers = [f"\x00linx-value-{i}\x00" for i in range(len(self._fields))]
+        query = self._build(*markers)
+        sql, params = query.sql()
+        slots = [markers.index(p) if isinstance(p, str) and p in markers else None for p in params]
+        if sorted(s for s in slots if s is not None) != list(range(len(markers))):
+            raise AssertionError(f"every value must appear once in the query: {sql}")
+        kept = self._kept[type(database)] = (query, sql, slots, params)
+        return kept
+
+    def rows(self, *values):
+        database = db.obj
+        query, sql, slots, constants = self._kept.get(type(database)) or self._prepare(database)
+        converted = [field.db_value(value) for field, value in zip(self._fields, values)]
+        params = [constants[i] if slot is None else converted[slot] for i, slot in enumerate(slots)]
+        return query._get_cursor_wrapper(db.execute_sql(sql, params))
+
+    def first(self, *values):
+        """The first row, or None."""
+        for row in self.rows(*values):
+            return row
+        return None
