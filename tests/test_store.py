@@ -1,6 +1,7 @@
 """The store: migrations match the models, money is exact, numbers are sealed."""
 import datetime as dt
 import sqlite3
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -181,3 +182,95 @@ def test_a_prepared_select_refuses_a_build_that_drops_a_value(rt):
                               models.Business.name, models.Business.name)
     with pytest.raises(AssertionError, match="every value"):
         prepared.first("a", "b")
+
+
+def test_written_behind_inserts_commit_with_the_transaction_in_one_round_trip(rt, demo):
+    if not store.is_postgres(rt.database):
+        pytest.skip("SQLite has no round trips to save: write_behind changes nothing there")
+    sent = []
+    database = rt.database
+
+    class Counting(type(database.cursor())):
+        def execute(self, sql, params=None):
+            sent.append(sql)
+            return super().execute(sql, params)
+
+    expire = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    with database.atomic(), store.write_behind():
+        database.connection().cursor_factory = Counting
+        first = models.Workflow.create(business=demo[0], status="CREATED", title="behind 1", channel="SMS",
+                                       expire_at=expire)
+        models.WorkflowStep.bulk_create([models.WorkflowStep(workflow=first, position=0, name="a")])
+        assert sent == []  # nothing sent yet
+        # a read in the same transaction sees them: they travel ahead of it
+        assert models.WorkflowStep.select().where(models.WorkflowStep.workflow == first.id).count() == 1
+        assert len(sent) == 1 and sent[0].count("INSERT INTO") == 2
+        second = models.Workflow.create(business=demo[0], status="CREATED", title="behind 2", channel="SMS",
+                                        expire_at=expire)
+    database.connection().cursor_factory = None
+    assert len(sent) == 2 and sent[1].startswith("INSERT INTO") and sent[1].endswith("COMMIT")
+    assert {w.title for w in models.Workflow.select().where(models.Workflow.id.in_([first.id, second.id]))} == {
+        "behind 1", "behind 2"}
+
+
+def test_a_written_behind_insert_that_fails_takes_its_whole_transaction_with_it(rt, demo):
+    import peewee
+    expire = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    before = models.Workflow.select().count()
+    with pytest.raises(peewee.IntegrityError):
+        with rt.database.atomic(), store.write_behind():
+            models.Workflow.create(business=demo[0], status="CREATED", title="kept?", channel="SMS",
+                                   expire_at=expire)
+            models.WorkflowStep.create(workflow=uuid.uuid4(), position=0, name="orphan")  # no such workflow
+    assert models.Workflow.select().count() == before
+    # and the connection is usable again, with nothing left pending
+    models.Workflow.create(business=demo[0], status="CREATED", title="after", channel="SMS", expire_at=expire)
+    assert models.Workflow.select().count() == before + 1
+
+
+def test_an_exception_inside_write_behind_discards_what_was_pending(rt, demo):
+    expire = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    before = models.Workflow.select().count()
+    with pytest.raises(RuntimeError):
+        with rt.database.atomic(), store.write_behind():
+            models.Workflow.create(business=demo[0], status="CREATED", title="gone", channel="SMS",
+                                   expire_at=expire)
+            raise RuntimeError("the change fails before it commits")
+    assert models.Workflow.select().count() == before
+    assert models.Workflow.select().where(models.Workflow.title == "gone").count() == 0
+
+
+def test_on_postgresql_begin_travels_with_the_transactions_first_statement(rt, demo):
+    if not store.is_postgres(rt.database):
+        pytest.skip("SQLite has no round trips to save")
+    database = rt.database
+    sent = []
+
+    class Counting(type(database.cursor())):
+        def execute(self, sql, params=None):
+            sent.append(sql)
+            return super().execute(sql, params)
+
+    database.connection().cursor_factory = Counting
+    try:
+        with database.atomic():
+            pass
+        assert sent == []  # a transaction that ran nothing costs nothing
+        with pytest.raises(RuntimeError):
+            with database.atomic():
+                raise RuntimeError("before any statement")
+        assert sent == []  # nor does undoing one that never reached the server
+        with database.atomic():
+            assert models.Business.get_by_id(demo[0].id).name == demo[0].name
+        assert len(sent) == 2 and sent[0].startswith("BEGIN; SELECT") and sent[1] == "COMMIT"
+        del sent[:]
+        with database.atomic():
+            models.Business.update(display_name="Renamed").where(models.Business.id == demo[0].id).execute()
+            with pytest.raises(RuntimeError):
+                with database.atomic():  # a savepoint, rolled back
+                    models.Business.update(display_name="Lost").where(models.Business.id == demo[0].id).execute()
+                    raise RuntimeError("undo the inner change only")
+    finally:
+        database.connection().cursor_factory = None
+    assert models.Business.get_by_id(demo[0].id).display_name == "Renamed"
+    assert sent[0].startswith("BEGIN; UPDATE") and sent[-1] == "COMMIT"

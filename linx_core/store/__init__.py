@@ -6,6 +6,8 @@
 (a busy SQLite file, a lost or refused PostgreSQL connection) from any other
 database error, so the API can answer 503 and the worker can wait and go on.
 """
+import contextlib
+import threading
 from urllib.parse import parse_qsl, urlparse
 
 import peewee
@@ -29,6 +31,9 @@ SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
 PG_PASSING = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01")
 
 
+BEGIN = ("BEGIN", ())  # a transaction's start, sent ahead of its first statement
+
+
 class PooledPostgres(PooledPostgresqlDatabase):
     """peewee's PostgreSQL pool, letting go of a connection the server has closed as soon as it is seen.
 
@@ -47,14 +52,60 @@ class PooledPostgres(PooledPostgresqlDatabase):
         finally:
             self._state.ctx = ctx
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._behind = threading.local()  # this thread's inserts written behind (write_behind)
+
     def execute_sql(self, sql, params=None):
+        sql, params = self._with_pending(sql, params)
         try:
             return super().execute_sql(sql, params)
         except (peewee.OperationalError, peewee.InterfaceError):
             self._let_go_if_lost()
             raise
 
+    def defer(self, sql, params):
+        """Keep an INSERT to send with this thread's next statement; False when not writing behind."""
+        if not getattr(self._behind, "on", False) or not self.transaction_depth():
+            return False
+        self._behind.pending = getattr(self._behind, "pending", None) or []
+        self._behind.pending.append((sql, params))
+        return True
+
+    def _with_pending(self, sql, params):
+        pending = getattr(self._behind, "pending", None)
+        if not pending:
+            return sql, params
+        self._behind.pending = None
+        texts = [text for text, _ in pending] + [sql]
+        values = [value for _, part in pending for value in part] + list(params or ())
+        return "; ".join(texts), values
+
+    def commit(self):
+        pending = getattr(self._behind, "pending", None)
+        if pending == [BEGIN]:  # a transaction that ran no statement: nothing to send
+            self._behind.pending = None
+            return None
+        if pending:  # the inserts and the COMMIT: one round trip
+            sql, params = self._with_pending("COMMIT", ())
+            try:
+                with peewee.__exception_wrapper__:
+                    self.cursor().execute(sql, params)
+            except (peewee.OperationalError, peewee.InterfaceError):
+                self._let_go_if_lost()
+                raise
+            return None
+        return super().commit()
+
     def begin(self, *args, **kwargs):
+        if not args and not kwargs and not self._isolation_level:  # BEGIN goes with the first statement
+            try:
+                self.cursor()  # (opens the connection now, as BEGIN would have: opening one resets peewee's
+            except (peewee.OperationalError, peewee.InterfaceError):  # transaction stack)
+                self._let_go_if_lost()
+                raise
+            self._behind.pending = [BEGIN]
+            return None
         try:
             return super().begin(*args, **kwargs)
         except (peewee.OperationalError, peewee.InterfaceError):
@@ -62,6 +113,9 @@ class PooledPostgres(PooledPostgresqlDatabase):
             raise
 
     def rollback(self):
+        pending, self._behind.pending = getattr(self._behind, "pending", None), None
+        if pending and pending[0] is BEGIN:  # the transaction never reached the server: nothing to undo
+            return None
         if self._let_go_if_lost():
             return None
         return super().rollback()
@@ -131,6 +185,25 @@ def unavailable(exc):
     if code is None or code.startswith(PG_PASSING):  # no SQLSTATE: the client lost or never had the connection
         return "unreachable"
     return None
+
+
+@contextlib.contextmanager
+def write_behind():
+    """Inside a transaction on PostgreSQL, send this thread's INSERTs with its next statement (or the COMMIT)
+    instead of one round trip each. For inserts that cannot conflict (new UUID ids): an insert that fails
+    fails that later statement, and the transaction with it. SQLite has no round trips to save: no change.
+    """
+    target = getattr(db, "obj", None)
+    behind = getattr(target, "_behind", None)
+    if behind is None:
+        yield
+        return
+    was = getattr(behind, "on", False)
+    behind.on = True
+    try:
+        yield
+    finally:
+        behind.on = was
 
 
 def bind(database):

@@ -81,7 +81,9 @@ def _insert(model, instances):
         row = "(" + ", ".join([target.param] * len(fields)) + ")"
         table = quote[0] + model._meta.table_name + quote[1]
         sql = _INSERTS[key] = f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([row] * len(instances))
-    database.execute_sql(sql, params)
+    defer = getattr(target, "defer", None)
+    if defer is None or not defer(sql, params):
+        database.execute_sql(sql, params)
     return True
 
 
