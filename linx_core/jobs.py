@@ -11,7 +11,7 @@ import random
 
 from . import clock
 from .errors import Conflict, NotFound
-from .store import db, is_postgres
+from .store import Prepared, db, is_postgres
 from .store.models import Job
 
 DEFAULT_MAX_ATTEMPTS = 10
@@ -39,21 +39,51 @@ def backoff(attempts, rng=random):
     return ceiling / 2 + rng.random() * ceiling / 2
 
 
+def _locked(query):
+    return query.for_update("FOR UPDATE SKIP LOCKED") if is_postgres() else query
+
+
+# The worker's statements, their SQL text built once (they run for every job). Two selects, each an ordered
+# walk of the (status, run_at) index that stops at ``limit``: one select with an OR of the two would gather
+# every due job and sort them all on each claim, which grows with the backlog.
+_EXPIRED = Prepared(lambda now, limit: _locked(
+    Job.select().where((Job.status == "RUNNING") & (Job.lease_until < now)).order_by(Job.run_at).limit(limit)),
+    Job.lease_until, None)
+_DUE = Prepared(lambda now, limit: _locked(
+    Job.select().where((Job.status == "DUE") & (Job.run_at <= now)).order_by(Job.run_at).limit(limit)),
+    Job.run_at, None)
+_TAKE = Prepared(lambda lease, worker, now, id_: Job.update(
+    status="RUNNING", lease_until=lease, attempts=Job.attempts + 1, locked_by=worker, updated_at=now).where(
+    Job.id == id_), Job.lease_until, Job.locked_by, Job.updated_at, Job.id)
+
+
+def _mine_where(id_, worker):
+    return (Job.id == id_) & (Job.status == "RUNNING") & (Job.locked_by == worker)
+
+
+_FINISH = Prepared(lambda now, id_, worker: Job.update(
+    status="DONE", lease_until=None, last_error=None, updated_at=now).where(_mine_where(id_, worker)),
+    Job.updated_at, Job.id, Job.locked_by)
+_PARK = Prepared(lambda error, now, id_, worker: Job.update(
+    status="PARKED", lease_until=None, last_error=error, updated_at=now).where(_mine_where(id_, worker)),
+    Job.last_error, Job.updated_at, Job.id, Job.locked_by)
+_AGAIN = Prepared(lambda run_at, error, now, id_, worker: Job.update(
+    status="DUE", run_at=run_at, lease_until=None, last_error=error, updated_at=now).where(
+    _mine_where(id_, worker)), Job.run_at, Job.last_error, Job.updated_at, Job.id, Job.locked_by)
+_RENEW = Prepared(lambda until, id_, worker: Job.update(lease_until=until).where(_mine_where(id_, worker)),
+                  Job.lease_until, Job.id, Job.locked_by)
+
+
 def claim(worker_id, limit, lease_seconds):
     """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker_id``."""
     now = clock.now()
     with db.atomic():
-        query = (Job.select()
-                 .where(((Job.status == "DUE") & (Job.run_at <= now))
-                        | ((Job.status == "RUNNING") & (Job.lease_until < now)))
-                 .order_by(Job.run_at).limit(limit))
-        if is_postgres():
-            query = query.for_update("FOR UPDATE SKIP LOCKED")
-        jobs = list(query)
+        jobs = list(_EXPIRED.rows(now, limit))  # a dead worker's jobs first: they have waited longest
+        if len(jobs) < limit:
+            jobs += _DUE.rows(now, limit - len(jobs))
         lease = now + dt.timedelta(seconds=lease_seconds)
         for job in jobs:
-            Job.update(status="RUNNING", lease_until=lease, attempts=Job.attempts + 1, locked_by=worker_id,
-                       updated_at=now).where(Job.id == job.id).execute()
+            _TAKE.execute(lease, worker_id, now, job.id)
             job.status, job.lease_until, job.attempts, job.locked_by = "RUNNING", lease, job.attempts + 1, worker_id
     return jobs
 
@@ -62,7 +92,7 @@ def renew(running, lease_seconds):
     """Extend the leases of ``running`` jobs that are still this worker's."""
     until = clock.now() + dt.timedelta(seconds=lease_seconds)
     for job in running:
-        Job.update(lease_until=until).where(_mine(job)).execute()
+        _RENEW.execute(until, job.id, job.locked_by)
 
 
 def purge_done(days):
@@ -71,14 +101,9 @@ def purge_done(days):
                               & (Job.updated_at < clock.now() - dt.timedelta(days=days))).execute()
 
 
-def _mine(job):
-    return (Job.id == job.id) & (Job.status == "RUNNING") & (Job.locked_by == job.locked_by)
-
-
 def finish(job):
     """Mark ``job`` DONE, unless its lease was lost to another worker meanwhile."""
-    return Job.update(status="DONE", lease_until=None, last_error=None, updated_at=clock.now()).where(
-        _mine(job)).execute()
+    return _FINISH.execute(clock.now(), job.id, job.locked_by)
 
 
 def failed(job, reason, at=None, max_attempts=None):
@@ -86,11 +111,9 @@ def failed(job, reason, at=None, max_attempts=None):
     now = clock.now()
     limit = max_attempts or DEFAULT_MAX_ATTEMPTS
     if job.attempts >= limit:
-        return Job.update(status="PARKED", lease_until=None, last_error=reason[:2000], updated_at=now).where(
-            _mine(job)).execute()
+        return _PARK.execute(reason[:2000], now, job.id, job.locked_by)
     run_at = at or now + dt.timedelta(seconds=backoff(job.attempts))
-    return Job.update(status="DUE", run_at=run_at, lease_until=None, last_error=reason[:2000],
-                      updated_at=now).where(_mine(job)).execute()
+    return _AGAIN.execute(run_at, reason[:2000], now, job.id, job.locked_by)
 
 
 def list_jobs(status=None, kind=None, limit=50):

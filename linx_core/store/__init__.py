@@ -218,13 +218,14 @@ def is_postgres(database=None):
 
 
 class Prepared:
-    """A hot SELECT whose SQL text peewee builds once per kind of database, then runs with new values.
+    """A hot query whose SQL text peewee builds once per kind of database, then runs with new values.
 
-    ``build(*markers)`` returns the peewee query with a marker where each value goes; ``fields`` are the
-    fields those values are compared with (their ``db_value`` converts each value, as peewee would).
-    :meth:`rows` runs the kept text and yields what the peewee query would: model instances, joins
-    included. Building a query's text from its tree costs more than running it on a short query, and
-    these run on every API request (``bench/README.md``, "Profile").
+    ``build(*markers)`` returns the peewee query (a select, an update...) with a marker where each value
+    goes; ``fields`` say how each value is converted (the field's ``db_value``, as peewee would; None: as
+    it is). A value may appear more than once. :meth:`rows` runs a select and yields what the peewee query
+    would: model instances, joins included; :meth:`execute` runs a write and returns the rows it changed.
+    Building a query's text from its tree costs more than running it on a short query, and these run on
+    every API request and every job (``bench/README.md``, "Profile").
     """
 
     def __init__(self, build, *fields):
@@ -233,24 +234,33 @@ class Prepared:
         self._kept = {}
 
     def _prepare(self, database):
-        markers = [f"\x00linx-value-{i}\x00" for i in range(len(self._fields))]
-        query = self._build(*markers)
+        names = [f"\x00linx-value-{i}\x00" for i in range(len(self._fields))]
+        query = self._build(*(peewee.Value(name, converter=False) for name in names))
         sql, params = query.sql()
-        slots = [markers.index(p) if isinstance(p, str) and p in markers else None for p in params]
-        if sorted(s for s in slots if s is not None) != list(range(len(markers))):
-            raise AssertionError(f"every value must appear once in the query: {sql}")
+        slots = [names.index(p) if isinstance(p, str) and p in names else None for p in params]
+        if {s for s in slots if s is not None} != set(range(len(names))):
+            raise AssertionError(f"every value must appear in the query: {sql}")
         kept = self._kept[type(database)] = (query, sql, slots, params)
         return kept
 
-    def rows(self, *values):
+    def _run(self, values):
         database = db.obj
         query, sql, slots, constants = self._kept.get(type(database)) or self._prepare(database)
-        converted = [field.db_value(value) for field, value in zip(self._fields, values)]
+        converted = [value if field is None else field.db_value(value) for field, value in zip(self._fields, values)]
         params = [constants[i] if slot is None else converted[slot] for i, slot in enumerate(slots)]
-        return query._get_cursor_wrapper(db.execute_sql(sql, params))
+        return query, db.execute_sql(sql, params)
+
+    def rows(self, *values):
+        query, cursor = self._run(values)
+        return query._get_cursor_wrapper(cursor)
 
     def first(self, *values):
         """The first row, or None."""
         for row in self.rows(*values):
             return row
         return None
+
+    def execute(self, *values):
+        """Run an UPDATE or DELETE; how many rows it changed."""
+        _, cursor = self._run(values)
+        return cursor.rowcount
