@@ -77,6 +77,9 @@ class Settings:
             raise ConfigurationError("LINX_CLOCK_SPEED is for demos: it needs LINX_ENV=development.")
         if settings.clock_speed <= 0:
             raise ConfigurationError("LINX_CLOCK_SPEED must be positive.")
+        if settings.rail_timeout_seconds < 0:
+            raise ConfigurationError("LINX_RAIL_TIMEOUT_SECONDS must be 0 (wait for ever) or a positive number "
+                                     f"of seconds, not {settings.rail_timeout_seconds:g}.")
         return settings.with_secrets() if secrets else settings
 
     def with_secrets(self):

@@ -433,3 +433,11 @@ def test_sqlite_busy_under_concurrent_writers_waits_then_answers_503_and_a_retry
     runtime = Runtime(make_settings(database_url=f"sqlite:///{path}", instance_path=str(tmp_path / "instance")))
     _check_store(runtime, client, [*keys, "held-too-long-0001"])
     _no_tracebacks(linx.stop())
+
+
+@pytest.mark.parametrize("raw", ["-1", "-0.5", "soon"])
+def test_a_rail_deadline_that_is_not_a_number_of_seconds_is_refused_by_name(raw):
+    with pytest.raises(ConfigurationError, match="LINX_RAIL_TIMEOUT_SECONDS"):
+        from linx_core.config import Settings
+
+        Settings.load(environ={"LINX_RAIL_TIMEOUT_SECONDS": raw}, secrets=False)
