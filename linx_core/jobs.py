@@ -43,18 +43,23 @@ def _locked(query):
     return query.for_update("FOR UPDATE SKIP LOCKED") if is_postgres() else query
 
 
-# The worker's statements, their SQL text built once (they run for every job). Two selects, each an ordered
-# walk of the (status, run_at) index that stops at ``limit``: one select with an OR of the two would gather
-# every due job and sort them all on each claim, which grows with the backlog.
-_EXPIRED = Prepared(lambda now, limit: _locked(
-    Job.select().where((Job.status == "RUNNING") & (Job.lease_until < now)).order_by(Job.run_at).limit(limit)),
-    Job.lease_until, None)
-_DUE = Prepared(lambda now, limit: _locked(
-    Job.select().where((Job.status == "DUE") & (Job.run_at <= now)).order_by(Job.run_at).limit(limit)),
-    Job.run_at, None)
-_TAKE = Prepared(lambda lease, worker, now, id_: Job.update(
-    status="RUNNING", lease_until=lease, attempts=Job.attempts + 1, locked_by=worker, updated_at=now).where(
-    Job.id == id_), Job.lease_until, Job.locked_by, Job.updated_at, Job.id)
+def _take(waiting):
+    """One statement that takes the oldest ``limit`` jobs matching ``waiting(now)`` and returns them as taken."""
+    def build(lease, worker, now, limit):
+        oldest = _locked(Job.select(Job.id).where(waiting(now)).order_by(Job.run_at).limit(limit))
+        return (Job.update(status="RUNNING", lease_until=lease, attempts=Job.attempts + 1, locked_by=worker,
+                           updated_at=now)
+                .where(Job.id.in_(oldest)).returning(*Job._meta.sorted_fields))
+    return Prepared(build, Job.lease_until, Job.locked_by, Job.updated_at, None)
+
+
+# The worker's statements, their SQL text built once (they run for every job). A claim is one UPDATE of the
+# oldest due jobs, RETURNING them: atomic on its own (SKIP LOCKED on PostgreSQL; SQLite's write lock), so it
+# needs no transaction around a select and an update per job. Each walks the (status, run_at) index in order
+# and stops at ``limit``: one statement with an OR of due and expired would gather every due job and sort
+# them all on each claim, a cost that grows with the backlog.
+_TAKE_DUE = _take(lambda now: (Job.status == "DUE") & (Job.run_at <= now))
+_TAKE_EXPIRED = _take(lambda now: (Job.status == "RUNNING") & (Job.lease_until < now))
 
 
 def _mine_where(id_, worker):
@@ -74,18 +79,17 @@ _RENEW = Prepared(lambda until, id_, worker: Job.update(lease_until=until).where
                   Job.lease_until, Job.id, Job.locked_by)
 
 
-def claim(worker_id, limit, lease_seconds):
-    """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker_id``."""
+def claim(worker_id, limit, lease_seconds, expired=True):
+    """Take up to ``limit`` due jobs for ``worker_id``, oldest first; with ``expired``, first the jobs whose
+    lease ran out (their worker died): a worker need not look for those on every claim."""
     now = clock.now()
-    with db.atomic():
-        jobs = list(_EXPIRED.rows(now, limit))  # a dead worker's jobs first: they have waited longest
-        if len(jobs) < limit:
-            jobs += _DUE.rows(now, limit - len(jobs))
-        lease = now + dt.timedelta(seconds=lease_seconds)
-        for job in jobs:
-            _TAKE.execute(lease, worker_id, now, job.id)
-            job.status, job.lease_until, job.attempts, job.locked_by = "RUNNING", lease, job.attempts + 1, worker_id
-    return jobs
+    lease = now + dt.timedelta(seconds=lease_seconds)
+    jobs = list(_TAKE_EXPIRED.rows(lease, worker_id, now, limit)) if expired else []
+    if len(jobs) < limit:
+        jobs += _TAKE_DUE.rows(lease, worker_id, now, limit - len(jobs))
+    if not expired and len(jobs) < limit:  # room to spare: look for them anyway
+        jobs += _TAKE_EXPIRED.rows(lease, worker_id, now, limit - len(jobs))
+    return sorted(jobs, key=lambda job: job.run_at)
 
 
 def renew(running, lease_seconds):

@@ -2,13 +2,14 @@
 
 ``linx worker [--concurrency N]`` runs one in its own process; ``linx serve``
 runs one in a thread. Any number of workers may run at once, on any hosts:
-claiming is a database transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
-``BEGIN IMMEDIATE`` on SQLite), and a lease makes a dead worker's job due again.
+claiming is one ``UPDATE ... RETURNING`` statement (over ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; under SQLite's write lock), and a lease makes a dead worker's job due again.
 """
 import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,8 @@ from . import jobs
 from .store import unavailable
 
 log = logging.getLogger("linx.worker")
+
+EXPIRED_LOOK_SECONDS = 1.0  # how often a worker with a full batch still looks for a dead worker's jobs
 
 
 class Worker:
@@ -36,6 +39,7 @@ class Worker:
         self._running_lock = threading.Lock()
         self._last_maintenance = None
         self._held = threading.local()  # the connection a busy thread keeps between batches
+        self._next_expired_look = 0.0
 
     def run_once(self):
         """Claim and run one batch; returns how many jobs ran.
@@ -48,7 +52,10 @@ class Worker:
         self.rt.bind()
         self._hold_connection()
         try:
-            batch = jobs.claim(self.id, self.concurrency, self.lease_seconds)
+            expired = time.monotonic() >= self._next_expired_look  # a busy worker looks once a second
+            if expired:
+                self._next_expired_look = time.monotonic() + EXPIRED_LOOK_SECONDS
+            batch = jobs.claim(self.id, self.concurrency, self.lease_seconds, expired=expired)
             if self.concurrency == 1:
                 for job in batch:
                     self._run(job)

@@ -131,6 +131,26 @@ def test_a_lost_lease_is_taken_by_another_worker_and_the_late_finish_is_ignored(
     assert Job.get_by_id(job.id).status == "DONE"
 
 
+def test_a_claim_takes_the_oldest_jobs_as_taken_and_a_dead_workers_jobs_even_when_busy(rt, frozen):
+    import datetime as dt
+
+    start = clock.now()
+    ids = [jobs.enqueue("test.order", {"i": i}, run_at=start - dt.timedelta(seconds=10 - i)).id for i in range(4)]
+    first = jobs.claim("worker-a", 2, lease_seconds=30)
+    assert [j.id for j in first] == ids[:2]  # oldest first
+    assert all((j.status, j.attempts, j.locked_by) == ("RUNNING", 1, "worker-a") for j in first)
+    assert all(j.lease_until == start + dt.timedelta(seconds=30) for j in first)  # the row as taken
+    frozen.advance(seconds=31)  # worker-a died: its two leases ran out
+    # a worker with a full batch of due jobs that is not looking for expired leases takes due jobs only
+    assert [j.id for j in jobs.claim("worker-b", 2, lease_seconds=30, expired=False)] == ids[2:]
+    # with room to spare it looks anyway; when it looks, a dead worker's jobs come first
+    later = jobs.enqueue("test.order", {"i": 4}, run_at=clock.now() - dt.timedelta(seconds=1)).id
+    again = jobs.claim("worker-c", 2, lease_seconds=30)
+    assert [j.id for j in again] == ids[:2] and all(j.attempts == 2 for j in again)
+    assert [j.id for j in jobs.claim("worker-c", 5, lease_seconds=30, expired=False)] == [later]
+    assert Job.select().where(Job.status == "DUE").count() == 0
+
+
 def _start_worker(env):
     return subprocess.Popen([str(Path(sys.executable).parent / "linx"), "worker"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

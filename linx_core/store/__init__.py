@@ -240,19 +240,27 @@ class Prepared:
         slots = [names.index(p) if isinstance(p, str) and p in names else None for p in params]
         if {s for s in slots if s is not None} != set(range(len(names))):
             raise AssertionError(f"every value must appear in the query: {sql}")
-        kept = self._kept[type(database)] = (query, sql, slots, params)
+        kept = self._kept[type(database)] = (query, sql, slots, params, _whole_rows_of(query))
         return kept
 
     def _run(self, values):
         database = db.obj
-        query, sql, slots, constants = self._kept.get(type(database)) or self._prepare(database)
+        query, sql, slots, constants, whole = self._kept.get(type(database)) or self._prepare(database)
         converted = [value if field is None else field.db_value(value) for field, value in zip(self._fields, values)]
         params = [constants[i] if slot is None else converted[slot] for i, slot in enumerate(slots)]
-        return query, db.execute_sql(sql, params)
+        return query, whole, db.execute_sql(sql, params)
 
     def rows(self, *values):
-        query, cursor = self._run(values)
-        return query._get_cursor_wrapper(cursor)
+        query, whole, cursor = self._run(values)
+        if whole is None:
+            return query._get_cursor_wrapper(cursor)
+        model, names, converters = whole  # every column of one model: the instances made here, as peewee's
+        made = []                         # wrapper makes them, without resolving the columns on every call
+        for row in cursor.fetchall():
+            instance = model(__no_default__=1)
+            instance.__data__.update(zip(names, (convert(value) for convert, value in zip(converters, row))))
+            made.append(instance)
+        return made
 
     def first(self, *values):
         """The first row, or None."""
@@ -262,5 +270,17 @@ class Prepared:
 
     def execute(self, *values):
         """Run an UPDATE or DELETE; how many rows it changed."""
-        _, cursor = self._run(values)
+        _, _, cursor = self._run(values)
         return cursor.rowcount
+
+
+def _whole_rows_of(query):
+    """``(model, field names, converters)`` when ``query`` returns every column of one model and nothing else."""
+    model = getattr(query, "model", None)
+    returning = getattr(query, "_returning", None)
+    if model is None or not returning or getattr(query, "_joins", None) or len(getattr(query, "_from_list", [1])) > 1:
+        return None
+    fields = model._meta.sorted_fields
+    if len(returning) != len(fields) or any(a is not b for a, b in zip(returning, fields)):
+        return None
+    return model, [f.name for f in fields], [f.python_value for f in fields]
