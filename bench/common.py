@@ -17,7 +17,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import psutil
@@ -29,10 +28,6 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 BIN = Path(sys.executable).parent
 LINX = str(BIN / "linx")
-PG_ADMIN = dict(host=os.environ.get("LINX_TEST_PGHOST", "127.0.0.1"),  # the test suite's server and settings
-                port=int(os.environ.get("LINX_TEST_PGPORT", 5432)),
-                user=os.environ.get("LINX_TEST_PGUSER", "postgres"),
-                dbname=os.environ.get("LINX_TEST_PGDATABASE", "test"))
 BACKENDS = ("sqlite", "postgres")
 
 if str(ROOT) not in sys.path:  # the seed document's reader lives with the tests
@@ -71,19 +66,10 @@ def database(backend, folder):
     if backend == "sqlite":
         yield f"sqlite:///{folder}/linx.db"
         return
-    import psycopg2
+    from linx_core.testing.postgres import temporary_database
 
-    admin = psycopg2.connect(connect_timeout=3, **PG_ADMIN)
-    admin.autocommit = True
-    name = f"linx_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://{PG_ADMIN['user']}@{PG_ADMIN['host']}:{PG_ADMIN['port']}/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with temporary_database("linx_bench") as (url, _, _):
+        yield url
 
 
 def linx_env(url, folder, port=None, **extra):

@@ -11,7 +11,7 @@ import random
 
 from . import clock
 from .errors import Conflict, NotFound
-from .store import Prepared, db, is_postgres
+from .store import Prepared, is_postgres
 from .store.models import Job
 
 DEFAULT_MAX_ATTEMPTS = 10

@@ -8,7 +8,6 @@ import json
 import os
 import tempfile
 import threading
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,10 +22,10 @@ from linx_core.demo import init_demo
 from linx_core.runtime import Runtime
 from linx_core.services.businesses import add_financial_account, create_business
 from linx_core.store import models
+from linx_core.testing.postgres import ADMIN, admin_connection, temporary_database
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = dict(host=os.environ.get("LINX_TEST_PGHOST", "127.0.0.1"), port=int(os.environ.get("LINX_TEST_PGPORT", 5432)),
-                user=os.environ.get("LINX_TEST_PGUSER", "postgres"), dbname=os.environ.get("LINX_TEST_PGDATABASE", "test"))
+PG_ADMIN = ADMIN
 SECRET_KEY = "test-secret-key"
 DATA_KEY = Fernet.generate_key().decode()
 INSTANCE = tempfile.mkdtemp(prefix="linx-test-instance-")
@@ -39,31 +38,27 @@ def test_settings(**overrides):
     return Settings.load(environ={}, **values)
 
 
-def _postgres_admin():
-    import psycopg2
+_postgres_admin = admin_connection
 
-    conn = psycopg2.connect(connect_timeout=3, **PG_ADMIN)
-    conn.autocommit = True
-    return conn
+
+def postgres_or_skip(what="PostgreSQL"):
+    """An admin connection to the test server; without one, a skip (a failure when CI requires PostgreSQL)."""
+    try:
+        return admin_connection()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "no PostgreSQL here"
+        if os.environ.get("LINX_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (LINX_TEST_REQUIRE_POSTGRES=1) but unreachable: {exc}")
+        pytest.skip(f"{what} at {PG_ADMIN['host']}:{PG_ADMIN['port']} is not there: {exc}")
 
 
 @pytest.fixture(scope="session")
 def postgres_url():
     """A fresh PostgreSQL database for this test session, dropped at the end."""
+    admin = postgres_or_skip("no PostgreSQL")
     try:
-        admin = _postgres_admin()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "no PostgreSQL here"
-        if os.environ.get("LINX_TEST_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (LINX_TEST_REQUIRE_POSTGRES=1) but unreachable: {exc}")
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN['host']}:{PG_ADMIN['port']}: {exc}")
-    name = f"linx_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://{PG_ADMIN['user']}@{PG_ADMIN['host']}:{PG_ADMIN['port']}/{name}"
+        with temporary_database("linx_test", admin) as (url, _, _):
+            yield url
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -32,11 +31,12 @@ from linx_core.runtime import Runtime
 from linx_core.services.transactions import history
 from linx_core.store import open_database
 from linx_core.store.models import Job, Notification, Workflow
+from linx_core.testing.postgres import temporary_database
 from linx_core.worker import Worker
 from linx_plugins.push_to_card import PushToCardSandbox
 from linx_plugins.sandbox import RESPONSE_DELAY_ENV
 
-from .conftest import _postgres_admin, seed_examples
+from .conftest import seed_examples
 from .conftest import test_settings as make_settings
 from .journeys import api_for, body, create, freeze, rail_runtime, reload, to_confirmation
 
@@ -283,18 +283,8 @@ def _no_tracebacks(outputs):
 @pytest.fixture
 def own_postgres(postgres_url):
     """A database of this test's own on the test server: its connections are the test's to terminate."""
-    admin = _postgres_admin()
-    name = f"linx_faults_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    base = postgres_url.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}", name, admin
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with temporary_database("linx_faults") as own:
+        yield own
 
 
 def _terminate(admin, name):

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,7 +40,7 @@ from linx_core.runtime import Runtime
 from linx_core.store.models import Event, Job, Notification, Transaction, TransactionStatus, Workflow
 from linx_plugins.push_to_card import PushToCardSandbox
 
-from .conftest import DATA_KEY, PG_ADMIN, SECRET_KEY, _postgres_admin
+from .conftest import DATA_KEY, SECRET_KEY, postgres_or_skip
 from .conftest import test_settings as make_settings
 from .fakes.twilio_api import FakeTwilioApi
 from .journeys import body
@@ -68,20 +67,11 @@ EXPECTED_HISTORY = ["NEW", "PENDING", "PROCESSING", "APPROVED", "SETTLED"]
 @pytest.fixture
 def scale_url():
     """A PostgreSQL database of this test's own (the workers must find no other test's jobs), dropped after."""
+    admin = postgres_or_skip("the multi-process proof needs PostgreSQL, which")
     try:
-        admin = _postgres_admin()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "no PostgreSQL here"
-        if os.environ.get("LINX_TEST_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (LINX_TEST_REQUIRE_POSTGRES=1) but unreachable: {exc}")
-        pytest.skip(f"the multi-process proof needs PostgreSQL at {PG_ADMIN['host']}:{PG_ADMIN['port']}: {exc}")
-    name = f"linx_scale_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://{PG_ADMIN['user']}@{PG_ADMIN['host']}:{PG_ADMIN['port']}/{name}"
+        with temporary_database("linx_scale", admin) as (url, _, _):
+            yield url
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 
