@@ -50,6 +50,7 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(tmp_path):
         assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
         assert database.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10_000
+        assert database.execute_sql("PRAGMA cache_size").fetchone()[0] == -500  # bounded per kept connection
 
 
 def test_an_unknown_database_url_is_a_clear_error():

@@ -23,6 +23,9 @@ SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
     "synchronous": "normal",
+    # 500 KiB of page cache a connection (SQLite's default is 2 MB): a serving thread keeps its connection, so
+    # each one's cache would fill with the pages of ever larger tables; the OS caches the file's pages anyway
+    "cache_size": -500,
 }
 SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
 # SQLSTATEs that mean "this connection or this moment, not this request": connection exceptions (08),
