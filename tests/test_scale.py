@@ -38,6 +38,7 @@ from werkzeug.wrappers import Request, Response
 from linx_core import clock, store
 from linx_core.runtime import Runtime
 from linx_core.store.models import Event, Job, Notification, Transaction, TransactionStatus, Workflow
+from linx_core.testing.postgres import temporary_database
 from linx_plugins.push_to_card import PushToCardSandbox
 
 from .conftest import DATA_KEY, SECRET_KEY, postgres_or_skip
