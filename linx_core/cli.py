@@ -200,13 +200,22 @@ def worker(concurrency, once):
 
     from .logging_setup import configure
 
+    runner = None
+    stop_early = []  # a SIGTERM while starting up (a supervisor changing its mind): stop before taking any job
+
+    def on_sigterm(*_):
+        runner.stop() if runner is not None else stop_early.append(True)
+
+    if not once:
+        signal.signal(signal.SIGTERM, on_sigterm)
     rt = _runtime()
     configure(rt.settings)
     runner = Worker(rt, concurrency)
     if once:
         click.echo(f"ran {runner.run_until_idle()} job(s)")
         return
-    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    if stop_early:
+        return
     try:
         runner.run_forever()
     except KeyboardInterrupt:

@@ -184,10 +184,16 @@ class Fleet:
                                    str(WEB_THREADS), "--no-worker"], "serve")
 
     def start_worker(self):
+        """Start a worker and wait until it runs (its SIGTERM handler in place) before the next kill or the stop:
+        a process still importing when the stop's SIGTERM comes dies of it instead of stopping."""
         with self._lock:
             self.started += 1
-            self.workers.append(self._start(["worker", "--concurrency", str(WORKER_CONCURRENCY)],
-                                            f"worker-{self.started}"))
+            log = self.folder / f"worker-{self.started}.log"
+            process = self._start(["worker", "--concurrency", str(WORKER_CONCURRENCY)], log.stem)
+            self.workers.append(process)
+        running = wait_for(lambda: process.poll() is not None or "started (concurrency" in log.read_text(errors="replace"),
+                           60, step=0.05)
+        assert running and process.poll() is None, f"{log.name}: {log.read_text(errors='replace')[-2000:]}"
 
     def kill_one(self, rng):
         """SIGKILL a random worker, then start its replacement."""
