@@ -11,18 +11,53 @@ from .errors import LinxError
 def _runtime(migrated=True):
     """The runtime from the environment; with ``migrated``, refuse a database `linx init` has not set up."""
     from .config import Settings
-    from .errors import ConfigurationError
     from .runtime import Runtime
-    from .store.migrate import pending
 
     rt = Runtime(Settings.load())
     if migrated:
-        with rt.database.connection_context():
-            missing = pending(rt.database)
-        if missing:
-            raise ConfigurationError(f"The database {rt.settings.database_url} is not set up or is out of date "
-                                     f"({len(missing)} migration(s) pending): run `linx init` first.")
+        _check_set_up(rt)
     return rt
+
+
+def _check_set_up(rt):
+    from .errors import ConfigurationError
+    from .store.migrate import pending
+
+    with rt.database.connection_context():
+        missing = pending(rt.database)
+    if missing:
+        raise ConfigurationError(f"The database {rt.settings.database_url} is not set up or is out of date "
+                                 f"({len(missing)} migration(s) pending): run `linx init` first.")
+
+
+WAIT_FOR_DATABASE_MAX_SECONDS = 30  # the longest pause between two looks at a database that is not there yet
+
+
+def _set_up_once_reachable(rt, command, stopped):
+    """Refuse a database `linx init` has not set up, as :func:`_runtime` does; but while the database cannot be
+    reached (a server still starting, restarting, refusing connections), wait for it, saying so, instead of
+    exiting: processes started before their database (a compose file, a reboot) come up when it does.
+    Returns False if ``stopped`` was set while waiting."""
+    import logging
+
+    from playhouse.pool import MaxConnectionsExceeded
+
+    from .store import unavailable
+
+    log = logging.getLogger(f"linx.{command}")
+    pause = 0.5
+    while True:
+        try:
+            _check_set_up(rt)
+            return True
+        except (peewee.DatabaseError, peewee.InterfaceError, MaxConnectionsExceeded) as exc:
+            if unavailable(exc) != "unreachable":
+                raise
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            log.warning("the database cannot be reached (%s); looking again in %g s", first_line, pause)
+        if stopped.wait(pause):
+            return False
+        pause = min(pause * 2, WAIT_FOR_DATABASE_MAX_SECONDS)
 
 
 def _fail(exc):
@@ -152,7 +187,20 @@ def rules_check(directory):
 @click.option("--no-worker", is_flag=True, help="Run no job worker thread in the web process(es).")
 def serve(host, port, threads, workers, no_worker):
     """Serve the API and the Gateway, with a worker thread unless --no-worker."""
-    rt = _runtime()  # refuses a database `linx init` has not set up before anything listens
+    import signal
+    import threading
+
+    from .logging_setup import configure
+
+    rt = _runtime(migrated=False)
+    configure(rt.settings)
+    stopped = threading.Event()  # a SIGTERM while waiting for the database: exit 0, as a running server does
+    before = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:  # refuses a database `linx init` has not set up, before anything listens
+        if not _set_up_once_reachable(rt, "serve", stopped):
+            return
+    finally:
+        signal.signal(signal.SIGTERM, before)
     if workers > 1:
         _serve_processes(rt, host, port, workers, threads, no_worker)
         return
@@ -195,26 +243,31 @@ def _serve_processes(rt, host, port, workers, threads, no_worker):
 def worker(concurrency, once):
     """Run due jobs: notifications, reminders, expiry, webhooks, payments."""
     import signal
+    import threading
 
     from .worker import Worker
 
     from .logging_setup import configure
 
     runner = None
-    stop_early = []  # a SIGTERM while starting up (a supervisor changing its mind): stop before taking any job
+    stopped = threading.Event()  # a SIGTERM while starting up or waiting for the database: stop, taking no job
 
     def on_sigterm(*_):
-        runner.stop() if runner is not None else stop_early.append(True)
+        stopped.set()
+        if runner is not None:
+            runner.stop()
 
     if not once:
         signal.signal(signal.SIGTERM, on_sigterm)
-    rt = _runtime()
+    rt = _runtime(migrated=once)  # --once: a database away is an error now
     configure(rt.settings)
+    if not once and not _set_up_once_reachable(rt, "worker", stopped):
+        return
     runner = Worker(rt, concurrency)
     if once:
         click.echo(f"ran {runner.run_until_idle()} job(s)")
         return
-    if stop_early:
+    if stopped.is_set():
         return
     try:
         runner.run_forever()

@@ -15,6 +15,7 @@ The five faults of the operating requirements, and where each is shown:
 import datetime as dt
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -349,6 +350,56 @@ def test_postgres_connections_terminated_mid_run_web_and_worker_recover_without_
     finally:
         runtime.database.close_all()
     _no_tracebacks(linx.stop())
+
+
+def test_processes_started_while_postgresql_refuses_connections_wait_for_it(own_postgres, linx_processes, tmp_path):
+    """A compose file or a reboot starts LinX before its database: ``linx serve`` and ``linx worker`` wait for it,
+    saying so, and come up when it does; a SIGTERM while they wait stops them cleanly."""
+    url, name, admin = own_postgres
+    linx = linx_processes(tmp_path, url)
+    key = linx.init_demo()
+    with admin.cursor() as cur:
+        cur.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    port = _free_port()
+    server = linx.start("serve", "--no-worker", "--port", str(port))
+    worker = linx.start("worker", "--concurrency", "1")
+    given_up = linx.start("worker")
+    logs = {process: log for process, _, log in linx.processes}
+
+    def waiting(process):
+        return _wait(lambda: logs[process].read_text().count("the database cannot be reached") >= 2
+                     or process.poll() is not None, seconds=30)
+
+    assert all(waiting(p) for p in (server, worker, given_up)), {p.args[1]: logs[p].read_text() for p in logs}
+    assert [p.poll() for p in (server, worker, given_up)] == [None, None, None]
+    assert f'database "{name}" is not currently accepting connections' in logs[worker].read_text()  # says why
+    assert "Traceback" not in logs[worker].read_text() and "Traceback" not in logs[server].read_text()
+    given_up.send_signal(signal.SIGTERM)  # a supervisor changing its mind: a clean exit, no job taken
+    assert given_up.wait(20) == 0, logs[given_up].read_text()
+
+    with admin.cursor() as cur:
+        cur.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+    base = f"http://127.0.0.1:{port}"
+    assert _wait(lambda: "LinX is serving" in logs[server].read_text() or server.poll() is not None), \
+        logs[server].read_text()
+    assert _wait(lambda: " started (concurrency" in logs[worker].read_text() or worker.poll() is not None), \
+        logs[worker].read_text()
+    client = Client(base, key)
+    assert _wait(lambda: _answers(base)), logs[server].read_text()
+    assert client.create("after-the-wait-0001") and client.create("after-the-wait-0002")
+    runtime = Runtime(make_settings(database_url=url, instance_path=str(tmp_path / "instance")))
+    try:
+        _check_store(runtime, client, ["after-the-wait-0001", "after-the-wait-0002"])  # the worker sent both links
+    finally:
+        runtime.database.close_all()
+    _no_tracebacks(linx.stop())
+
+
+def _answers(base):
+    try:
+        return requests.get(f"{base}/readyz", timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
 
 
 # -- SQLite busy under concurrent writers ----------------------------------------------------------------
