@@ -30,7 +30,7 @@ from linx_core import clock
 from linx_core.errors import ConfigurationError
 from linx_core.runtime import Runtime
 from linx_core.services.transactions import history
-from linx_core.store import open_database
+from linx_core.store import is_postgres, open_database
 from linx_core.store.models import Job, Notification, Workflow
 from linx_core.testing.postgres import temporary_database
 from linx_core.worker import Worker
@@ -350,6 +350,40 @@ def test_postgres_connections_terminated_mid_run_web_and_worker_recover_without_
     finally:
         runtime.database.close_all()
     _no_tracebacks(linx.stop())
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "lost-at-commit-1"])
+def test_a_connection_lost_at_a_creates_commit_answers_503_and_keeps_nothing(rt, api, monkeypatch, idempotency_key):
+    """The create's last inserts travel with its COMMIT (write_behind): when that is what the cut hits, the client
+    hears 503 DATABASE_UNAVAILABLE (retry), never 500, and the server kept nothing of it."""
+    if not is_postgres(rt.database):
+        pytest.skip("a PostgreSQL connection to terminate")
+    from linx_core.services import workflows
+    from linx_core.testing.postgres import admin_connection
+
+    schedule = workflows._schedule_expiry
+
+    def then_cut(workflow):  # the transaction's last write, held back to go with the COMMIT; then the cut
+        schedule(workflow)
+        pid = rt.database.connection().get_backend_pid()
+        admin = admin_connection()
+        try:
+            with admin.cursor() as cur:
+                cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        finally:
+            admin.close()
+
+    monkeypatch.setattr(workflows, "_schedule_expiry", then_cut)
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    answer = api.create(None, raw=seed_examples()[3], headers=headers)
+    assert answer.status_code == 503, answer.get_json()
+    assert answer.get_json()["errorCode"] == "DATABASE_UNAVAILABLE" and answer.headers["Retry-After"]
+    rt.bind()
+    assert Workflow.select().count() == 0 and Job.select().count() == 0
+    monkeypatch.setattr(workflows, "_schedule_expiry", schedule)
+    again = api.create(None, raw=seed_examples()[3], headers=headers)  # the same process goes on; the key is free
+    assert again.status_code == 201, again.get_json()
+    assert Workflow.select().count() == 1
 
 
 def test_processes_started_while_postgresql_refuses_connections_wait_for_it(own_postgres, linx_processes, tmp_path):

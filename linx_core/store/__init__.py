@@ -121,6 +121,8 @@ class PooledPostgres(PooledPostgresqlDatabase):
             return None
         if self._let_go_if_lost():
             return None
+        if self._state.conn is None:  # let go already (a COMMIT that lost its connection): the server rolled it back
+            return None
         return super().rollback()
 
     def _let_go_if_lost(self):
