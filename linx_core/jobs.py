@@ -7,12 +7,17 @@ backoff and jitter; a job that keeps failing is PARKED for an operator
 (``linx jobs list|show|retry``).
 """
 import datetime as dt
+import logging
 import random
+
+import peewee
 
 from . import clock
 from .errors import Conflict, NotFound
 from .store import Prepared, is_postgres
 from .store.models import Job
+
+log = logging.getLogger("linx.worker")
 
 DEFAULT_MAX_ATTEMPTS = 10
 BACKOFF_BASE_SECONDS = 5
@@ -84,12 +89,21 @@ def claim(worker_id, limit, lease_seconds, expired=True):
     lease ran out (their worker died): a worker need not look for those on every claim."""
     now = clock.now()
     lease = now + dt.timedelta(seconds=lease_seconds)
-    jobs = list(_TAKE_EXPIRED.rows(lease, worker_id, now, limit)) if expired else []
-    if len(jobs) < limit:
-        jobs += _TAKE_DUE.rows(lease, worker_id, now, limit - len(jobs))
-    if not expired and len(jobs) < limit:  # room to spare: look for them anyway
-        jobs += _TAKE_EXPIRED.rows(lease, worker_id, now, limit - len(jobs))
-    return sorted(jobs, key=lambda job: job.run_at)
+    # a dead worker's jobs first when looking for them; else due jobs, and with room to spare, look anyway
+    looks = (_TAKE_EXPIRED, _TAKE_DUE) if expired else (_TAKE_DUE, _TAKE_EXPIRED)
+    taken = []
+    for look in looks:
+        if len(taken) >= limit:
+            break
+        try:  # each look commits on its own: what one took is this worker's, even if the next one fails
+            taken += look.rows(lease, worker_id, now, limit - len(taken))
+        except (peewee.DatabaseError, peewee.InterfaceError) as exc:
+            if not taken:
+                raise
+            # run what is taken (its lease renewed while it runs) rather than strand it for a whole lease
+            log.warning("claim by %s: %s; running the %s job(s) already taken", worker_id, exc, len(taken))
+            break
+    return sorted(taken, key=lambda job: job.run_at)
 
 
 def renew(running, lease_seconds):

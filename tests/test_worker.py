@@ -151,6 +151,36 @@ def test_a_claim_takes_the_oldest_jobs_as_taken_and_a_dead_workers_jobs_even_whe
     assert Job.select().where(Job.status == "DUE").count() == 0
 
 
+def test_jobs_a_claim_took_before_its_next_look_failed_are_run_not_stranded(rt, frozen, monkeypatch):
+    """A claim's looks (a dead worker's jobs, then due ones) commit one by one: when the second fails (SQLite busy
+    past its timeout, a lost connection), the jobs the first took are this worker's; it runs them at once
+    instead of leaving them RUNNING, unrenewed, for a whole lease."""
+    import datetime as dt
+
+    import peewee
+
+    orphan = jobs.enqueue("test.order", {"i": 0}, run_at=clock.now() - dt.timedelta(minutes=5))
+    assert [j.id for j in jobs.claim("dead-worker", 1, lease_seconds=30)] == [orphan.id]
+    frozen.advance(seconds=31)  # its worker died; its lease ran out
+    due = jobs.enqueue("test.order", {"i": 1}, run_at=clock.now() - dt.timedelta(seconds=1))
+
+    def busy(*values):
+        raise peewee.OperationalError("database is locked")
+
+    monkeypatch.setattr(jobs._TAKE_DUE, "rows", busy)
+    worker = Worker(rt, concurrency=2)
+    ran = []
+    worker.handlers["test.order"] = lambda rt, job: ran.append(job.id)
+    assert worker.run_once() == 1
+    assert ran == [orphan.id]
+    assert (Job.get_by_id(orphan.id).status, Job.get_by_id(orphan.id).attempts) == ("DONE", 2)
+    assert Job.get_by_id(due.id).status == "DUE"  # left for the next claim
+    with pytest.raises(peewee.OperationalError):  # a claim that took nothing fails as before: the loop waits
+        worker.run_once()
+    monkeypatch.undo()
+    assert worker.run_once() == 1 and ran == [orphan.id, due.id]
+
+
 def _start_worker(env):
     return subprocess.Popen([str(Path(sys.executable).parent / "linx"), "worker"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
