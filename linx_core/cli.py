@@ -21,12 +21,13 @@ def _runtime(migrated=True):
 
 def _check_set_up(rt):
     from .errors import ConfigurationError
+    from .store import redacted
     from .store.migrate import pending
 
     with rt.database.connection_context():
         missing = pending(rt.database)
     if missing:
-        raise ConfigurationError(f"The database {rt.settings.database_url} is not set up or is out of date "
+        raise ConfigurationError(f"The database {redacted(rt.settings.database_url)} is not set up or is out of date "
                                  f"({len(missing)} migration(s) pending): run `linx init` first.")
 
 
@@ -36,13 +37,14 @@ WAIT_FOR_DATABASE_MAX_SECONDS = 30  # the longest pause between two looks at a d
 def _set_up_once_reachable(rt, command, stopped):
     """Refuse a database `linx init` has not set up, as :func:`_runtime` does; but while the database cannot be
     reached (a server still starting, restarting, refusing connections), wait for it, saying so, instead of
-    exiting: processes started before their database (a compose file, a reboot) come up when it does.
+    exiting: processes started before their database (a compose file, a reboot) come up when it does. A server
+    that refuses for good (no such database or role, a wrong password) is refused at once.
     Returns False if ``stopped`` was set while waiting."""
     import logging
 
     from playhouse.pool import MaxConnectionsExceeded
 
-    from .store import unavailable
+    from .store import refused_for_good, unavailable
 
     log = logging.getLogger(f"linx.{command}")
     pause = 0.5
@@ -51,7 +53,7 @@ def _set_up_once_reachable(rt, command, stopped):
             _check_set_up(rt)
             return True
         except (peewee.DatabaseError, peewee.InterfaceError, MaxConnectionsExceeded) as exc:
-            if unavailable(exc) != "unreachable":
+            if unavailable(exc) != "unreachable" or refused_for_good(exc):  # not set up, or a wrong URL: exit 2
                 raise
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             log.warning("the database cannot be reached (%s); looking again in %g s", first_line, pause)

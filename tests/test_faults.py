@@ -429,6 +429,23 @@ def test_processes_started_while_postgresql_refuses_connections_wait_for_it(own_
     _no_tracebacks(linx.stop())
 
 
+def test_a_database_that_refuses_for_good_or_is_not_set_up_is_refused_at_once(own_postgres, tmp_path):
+    """Waiting is for a database on its way; a wrong URL (no such database or role) or one `linx init` has not
+    set up is an exit 2 that says so, at once, and never shows the URL's password."""
+    url, name, _ = own_postgres  # an empty database: not set up
+    secret = url.replace("postgres@", "postgres:pw-not-for-logs@", 1)  # trust auth: the password is not checked
+    cases = {secret: "not set up", url.rsplit("/", 1)[0] + "/linx_no_such_database": "does not exist",
+             url.replace("postgres@", "linx_no_such_role@", 1): "does not exist"}
+    for database_url, reason in cases.items():
+        env = dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=database_url,
+                   LINX_INSTANCE_PATH=str(tmp_path / "instance"))
+        for command in (["worker"], ["serve", "--port", str(_free_port())]):
+            done = subprocess.run([LINX, *command], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            said = done.stdout + done.stderr
+            assert done.returncode == 2 and reason in said and "Traceback" not in said, (command, database_url, said)
+            assert "pw-not-for-logs" not in said and "cannot be reached" not in said
+
+
 def _answers(base):
     try:
         return requests.get(f"{base}/readyz", timeout=2).status_code == 200

@@ -56,6 +56,20 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(tmp_path):
 def test_an_unknown_database_url_is_a_clear_error():
     with pytest.raises(ConfigurationError, match="LINX_DATABASE_URL"):
         store.open_database("mysql://nope")
+    with pytest.raises(ConfigurationError) as refused:
+        store.open_database("mysql://linx:s3cret-pw@db.internal:3306/linx")
+    assert "s3cret-pw" not in str(refused.value) and "mysql://linx:***@db.internal:3306/linx" in str(refused.value)
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://linx:pw@db/linx", "postgresql://linx:***@db/linx"),
+    ("postgresql://linx:p%40ss@db:5433/linx?sslmode=require", "postgresql://linx:***@db:5433/linx?sslmode=require"),
+    ("postgresql://:pw@db/linx", "postgresql://:***@db/linx"),
+    ("postgresql://linx@db/linx", "postgresql://linx@db/linx"),
+    ("sqlite:///var/lib/linx.db", "sqlite:///var/lib/linx.db"),
+])
+def test_a_database_url_in_a_message_never_shows_its_password(url, shown):
+    assert store.redacted(url) == shown
 
 
 def test_card_numbers_are_sealed_at_rest(rt, demo, tmp_path):

@@ -135,6 +135,15 @@ class PooledPostgres(PooledPostgresqlDatabase):
         return True
 
 
+def redacted(url):
+    """``url`` with its password, if any, replaced by ``***``: for messages and logs."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    host = parsed.netloc.rpartition("@")[2]
+    return parsed._replace(netloc=f"{parsed.username or ''}:***@{host}").geturl()
+
+
 def open_database(url):
     """A peewee database for ``url`` (``sqlite:///path`` or ``postgresql://...``).
 
@@ -149,7 +158,7 @@ def open_database(url):
         options.update(db_url.parse(url))
         return PooledPostgres(**options)
     raise ConfigurationError(
-        f"LINX_DATABASE_URL={url!r}: use sqlite:///path/to/file.db or postgresql://user@host/db."
+        f"LINX_DATABASE_URL={redacted(url)!r}: use sqlite:///path/to/file.db or postgresql://user@host/db."
     )
 
 
@@ -190,6 +199,21 @@ def unavailable(exc):
     if code is None or code.startswith(PG_PASSING):  # no SQLSTATE: the client lost or never had the connection
         return "unreachable"
     return None
+
+
+# What a PostgreSQL server answers when it refuses a connection for a reason no wait will change (psycopg2
+# gives a refused connection no SQLSTATE: the server's message is all there is)
+PG_REFUSED_FOR_GOOD = ("does not exist", "authentication failed", "no pg_hba.conf entry", "no password supplied")
+
+
+def refused_for_good(exc):
+    """True when ``exc`` is PostgreSQL refusing a connection for a configuration reason (no such database or role,
+    a wrong password, no pg_hba.conf entry): what :func:`unavailable` calls unreachable, but that waiting will not
+    fix."""
+    if unavailable(exc) != "unreachable":
+        return False
+    text = str(getattr(exc, "orig", exc))
+    return "FATAL" in text and any(reason in text for reason in PG_REFUSED_FOR_GOOD)
 
 
 @contextlib.contextmanager
