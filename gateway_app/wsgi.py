@@ -25,16 +25,43 @@ FIXED_OPTIONS = {
 
 
 def wsgi_app(runtime=None):
-    """This process's app: a runtime from the ``LINX_*`` environment (checked as ``linx serve`` checks it),
-    logging set up as ``LINX_LOG_FORMAT`` says. Gunicorn calls it in each worker process, after the fork."""
+    """This process's app: a runtime from the ``LINX_*`` environment (checked as ``linx serve`` checks it, but
+    booting while the database cannot be reached), logging set up as ``LINX_LOG_FORMAT`` says. Gunicorn calls it
+    in each worker process, after the fork."""
     from linx_core.cli import _runtime
     from linx_core.logging_setup import configure
 
     from . import create_app
 
-    rt = runtime or _runtime()
+    if runtime is not None:
+        configure(runtime.settings)
+        return create_app(runtime=runtime)
+    rt = _runtime(migrated=False)
     configure(rt.settings)
+    _set_up_unless_away(rt)
     return create_app(runtime=rt)
+
+
+def _set_up_unless_away(rt):
+    """Refuse a database `linx init` has not set up, or one that refuses for good (a wrong URL); but boot while it
+    cannot be reached, answering 503 until it can: gunicorn stops altogether when a process it starts (at
+    start-up, or to replace one that died during an outage) fails to boot."""
+    import logging
+
+    import peewee
+    from playhouse.pool import MaxConnectionsExceeded
+
+    from linx_core.cli import _check_set_up
+    from linx_core.store import refused_for_good, unavailable
+
+    try:
+        _check_set_up(rt)
+    except (peewee.DatabaseError, peewee.InterfaceError, MaxConnectionsExceeded) as exc:
+        if unavailable(exc) != "unreachable" or refused_for_good(exc):
+            raise
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        logging.getLogger("linx.serve").warning("the database cannot be reached (%s); answering 503 until it can",
+                                                first_line)
 
 
 class LinxServer(BaseApplication):

@@ -446,6 +446,45 @@ def test_a_database_that_refuses_for_good_or_is_not_set_up_is_refused_at_once(ow
             assert "pw-not-for-logs" not in said and "cannot be reached" not in said
 
 
+def test_a_web_process_gunicorn_replaces_during_an_outage_serves_503s_until_the_database_is_back(
+        own_postgres, linx_processes, tmp_path):
+    """``linx serve --workers 2``: a process that dies while PostgreSQL refuses connections is replaced by one
+    that boots anyway and answers 503 (retry), instead of failing to boot and taking gunicorn down with it."""
+    url, name, admin = own_postgres
+    linx = linx_processes(tmp_path, url)
+    key = linx.init_demo()
+    port = _free_port()
+    server = linx.start("serve", "--no-worker", "--port", str(port), "--workers", "2")
+    base = f"http://127.0.0.1:{port}"
+    log = linx.processes[-1][2]
+
+    def children():
+        try:
+            return {int(p) for p in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()}
+        except FileNotFoundError:
+            return set()
+
+    assert _wait(lambda: _answers(base) and len(children()) == 2), log.read_text()
+    client = Client(base, key)
+    assert client.create("before-the-outage")
+    with admin.cursor() as cur:
+        cur.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    _terminate(admin, name)
+    first = children()
+    for pid in first:
+        os.kill(pid, signal.SIGKILL)
+    assert _wait(lambda: len(children()) == 2 and not children() & first or server.poll() is not None), log.read_text()
+    assert server.poll() is None, log.read_text()[-3000:]
+    refused = client.post("during-the-outage")
+    assert refused.status_code == 503 and refused.json()["errorCode"] == "DATABASE_UNAVAILABLE"
+    with admin.cursor() as cur:
+        cur.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+    assert client.create("during-the-outage") and client.create("after-the-outage")
+    assert server.poll() is None and children() and not children() & first
+    assert "answering 503 until it can" in log.read_text()
+    _no_tracebacks(linx.stop())
+
+
 def _answers(base):
     try:
         return requests.get(f"{base}/readyz", timeout=2).status_code == 200
