@@ -48,20 +48,12 @@ def _set_up_unless_away(rt):
     start-up, or to replace one that died during an outage) fails to boot."""
     import logging
 
-    import peewee
-    from playhouse.pool import MaxConnectionsExceeded
+    from linx_core.cli import _away
 
-    from linx_core.cli import _check_set_up
-    from linx_core.store import refused_for_good, unavailable
-
-    try:
-        _check_set_up(rt)
-    except (peewee.DatabaseError, peewee.InterfaceError, MaxConnectionsExceeded) as exc:
-        if unavailable(exc) != "unreachable" or refused_for_good(exc):
-            raise
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    away = _away(rt)
+    if away is not None:
         logging.getLogger("linx.serve").warning("the database cannot be reached (%s); answering 503 until it can",
-                                                first_line)
+                                                away)
 
 
 class LinxServer(BaseApplication):

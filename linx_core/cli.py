@@ -42,24 +42,32 @@ def _set_up_once_reachable(rt, command, stopped):
     Returns False if ``stopped`` was set while waiting."""
     import logging
 
+    log = logging.getLogger(f"linx.{command}")
+    pause = 0.5
+    while True:
+        away = _away(rt)
+        if away is None:
+            return True
+        log.warning("the database cannot be reached (%s); looking again in %g s", away, pause)
+        if stopped.wait(pause):
+            return False
+        pause = min(pause * 2, WAIT_FOR_DATABASE_MAX_SECONDS)
+
+
+def _away(rt):
+    """None when the database is set up; why not, in a line, while it cannot be reached for now (a wait may see
+    it back). Raises when it is not set up or refuses for good (no such database or role, a wrong password)."""
     from playhouse.pool import MaxConnectionsExceeded
 
     from .store import refused_for_good, unavailable
 
-    log = logging.getLogger(f"linx.{command}")
-    pause = 0.5
-    while True:
-        try:
-            _check_set_up(rt)
-            return True
-        except (peewee.DatabaseError, peewee.InterfaceError, MaxConnectionsExceeded) as exc:
-            if unavailable(exc) != "unreachable" or refused_for_good(exc):  # not set up, or a wrong URL: exit 2
-                raise
-            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            log.warning("the database cannot be reached (%s); looking again in %g s", first_line, pause)
-        if stopped.wait(pause):
-            return False
-        pause = min(pause * 2, WAIT_FOR_DATABASE_MAX_SECONDS)
+    try:
+        _check_set_up(rt)
+        return None
+    except (peewee.DatabaseError, peewee.InterfaceError, MaxConnectionsExceeded) as exc:
+        if unavailable(exc) != "unreachable" or refused_for_good(exc):
+            raise
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _fail(exc):

@@ -40,6 +40,7 @@ from linx_plugins.sandbox import RESPONSE_DELAY_ENV
 from .conftest import seed_examples
 from .conftest import test_settings as make_settings
 from .journeys import api_for, body, create, freeze, rail_runtime, reload, to_confirmation
+from .test_serve import _children
 
 LINX = str(Path(sys.executable).parent / "linx")
 TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.timezone.utc)
@@ -419,7 +420,7 @@ def test_processes_started_while_postgresql_refuses_connections_wait_for_it(own_
     assert _wait(lambda: " started (concurrency" in logs[worker].read_text() or worker.poll() is not None), \
         logs[worker].read_text()
     client = Client(base, key)
-    assert _wait(lambda: _answers(base)), logs[server].read_text()
+    assert _wait(lambda: _ready(base)), logs[server].read_text()
     assert client.create("after-the-wait-0001") and client.create("after-the-wait-0002")
     runtime = Runtime(make_settings(database_url=url, instance_path=str(tmp_path / "instance")))
     try:
@@ -459,12 +460,9 @@ def test_a_web_process_gunicorn_replaces_during_an_outage_serves_503s_until_the_
     log = linx.processes[-1][2]
 
     def children():
-        try:
-            return {int(p) for p in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()}
-        except FileNotFoundError:
-            return set()
+        return _children(server.pid)
 
-    assert _wait(lambda: _answers(base) and len(children()) == 2), log.read_text()
+    assert _wait(lambda: _ready(base) and len(children()) == 2), log.read_text()
     client = Client(base, key)
     assert client.create("before-the-outage")
     with admin.cursor() as cur:
@@ -485,7 +483,7 @@ def test_a_web_process_gunicorn_replaces_during_an_outage_serves_503s_until_the_
     _no_tracebacks(linx.stop())
 
 
-def _answers(base):
+def _ready(base):
     try:
         return requests.get(f"{base}/readyz", timeout=2).status_code == 200
     except requests.ConnectionError:
