@@ -33,12 +33,10 @@ def wsgi_app(runtime=None):
 
     from . import create_app
 
-    if runtime is not None:
-        configure(runtime.settings)
-        return create_app(runtime=runtime)
-    rt = _runtime(migrated=False)
+    rt = runtime or _runtime(migrated=False)
     configure(rt.settings)
-    _set_up_unless_away(rt)
+    if runtime is None:
+        _set_up_unless_away(rt)
     return create_app(runtime=rt)
 
 
