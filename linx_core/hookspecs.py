@@ -77,3 +77,21 @@ def linx_solutions(rt):
     :param rt: the runtime, or ``None``.
     :returns: a list of solutions.
     """
+
+
+@hookspec
+def linx_step_kinds(rt):
+    """Return the step kinds this plugin provides.
+
+    Each is a :class:`linx_core.steps.StepKind`: its ``name`` (the step's name in the rule files and the
+    API), ``rule_entry()`` (its entry in the rules' ``steps`` section, under the rule files' entry of the
+    same name), ``describe(view)`` (its words on the landing page), ``page(view, values)`` (its page:
+    a template and fields), ``collect(view, form)`` (a post's values, or a refusal per field) and
+    ``complete(act, values)`` (what it does to the store, inside the transaction that completes it), with
+    its own templates (``templates_dir``) and translations (``translations_dir``). The first plugin to
+    name a kind wins. Every kind should pass the contract suite in ``linx_core.testing.steps``. The hook
+    is also called with ``rt=None`` when only the rule entries are wanted (``linx rules check``).
+
+    :param rt: the runtime, or ``None``.
+    :returns: a list of step kinds.
+    """

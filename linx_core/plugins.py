@@ -19,6 +19,14 @@ DEFAULT_PLUGINS = (
     "linx_plugins.push_to_card",
     "linx_plugins.ach",
     "linx_plugins.wire",
+    "linx_plugins.steps.notification",
+    "linx_plugins.steps.customer_account",
+    "linx_plugins.steps.lookup_profile",
+    "linx_plugins.steps.enhance_profile",
+    "linx_plugins.steps.financial_account",
+    "linx_plugins.steps.lookup_financial_account",
+    "linx_plugins.steps.document_acceptance",
+    "linx_plugins.steps.move_money",
 )
 
 

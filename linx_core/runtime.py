@@ -7,7 +7,8 @@ from functools import cached_property
 
 from . import store
 from .config import Settings
-from .rules import load_rules, solution_fragments
+from .rules import load_rules, solution_fragments, step_entries
+from .steps import kinds_by_name
 from .vault import Vault
 
 
@@ -25,7 +26,7 @@ class Runtime:
         self.database = database or store.open_database(self.settings.database_url)
         store.bind(self.database)
         self.rules = rules or load_rules(self.settings.rules_dir or None, solution_fragments(self.solutions.values()),
-                                         installed_only=True)
+                                         installed_only=True, steps=step_entries(self.step_kinds.values()))
         if self.settings.clock_speed != 1:
             from . import clock
 
@@ -55,6 +56,11 @@ class Runtime:
             for solution in group or []:
                 found.setdefault(solution.name, solution)
         return found
+
+    @cached_property
+    def step_kinds(self):
+        """Step kinds by name, from the ``linx_step_kinds`` hook (the first plugin to name one wins)."""
+        return kinds_by_name(self.plugins.hook.linx_step_kinds(rt=self))
 
     def solution(self, name):
         return self.solutions.get(name)

@@ -103,17 +103,17 @@ def to_confirmation(runtime, workflow_id, account_form=None, customer_form=None,
         position = workflow.current_step
         name = steps[position].name
         if name == "customer-account":
-            journey.create_customer(runtime, workflow.id, position, customer_form or CUSTOMER_FORM)
+            journey.submit(runtime, workflow.id, position, "customer-account", customer_form or CUSTOMER_FORM)
         elif name == "lookup-profile":
-            journey.confirm_profile(runtime, workflow.id, position)
+            journey.submit(runtime, workflow.id, position, "lookup-profile", {})
         elif name == "financial-account":
-            journey.add_account(runtime, workflow.id, position, account_form or CARD_FORM)
+            journey.submit(runtime, workflow.id, position, "financial-account", account_form or CARD_FORM)
         elif name == "lookup-financial-account":
-            journey.use_account(runtime, workflow.id, position)
+            journey.submit(runtime, workflow.id, position, "lookup-financial-account", {})
         elif name == "move-money":
             if not confirm:
                 return None
-            return journey.confirm(runtime, workflow.id, position)
+            return journey.submit(runtime, workflow.id, position, "move-money", {})
         else:
             raise AssertionError(f"no driver for the step {name}")
     raise AssertionError("the workflow did not reach move-money")

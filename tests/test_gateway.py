@@ -787,7 +787,7 @@ def test_an_unexpected_failure_is_a_500_page_without_a_trace(rt, api, app, visit
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(gateway, "_render_step", boom)
+    monkeypatch.setattr(gateway.dispatch, "_render", boom)
     page = visitor.get(f"/g/{wid}/step")
     assert page.status == 500 and page.response.mimetype == "text/html"
     assert "secret internals" not in page.html and "Traceback" not in page.html
@@ -812,14 +812,19 @@ def test_french_is_chosen_from_accept_language(rt, api, app):
 def _msgids():
     """Every literal the Gateway passes to ``_``, plus the words it translates from its tables."""
     found = set()
-    tree = ast.parse((ROOT / "gateway_app" / "gateway.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_" and node.args:
-            if isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+    sources = sorted((ROOT / "gateway_app" / "gateway").glob("*.py")) + sorted((ROOT / "plugins" / "steps").glob("*.py"))
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text())):
+            if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)):
+                continue
+            func = node.func  # _("..."), or a step kind's view._("...")
+            if (isinstance(func, ast.Name) and func.id == "_") or (isinstance(func, ast.Attribute) and func.attr == "_"):
                 found.add(node.args[0].value)
     for template in (ROOT / "gateway_app" / "templates" / "gateway").glob("*.html"):
         found.update(re.findall(r'_\("((?:[^"\\]|\\.)*)"', template.read_text()))
     found.update(gateway.ARRIVAL.values())
+    assert "Tell us your name and contact details" in found  # the step kinds' words are read too
     found.update(gateway.TX_WORDS.values())
     found.add("in a few business days")
     return found

@@ -76,22 +76,22 @@ def test_new_customer_card_and_confirm(api, rt):
     wf = created(api, seed(2, phoneNumber=NEW_PHONE))
     link_token(rt, wf["id"])
     with pytest.raises(RuleViolation) as info:
-        journey.create_customer(rt, wf["id"], 1, {"firstName": "", "lastName": "x" * 41, "email": "nope"})
+        journey.submit(rt, wf["id"], 1, "customer-account", {"firstName": "", "lastName": "x" * 41, "email": "nope"})
     assert problems_of(info) == {("firstName", "REQUIRED"), ("lastName", "LENGTH"), ("email", "INVALID_EMAIL")}
-    customer = journey.create_customer(rt, wf["id"], 1, PROFILE)
+    customer = journey.submit(rt, wf["id"], 1, "customer-account", PROFILE)
     assert (customer.first_name, customer.phone_number) == ("Jane", NEW_PHONE)
     with pytest.raises(RuleViolation) as card:
-        journey.add_account(rt, wf["id"], 2, dict(CARD, cardNumber="4242424242424241", expiry="01/20"))
+        journey.submit(rt, wf["id"], 2, "financial-account", dict(CARD, cardNumber="4242424242424241", expiry="01/20"))
     assert problems_of(card) == {("cardNumber", "INVALID_CARD_NUMBER"), ("expiry", "CARD_EXPIRED")}
-    account = journey.add_account(rt, wf["id"], 2, CARD)
+    account = journey.submit(rt, wf["id"], 2, "financial-account", CARD)
     assert (account.type, account.subtype, account.brand, account.masked_number) == (
         "CARD", "DEBIT", "VISA", "************4242")
     assert "4242424242424242" not in account.sealed_number
-    tx = journey.confirm(rt, wf["id"], 3)
+    tx = journey.submit(rt, wf["id"], 3, "move-money", {})
     assert (tx.status, str(tx.amount.normalize()), tx.type, tx.solution) == ("PENDING", "256.25", "SEND",
                                                                              "push-to-card")
     with pytest.raises(Conflict):
-        journey.confirm(rt, wf["id"], 3)
+        journey.submit(rt, wf["id"], 3, "move-money", {})
     assert Transaction.select().count() == 1
     types = [e.type for e in Event.select().where(Event.business == wf_business(wf)).order_by(Event.created_at)]
     assert "customer.status-updated" in types and "financial-account.state-updated" in types
@@ -106,7 +106,7 @@ def test_a_customer_with_the_same_phone_is_reused_not_duplicated(api, rt):
     wf = created(api, seed(0))  # +16471234567 is Demo Co's John Doe
     link_token(rt, wf["id"])
     before = Customer.select().count()
-    customer = journey.create_customer(rt, wf["id"], 1, {})
+    customer = journey.submit(rt, wf["id"], 1, "customer-account", {})
     assert str(customer.id) == "8c8cab63-4e53-4acf-9efa-e7324816aa36"
     assert Customer.select().count() == before
     step = WorkflowStep.get((WorkflowStep.workflow == wf["id"]) & (WorkflowStep.position == 1))
@@ -118,12 +118,12 @@ def test_a_customer_with_the_same_phone_is_reused_not_duplicated(api, rt):
 def test_the_same_card_twice_is_one_account(api, rt):
     first = created(api, seed(2, phoneNumber=NEW_PHONE))
     link_token(rt, first["id"])
-    journey.create_customer(rt, first["id"], 1, PROFILE)
-    a = journey.add_account(rt, first["id"], 2, CARD)
+    journey.submit(rt, first["id"], 1, "customer-account", PROFILE)
+    a = journey.submit(rt, first["id"], 2, "financial-account", CARD)
     second = created(api, seed(2, phoneNumber=NEW_PHONE))
     link_token(rt, second["id"])
-    journey.create_customer(rt, second["id"], 1, {})
-    b = journey.add_account(rt, second["id"], 2, CARD)
+    journey.submit(rt, second["id"], 1, "customer-account", {})
+    b = journey.submit(rt, second["id"], 2, "financial-account", CARD)
     assert a.id == b.id and CustomerFinancialAccount.select().where(
         CustomerFinancialAccount.customer == a.customer_id).count() == 1
 
@@ -133,37 +133,38 @@ def test_a_stale_position_changes_nothing(api, rt):
     link_token(rt, wf["id"])
     for stale in (0, 2, 3, 99):
         with pytest.raises(StepNotCurrent):
-            journey.confirm_profile(rt, wf["id"], stale)
-    journey.confirm_profile(rt, wf["id"], 1)
+            journey.submit(rt, wf["id"], stale, "lookup-profile", {})
+    journey.submit(rt, wf["id"], 1, "lookup-profile", {})
     with pytest.raises(StepNotCurrent):
-        journey.confirm_profile(rt, wf["id"], 1)  # replayed
+        journey.submit(rt, wf["id"], 1, "lookup-profile", {})  # replayed
     with pytest.raises(StepNotCurrent):
-        journey.confirm(rt, wf["id"], 2)  # not yet
-    journey.use_account(rt, wf["id"], 2)
-    tx = journey.confirm(rt, wf["id"], 3)
+        journey.submit(rt, wf["id"], 2, "move-money", {})  # not yet
+    journey.submit(rt, wf["id"], 2, "lookup-financial-account", {})
+    tx = journey.submit(rt, wf["id"], 3, "move-money", {})
     assert str(tx.customer_account_id) == "bbbf2fbf-81d4-4f2d-8f80-201bcca921d4"
 
 
 def test_the_lookup_step_can_add_a_different_account(api, rt):
     wf = created(api, seed(3))
     link_token(rt, wf["id"])
-    journey.confirm_profile(rt, wf["id"], 1)
-    account = journey.add_account(rt, wf["id"], 2, dict(CARD, subtype="DEBIT", cardNumber="5200 8282 8282 8210"))
+    journey.submit(rt, wf["id"], 1, "lookup-profile", {})
+    account = journey.submit(rt, wf["id"], 2, "lookup-financial-account",
+                             dict(CARD, subtype="DEBIT", cardNumber="5200 8282 8282 8210", action="add"))
     assert account.brand == "MASTERCARD" and str(account.customer_id) == "8c8cab63-4e53-4acf-9efa-e7324816aa36"
-    tx = journey.confirm(rt, wf["id"], 3)
+    tx = journey.submit(rt, wf["id"], 3, "move-money", {})
     assert tx.customer_account_id == account.id
 
 
 def test_bank_accounts_check_the_routing_number(api, rt):
     wf = created(api, seed(1, financialAccountSubType="CHECKING"))
     link_token(rt, wf["id"])
-    journey.confirm_profile(rt, wf["id"], 1)
+    journey.submit(rt, wf["id"], 1, "lookup-profile", {})
     with pytest.raises(RuleViolation) as info:
-        journey.add_account(rt, wf["id"], 2, {"holderName": "John Doe", "routingNumber": "011000016",
+        journey.submit(rt, wf["id"], 2, "financial-account", {"holderName": "John Doe", "routingNumber": "011000016",
                                               "accountNumber": "12"})
     assert problems_of(info) == {("routingNumber", "INVALID_ROUTING_NUMBER"), ("accountNumber",
                                                                                "INVALID_ACCOUNT_NUMBER")}
-    account = journey.add_account(rt, wf["id"], 2, {"holderName": "John Doe", "routingNumber": "011000015",
+    account = journey.submit(rt, wf["id"], 2, "financial-account", {"holderName": "John Doe", "routingNumber": "011000015",
                                                     "accountNumber": "000123456789"})
     assert (account.type, account.routing_number, account.last4) == ("BANK", "011000015", "6789")
     assert Workflow.get_by_id(wf["id"]).status == "COMPLETED"
@@ -177,11 +178,11 @@ def test_documents_must_all_be_accepted_and_are_recorded_with_version_and_time(a
     body["parameters"]["documents"] = [{"documentId": "privacy-policy"}, {"documentId": "terms-of-service"}]
     wf = created(api, body)
     link_token(rt, wf["id"])
-    journey.create_customer(rt, wf["id"], 1, {})
+    journey.submit(rt, wf["id"], 1, "customer-account", {})
     with pytest.raises(RuleViolation) as info:
-        journey.accept_documents(rt, wf["id"], 2, ["privacy-policy"])
+        journey.submit(rt, wf["id"], 2, "document-acceptance", {"accepted": ["privacy-policy"]})
     assert problems_of(info) == {("accept-terms-of-service", "NOT_ACCEPTED")}
-    journey.accept_documents(rt, wf["id"], 2, ["privacy-policy", "terms-of-service", "bogus"])
+    journey.submit(rt, wf["id"], 2, "document-acceptance", {"accepted": ["privacy-policy", "terms-of-service", "bogus"]})
     rows = {(a.document_id, a.document_version, a.accepted_at) for a in DocumentAcceptance.select()}
     assert rows == {("privacy-policy", "2026-01", frozen.now()), ("terms-of-service", "2026-01", frozen.now())}
 
@@ -197,14 +198,14 @@ def test_decline_needs_a_reason_from_the_rules(api, rt):
     step = WorkflowStep.get((WorkflowStep.workflow == wf["id"]) & (WorkflowStep.position == 1))
     assert step.status == "DECLINED"
     with pytest.raises(Unavailable):
-        journey.confirm_profile(rt, wf["id"], 1)
+        journey.submit(rt, wf["id"], 1, "lookup-profile", {})
 
 
 def test_concurrent_confirms_create_one_transaction(api, rt):
     wf = created(api, seed(3))
     link_token(rt, wf["id"])
-    journey.confirm_profile(rt, wf["id"], 1)
-    journey.use_account(rt, wf["id"], 2)
+    journey.submit(rt, wf["id"], 1, "lookup-profile", {})
+    journey.submit(rt, wf["id"], 2, "lookup-financial-account", {})
     barrier = threading.Barrier(6)
     outcomes = []
 
@@ -213,7 +214,7 @@ def test_concurrent_confirms_create_one_transaction(api, rt):
         with rt.database.connection_context():
             barrier.wait()
             try:
-                journey.confirm(rt, wf["id"], 3)
+                journey.submit(rt, wf["id"], 3, "move-money", {})
                 outcomes.append("ok")
             except (Conflict, StepNotCurrent) as exc:
                 outcomes.append(exc.code)
@@ -235,9 +236,9 @@ def test_a_confirmed_workflow_does_not_expire_while_its_money_moves(api, rt):
     clock.set_clock(frozen)
     wf = created(api, seed(3, amount=12))
     link_token(rt, wf["id"])
-    journey.confirm_profile(rt, wf["id"], 1)
-    journey.use_account(rt, wf["id"], 2)
-    journey.confirm(rt, wf["id"], 3)
+    journey.submit(rt, wf["id"], 1, "lookup-profile", {})
+    journey.submit(rt, wf["id"], 2, "lookup-financial-account", {})
+    journey.submit(rt, wf["id"], 3, "move-money", {})
     frozen.advance(days=3)
     for _ in range(5):
         Worker(rt).run_until_idle()
@@ -249,9 +250,9 @@ def test_a_confirmed_workflow_does_not_expire_while_its_money_moves(api, rt):
 def test_cancelling_a_workflow_cancels_its_unsent_payment_and_refuses_once_sent(api, rt):
     wf = created(api, seed(3))
     link_token(rt, wf["id"])
-    journey.confirm_profile(rt, wf["id"], 1)
-    journey.use_account(rt, wf["id"], 2)
-    tx = journey.confirm(rt, wf["id"], 3)
+    journey.submit(rt, wf["id"], 1, "lookup-profile", {})
+    journey.submit(rt, wf["id"], 2, "lookup-financial-account", {})
+    tx = journey.submit(rt, wf["id"], 3, "move-money", {})
     response = api.client.post(f"/v2/linx/workflows/{wf['id']}/cancel", headers=api.headers())
     assert response.status_code == 200 and response.get_json()["status"] == "CANCELLED"
     assert Transaction.get_by_id(tx.id).status == "CANCELLED"
@@ -260,9 +261,9 @@ def test_cancelling_a_workflow_cancels_its_unsent_payment_and_refuses_once_sent(
 
     other = created(api, seed(3))
     link_token(rt, other["id"])
-    journey.confirm_profile(rt, other["id"], 1)
-    journey.use_account(rt, other["id"], 2)
-    sent = journey.confirm(rt, other["id"], 3)
+    journey.submit(rt, other["id"], 1, "lookup-profile", {})
+    journey.submit(rt, other["id"], 2, "lookup-financial-account", {})
+    sent = journey.submit(rt, other["id"], 3, "move-money", {})
     Worker(rt).run_until_idle()
     assert Transaction.get_by_id(sent.id).status != "PENDING"
     refused = api.client.post(f"/v2/linx/workflows/{other['id']}/cancel", headers=api.headers())

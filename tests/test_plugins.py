@@ -121,13 +121,13 @@ def test_a_solution_plugin_is_found_and_decides_which_accounts_it_can_pay(api, r
         assert isinstance(rt.solution("push-to-card"), PickyRail)
         wf = created(api, seed(2, phoneNumber="+14165550199"))
         link_token(rt, wf["id"])
-        journey.create_customer(rt, wf["id"], 1, {"firstName": "Jane", "lastName": "Roe",
+        journey.submit(rt, wf["id"], 1, "customer-account", {"firstName": "Jane", "lastName": "Roe",
                                                   "email": "jane@example.com"})
         card = {"holderName": "Jane Roe", "expiry": "12/30", "postalCode": "10001"}
         with pytest.raises(RuleViolation) as refused:
-            journey.add_account(rt, wf["id"], 2, dict(card, cardNumber="4242424242424242"))
+            journey.submit(rt, wf["id"], 2, "financial-account", dict(card, cardNumber="4242424242424242"))
         assert [(p.path, p.code) for p in refused.value.problems] == [("cardNumber", "ACCOUNT_NOT_PAYABLE")]
-        account = journey.add_account(rt, wf["id"], 2, dict(card, cardNumber="4000056655665556"))
+        account = journey.submit(rt, wf["id"], 2, "financial-account", dict(card, cardNumber="4000056655665556"))
         assert account.last4 == "5556"
     finally:
         rt.__dict__.pop("solutions", None)

@@ -123,7 +123,7 @@ def test_a_wire_through_linx_asks_the_address_and_settles_the_same_day(rt, demo,
     from linx_core.store.models import Workflow
 
     workflow = Workflow.get_by_id(workflow_id)
-    journey.add_account(runtime, workflow.id, workflow.current_step, dict(BANK_FORM, **ADDRESS))
+    journey.submit(runtime, workflow.id, workflow.current_step, "financial-account", dict(BANK_FORM, **ADDRESS))
     tx = to_confirmation(runtime, workflow_id)
     assert (tx.description, tx.memo) == ("Invoice 2026-001", "Thank you")
     run(runtime)
@@ -146,8 +146,8 @@ def test_a_rejected_wire_fails_the_workflow(rt, demo, tmp_path):
 
     run(runtime)
     workflow = Workflow.get_by_id(workflow_id)
-    journey.create_customer(runtime, workflow.id, 1, CUSTOMER_FORM)
-    journey.add_account(runtime, workflow.id, 2, dict(BANK_FORM, accountNumber="000111111116", **ADDRESS))
+    journey.submit(runtime, workflow.id, 1, "customer-account", CUSTOMER_FORM)
+    journey.submit(runtime, workflow.id, 2, "financial-account", dict(BANK_FORM, accountNumber="000111111116", **ADDRESS))
     tx = to_confirmation(runtime, workflow_id)
     run(runtime)
     assert reload(tx).status == "DECLINED" and "no such account" in reload(tx).message

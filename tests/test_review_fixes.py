@@ -126,8 +126,8 @@ def _ready_to_confirm(api, rt, **parameters):
 
     wf = created(api, seed(3, **parameters))
     link_token(rt, wf["id"])
-    journey.confirm_profile(rt, wf["id"], 1)
-    journey.use_account(rt, wf["id"], 2)
+    journey.submit(rt, wf["id"], 1, "lookup-profile", {})
+    journey.submit(rt, wf["id"], 2, "lookup-financial-account", {})
     return wf
 
 
@@ -137,7 +137,7 @@ def test_cancelling_the_payment_and_its_workflow_at_once_never_deadlocks(api, rt
 
     for _ in range(5):
         wf = _ready_to_confirm(api, rt)
-        tx = journey.confirm(rt, wf["id"], 3)
+        tx = journey.submit(rt, wf["id"], 3, "move-money", {})
         barrier = threading.Barrier(2)
         errors = []
 
@@ -178,7 +178,7 @@ def test_one_phone_number_makes_one_customer_even_at_once(api, rt):
         with rt.database.connection_context():
             barrier.wait()
             try:
-                outcomes.append(journey.create_customer(rt, wf["id"], 1, {
+                outcomes.append(journey.submit(rt, wf["id"], 1, "customer-account", {
                     "firstName": "Ann", "lastName": "Lee", "email": "ann@example.com"}).id)
             except Exception as exc:  # noqa: BLE001 - every one must succeed
                 outcomes.append(repr(exc))
@@ -201,9 +201,9 @@ def test_digits_other_than_ascii_and_names_nacha_cannot_carry_are_refused(api, r
     body = seed(1, financialAccountSubType="CHECKING")
     wf = created(api, body)
     link_token(rt, wf["id"])
-    journey.confirm_profile(rt, wf["id"], 1)
+    journey.submit(rt, wf["id"], 1, "lookup-profile", {})
     with pytest.raises(RuleViolation) as digits:
-        journey.add_account(rt, wf["id"], 2, {"holderName": "John Doe", "routingNumber": "011000015",
+        journey.submit(rt, wf["id"], 2, "financial-account", {"holderName": "John Doe", "routingNumber": "011000015",
                                               "accountNumber": "٠٠٠١٢٣٤٥٦٧٨٩"})
     assert [p.path for p in digits.value.problems] == ["accountNumber"]
     ach = rt.solution("ach")
@@ -220,7 +220,7 @@ def test_the_completion_message_names_the_account(api, rt):
     frozen = FrozenClock()
     clock.set_clock(frozen)
     wf = _ready_to_confirm(api, rt, amount=20)
-    journey.confirm(rt, wf["id"], 3)
+    journey.submit(rt, wf["id"], 3, "move-money", {})
     for _ in range(4):
         Worker(rt).run_until_idle()
         frozen.advance(seconds=30)
@@ -251,7 +251,7 @@ def test_a_finished_workflow_shows_no_amount_to_someone_without_the_passcode(api
     clock.set_clock(frozen)
     wf = _ready_to_confirm(api, rt, amount=21)
     token = link_token(rt, wf["id"])
-    journey.confirm(rt, wf["id"], 3)
+    journey.submit(rt, wf["id"], 3, "move-money", {})
     for _ in range(4):
         Worker(rt).run_until_idle()
         frozen.advance(seconds=30)
@@ -271,7 +271,7 @@ def test_a_rail_can_report_status_by_callback(api, rt):
     frozen = FrozenClock()
     clock.set_clock(frozen)
     wf = _ready_to_confirm(api, rt, amount=22)
-    tx = journey.confirm(rt, wf["id"], 3)
+    tx = journey.submit(rt, wf["id"], 3, "move-money", {})
     Worker(rt).run_until_idle()  # submitted: APPROVED, settling later
     tx = Transaction.get_by_id(tx.id)
     assert tx.status == "APPROVED" and tx.rail_reference

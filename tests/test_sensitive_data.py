@@ -108,9 +108,9 @@ def test_no_full_number_anywhere(fresh, caplog, capfd):
         workflows.append(workflow_id)
         run(runtime)
         workflow = Workflow.get_by_id(workflow_id)
-        journey.create_customer(runtime, workflow.id, 1, CUSTOMER_FORM)
+        journey.submit(runtime, workflow.id, 1, "customer-account", CUSTOMER_FORM)
         with pytest.raises(Exception) as caught:
-            journey.add_account(runtime, workflow.id, 2, {"holderName": "Jane Doe", "cardNumber": CARD[:-1] + "1",
+            journey.submit(runtime, workflow.id, 2, "financial-account", {"holderName": "Jane Doe", "cardNumber": CARD[:-1] + "1",
                                                           "expiry": "12/30", "postalCode": "10001"})
         assert not hits(str(caught.value) + repr(getattr(caught.value, "problems", "")))
 

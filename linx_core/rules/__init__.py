@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import Problem, RuleFileError
+from ..steps import kinds_by_name
 from .book import RuleBook
 from .loader import read_rule_files
 
@@ -57,20 +58,70 @@ def installed_fragments():
     return solution_fragments(found.values())
 
 
-def load_rules(directory=None, fragments=None, *, installed_only=False):
+def step_entries(kinds):
+    """``[(origin, name, entry)]`` for step kinds: what :func:`load_rules` takes as ``steps``."""
+    return [(f"plugin {type(kind).__module__}", kind.name, kind.rule_entry()) for kind in kinds]
+
+
+def installed_step_entries():
+    """The step kinds' rule entries that the plugin manager finds (``rt=None``, as for the fragments)."""
+    from ..plugins import make_manager
+
+    return step_entries(kinds_by_name(make_manager().hook.linx_step_kinds(rt=None)).values())
+
+
+def load_rules(directory=None, fragments=None, *, installed_only=False, steps=None):
     """The rule book of the rule files in ``directory`` (default: the installed ones) and the solutions' fragments.
 
     ``fragments``: ``[(origin, name, entry)]`` as :func:`solution_fragments` makes them; ``None`` for
     the installed solutions' (:func:`installed_fragments`), ``()`` for the rule files alone.
-    ``installed_only``: refuse a solution in the rule files that no fragment provides (the runtime
-    does, so that a workflow can never name a rail that is not there).
+    ``installed_only``: refuse a solution or a step in the rule files that no plugin provides (the runtime
+    does, so that a workflow can never name a rail or a step that is not there).
+    ``steps``: ``[(origin, name, entry)]`` as :func:`step_entries` makes them; ``None`` for the installed
+    step kinds'.
     """
     directory = Path(directory) if directory else default_rules_dir()
     doc = read_rule_files(directory)
     if fragments is None:
         fragments = installed_fragments()
+    if steps is None:
+        steps = installed_step_entries()
     merge_fragments(doc, fragments, installed_only=installed_only)
+    merge_step_entries(doc, steps, installed_only=installed_only)
     return RuleBook.build(doc)
+
+
+def merge_step_entries(doc, entries, installed_only=False):
+    """Merge the step kinds' rule entries into ``doc``'s ``steps`` (in place): a rule file's entry of the same
+    name is merged over the kind's (the admin's say wins); a kind whose entry is ``None`` relies on the rule
+    files for it. With ``installed_only``, a step of the rule files that no kind provides is refused."""
+    problems = []
+    steps = doc.data.setdefault("steps", {})
+    provided = set()
+    for origin, name, entry in entries:
+        provided.add(name)
+        if entry is None:
+            continue
+        where = f"{origin}: steps.{name}"
+        if not isinstance(entry, dict):
+            problems.append(Problem(where, "rule_entry() must return a mapping (the step's entry) or None",
+                                    "RULE_ENTRY_SHAPE"))
+            continue
+        override = steps.get(name)
+        if override is None:
+            steps[name] = copy.deepcopy(entry)
+            doc.source.files[("steps", name)] = (origin, None)
+        elif isinstance(override, dict):
+            steps[name] = _deep_merge(copy.deepcopy(entry), override)
+    if installed_only:
+        for name in steps:
+            if name not in provided:
+                known = ", ".join(sorted(provided)) or "none"
+                problems.append(doc.problem(("steps", name), f"no installed step kind is named {name!r} "
+                                                              f"(installed: {known})", "RULE_STEP_NOT_INSTALLED"))
+    if problems:
+        raise RuleFileError(problems)
+    return doc
 
 
 def merge_fragments(doc, fragments, installed_only=False):
@@ -198,4 +249,4 @@ def _narrowing_problems(doc, name, rail, override, data):
 
 
 __all__ = ["RuleBook", "load_rules", "default_rules_dir", "solution_fragments", "installed_fragments",
-           "merge_fragments"]
+           "merge_fragments", "step_entries", "installed_step_entries", "merge_step_entries"]

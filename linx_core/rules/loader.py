@@ -15,7 +15,7 @@ from ..errors import Problem, RuleFileError
 LIST_SECTIONS = {"combinations"}
 MAP_SECTIONS = {
     "channels", "financialAccountSubTypes", "transactionTypes", "priorities", "currencies",
-    "paymentReasons", "documents", "declineReasons", "profileFields",
+    "paymentReasons", "documents", "declineReasons", "profileFields", "countries", "profileForm",
     "parameters", "steps", "solutions", "workflow", "messages", "notifications",
 }
 CATALOG_SECTIONS = MAP_SECTIONS - {"parameters", "steps", "solutions", "workflow", "messages", "notifications"}

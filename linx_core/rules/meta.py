@@ -187,6 +187,17 @@ class Combination(Strict):
             raise ValidationError("ifPresent goes with requireOneOf", "requireOneOf")
 
 
+def _regex(value):
+    import re
+
+    try:
+        re.compile(value)
+    except (re.error, TypeError, ValueError) as exc:
+        raise ValidationError(f"is not a valid regular expression: {exc}") from None
+    if len(value) > 200:
+        raise ValidationError("is longer than 200 characters")
+
+
 CATALOG_ATTRIBUTES = {
     "currencies": {"minorUnits": fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=4))},
     "financialAccountSubTypes": {"kind": fields.String(required=True, validate=validate.OneOf(["CARD", "BANK"]))},
@@ -196,6 +207,11 @@ CATALOG_ATTRIBUTES = {
         "version": fields.String(required=True, validate=validate.Length(min=1, max=32)),
         "group": fields.String(load_default=""),
         "url": fields.String(),
+    },
+    "countries": {"postalCode": fields.String(required=True, validate=_regex)},
+    "profileForm": {
+        "maxLength": fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1000)),
+        "pattern": fields.String(validate=_regex),
     },
 }
 

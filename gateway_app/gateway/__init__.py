@@ -1,0 +1,38 @@
+"""The customer Gateway: the pages a customer reaches from the link in the message.
+
+``/l/<token>`` opens a link: it binds the browser's session to that one workflow and shows the
+landing page (business, title, intro, the steps in plain words, the expiry, a passcode field when
+one is required, Continue and Decline). Everything after it lives under ``/g/<workflow_id>/`` and
+needs a session bound to that workflow (and past the passcode): the current step's page at ``step``,
+the ``done`` page, the ``decline`` page and the documents' full texts.
+
+The Gateway knows no step: each step kind (:mod:`linx_core.steps`, provided by plugins) gives its
+words and its page, and completes through :func:`linx_core.services.journey.submit`. Split by concern:
+
+- :mod:`.security`: sessions bound to one workflow, CSRF, rate limits, headers;
+- :mod:`.pages`: error pages and dead ends; :mod:`.branding`: the business's name, colour, logo;
+- :mod:`.landing`: the link, the landing page with the passcode, the decline page;
+- :mod:`.dispatch`: the step pages; :mod:`.documents`: documents' full texts;
+- :mod:`.summary`: the done page; :mod:`.words`: language, translation and formatting.
+"""
+from .. import gateway_i18n as i18n
+from . import branding, dispatch, documents, landing, pages, security, summary  # noqa: F401 - their routes
+from .blueprint import bp
+from .pages import dead_end
+from .security import RateLimiter
+from .words import ARRIVAL, TX_WORDS, _, lang
+
+
+def init_app(app):
+    """Register the Gateway on ``app``: its blueprint, cookie settings, limits, step kinds' templates."""
+    security.init_app(app)
+    app.jinja_loader = dispatch.template_loader(app)
+    app.register_blueprint(bp)
+
+
+@bp.context_processor
+def _template_globals():
+    return {"_": _, "html_lang": i18n.HTML_LANG[lang()], "csrf_token": security.csrf_token}
+
+
+__all__ = ["bp", "init_app", "RateLimiter", "dead_end", "ARRIVAL", "TX_WORDS"]

@@ -1,0 +1,253 @@
+"""Customers and their financial accounts, as the customer's own steps make them.
+
+The step kinds (``customer-account``, ``enhance-profile``, ``financial-account``...) call these inside
+the transaction that holds their workflow; what a field may hold (lengths, countries, postal-code
+patterns) comes from the rules' ``profileForm`` and ``countries`` catalogs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import TYPE_CHECKING, Any, Mapping, Optional
+
+import peewee
+
+from .. import accounts, clock, events
+from ..errors import Conflict, Problem, RuleViolation
+from ..payments import AccountDetails
+from ..store import db
+from ..store.models import Customer, CustomerFinancialAccount, Workflow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
+
+ADDRESS_PARTS = ("street", "city", "state", "postalCode")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
+
+
+def max_length(rt: "Runtime", field: str) -> int:
+    """The longest value the profile field ``field`` takes (``text`` for a field the rules do not name)."""
+    form = rt.rules.catalog.get("profileForm", {})
+    return int((form.get(field) or form.get("text") or {"maxLength": 40})["maxLength"])
+
+
+def countries(rt: "Runtime") -> list[str]:
+    """The countries a customer's address may be in (the rules' ``countries``)."""
+    return list(rt.rules.catalog.get("countries", {}))
+
+
+def profile_problems(rt: "Runtime", form: Mapping[str, Any], required: Any) -> list[Problem]:
+    """Problems with a profile form (first and last name, email, date of birth, address)."""
+    problems = []
+    limits = rt.rules.catalog.get("profileForm", {})
+    for field in required:
+        if not (form.get(field) or "").strip():
+            problems.append(Problem(field, "This field is required.", "REQUIRED"))
+    for field in ("firstName", "lastName", "street", "city"):
+        value = (form.get(field) or "").strip()
+        limit = max_length(rt, field)
+        if value and len(value) > limit:
+            problems.append(Problem(field, f"At most {limit} characters.", "LENGTH"))
+    email = (form.get("email") or "").strip()
+    if email and not EMAIL.fullmatch(email) or len(email) > max_length(rt, "email"):
+        problems.append(Problem("email", "Enter an email address like name@example.com.", "INVALID_EMAIL"))
+    dob = (form.get("dateOfBirth") or "").strip()
+    if dob:
+        try:
+            born = dt.date.fromisoformat(dob)
+            if not dt.date(1900, 1, 1) <= born <= clock.now().date():
+                raise ValueError
+        except ValueError:
+            problems.append(Problem("dateOfBirth", "Enter a real date of birth (YYYY-MM-DD).", "INVALID_DATE"))
+    known = rt.rules.catalog.get("countries", {})
+    country = (form.get("country") or "").strip().upper()
+    if country and country not in known:
+        names = [spec.get("label") or code for code, spec in known.items()]
+        problems.append(Problem("country", f"Choose {' or '.join(names)}.", "NOT_ALLOWED"))
+    postal = (form.get("postalCode") or "").strip()
+    if postal and country in known and not re.fullmatch(known[country]["postalCode"], postal):
+        problems.append(Problem("postalCode", "Enter a valid ZIP or postal code.", "INVALID_POSTAL_CODE"))
+    state = (form.get("state") or "").strip()
+    state_pattern = (limits.get("state") or {}).get("pattern")
+    if state and state_pattern and not re.fullmatch(state_pattern, state):
+        problems.append(Problem("state", "Enter the two-letter state or province code.", "INVALID_STATE"))
+    return problems
+
+
+def address_from(form: Mapping[str, Any]) -> Optional[dict]:
+    """The physical address in a profile form, or None when it holds none."""
+    if not any((form.get(k) or "").strip() for k in ADDRESS_PARTS):
+        return None
+    return {"type": "PHYSICAL", "street": (form.get("street") or "").strip(), "city": (form.get("city") or "").strip(),
+            "state": (form.get("state") or "").strip().upper(), "postalCode": (form.get("postalCode") or "").strip(),
+            "country": (form.get("country") or "USA").strip().upper()}
+
+
+def existing_customer(workflow: Workflow) -> Optional[Customer]:
+    """The business's customer with the workflow's phone number (or the lookup's customer), if any."""
+    if workflow.customer_id:
+        return Customer.get_by_id(workflow.customer_id)
+    if workflow.phone_number:
+        return (Customer.select().where((Customer.business == workflow.business_id)
+                                        & (Customer.phone_number == workflow.phone_number))
+                .order_by(Customer.created_at).first())
+    return None
+
+
+def create_customer(rt: "Runtime", workflow: Workflow, form: Mapping[str, Any],
+                    required: Any) -> tuple[Customer, bool]:
+    """The workflow's customer: the existing one, else a new one from ``form`` (with an event).
+
+    Returns ``(customer, created)``. Inside the workflow's transaction.
+    """
+    customer = existing_customer(workflow)
+    if customer is not None:
+        return customer, False
+    problems = profile_problems(rt, form, required)
+    if problems:
+        raise RuleViolation("Some fields need attention.", problems)
+    address = address_from(form)
+    try:
+        with db.atomic():
+            customer = Customer.create(
+                business=workflow.business_id, status="ACTIVE", first_name=form["firstName"].strip(),
+                last_name=form["lastName"].strip(), phone_number=workflow.phone_number,
+                email=(form.get("email") or workflow.email or "").strip() or None,
+                date_of_birth=(dt.date.fromisoformat(form["dateOfBirth"]) if form.get("dateOfBirth") else None),
+                addresses=[address] if address else [], created_at=clock.now())
+    except peewee.IntegrityError:  # another workflow for this phone made the customer just now
+        return existing_customer(workflow), False
+    events.record(rt, workflow.business_id, "customer.status-updated", customer.id, {
+        "customerId": str(customer.id), "previousStatus": None, "status": "ACTIVE",
+        "workflowId": str(workflow.id)})
+    return customer, True
+
+
+def account_subtypes(rt: "Runtime", workflow: Workflow) -> list[str]:
+    """The subtypes the customer may add: the one the business named, else those the solution takes."""
+    params = workflow.parameters or {}
+    if params.get("financialAccountSubType"):
+        return [params["financialAccountSubType"]]
+    solution = rt.rules.solutions.get(params.get("solution"))
+    if solution:
+        return list(solution["financialAccountSubTypes"])
+    return list(rt.rules.catalog["financialAccountSubTypes"])
+
+
+def needs_billing_address(rt: "Runtime", workflow: Workflow) -> bool:
+    solution = rt.rules.solutions.get((workflow.parameters or {}).get("solution"))
+    return bool(solution and solution.get("billingAddress") == "required")
+
+
+def add_account(rt: "Runtime", workflow: Workflow, form: Mapping[str, Any]) -> CustomerFinancialAccount:
+    """Check a card or bank account, ask the rail whether it can pay it, seal the number and keep it.
+
+    A number the customer already has is reused, not duplicated. Inside the workflow's transaction.
+    """
+    allowed = account_subtypes(rt, workflow)
+    subtype = (form.get("subtype") or (allowed[0] if len(allowed) == 1 else "")).strip().upper()
+    problems = []
+    if subtype not in allowed:
+        raise RuleViolation("Some fields need attention.", [
+            Problem("subtype", f"Choose one of: {', '.join(allowed)}.", "NOT_ALLOWED")])
+    kind = rt.rules.account_kind(subtype)
+    holder = (form.get("holderName") or "").strip()
+    if not holder or len(holder) > 120:
+        problems.append(Problem("holderName", "Enter the name on the account (up to 120 characters).", "REQUIRED"))
+    brand = expiry = routing = None
+    if kind == "CARD":
+        number = accounts.digits(form.get("cardNumber"))
+        brand, expiry, card_problems = accounts.check_card(number, form.get("expiry"), clock.now().date())
+        problems += card_problems
+        postal = (form.get("postalCode") or "").strip()
+        if not re.fullmatch(r"[A-Za-z0-9 -]{3,10}", postal):
+            problems.append(Problem("postalCode", "Enter the card's ZIP or postal code.", "INVALID_POSTAL_CODE"))
+        billing: Optional[dict] = {"postalCode": postal}
+    else:
+        number = accounts.digits(form.get("accountNumber"))
+        routing = accounts.digits(form.get("routingNumber"))
+        problems += accounts.check_bank(routing, number)
+        billing = None
+        if needs_billing_address(rt, workflow):
+            problems += profile_problems(rt, form, ["street", "city", "state", "postalCode", "country"])
+            billing = address_from(form)
+    if not problems:
+        reason = rail_refusal(rt, workflow, AccountDetails(kind=kind, subtype=subtype, number=number,
+                                                           holder_name=holder, brand=brand, expiry=expiry,
+                                                           routing_number=routing, billing_address=billing,
+                                                           last4=number[-4:]))
+        if reason:
+            problems.append(Problem("cardNumber" if kind == "CARD" else "accountNumber", reason,
+                                    "ACCOUNT_NOT_PAYABLE"))
+    if problems:
+        raise RuleViolation("Some fields need attention.", problems)
+    customer = existing_customer(workflow)
+    if customer is None:
+        raise Conflict("There is no customer for this account yet.", "NO_CUSTOMER")
+    fingerprint = rt.vault.fingerprint(number)
+    same = ((CustomerFinancialAccount.customer == customer.id) & (CustomerFinancialAccount.subtype == subtype))
+    account = CustomerFinancialAccount.select().where(same & (CustomerFinancialAccount.fingerprint == fingerprint)).first()
+    created = False
+    if account is None:
+        sealed = rt.vault.seal(number)
+        try:
+            with db.atomic():
+                account = CustomerFinancialAccount.create(
+                    business=workflow.business_id, customer=customer.id, type=kind, subtype=subtype,
+                    state="ACTIVE", holder_name=holder, sealed_number=sealed.sealed, last4=sealed.last4,
+                    masked_number=sealed.masked, fingerprint=sealed.fingerprint, brand=brand, expiry=expiry,
+                    routing_number=routing, currency=workflow.currency or "USD", billing_address=billing,
+                    created_at=clock.now())
+            created = True
+        except peewee.IntegrityError:  # the same number, added at the same moment elsewhere
+            account = CustomerFinancialAccount.select().where(
+                same & (CustomerFinancialAccount.fingerprint == sealed.fingerprint)).first()
+    if created:
+        events.record(rt, workflow.business_id, "financial-account.state-updated", account.id, {
+            "financialAccountId": str(account.id), "customerId": str(customer.id), "previousState": None,
+            "state": "ACTIVE", "type": kind, "subtype": subtype, "maskedNumber": account.masked_number,
+            "workflowId": str(workflow.id)})
+    return account
+
+
+def rail_refusal(rt: "Runtime", workflow: Workflow, details: AccountDetails) -> Optional[str]:
+    """Why the workflow's rail cannot pay this account, or None."""
+    name = (workflow.parameters or {}).get("solution")
+    if not name:
+        return None
+    solution = rt.solution(name)
+    return solution.can_pay(details) if solution is not None else None
+
+
+def named_account(workflow: Workflow) -> Optional[CustomerFinancialAccount]:
+    """The account the business named (``customerFinancialAccountId``), if it is the business's."""
+    account_id = (workflow.parameters or {}).get("customerFinancialAccountId")
+    if not account_id:
+        return None
+    try:
+        key = uuid.UUID(str(account_id))
+    except ValueError:
+        return None
+    return CustomerFinancialAccount.get_or_none((CustomerFinancialAccount.id == key)
+                                                & (CustomerFinancialAccount.business == workflow.business_id))
+
+
+def use_named_account(workflow: Workflow) -> CustomerFinancialAccount:
+    """The business's named account for the payment, if it can still be used."""
+    account = named_account(workflow)
+    if account is None or account.state != "ACTIVE":
+        raise Conflict("That account cannot be used any more.", "ACCOUNT_NOT_ACTIVE")
+    return account
+
+
+def workflow_account(workflow: Workflow) -> Optional[CustomerFinancialAccount]:
+    """The account the workflow will move money with, once chosen."""
+    if not workflow.customer_account_id:
+        return None
+    return CustomerFinancialAccount.get_or_none(CustomerFinancialAccount.id == workflow.customer_account_id)
+
+
+__all__ = ["profile_problems", "address_from", "existing_customer", "create_customer", "account_subtypes",
+           "needs_billing_address", "add_account", "rail_refusal", "named_account", "use_named_account",
+           "workflow_account", "max_length", "countries", "ADDRESS_PARTS"]

@@ -1,0 +1,112 @@
+"""``enhance-profile``: ask an existing customer for the profile fields the business names (``profileFields``)."""
+import datetime as dt
+import re
+
+from linx_core import hookimpl
+from linx_core.errors import Problem
+from linx_core.services import customers
+from linx_core.steps import Field, Page, StepKind, clean, refuse
+
+from .forms import ADDRESS_PARTS, address_group
+
+PARTS = tuple(part for part, *_rest in ADDRESS_PARTS)
+PHONE = re.compile(r"\+?[0-9 ().-]{7,20}")
+POSTAL = re.compile(r"[A-Za-z0-9 -]{3,10}")
+
+
+def _wanted(workflow):
+    return list((workflow.parameters or {}).get("profileFields", []))
+
+
+def _names(wanted):
+    names = []
+    for name in wanted:
+        names += [f"{name}.{part}" for part in PARTS] if name.endswith("Address") else [name]
+    return names
+
+
+def problems(rt, wanted, values, _=lambda m, **v: m.format(**v)):
+    """Every problem with the posted ``values`` of the ``wanted`` fields: their form first, then what is missing."""
+    found = []
+    for name in wanted:
+        if name.endswith("Address"):
+            parts = customers.profile_problems(rt, {p: values.get(f"{name}.{p}", "") for p in ("street", "city",
+                                                                                                "state")}, [])
+            found += [Problem(f"{name}.{p.path}", p.message, p.code) for p in parts]
+            postal = values.get(f"{name}.postalCode", "").strip()
+            if postal and not POSTAL.fullmatch(postal):
+                found.append(Problem(f"{name}.postalCode", _("Enter a valid ZIP or postal code."),
+                                     "INVALID_POSTAL_CODE"))
+        elif name.endswith("Phone") and values.get(name, "").strip():
+            if not PHONE.fullmatch(values[name].strip()):
+                found.append(Problem(name, _("Enter a phone number, for example +1 416 555 0123."), "INVALID_PHONE"))
+        elif name == "dateOfBirth":
+            found += customers.profile_problems(rt, {"dateOfBirth": values.get("dateOfBirth")}, [])
+        else:
+            limit = customers.max_length(rt, "text")
+            if len(values.get(name, "").strip()) > limit:
+                found.append(Problem(name, _("At most {n} characters.", n=limit), "LENGTH"))
+    faulty = {p.path for p in found}
+    for path in _names(wanted):
+        if path not in faulty and not (values.get(path) or "").strip():
+            found.append(Problem(path, "This field is required.", "REQUIRED"))
+    return found
+
+
+class EnhanceProfile(StepKind):
+    name = "enhance-profile"
+
+    def describe(self, view):
+        return view._("Add a few details to your profile")
+
+    def page(self, view, values):
+        _ = view._
+        labels = view.rt.rules.catalog.get("profileFields", {})
+        fields, groups = [], []
+        for name in _wanted(view.workflow):
+            label = view.words.label(labels.get(name, {}).get("label") or name)
+            if name.endswith("Address"):
+                groups.append({"legend": label, "fields": address_group(view, name, values)})
+            elif name == "dateOfBirth":
+                fields.append(Field(name, _("Date of birth"), kind="date", value=values.get(name, ""), required=True,
+                                    autocomplete="bday"))
+            elif name.endswith("Phone"):
+                fields.append(Field(name, label, kind="tel", value=values.get(name, ""), required=True,
+                                    autocomplete="tel", inputmode="tel", maxlength=20))
+            else:
+                fields.append(Field(name, label, value=values.get(name, ""), required=True,
+                                    maxlength=customers.max_length(view.rt, "text")))
+        customer = customers.existing_customer(view.workflow)
+        return Page("gateway/form.html", _("A few more details"), fields, groups=groups,
+                    intro=_("{name}, {business} asks for a few more details.",
+                            name=customer.first_name if customer else "", business=view.business.display_name))
+
+    def collect(self, view, form):
+        wanted = _wanted(view.workflow)
+        values = clean(form, _names(wanted), view._)
+        refuse(problems(view.rt, wanted, values, view._))
+        return values
+
+    def complete(self, act, values):
+        wanted = _wanted(act.workflow)
+        refuse(problems(act.rt, wanted, values))
+        customer = customers.existing_customer(act.workflow)
+        addresses = list(customer.addresses or [])
+        extra = {}
+        for field in wanted:
+            if field.endswith("Address"):
+                addresses.append({"type": field.removesuffix("Address").upper(),
+                                  **{part: (values.get(f"{field}.{part}") or "").strip() for part in PARTS}})
+            elif field == "dateOfBirth":
+                customer.date_of_birth = dt.date.fromisoformat(values["dateOfBirth"])
+            else:
+                extra[field] = (values.get(field) or "").strip()[:120]
+        customer.addresses = addresses
+        customer.save()
+        act.data(fields=sorted(wanted), **extra)
+        return customer
+
+
+@hookimpl
+def linx_step_kinds(rt):
+    return [EnhanceProfile()]

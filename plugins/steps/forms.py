@@ -1,0 +1,141 @@
+"""Pieces shared by the built-in steps: the profile fields, the card or bank account form, keeping an account."""
+from linx_core.services import customers
+from linx_core.steps import Field, Page
+
+PROFILE = (  # name, label, kind, autocomplete, inputmode
+    ("firstName", "First name", "text", "given-name", ""),
+    ("lastName", "Last name", "text", "family-name", ""),
+    ("email", "Email", "email", "email", "email"),
+    ("dateOfBirth", "Date of birth", "date", "bday", ""),
+    ("street", "Street address", "text", "address-line1", ""),
+    ("city", "City", "text", "address-level2", ""),
+    ("state", "State or province", "text", "address-level1", ""),
+    ("postalCode", "ZIP or postal code", "text", "postal-code", ""),
+    ("country", "Country", "select", "country", ""),
+)
+PROFILE_NAMES = tuple(name for name, *_rest in PROFILE)
+ADDRESS_PARTS = (("street", "Street address", "address-line1"), ("city", "City", "address-level2"),
+                 ("state", "State or province", "address-level1"), ("postalCode", "ZIP or postal code", "postal-code"))
+ACCOUNT_FIELDS = ("holderName", "cardNumber", "expiry", "postalCode", "routingNumber", "accountNumber", "subtype",
+                  "street", "city", "state", "country")
+
+
+def max_length(view, name):
+    return 10 if name == "dateOfBirth" else 3 if name == "country" else customers.max_length(view.rt, name)
+
+
+def profile_fields(view, values, required, names=None):
+    """The profile form's fields (all, or ``names``), ``required`` marked, ``values`` shown again."""
+    _ = view._
+    out = []
+    for name, label, kind, autocomplete, inputmode in PROFILE:
+        if names is not None and name not in names:
+            continue
+        f = Field(name, _(label), kind=kind, value=values.get(name, ""), required=name in required,
+                  autocomplete=autocomplete, maxlength=max_length(view, name), inputmode=inputmode)
+        if name == "state":
+            f.hint = _("Two letters, for example NY or ON")
+        elif name == "country":
+            f.options = [("", _("Choose a country"))] + [(c, view.words.country(c))
+                                                          for c in customers.countries(view.rt)]
+        out.append(f)
+    return out
+
+
+def address_group(view, name, values):
+    """The fields of an address named ``name`` (``mailingAddress``), as ``name.street`` and so on."""
+    _ = view._
+    prefix = name.removesuffix("Address")
+    parts = [Field(f"{name}.{part}", _(label), value=values.get(f"{name}.{part}", ""), required=True,
+                   autocomplete=f"{prefix} {auto}" if name != "physicalAddress" else auto,
+                   maxlength=customers.max_length(view.rt, part))
+             for part, label, auto in ADDRESS_PARTS]
+    for part in parts:
+        if part.name.endswith(".state"):
+            part.hint = _("Two letters, for example NY or ON")
+    return parts
+
+
+def account_kinds(view):
+    """The subtypes the customer may add, and their kinds (CARD, BANK) in order."""
+    rt = view.rt
+    allowed = customers.account_subtypes(rt, view.workflow)
+    kinds = []
+    for subtype in allowed:
+        kind = rt.rules.account_kind(subtype)
+        if kind not in kinds:
+            kinds.append(kind)
+    return allowed, kinds
+
+
+def account_form(view, values, action=None):
+    """The page to add a card or bank account (``?kind=card`` or ``bank`` switches between them)."""
+    _ = view._
+    rt = view.rt
+    allowed, kinds = account_kinds(view)
+    posted = (values.get("subtype") or "").upper()
+    wanted = (values.get("kind") or view.args.get("kind") or "").upper()
+    if posted in allowed:
+        wanted = rt.rules.account_kind(posted)
+    kind = wanted if wanted in kinds else kinds[0]
+    subtypes = [s for s in allowed if rt.rules.account_kind(s) == kind]
+    fields = []
+    if kind == "CARD":
+        fields.append(Field("holderName", _("Name on card"), value=values.get("holderName", ""), required=True,
+                            autocomplete="cc-name", maxlength=120))
+        fields.append(Field("cardNumber", _("Card number"), required=True, autocomplete="cc-number",
+                            inputmode="numeric", maxlength=23))
+        fields.append(Field("expiry", _("Expiry (MM/YY)"), value=values.get("expiry", ""), required=True,
+                            autocomplete="cc-exp", inputmode="numeric", maxlength=7, hint=_("For example, 04/29")))
+        fields.append(Field("postalCode", _("ZIP or postal code"), value=values.get("postalCode", ""),
+                            required=True, autocomplete="postal-code", maxlength=10))
+        if len(subtypes) > 1:
+            fields.insert(0, Field("subtype", _("Card type"), kind="select", value=posted, required=True,
+                                   options=[("", _("Choose the card type"))]
+                                   + [(s, view.words.subtype_title(s)) for s in subtypes]))
+    else:
+        fields.append(Field("holderName", _("Name on account"), value=values.get("holderName", ""), required=True,
+                            autocomplete="name", maxlength=120))
+        fields.append(Field("routingNumber", _("Routing number"), value=values.get("routingNumber", ""),
+                            required=True, inputmode="numeric", maxlength=11, hint=_("9 digits")))
+        fields.append(Field("accountNumber", _("Account number"), required=True, inputmode="numeric",
+                            maxlength=20))
+        fields.append(Field("subtype", _("Account type"), kind="select",
+                            value=posted if posted in subtypes else (subtypes[0] if len(subtypes) == 1 else ""),
+                            required=True,
+                            options=([] if len(subtypes) == 1 else [("", _("Choose the account type"))])
+                            + [(s, view.words.subtype_title(s)) for s in subtypes]))
+        if customers.needs_billing_address(rt, view.workflow):
+            fields += profile_fields(view, values, ("street", "city", "state", "postalCode", "country"),
+                                     names=("street", "city", "state", "postalCode", "country"))
+    hidden = {"kind": kind}
+    if kind == "CARD" and len(subtypes) == 1:
+        hidden["subtype"] = subtypes[0]
+    if action:
+        hidden["action"] = action
+    switch = [(view.url(kind=k.lower(), **({"add": "1"} if action == "add" else {})),
+               _("Use a card instead") if k == "CARD" else _("Use a bank account instead"))
+              for k in kinds if k != kind]
+    if len(subtypes) == 1:
+        heading = _("Add your {account}", account=view.words.subtype(subtypes[0]))
+    else:
+        heading = _("Add your card") if kind == "CARD" else _("Add your bank account")
+    return Page("gateway/form.html", heading, fields, hidden=hidden, switch=switch,
+                intro=_("Your card and account numbers are encrypted and never shown again in full."))
+
+
+def account_subtype_words(view):
+    """The landing page's words for adding an account."""
+    allowed = customers.account_subtypes(view.rt, view.workflow)
+    if len(allowed) == 1:
+        return view._("Add your {account}", account=view.words.subtype(allowed[0]))
+    return view._("Add the account to use")
+
+
+def add_account(act, values):
+    """Keep the account the customer typed and make it the workflow's (``financial-account``, and
+    "add a different account" on ``lookup-financial-account``)."""
+    account = customers.add_account(act.rt, act.workflow, values)
+    act.save(customer=account.customer_id, customer_account=account.id)
+    act.data(customerFinancialAccountId=str(account.id))
+    return account
