@@ -10,12 +10,14 @@ export LINX_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test bench install check-rules clean
 
-$(STAMP): setup.cfg pyproject.toml tests/sample_plugin/pyproject.toml tests/rtp_plugin/pyproject.toml
+$(STAMP): setup.cfg pyproject.toml tests/sample_plugin/pyproject.toml tests/rtp_plugin/pyproject.toml \
+          tests/verify_email_step/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m pip install --quiet -e tests/sample_plugin
 	$(BIN)/python -m pip install --quiet -e tests/rtp_plugin
+	$(BIN)/python -m pip install --quiet -e tests/verify_email_step
 	touch $(STAMP)
 
 install: $(STAMP)

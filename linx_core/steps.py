@@ -135,7 +135,7 @@ class StepKind:
 
     Class attributes:
 
-    - ``name``: the step's name in the rule files and the API (``verify-email``);
+    - ``name``: the step's name in the rule files and the API (``id-check``);
     - ``has_page``: False for a step the customer never sees (``notification``);
     - ``templates_dir``: a folder of Jinja templates this kind brings, or None;
     - ``translations_dir`` and ``translation_domain``: the kind's gettext catalogs

@@ -95,13 +95,14 @@ class Receiver:
 class Server:
     """LinX (API, Gateway, developer inbox) on a real HTTP server, in development on plain http."""
 
-    def __init__(self, rt, tmp_path, key):
+    def __init__(self, rt, tmp_path, key, plugins=None):
         port = _free_port()
         self.base = f"http://127.0.0.1:{port}"
         settings = make_settings(env="development", public_url=self.base, instance_path=str(tmp_path),
                                  database_url=rt.settings.database_url, webhook_allow_private=True,
                                  webhook_timeout_seconds=5)
-        self.rt = Runtime(settings, rules=rt.rules, database=rt.database)
+        # with plugins of its own, the rules are built anew (a step kind brings its rule entry)
+        self.rt = Runtime(settings, rules=None if plugins else rt.rules, database=rt.database, plugins=plugins)
         self.app = create_app(runtime=self.rt)
         self.key = key
         self.server = make_server("127.0.0.1", port, self.app, threaded=True)
@@ -508,3 +509,52 @@ def test_a_tour_of_the_other_pages(server, phone):
     cancelled_link = server.link(cancelled["id"])
     assert server.api("POST", f"/v2/linx/workflows/{cancelled['id']}/cancel").status_code == 200
     assert tab.goto(cancelled_link).status == 410 and tab.h1() == "This request was cancelled"
+
+
+def test_a_third_party_step_installed_by_entry_point_completes_a_workflow(rt, demo, tmp_path, phone):
+    """``tests/verify_email_step``: found by its entry point, its page (its own template, its French) in the
+    Gateway, its code emailed by its own job; nothing in LinX names it."""
+    from linx_core.plugins import make_manager
+
+    from .test_verify_email_step import VERIFY
+
+    frozen = clock.FrozenClock()
+    clock.set_clock(frozen)
+    live = Server(rt, tmp_path, demo[1], plugins=make_manager(load_entrypoints=False, extra=[VERIFY]))
+    try:
+        created = live.create({"title": "Check your email", "expireIn": "2",
+                               "parameters": {"channel": "SMS", "phoneNumber": "+14165550188",
+                                              "email": "jane.roe@example.com"},
+                               "steps": [{"name": "notification"}, {"name": "customer-account"},
+                                         {"name": "verify-email"}]})
+        tab = phone("third-party-verify-email")
+        assert tab.goto(live.link(created["id"])).status == 200
+        assert "Confirm your email address" in tab.text()  # its words in the landing page's list
+        tab.fill({"Passcode": created["passcode"]})
+        tab.click("Continue")
+        tab.fill(PROFILE)
+        tab.click("Continue")
+        assert tab.h1() == "Confirm your email address" and "ja…@example.com" in tab.text()
+        tab.click("Email me a code")
+        assert tab.h1() == "Enter the code we emailed you"
+        live.work()
+        inbox = requests.get(live.base + "/dev/messages.json", timeout=5).json()["messages"]
+        mail = next(m for m in inbox if m["workflowId"] == created["id"] and m["channel"] == "EMAIL")
+        code = re.search(r"\b(\d{6})\b", mail["text"]).group(1)
+        tab.fill({"Code": "12"})
+        tab.click("Continue")
+        assert "Enter the 6 digits of the code." in tab.text()
+        tab.fill({"Code": code})
+        tab.click("Continue")
+        assert tab.h1() == "All done"
+        assert Workflow.get_by_id(created["id"]).status == "COMPLETED"
+        other = live.create({"title": "Courriel", "expireIn": "2",
+                             "parameters": {"channel": "SMS", "phoneNumber": "+14165550189",
+                                            "email": "jean@example.com"},
+                             "steps": [{"name": "notification"}, {"name": "customer-account"},
+                                       {"name": "verify-email"}]})
+        landing = requests.get(live.link(other["id"]), headers={"Accept-Language": "fr-CA,fr;q=0.9"}, timeout=5)
+        assert landing.status_code == 200 and "Confirmez votre adresse courriel" in landing.text  # its own catalog
+    finally:
+        live.stop()
+        rt.bind()

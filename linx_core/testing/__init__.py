@@ -5,4 +5,4 @@ Importing this package needs pytest; the service itself never imports it.
 import pytest
 
 # the contract's own asserts report their values, as a test module's would
-pytest.register_assert_rewrite("linx_core.testing.channels", "linx_core.testing.solutions")
+pytest.register_assert_rewrite("linx_core.testing.channels", "linx_core.testing.solutions", "linx_core.testing.steps")

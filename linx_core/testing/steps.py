@@ -1,0 +1,255 @@
+"""The contract every step kind keeps, as a pytest class to subclass.
+
+A step plugin proves it keeps the ``linx_step_kinds`` contract by running this suite against its kind,
+with a store of its own (a fresh SQLite database) and no web server::
+
+    from linx_core.testing.steps import StepKindContract
+
+    class TestVerifyEmail(StepKindContract):
+        kind = VerifyEmail()                  # the kind under test
+        plugins = (my_plugin_module,)         # plugins to register besides the built-in ones
+        workflow = {...}                      # a workflow body (as the API takes it) with the kind's step,
+                                              # or a method workflow_body(rt, business) that makes the data
+                                              # it names (a customer, a business account) and returns it
+        forms = {"customer-account": {...}}   # posts that complete the steps before it, by step name
+        good_form = {...}                     # a post that completes (or, with ``stays``, keeps) the step
+                                              # (or a method good_post(rt, workflow_id) that returns it)
+        stays = False                         # True when a good post keeps the step current (move-money)
+
+        def before_good_form(self, rt, workflow_id):   # optional: what must happen first (a code sent...)
+            ...
+
+The contract: the kind has a name that the rule book knows, with a valid entry (its own
+``rule_entry()`` or the rule files'); it describes itself in English and French (Canada), and a kind
+that brings catalogs translates every message its module passes to ``_``; its page has a template and
+fields with unique names; a post with control characters, or an empty post, is refused field by field
+(paths among the page's fields) or completes, never crashes, and a refusal keeps nothing (no event, the
+step still current); the good post completes the step (or keeps it, with ``stays``), and the same post
+replayed is refused as not current.
+"""
+import ast
+import inspect
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from ..config import Settings
+from ..errors import Conflict, RuleViolation
+from ..plugins import make_manager
+from ..runtime import Runtime
+from ..services import journey
+from ..services.businesses import create_business
+from ..services.workflows import create_workflow, on_first_notification, steps_of
+from ..steps import Page, StepKind, StepView
+from ..store import db
+from ..store.models import Business, Event, Workflow
+
+
+class PlainWords:
+    """The Gateway's formatting, plainly, in English: what a kind's ``view.words`` offers."""
+
+    @staticmethod
+    def money(workflow):
+        return f"{workflow.amount} {workflow.currency}"
+
+    @staticmethod
+    def account(account):
+        return f"{account.subtype.lower()} ending {account.last4}"
+
+    @staticmethod
+    def subtype(subtype):
+        return subtype.lower()
+
+    subtype_title = subtype
+
+    @staticmethod
+    def country(code):
+        return code
+
+    @staticmethod
+    def phone(number):
+        return number
+
+    @staticmethod
+    def label(text):
+        return text
+
+    @staticmethod
+    def document_url(workflow, document_id):
+        return f"/g/{workflow.id}/documents/{document_id}"
+
+    @staticmethod
+    def arrival(workflow):
+        return "Expected arrival: soon."
+
+    @staticmethod
+    def move_sentence(workflow, account, business):
+        return f"{business.display_name} moves {workflow.amount} {workflow.currency}"
+
+
+def messages_of(kind: StepKind) -> set:
+    """The literal messages a kind's module passes to ``_`` or ``view._`` (what its catalogs must hold)."""
+    source = Path(inspect.getsourcefile(type(kind)) or "")
+    found = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            func = node.func
+            if (isinstance(func, ast.Name) and func.id == "_") or (isinstance(func, ast.Attribute) and func.attr == "_"):
+                found.add(node.args[0].value)
+    return found
+
+
+def catalog_of(kind: StepKind, locale: str = "fr_CA") -> dict:
+    """``{msgid: translation}`` of a kind's own catalog (its ``.po`` file) for ``locale``."""
+    from babel.messages.pofile import read_po
+
+    path = Path(kind.translations_dir) / locale / "LC_MESSAGES" / f"{kind.translation_domain}.po"
+    with path.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id and m.string and not m.fuzzy}
+
+
+class StepKindContract:
+    """Subclass it (as ``Test...``) and set the class attributes named in the module's docstring."""
+
+    kind: StepKind
+    plugins: tuple = ()
+    workflow: dict
+    forms: dict = {}
+    good_form: dict = {}
+    stays = False
+
+    def workflow_body(self, rt: Runtime, business: Any) -> dict:
+        """The workflow to create for ``business`` (``workflow`` by default)."""
+        return self.workflow
+
+    def before_good_form(self, rt: Runtime, workflow_id: Any) -> None:
+        """What must happen before the good post (a code sent, say). Nothing by default."""
+
+    def good_post(self, rt: Runtime, workflow_id: Any) -> dict:
+        """The post that completes the step (``good_form`` by default)."""
+        return self.good_form
+
+    # -- fixtures --------------------------------------------------------------------------------
+
+    @pytest.fixture
+    def rt(self, tmp_path):
+        settings = Settings.load(environ={}, env="test", secret_key="contract-" + uuid.uuid4().hex,
+                                 data_key=Fernet.generate_key().decode(),
+                                 database_url=f"sqlite:///{tmp_path / 'contract.db'}", instance_path=str(tmp_path))
+        runtime = Runtime(settings, plugins=make_manager(load_entrypoints=False, extra=self.plugins))
+        runtime.migrate()
+        runtime.database.connect(reuse_if_open=True)
+        yield runtime
+        runtime.database.close()
+
+    @pytest.fixture
+    def at_step(self, rt):
+        """The id of a workflow whose current step is the kind's (the steps before it done)."""
+        business, _key = create_business(rt, f"contract-{uuid.uuid4().hex[:8]}")
+        created = create_workflow(rt, business, self.workflow_body(rt, business))
+        workflow_id = created.workflow.id
+        if created.steps[0].name != self.kind.name:  # the first message completes the first step
+            with db.atomic():
+                on_first_notification(rt, workflow_id)
+        for _ in range(len(created.steps)):
+            workflow = Workflow.get_by_id(workflow_id)
+            step = steps_of(workflow)[workflow.current_step]
+            if step.name == self.kind.name:
+                return workflow_id
+            journey.submit(rt, workflow_id, step.position, step.name, self.forms.get(step.name, {}))
+        raise AssertionError(f"the workflow never reached {self.kind.name}: give `forms` for the steps before it")
+
+    def view(self, rt, workflow_id, lang="en"):
+        workflow = Workflow.get_by_id(workflow_id)
+        return StepView(rt=rt, workflow=workflow, business=Business.get_by_id(workflow.business_id), lang=lang,
+                        _=lambda msgid, **values: msgid.format(**values) if values else msgid,
+                        url=lambda **query: f"/g/{workflow_id}/step", args={}, words=PlainWords())
+
+    def current(self, workflow_id):
+        workflow = Workflow.get_by_id(workflow_id)
+        return workflow, steps_of(workflow)[workflow.current_step]
+
+    def post(self, rt, workflow_id, form):
+        """A post as the Gateway makes it: the kind's ``collect``, then :func:`journey.submit`."""
+        workflow, step = self.current(workflow_id)
+        values = self.kind.collect(self.view(rt, workflow_id), form)
+        return journey.submit(rt, workflow_id, step.position, self.kind.name, values)
+
+    # -- the contract ----------------------------------------------------------------------------
+
+    def test_the_kind_is_named_and_the_rules_know_it(self, rt):
+        assert isinstance(self.kind, StepKind)
+        assert self.kind.name and self.kind.name == self.kind.name.strip()
+        assert rt.step_kinds.get(self.kind.name) is not None, "the kind is not installed by `plugins`"
+        spec = rt.rules.steps.get(self.kind.name)
+        assert spec is not None, f"the rules have no entry for {self.kind.name}"
+        assert spec["displayName"] and isinstance(spec["order"], int)
+        entry = self.kind.rule_entry()
+        assert entry is None or isinstance(entry, dict)
+
+    def test_it_describes_itself_in_english_and_french(self, rt, at_step):
+        for lang in ("en", "fr"):
+            text = self.kind.describe(self.view(rt, at_step, lang))
+            assert isinstance(text, str) and text.strip()
+
+    def test_a_kind_with_catalogs_translates_each_of_its_messages(self):
+        if self.kind.translations_dir is None:
+            pytest.skip("the kind uses the Gateway's catalog (checked by the Gateway's own tests)")
+        catalog = catalog_of(self.kind)
+        missing = sorted(m for m in messages_of(self.kind) if m not in catalog)
+        assert not missing, f"no French for: {missing}"
+
+    def test_its_page_has_a_template_and_named_fields(self, rt, at_step):
+        if not self.kind.has_page:
+            pytest.skip("the customer never sees this step")
+        page = self.kind.page(self.view(rt, at_step), {})
+        assert isinstance(page, Page) and page.template.endswith(".html") and page.heading
+        names = [f.name for f in page.all_fields()]
+        assert len(names) == len(set(names)), f"two fields share a name: {names}"
+        if self.kind.templates_dir is not None:
+            assert (Path(self.kind.templates_dir) / page.template).is_file(), page.template
+
+    def test_a_bad_post_is_refused_field_by_field_and_keeps_nothing(self, rt, at_step):
+        if not self.kind.has_page:
+            pytest.skip("the customer never sees this step")
+        page = self.kind.page(self.view(rt, at_step), {})
+        names = [f.name for f in page.all_fields()]
+        for form in ({name: "\x1b[2J\u202e" for name in names}, {}):
+            events = Event.select().count()
+            try:
+                self.post(rt, at_step, form)
+            except RuleViolation as refused:
+                assert refused.problems, "a refusal names what is wrong"
+                assert {p.path for p in refused.problems} <= set(names) | {""}, refused.problems
+                assert Event.select().count() == events, "a refused post recorded an event"
+                workflow, step = self.current(at_step)
+                assert step.name == self.kind.name and step.status == "ACTIVE"
+            else:
+                return  # the kind needs nothing from this post; completing it is the good post's test
+
+    def test_the_good_post_completes_the_step_once(self, rt, at_step):
+        self.before_good_form(rt, at_step)
+        before, step = self.current(at_step)
+        good = self.good_post(rt, at_step)
+        self.post(rt, at_step, good)
+        after = Workflow.get_by_id(at_step)
+        done = steps_of(after)[step.position]
+        if self.stays:
+            assert done.status == "ACTIVE" and after.current_step == step.position
+        else:
+            assert done.status == "COMPLETED"
+            assert after.current_step > step.position or after.status == "COMPLETED"
+        assert Event.select().where(Event.subject_id == at_step).count() > 0
+        events = Event.select().count()
+        # replayed (a double click, the back button): refused, nothing more happens
+        with pytest.raises(Conflict if self.stays else (journey.StepNotCurrent, journey.Unavailable)):
+            journey.submit(rt, at_step, step.position, self.kind.name,
+                           self.kind.collect(self.view(rt, at_step), good))
+        assert Event.select().count() == events
+
+
+__all__ = ["StepKindContract", "PlainWords", "messages_of", "catalog_of"]
