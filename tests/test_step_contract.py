@@ -108,3 +108,19 @@ class TestMoveMoney(StepKindContract):
     def workflow_body(self, rt, business):
         return body(["customer-account", "financial-account", "move-money"], financialAccountSubType="DEBIT",
                     **payment(rt, business))
+
+
+def test_the_gateway_and_the_journey_name_no_step():
+    """The Gateway dispatches to step kinds and the journey completes through them: neither names a step."""
+    import ast
+    from pathlib import Path
+
+    from linx_core.rules import load_rules
+
+    root = Path(__file__).resolve().parent.parent
+    names = set(load_rules().steps)
+    sources = list((root / "gateway_app").rglob("*.py")) + [root / "linx_core" / "services" / "journey.py"]
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert node.value not in names, f"{source.relative_to(root)}:{node.lineno} names the step {node.value}"
