@@ -124,3 +124,44 @@ def test_the_gateway_and_the_journey_name_no_step():
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 assert node.value not in names, f"{source.relative_to(root)}:{node.lineno} names the step {node.value}"
+
+
+def test_a_step_of_the_rules_that_no_kind_provides_is_refused_with_its_place():
+    import pytest
+
+    from linx_core.errors import RuleFileError
+    from linx_core.plugins import make_manager
+    from linx_core.rules import load_rules, step_entries
+    from linx_core.steps import kinds_by_name
+
+    kinds = kinds_by_name(make_manager(load_entrypoints=False).hook.linx_step_kinds(rt=None))
+    entries = step_entries(k for name, k in kinds.items() if name != "enhance-profile")
+    with pytest.raises(RuleFileError) as refused:
+        load_rules(steps=entries, installed_only=True)
+    assert [p.code for p in refused.value.problems] == ["RULE_STEP_NOT_INSTALLED"]
+    assert refused.value.problems[0].path.startswith("steps.yaml:")
+    assert "no installed step kind is named 'enhance-profile'" in refused.value.problems[0].message
+
+
+def test_an_admin_entry_is_merged_over_the_kinds_own(tmp_path):
+    import shutil
+
+    import pytest
+
+    from linx_core.errors import RuleFileError
+    from linx_core.rules import default_rules_dir, load_rules
+
+    entry = {"order": 3, "displayName": "Email check", "parameters": {"required": ["email"]}}
+    plain = load_rules(steps=[("plugin x", "email-check", entry)])
+    assert plain.steps["email-check"]["displayName"] == "Email check"
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    with open(rules / "steps.yaml", "a", encoding="utf-8") as fh:
+        fh.write("\n  email-check:\n    order: 3\n    displayName: Email address check\n")
+    merged = load_rules(rules, steps=[("plugin x", "email-check", entry)])
+    assert merged.steps["email-check"]["displayName"] == "Email address check"  # the admin's word
+    assert merged.steps["email-check"]["parameters"]["required"] == ["email"]  # the kind's, kept
+    with pytest.raises(RuleFileError) as refused:
+        load_rules(steps=[("plugin x", "email-check", ["not", "a", "mapping"])])
+    assert refused.value.problems[0].code == "RULE_ENTRY_SHAPE"
+    assert refused.value.problems[0].path == "plugin x: steps.email-check"
