@@ -181,7 +181,7 @@ def core():
 
 def test_the_checker_reads_the_whole_core(core):
     assert {"linx_core.cli", "linx_core.services.workflows", "linx_core.store.models"} <= set(core.files)
-    assert "linx_core.services.workflows" in core.graph()["linx_core.services.journey"]
+    assert "linx_core.services.flow" in core.graph()["linx_core.services.journey"]
 
 
 def test_the_core_imports_no_web_layer_and_no_plugin(core):

@@ -23,7 +23,7 @@ from ..store.models import (Business, Customer, CustomerFinancialAccount, Docume
                             WorkflowStep)
 from ..lifecycle import save_status
 from . import transactions
-from .workflows import _locked, _move, _revoke_links, complete_step, move_step, steps_of
+from .flow import complete_step, locked as _locked, move as _move, move_step, revoke_links as _revoke_links, steps_of
 
 NAME_MAX = 40
 POSTAL = {"USA": r"\d{5}(-\d{4})?", "CAN": r"[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d"}

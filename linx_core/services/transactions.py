@@ -17,6 +17,8 @@ from ..lifecycle import TRANSACTIONS, WORKFLOWS, save_status
 from ..store import db, is_postgres
 from ..store.models import (BusinessFinancialAccount, CustomerFinancialAccount, Transaction, TransactionStatus,
                             Workflow, WorkflowStep)
+from . import notifications
+from .flow import finish_workflow, move_step
 
 FINAL_OK = {"SEND": "SETTLED", "REQUEST": "CLEARED"}
 FAILED = ("DECLINED", "ERROR", "CANCELLED")
@@ -78,9 +80,6 @@ def event_data(tx, previous=None):
 
 
 def _move_workflow(rt, tx):
-    from . import notifications
-    from .workflows import finish_workflow, move_step
-
     final_ok = tx.status == FINAL_OK.get(tx.type)
     if not (final_ok or tx.status in FAILED):
         return
