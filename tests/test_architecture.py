@@ -84,7 +84,7 @@ class Package:
                     yield line, target
 
     def aliases(self, module):
-        """Local names bound to the package's own modules in ``module`` (``from . import clock``, ``import a.b as c``)."""
+        """Local names bound to the package's own modules (``from . import clock``, ``import a.b as c``)."""
         bound = {}
         for node in ast.walk(self.trees[module]):
             if isinstance(node, ast.Import):
