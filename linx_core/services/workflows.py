@@ -11,6 +11,7 @@ from .. import clock, events, jobs
 from ..errors import Conflict, InvalidRequest, LinxError, NotFound, Problem, RuleViolation
 from ..lifecycle import WORKFLOWS, save_status
 from ..secrets import new_passcode, passcode_hash
+from ..sms import segments
 from ..store import Prepared, db, write_behind
 from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancialAccount, Notification, Transaction,
                             Workflow, WorkflowStep)
@@ -76,8 +77,6 @@ def create_workflow(rt, business, body):
 
 def _check_sms_length(rt, workflow, business):
     """The first SMS, with a link of full length, must fit in the rules' ``maxSegments``."""
-    from ..sms import segments
-
     limit = rt.rules.notifications["sms"]["maxSegments"]
     sample_link = notifications.link_url(rt, "x" * 43)
     _, sms, _, _ = notifications.render(rt, workflow, business, "INITIAL", sample_link)
