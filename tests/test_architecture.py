@@ -6,7 +6,9 @@ DESIGN.md's rules of the house, checked with no exemption:
   no Flask. The plugin manager finds plugins by the module names it lists as strings; the core never
   imports them itself, not even inside a function or through ``importlib`` with a name written in the call.
 - The modules of ``linx_core`` form no import circle, counting the imports inside functions as well as
-  those at the top (a function-local import does not remove a circle, it only hides it).
+  those at the top (a function-local import does not remove a circle, it only hides it). An import under
+  ``if TYPE_CHECKING:`` is never run and is left out of the circles (annotating ``rt: Runtime`` is no
+  dependency), but not out of the other two rules.
 - No module uses another module's private name (``from x import _y``, ``x._y``).
 
 The checker reads every file's syntax tree (it imports nothing it checks); the tests at the bottom run it
@@ -65,18 +67,23 @@ class Package:
         return ".".join(base + ([node.module] if node.module else []))
 
     def imports(self, module):
-        """``(line, target, names)`` for each import statement anywhere in ``module`` (functions included):
-        ``target`` the absolute module, ``names`` what ``from target import ...`` takes (empty for ``import``)."""
-        for node in ast.walk(self.trees[module]):
+        """``(line, target, names, typing_only)`` for each import statement anywhere in ``module`` (functions
+        included): ``target`` the absolute module, ``names`` what ``from target import ...`` takes (empty for
+        ``import``), ``typing_only`` when it sits under ``if TYPE_CHECKING:`` (never run)."""
+        for node, typing_only in _import_statements(self.trees[module]):
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    yield node.lineno, alias.name, ()
-            elif isinstance(node, ast.ImportFrom):
-                yield node.lineno, self.absolute(module, node), tuple(alias.name for alias in node.names)
+                    yield node.lineno, alias.name, (), typing_only
+            else:
+                yield node.lineno, self.absolute(module, node), tuple(alias.name for alias in node.names), typing_only
 
     def dependencies(self, module):
-        """``(line, imported module)`` for the package's own modules that ``module`` imports."""
-        for line, target, names in self.imports(module):
+        """``(line, imported module)`` for the package's own modules that ``module`` imports when it runs (an import
+        for type annotations only, under ``if TYPE_CHECKING:``, is no dependency: the runtime passed everywhere
+        is annotated so without a circle)."""
+        for line, target, names, typing_only in self.imports(module):
+            if typing_only:
+                continue
             for name in names or (None,):
                 if name is not None and f"{target}.{name}" in self.files:  # from package import submodule
                     yield line, f"{target}.{name}"
@@ -106,7 +113,7 @@ class Package:
     def forbidden_imports(self, forbidden=FORBIDDEN):
         found = []
         for module, tree in self.trees.items():
-            for line, target, _ in self.imports(module):
+            for line, target, _, _ in self.imports(module):  # for annotations too: the core does not know them
                 if target.split(".")[0] in forbidden:
                     found.append(Finding(module, line, f"imports {target}"))
             for node in ast.walk(tree):
@@ -136,7 +143,7 @@ class Package:
     def private_uses(self):
         found = []
         for module, tree in self.trees.items():
-            for line, target, names in self.imports(module):
+            for line, target, names, _ in self.imports(module):
                 for name in names:
                     if (target in self.files and target != module and _private(name)
                             and f"{target}.{name}" not in self.files):
@@ -152,13 +159,30 @@ class Package:
         return found
 
 
+def _import_statements(node, typing_only=False):
+    """Every ``Import`` and ``ImportFrom`` at or under ``node``, and whether it sits under ``if TYPE_CHECKING:``."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        yield node, typing_only
+    elif isinstance(node, ast.If) and _called_name(node.test) == "TYPE_CHECKING":
+        for child in node.body:
+            yield from _import_statements(child, True)
+        for child in node.orelse:
+            yield from _import_statements(child, typing_only)
+    else:
+        for child in ast.iter_child_nodes(node):
+            yield from _import_statements(child, typing_only)
+
+
+def _called_name(node):
+    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+
+
 def _private(name):
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
 def _called(call):
-    func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    return _called_name(call.func)
 
 
 def _module_of(node, aliases, modules):
@@ -253,6 +277,21 @@ def test_a_tree_has_no_circle(tmp_path):
         "a.py": "from . import flow, jobs\n", "b.py": "def f():\n    from .a import x\n    from .flow import y\n",
     })
     assert package.cycles() == []
+
+
+def test_an_import_for_annotations_only_makes_no_circle_but_is_still_checked(tmp_path):
+    package = _package(tmp_path, {
+        "__init__.py": "",
+        "runtime.py": "from . import rules\n",
+        "rules.py": "from typing import TYPE_CHECKING\nimport typing\n\n"
+                    "if TYPE_CHECKING:\n    from .runtime import Runtime\n    from gateway_app import create_app\n"
+                    "else:\n    from . import steps\n"
+                    "if typing.TYPE_CHECKING:\n    from .runtime import _private\n",
+        "steps.py": "def f():\n    from .runtime import x\n",
+    })
+    assert [sorted(set(c)) for c in package.cycles()] == [["pkg.rules", "pkg.runtime", "pkg.steps"]]  # via else:
+    assert [(f.module, f.line) for f in package.forbidden_imports()] == [("pkg.rules", 6)]
+    assert [(f.module, f.line) for f in package.private_uses()] == [("pkg.rules", 10)]
 
 
 def test_the_checker_finds_private_names_imported_or_reached_through_a_module(tmp_path):
