@@ -31,9 +31,9 @@ def run(backend, sizes):
         env = linx_env(url, folder, port)
         key = init_demo(env, folder)
         os.environ.update(env)
-        from linx_core.cli import _runtime
+        from linx_core.boot import runtime
 
-        rt = _runtime()
+        rt = runtime()
         server = Process([LINX, "serve", "--no-worker", "--port", str(port)], env, folder, "serve")
         worker = Process([LINX, "worker"], env, folder, "worker")
         base = f"http://127.0.0.1:{port}"

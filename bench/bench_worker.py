@@ -93,9 +93,9 @@ class RawLoop:
 def run(backend, sizes):
     with workdir() as tmp, database(backend, tmp) as url:
         os.environ.update(linx_env(url, Path(tmp)))
-        from linx_core.cli import _runtime
+        from linx_core.boot import runtime
 
-        rt = _runtime(migrated=False)
+        rt = runtime(migrated=False)
         rt.migrate()
         n = sizes["jobs"]
         rounds = {name: [] for name in SIDES}

@@ -26,12 +26,12 @@ def main():
 
         os.environ.update(linx_env(url, Path(tmp)))
         from gateway_app import create_app
-        from linx_core.cli import _runtime
+        from linx_core.boot import runtime
         from linx_core.demo import init_demo
         from linx_core.logging_setup import configure
         from linx_core.worker import Worker
 
-        rt = _runtime(migrated=False)
+        rt = runtime(migrated=False)
         rt.migrate()
         with rt.database.connection_context():
             _, key = init_demo(rt)

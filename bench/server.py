@@ -18,7 +18,7 @@ from flask import Flask, jsonify, request
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from gateway_app import create_app
-from linx_core.cli import _runtime
+from linx_core.boot import runtime
 from linx_core.logging_setup import configure
 from linx_core.store import open_database
 
@@ -57,7 +57,7 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
-    rt = _runtime()
+    rt = runtime()
     configure(rt.settings)
     app = create_app(runtime=rt)
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/bare": bare_app(rt.settings.database_url)})

@@ -1,4 +1,9 @@
-"""The ``linx`` command: set-up, businesses, rules and the server."""
+"""The ``linx`` command: set-up, businesses, rules, the server and the worker.
+
+Each command imports what it uses when it runs, so that ``linx --help`` and ``linx rules check`` start
+at once. A process's runtime and its look at the database are :mod:`linx_core.boot`'s; serving HTTP is
+:mod:`linx_core.serving`'s, which finds the web app through a hook (the core imports no web layer).
+"""
 import json
 import sys
 
@@ -6,68 +11,6 @@ import click
 import peewee
 
 from .errors import LinxError
-
-
-def _runtime(migrated=True):
-    """The runtime from the environment; with ``migrated``, refuse a database `linx init` has not set up."""
-    from .config import Settings
-    from .runtime import Runtime
-
-    rt = Runtime(Settings.load())
-    if migrated:
-        _check_set_up(rt)
-    return rt
-
-
-def _check_set_up(rt):
-    from .errors import ConfigurationError
-    from .store import redacted
-    from .store.migrate import pending
-
-    with rt.database.connection_context():
-        missing = pending(rt.database)
-    if missing:
-        raise ConfigurationError(f"The database {redacted(rt.settings.database_url)} is not set up or is out of date "
-                                 f"({len(missing)} migration(s) pending): run `linx init` first.")
-
-
-WAIT_FOR_DATABASE_MAX_SECONDS = 30  # the longest pause between two looks at a database that is not there yet
-
-
-def _set_up_once_reachable(rt, command, stopped):
-    """Refuse a database `linx init` has not set up, as :func:`_runtime` does; but while the database cannot be
-    reached (a server still starting, restarting, refusing connections), wait for it, saying so, instead of
-    exiting: processes started before their database (a compose file, a reboot) come up when it does. A server
-    that refuses for good (no such database or role, a wrong password) is refused at once.
-    Returns False if ``stopped`` was set while waiting."""
-    import logging
-
-    log = logging.getLogger(f"linx.{command}")
-    pause = 0.5
-    while True:
-        away = _away(rt)
-        if away is None:
-            return True
-        log.warning("the database cannot be reached (%s); looking again in %g s", away, pause)
-        if stopped.wait(pause):
-            return False
-        pause = min(pause * 2, WAIT_FOR_DATABASE_MAX_SECONDS)
-
-
-def _away(rt):
-    """None when the database is set up; why not, in a line, while it cannot be reached for now (a wait may see
-    it back). Raises when it is not set up or refuses for good (no such database or role, a wrong password)."""
-    from playhouse.pool import MaxConnectionsExceeded
-
-    from .store import refused_for_good, unavailable
-
-    try:
-        _check_set_up(rt)
-        return None
-    except (peewee.DatabaseError, peewee.InterfaceError, MaxConnectionsExceeded) as exc:
-        if unavailable(exc) != "unreachable" or refused_for_good(exc):
-            raise
-        return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _fail(exc):
@@ -98,7 +41,9 @@ def main():
 @click.option("--json", "as_json", is_flag=True, help="Print {businessId, apiKey} as JSON.")
 def init(demo, as_json):
     """Create or upgrade the database (idempotent)."""
-    rt = _runtime(migrated=False)
+    from .boot import runtime
+
+    rt = runtime(migrated=False)
     with rt.database.connection_context():
         applied = rt.migrate()
         if not demo:
@@ -126,9 +71,10 @@ def business():
 @click.option("--json", "as_json", is_flag=True)
 def business_create(name, display_name, no_passcode, as_json):
     """Create a business and print its first API key."""
+    from .boot import runtime
     from .services.businesses import create_business
 
-    rt = _runtime()
+    rt = runtime()
     with rt.database.connection_context():
         created, key = create_business(rt, name, display_name, passcode_default=not no_passcode)
     _print({"businessId": str(created.id), "apiKey": key}, as_json,
@@ -140,9 +86,10 @@ def business_create(name, display_name, no_passcode, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def business_key(name, as_json):
     """Issue a new API key for the business NAME."""
+    from .boot import runtime
     from .services.businesses import find_business, issue_key
 
-    rt = _runtime()
+    rt = runtime()
     with rt.database.connection_context():
         found = find_business(name)
         key = issue_key(rt, found)
@@ -159,9 +106,10 @@ def business_key(name, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def business_account(name, label, subtype, currency, number, account_id, as_json):
     """Add a financial account of the business NAME (money's source or destination)."""
+    from .boot import runtime
     from .services.businesses import add_financial_account, find_business
 
-    rt = _runtime()
+    rt = runtime()
     with rt.database.connection_context():
         account = add_financial_account(rt, find_business(name), label, subtype, currency, number, account_id)
     _print({"baFinancialAccountId": str(account.id), "currency": account.currency}, as_json,
@@ -200,50 +148,42 @@ def serve(host, port, threads, workers, no_worker):
     import signal
     import threading
 
+    from . import serving
+    from .boot import runtime, set_up_once_reachable
     from .logging_setup import configure
+    from .worker import start_thread
 
-    rt = _runtime(migrated=False)
+    rt = runtime(migrated=False, web=workers == 1)  # gunicorn's processes build their own, after the fork
     configure(rt.settings)
     stopped = threading.Event()  # a SIGTERM while waiting for the database: exit 0, as a running server does
     before = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:  # refuses a database `linx init` has not set up, before anything listens
-        if not _set_up_once_reachable(rt, "serve", stopped):
+        if not set_up_once_reachable(rt, "serve", stopped):
             return
     finally:
         signal.signal(signal.SIGTERM, before)
-    if workers > 1:
-        _serve_processes(rt, host, port, workers, threads, no_worker)
-        return
-
-    import waitress
-
-    from gateway_app.wsgi import wsgi_app
-
-    app = wsgi_app(rt)
-    if not no_worker:
-        from .worker import start_thread
-
-        start_thread(rt)
     base = f"http://{host}:{port}"
+    if workers > 1:
+        _let_go_of_the_database(rt)
+        click.echo(f"LinX is serving on {base}  (API docs: {base}/v2/docs) with {workers} gunicorn processes of "
+                   f"{threads} threads" + ("" if no_worker else ", each with a worker thread"))
+        serving.LinxServer(host, port, workers, threads, job_worker=not no_worker).run()
+        return
+    app = serving.web_app(rt)
+    if not no_worker:
+        start_thread(rt)
     click.echo(f"LinX is serving on {base}  (API docs: {base}/v2/docs)"
                + ("" if no_worker else ", with a worker thread"))
-    # waitress would strip X-Forwarded-* before the app sees them: LINX_PROXY_HOPS alone decides what to trust
-    waitress.serve(app, host=host, port=port, threads=threads, ident="linx", clear_untrusted_proxy_headers=False)
+    serving.serve(app, host, port, threads)
 
 
-def _serve_processes(rt, host, port, workers, threads, no_worker):
-    """Gunicorn with ``workers`` processes; each builds its own runtime after the fork, so the master lets go of
-    the database connection the start-up check opened (a connection must never be shared across a fork)."""
-    from gateway_app.wsgi import LinxServer
-
+def _let_go_of_the_database(rt):
+    """Gunicorn's master forks its processes: it lets go of the connection the start-up check opened (a connection
+    must never be shared across a fork); each process builds its own runtime after the fork."""
     if hasattr(rt.database, "close_all"):
         rt.database.close_all()
     elif not rt.database.is_closed():
         rt.database.close()
-    base = f"http://{host}:{port}"
-    click.echo(f"LinX is serving on {base}  (API docs: {base}/v2/docs) with {workers} gunicorn processes of "
-               f"{threads} threads" + ("" if no_worker else ", each with a worker thread"))
-    LinxServer(host, port, workers, threads, job_worker=not no_worker).run()
 
 
 @main.command()
@@ -255,9 +195,9 @@ def worker(concurrency, once):
     import signal
     import threading
 
-    from .worker import Worker
-
+    from .boot import runtime, set_up_once_reachable
     from .logging_setup import configure
+    from .worker import Worker
 
     runner = None
     stopped = threading.Event()  # a SIGTERM while starting up or waiting for the database: stop, taking no job
@@ -269,9 +209,9 @@ def worker(concurrency, once):
 
     if not once:
         signal.signal(signal.SIGTERM, on_sigterm)
-    rt = _runtime(migrated=once)  # --once: a database away is an error now
+    rt = runtime(migrated=once)  # --once: a database away is an error now
     configure(rt.settings)
-    if not once and not _set_up_once_reachable(rt, "worker", stopped):
+    if not once and not set_up_once_reachable(rt, "worker", stopped):
         return
     runner = Worker(rt, concurrency)
     if once:
@@ -298,8 +238,9 @@ def jobs():
 def jobs_list(status, kind, limit, as_json):
     """Jobs, most recently changed first."""
     from . import jobs as outbox
+    from .boot import runtime
 
-    rt = _runtime()
+    rt = runtime()
     with rt.database.connection_context():
         rows = [_job_dict(j) for j in outbox.list_jobs(status, kind, limit)]
     if as_json:
@@ -318,8 +259,9 @@ def jobs_list(status, kind, limit, as_json):
 def jobs_show(job_id):
     """One job, with its payload and last error."""
     from . import jobs as outbox
+    from .boot import runtime
 
-    rt = _runtime()
+    rt = runtime()
     with rt.database.connection_context():
         click.echo(json.dumps(_job_dict(outbox.get(job_id)), indent=2))
 
@@ -329,8 +271,9 @@ def jobs_show(job_id):
 def jobs_retry(job_id):
     """Put a PARKED job back in line now."""
     from . import jobs as outbox
+    from .boot import runtime
 
-    rt = _runtime()
+    rt = runtime()
     with rt.database.connection_context():
         job = outbox.retry(job_id)
     click.echo(f"job {job.id} is {job.status} again")

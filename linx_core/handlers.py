@@ -1,12 +1,12 @@
 """The core's own job handlers, registered as a built-in plugin."""
 from . import hookimpl
-from .services import notifications, payments, workflows
+from .services import payments, sending, workflows
 
 
 @hookimpl
 def linx_job_handlers(rt):
     return {
-        "notify": notifications.send,
+        "notify": sending.send,
         "remind": workflows.remind,
         "expire": workflows.expire,
         payments.SUBMIT: payments.submit,

@@ -61,6 +61,20 @@ def linx_register_blueprints(rt):
     """
 
 
+@hookspec(firstresult=True)
+def linx_web_app(rt):
+    """Return the WSGI application that ``linx serve`` serves (and each of its gunicorn processes).
+
+    The Gateway (``gateway_app.wsgi``) is the ``trylast`` fallback; it is registered only in the
+    processes that serve HTTP (``linx_core.plugins.WEB_PLUGINS``), so the core never imports the web
+    layer. A plugin may answer with an app of its own, or wrap the Gateway's with a ``wrapper`` hook
+    implementation (middleware). Stops at first non-None result.
+
+    :param rt: the runtime this web process serves.
+    :returns: a WSGI application, or ``None``.
+    """
+
+
 @hookspec
 def linx_solutions(rt):
     """Return the payment solutions (rails) this plugin provides.

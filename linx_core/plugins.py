@@ -1,5 +1,8 @@
 """The plugin manager: built-in plugins by module name, third-party ones by entry point.
 
+The core names its built-in plugins here, as strings, and imports them only through the manager: it
+never imports a plugin (or the web layer) itself.
+
 Entry points (group ``linx``) are not loaded under tests unless a test asks,
 so that a plugin installed on a developer's machine cannot change results.
 """
@@ -29,11 +32,18 @@ DEFAULT_PLUGINS = (
     "linx_plugins.steps.move_money",
 )
 
+#: the web layer (``linx_web_app``), registered only for a process that serves HTTP: the others need no Flask
+WEB_PLUGINS = (
+    "gateway_app.wsgi",
+)
 
-def make_manager(load_entrypoints=None, extra=()):
+
+def make_manager(load_entrypoints=None, extra=(), web=False):
+    """The manager with the built-in plugins (and the web ones with ``web``), ``extra`` and, unless under tests,
+    the plugins installed by entry point."""
     pm = pluggy.PluginManager("linx")
     pm.add_hookspecs(hookspecs)
-    for name in DEFAULT_PLUGINS:
+    for name in DEFAULT_PLUGINS + (WEB_PLUGINS if web else ()):
         pm.register(importlib.import_module(name), name=name)
     for plugin in extra:
         pm.register(plugin)

@@ -12,6 +12,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from flask import Flask
+from werkzeug.test import Client
+
+from linx_core import hookimpl, serving
+from linx_core.errors import ConfigurationError
+from linx_core.plugins import make_manager
 
 from .conftest import seed_examples
 
@@ -154,3 +160,65 @@ def test_the_plain_gunicorn_line_of_the_readme_serves_the_app(tmp_path):
         server.send_signal(signal.SIGTERM)
         output = server.communicate(timeout=40)[0]
     assert server.returncode == 0 and "Traceback" not in output, output
+
+
+# -- the web app comes from a plugin (linx_web_app): the core imports no web layer --------------------------------
+
+def _with_plugins(rt, monkeypatch, **manager):
+    monkeypatch.setitem(rt.__dict__, "plugins", make_manager(**manager))
+    return rt
+
+
+def test_linx_web_app_gives_the_gateway_to_a_web_process(rt, monkeypatch):
+    app = serving.web_app(_with_plugins(rt, monkeypatch, web=True))
+    assert isinstance(app, Flask) and app.extensions["linx"] is rt
+    assert app.test_client().get("/v2/openapi.json").status_code == 200
+
+
+def test_a_plugins_linx_web_app_is_served_in_the_gateways_place(rt, monkeypatch):
+    def their_app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"theirs"]
+
+    class Theirs:
+        @hookimpl
+        def linx_web_app(self, rt):
+            return their_app
+
+    assert serving.web_app(_with_plugins(rt, monkeypatch, web=True, extra=[Theirs()])) is their_app
+
+
+def test_a_plugin_can_wrap_the_gateway_in_middleware(rt, monkeypatch):
+    class Stamp:
+        @hookimpl(wrapper=True)
+        def linx_web_app(self, rt):
+            app = yield
+
+            def stamped(environ, start_response):
+                def start(status, headers, *exc_info):
+                    return start_response(status, [*headers, ("X-Stamp", "yes")], *exc_info)
+                return app(environ, start)
+            stamped.inner = app
+            return stamped
+
+    app = serving.web_app(_with_plugins(rt, monkeypatch, web=True, extra=[Stamp()]))
+    assert isinstance(app.inner, Flask)
+    response = Client(app).get("/healthz")
+    assert response.status_code == 200 and response.headers["X-Stamp"] == "yes"
+
+
+def test_without_the_web_plugins_no_web_app_is_served(rt, monkeypatch):
+    with pytest.raises(ConfigurationError, match="linx_web_app"):
+        serving.web_app(_with_plugins(rt, monkeypatch))
+
+
+def test_a_worker_process_never_imports_the_web_layer(tmp_path):
+    env, _ = _environment(tmp_path, _free_port())
+    script = ("import sys\nfrom linx_core.cli import main\ntry:\n    main(['worker', '--once'])\n"
+              "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'gateway_app')))\n")
+    ran = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    said = ran.stdout.splitlines()
+    assert said[-2].startswith("ran ") and said[-1] == "[]", ran.stdout

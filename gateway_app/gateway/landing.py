@@ -5,7 +5,7 @@ from flask import make_response, redirect, render_template, request, session, ur
 
 from linx_core.errors import Conflict, RuleViolation
 from linx_core.services import journey
-from linx_core.services.workflows import steps_of
+from linx_core.services.flow import steps_of
 from linx_core.steps import CONTROL, Field
 from linx_core.store.models import Workflow
 

@@ -16,7 +16,8 @@ from ..secrets import passcode_matches, token_hash
 from ..steps import StepAct
 from ..store import db
 from ..store.models import Business, Link, Transaction, Workflow, WorkflowStep
-from .workflows import _locked, _move, _revoke_links, complete_step, move_step, steps_of
+from . import flow
+from .flow import complete_step, move_step, steps_of
 
 
 class Unavailable(LinxError):
@@ -77,7 +78,7 @@ def check_passcode(rt, workflow_id, passcode):
     """Compare in constant time; count failures; lock (with an event) at the limit."""
     limit = rt.rules.workflow["passcode"]["maxAttempts"]
     with db.atomic():
-        workflow = _locked(workflow_id)
+        workflow = flow.locked(workflow_id)
         if workflow.locked_at is not None:
             return PasscodeResult(False, 0, locked=True)
         if workflow.passcode_hash is None or passcode_matches(rt.settings.secret_key, workflow.id,
@@ -97,7 +98,7 @@ def check_passcode(rt, workflow_id, passcode):
 
 def _current(workflow_id, position, name):
     """The workflow (locked) and its steps, if ``position`` is its current step and it can still act."""
-    workflow = _locked(workflow_id)
+    workflow = flow.locked(workflow_id)
     reason = availability(workflow)
     if reason is not None:
         raise Unavailable(reason, workflow)
@@ -153,7 +154,7 @@ def decline(rt, workflow_id, reason):
         raise RuleViolation("Choose a reason.", [Problem("reason", f"Choose one of: {', '.join(reasons)}.",
                                                          "NOT_ALLOWED")])
     with db.atomic():
-        workflow = _locked(workflow_id)
+        workflow = flow.locked(workflow_id)
         why = availability(workflow)
         if why is not None:
             raise Unavailable(why, workflow)
@@ -162,8 +163,8 @@ def decline(rt, workflow_id, reason):
         steps = steps_of(workflow)
         if workflow.current_step < len(steps) and steps[workflow.current_step].status in ("CREATED", "ACTIVE"):
             move_step(rt, workflow, steps[workflow.current_step], "decline")
-        _move(rt, workflow, "decline", decline_reason=reason, next_notification_at=None)
-        _revoke_links(workflow)
+        flow.move(rt, workflow, "decline", decline_reason=reason, next_notification_at=None)
+        flow.revoke_links(workflow)
     return workflow
 
 

@@ -35,7 +35,7 @@ import threading
 from decimal import Decimal
 
 from .. import clock, jobs
-from ..errors import Conflict
+from ..errors import Conflict, NotFound
 from ..lifecycle import TRANSACTION, save_status
 from ..payments import AccountDetails, RailError, Transfer
 from ..store import db, is_postgres
@@ -139,8 +139,6 @@ def report(rt, solution_name, reference, answer):
     this; reports may repeat or arrive out of order: one that would move the transaction backwards is
     ignored. Returns the transaction, or raises NotFound for a reference LinX does not know.
     """
-    from ..errors import NotFound
-
     tx = Transaction.get_or_none((Transaction.solution == solution_name) & (Transaction.rail_reference == reference))
     if tx is None:
         raise NotFound(f"No {solution_name} transfer {reference!r}.", "TRANSFER_NOT_FOUND")

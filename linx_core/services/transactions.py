@@ -14,9 +14,11 @@ import peewee
 from .. import clock, events, jobs
 from ..errors import Conflict, NotFound
 from ..lifecycle import TRANSACTIONS, WORKFLOWS, save_status
-from ..store import db, is_postgres
+from ..store import db
 from ..store.models import (BusinessFinancialAccount, CustomerFinancialAccount, Transaction, TransactionStatus,
-                            Workflow, WorkflowStep)
+                            WorkflowStep)
+from . import notifications
+from .flow import finish_workflow, locked, move_step
 
 FINAL_OK = {"SEND": "SETTLED", "REQUEST": "CLEARED"}
 FAILED = ("DECLINED", "ERROR", "CANCELLED")
@@ -78,15 +80,11 @@ def event_data(tx, previous=None):
 
 
 def _move_workflow(rt, tx):
-    from . import notifications
-    from .workflows import finish_workflow, move_step
-
     final_ok = tx.status == FINAL_OK.get(tx.type)
     if not (final_ok or tx.status in FAILED):
         return
-    query = Workflow.select().where(Workflow.id == tx.workflow_id)
-    workflow = (query.for_update() if is_postgres() else query).first()
-    if workflow is None or workflow.status not in ("ACTIVE", "CREATED"):
+    workflow = locked(tx.workflow_id)
+    if workflow.status not in ("ACTIVE", "CREATED"):
         return
     step = (WorkflowStep.select().where((WorkflowStep.workflow == workflow.id) & (WorkflowStep.name == "move-money"))
             .first())

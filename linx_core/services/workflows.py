@@ -9,12 +9,14 @@ import peewee
 
 from .. import clock, events, jobs
 from ..errors import Conflict, InvalidRequest, LinxError, NotFound, Problem, RuleViolation
-from ..lifecycle import STEPS, WORKFLOWS, save_status
+from ..lifecycle import WORKFLOWS, save_status
 from ..secrets import new_passcode, passcode_hash
+from ..sms import segments
 from ..store import Prepared, db, write_behind
-from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancialAccount, Link, Notification,
-                            Transaction, Workflow, WorkflowStep)
-from . import notifications
+from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancialAccount, Notification, Transaction,
+                            Workflow, WorkflowStep)
+from . import flow, notifications, transactions
+from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
 from .paging import Page
 
 STATUSES = ("CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
@@ -67,7 +69,7 @@ def create_workflow(rt, business, body):
         steps = [WorkflowStep(workflow=workflow, position=i, name=name, status="CREATED", updated_at=now)
                  for i, name in enumerate(request.steps)]
         WorkflowStep.bulk_create(steps)  # one INSERT for all the steps
-        _status_event(rt, workflow, None)
+        flow.status_event(rt, workflow, None)
         notifications.queue(rt, workflow, "INITIAL", first=True)
         _schedule_expiry(workflow)
     return Created(workflow, steps, passcode)
@@ -75,8 +77,6 @@ def create_workflow(rt, business, body):
 
 def _check_sms_length(rt, workflow, business):
     """The first SMS, with a link of full length, must fit in the rules' ``maxSegments``."""
-    from ..sms import segments
-
     limit = rt.rules.notifications["sms"]["maxSegments"]
     sample_link = notifications.link_url(rt, "x" * 43)
     _, sms, _, _ = notifications.render(rt, workflow, business, "INITIAL", sample_link)
@@ -86,132 +86,17 @@ def _check_sms_length(rt, workflow, business):
             f"at most {limit} are allowed. Shorten the introductory message (or the title).", "SMS_TOO_LONG")])
 
 
-def _status_event(rt, workflow, previous):
-    events.record(rt, workflow.business_id, "linx.workflow-status-changed", workflow.id, {
-        "workflowId": str(workflow.id), "previousStatus": previous, "status": workflow.status,
-        "currentStep": workflow.current_step})
-
-
 def _schedule_expiry(workflow):
     jobs.enqueue("expire", {"workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat()},
                  workflow.business_id, run_at=workflow.expire_at)
 
 
-def _schedule_reminder(rt, workflow, start):
-    """Set ``next_notification_at`` and queue the reminder job, if a reminder is still due."""
-    rules = rt.rules.notifications["reminders"]
-    due = start + dt.timedelta(hours=rules["everyHours"])
-    if workflow.reminders_sent >= rules["max"] or due >= workflow.expire_at:
-        return None
-    jobs.enqueue("remind", {"workflowId": str(workflow.id), "due": due.isoformat()}, workflow.business_id,
-                 run_at=due)
-    return due
-
-
-def _move(rt, workflow, trigger, **changes):
-    """Apply ``trigger`` to ``workflow``, save it with ``changes`` and record the event (in a transaction)."""
-    previous = workflow.status
-    new = WORKFLOWS.next_state(previous, trigger)
-    save_status(workflow, new, updated_at=clock.now(), **changes)
-    if new != previous:
-        _status_event(rt, workflow, previous)
-    return workflow
-
-
-def _locked(workflow_id, business=None):
-    """The workflow, read inside the current transaction (row lock on PostgreSQL)."""
-    query = Workflow.select().where(Workflow.id == workflow_id)
-    if business is not None:
-        query = query.where(Workflow.business == business)
-    from ..store import is_postgres
-
-    if is_postgres():
-        query = query.for_update()
-    workflow = query.first()
-    if workflow is None:
-        raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND")
-    return workflow
-
-
-def on_first_notification(rt, workflow_id):
-    """The first message went out: CREATED becomes ACTIVE, the notification step is done, reminders start.
-
-    Inside a transaction.
-    """
-    workflow = _locked(workflow_id)
-    if workflow.status != "CREATED":
-        return
-    _move(rt, workflow, "activate", next_notification_at=_schedule_reminder(rt, workflow, clock.now()))
-    steps = steps_of(workflow)
-    if steps and steps[0].status == "CREATED":
-        complete_step(rt, workflow, steps, 0)
-
-
-def complete_step(rt, workflow, steps, position):
-    """Step ``position`` is COMPLETED and the next one ACTIVE; ``linx.workflow-updated`` says so.
-
-    Inside a transaction, with ``workflow`` read by it.
-    """
-    now = clock.now()
-    step = steps[position]
-    previous_status = step.status
-    _set_step(step, STEPS.next_state(step.status, "complete"), now)
-    nxt = steps[position + 1] if position + 1 < len(steps) else None
-    if nxt is not None and nxt.status == "CREATED":
-        _set_step(nxt, STEPS.next_state(nxt.status, "start"), now)
-    save_status(workflow, workflow.status, current_step=position + 1 if nxt is not None else position,
-                updated_at=now)
-    _step_event(rt, workflow, steps, step, previous_status, nxt)
-    if nxt is None and workflow.status == "ACTIVE":
-        finish_workflow(rt, workflow, "complete")
-        notifications.queue(rt, workflow, "COMPLETION")
-
-
-def _step_event(rt, workflow, steps, step, previous_status, nxt):
-    """``linx.workflow-updated``: the step that moved, the next one, and every step's status."""
-    events.record(rt, workflow.business_id, "linx.workflow-updated", workflow.id, {
-        "workflowId": str(workflow.id),
-        "status": workflow.status,
-        "currentStep": workflow.current_step,
-        "previousStep": {"name": step.name, "previousStatus": previous_status, "status": step.status},
-        "nextStep": {"name": nxt.name, "status": nxt.status} if nxt is not None else None,
-        "steps": [{"name": s.name, "status": s.status} for s in steps],
-    })
-
-
-def move_step(rt, workflow, step, trigger):
-    """Move one step (fail, decline) and record ``linx.workflow-updated``. Inside a transaction."""
-    previous_status = step.status
-    _set_step(step, STEPS.next_state(step.status, trigger), clock.now())
-    steps = steps_of(workflow)
-    nxt = next((s for s in steps if s.position == step.position + 1), None)
-    _step_event(rt, workflow, steps, step, previous_status, nxt)
-
-
-def finish_workflow(rt, workflow, trigger):
-    """COMPLETED (``complete``) or FAILED (``fail``); reminders stop. Inside a transaction.
-
-    Links stay valid: opened again, they show the summary.
-    """
-    changes = {"next_notification_at": None}
-    if trigger == "complete":
-        changes["completed_at"] = clock.now()
-    _move(rt, workflow, trigger, **changes)
-
-
-def _set_step(step, status, now):
-    WorkflowStep.update(status=status, updated_at=now).where(WorkflowStep.id == step.id).execute()
-    step.status, step.updated_at = status, now
-
-
 def cancel(rt, business, workflow_id):
     """Cancel a waiting workflow; a payment not yet sent to its rail is cancelled with it (409 once it is)."""
-    from . import transactions
-
     with db.atomic():
-        workflow = _locked(get_workflow(business, workflow_id).id, business)
-        _move(rt, workflow, "cancel", next_notification_at=None)
-        _revoke_links(workflow)
+        workflow = flow.locked(get_workflow(business, workflow_id).id, business)
+        flow.move(rt, workflow, "cancel", next_notification_at=None)
+        flow.revoke_links(workflow)
         tx = Transaction.select().where(Transaction.workflow == workflow.id).first()
         if tx is not None:
             if tx.status != "PENDING":
@@ -223,8 +108,8 @@ def cancel(rt, business, workflow_id):
 
 def archive(rt, business, workflow_id):
     with db.atomic():
-        workflow = _locked(get_workflow(business, workflow_id).id, business)
-        _move(rt, workflow, "archive")
+        workflow = flow.locked(get_workflow(business, workflow_id).id, business)
+        flow.move(rt, workflow, "archive")
     return workflow
 
 
@@ -233,7 +118,7 @@ def extend(rt, business, workflow_id, body):
     found = get_workflow(business, workflow_id)
     hours = rt.rules.expiry_hours(body)
     with db.atomic():
-        workflow = _locked(found.id, business)
+        workflow = flow.locked(found.id, business)
         WORKFLOWS.next_state(workflow.status, "extend")
         now = clock.now()
         if now + dt.timedelta(hours=hours) < workflow.expire_at:
@@ -241,7 +126,7 @@ def extend(rt, business, workflow_id, body):
             raise RuleViolation("Extending cannot bring the expiry forward.", [Problem(
                 path, f"The workflow already runs until {workflow.expire_at.isoformat()}.", "WOULD_SHORTEN")])
         workflow.expire_at = now + dt.timedelta(hours=hours)
-        due = _schedule_reminder(rt, workflow, now) if workflow.status == "ACTIVE" else None
+        due = flow.schedule_reminder(rt, workflow, now) if workflow.status == "ACTIVE" else None
         save_status(workflow, workflow.status, expire_at=workflow.expire_at, next_notification_at=due, updated_at=now)
         _schedule_expiry(workflow)
         events.record(rt, workflow.business_id, "linx.workflow-expiry-changed", workflow.id, {
@@ -259,7 +144,7 @@ def resend(rt, business, workflow_id):
     Returns ``(workflow, passcode or None)``.
     """
     with db.atomic():
-        workflow = _locked(get_workflow(business, workflow_id).id, business)
+        workflow = flow.locked(get_workflow(business, workflow_id).id, business)
         WORKFLOWS.next_state(workflow.status, "resend")
         now = clock.now()
         recent = (Notification.select().where((Notification.workflow == workflow.id)
@@ -284,21 +169,21 @@ def resend(rt, business, workflow_id):
 def remind(rt, job):
     """The ``remind`` job: a reminder if the workflow still waits and this reminder is still the due one."""
     with db.atomic():
-        workflow = _locked(job.payload["workflowId"])
+        workflow = flow.locked(job.payload["workflowId"])
         due = job.payload["due"]
         if (workflow.status != "ACTIVE" or workflow.next_notification_at is None
                 or workflow.next_notification_at.isoformat() != due):
             return
         notifications.queue(rt, workflow, "REMINDER")
         workflow.reminders_sent += 1
-        nxt = _schedule_reminder(rt, workflow, workflow.next_notification_at)
+        nxt = flow.schedule_reminder(rt, workflow, workflow.next_notification_at)
         save_status(workflow, workflow.status, reminders_sent=workflow.reminders_sent, next_notification_at=nxt)
 
 
 def expire(rt, job):
     """The ``expire`` job: at ``expireAt`` a waiting workflow expires and the customer is told."""
     with db.atomic():
-        workflow = _locked(job.payload["workflowId"])
+        workflow = flow.locked(job.payload["workflowId"])
         if workflow.expire_at.isoformat() != job.payload["expireAt"] or workflow.status not in ("CREATED", "ACTIVE"):
             return
         if clock.now() < workflow.expire_at:
@@ -306,14 +191,10 @@ def expire(rt, job):
         if Transaction.select().where(Transaction.workflow == workflow.id).exists():
             return  # confirmed: the money is moving, and the transaction ends the workflow
         was_active = workflow.status == "ACTIVE"
-        _move(rt, workflow, "expire", next_notification_at=None)
-        _revoke_links(workflow)
+        flow.move(rt, workflow, "expire", next_notification_at=None)
+        flow.revoke_links(workflow)
         if was_active:
             notifications.queue(rt, workflow, "EXPIRY")
-
-
-def _revoke_links(workflow):
-    Link.update(revoked_at=clock.now()).where((Link.workflow == workflow.id) & Link.revoked_at.is_null()).execute()
 
 
 # the lookups of every create, their SQL text built once (store.Prepared)
@@ -383,10 +264,6 @@ def get_workflow(business, workflow_id):
     if workflow is None:
         raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND")
     return workflow
-
-
-def steps_of(workflow):
-    return list(WorkflowStep.select().where(WorkflowStep.workflow == workflow).order_by(WorkflowStep.position))
 
 
 def list_workflows(rt, business, search=None, status=None, page=1, size=20, sort="createdAt,desc"):

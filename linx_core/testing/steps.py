@@ -42,7 +42,8 @@ from ..plugins import make_manager
 from ..runtime import Runtime
 from ..services import journey
 from ..services.businesses import create_business
-from ..services.workflows import create_workflow, on_first_notification, steps_of
+from ..services.flow import on_first_notification, steps_of
+from ..services.workflows import create_workflow
 from ..steps import Page, StepKind, StepView
 from ..store import db
 from ..store.models import Business, Event, Workflow

@@ -1,0 +1,146 @@
+"""Moving a workflow and its steps: what the workflow, journey, sending and transaction services share.
+
+Every service that changes a workflow does it through these functions, inside its own ``db.atomic()``
+and with the workflow read by :func:`locked`, so a status change is always saved with its event, and
+the last step completed always finishes the workflow and queues the completion message. They sit below
+the services that call them and import none of them: the services form a tree.
+
+Lock order: a path that moves both a workflow and its transaction locks the workflow first.
+"""
+import datetime as dt
+
+from .. import clock, events, jobs
+from ..errors import NotFound
+from ..lifecycle import STEPS, WORKFLOWS, save_status
+from ..store import is_postgres
+from ..store.models import Link, Workflow, WorkflowStep
+from . import notifications
+
+
+def locked(workflow_id, business=None):
+    """The workflow, read inside the current transaction (row lock on PostgreSQL); NotFound if it is not there
+    (or not ``business``'s, when given)."""
+    query = Workflow.select().where(Workflow.id == workflow_id)
+    if business is not None:
+        query = query.where(Workflow.business == business)
+    if is_postgres():
+        query = query.for_update()
+    workflow = query.first()
+    if workflow is None:
+        raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND")
+    return workflow
+
+
+def steps_of(workflow):
+    """The workflow's steps in order."""
+    return list(WorkflowStep.select().where(WorkflowStep.workflow == workflow).order_by(WorkflowStep.position))
+
+
+def status_event(rt, workflow, previous):
+    """``linx.workflow-status-changed``: the workflow's status went from ``previous`` (None: it was created)."""
+    events.record(rt, workflow.business_id, "linx.workflow-status-changed", workflow.id, {
+        "workflowId": str(workflow.id), "previousStatus": previous, "status": workflow.status,
+        "currentStep": workflow.current_step})
+
+
+def move(rt, workflow, trigger, **changes):
+    """Apply ``trigger`` to ``workflow``, save it with ``changes`` and record the event. Inside a transaction."""
+    previous = workflow.status
+    new = WORKFLOWS.next_state(previous, trigger)
+    save_status(workflow, new, updated_at=clock.now(), **changes)
+    if new != previous:
+        status_event(rt, workflow, previous)
+    return workflow
+
+
+def finish_workflow(rt, workflow, trigger):
+    """COMPLETED (``complete``) or FAILED (``fail``); reminders stop. Inside a transaction.
+
+    Links stay valid: opened again, they show the summary.
+    """
+    changes = {"next_notification_at": None}
+    if trigger == "complete":
+        changes["completed_at"] = clock.now()
+    move(rt, workflow, trigger, **changes)
+
+
+def revoke_links(workflow):
+    """Every link of the workflow stops working (a cancel, a decline, the expiry)."""
+    Link.update(revoked_at=clock.now()).where((Link.workflow == workflow.id) & Link.revoked_at.is_null()).execute()
+
+
+def schedule_reminder(rt, workflow, start):
+    """Queue the reminder job if a reminder is still due after ``start``; returns when (None: no reminder), for the
+    caller to save as ``next_notification_at``."""
+    rules = rt.rules.notifications["reminders"]
+    due = start + dt.timedelta(hours=rules["everyHours"])
+    if workflow.reminders_sent >= rules["max"] or due >= workflow.expire_at:
+        return None
+    jobs.enqueue("remind", {"workflowId": str(workflow.id), "due": due.isoformat()}, workflow.business_id,
+                 run_at=due)
+    return due
+
+
+def complete_step(rt, workflow, steps, position):
+    """Step ``position`` is COMPLETED and the next one ACTIVE; ``linx.workflow-updated`` says so. After the last
+    step, an ACTIVE workflow is COMPLETED and the completion message queued.
+
+    Inside a transaction, with ``workflow`` read by it.
+    """
+    now = clock.now()
+    step = steps[position]
+    previous_status = step.status
+    _set_step(step, STEPS.next_state(step.status, "complete"), now)
+    nxt = steps[position + 1] if position + 1 < len(steps) else None
+    if nxt is not None and nxt.status == "CREATED":
+        _set_step(nxt, STEPS.next_state(nxt.status, "start"), now)
+    save_status(workflow, workflow.status, current_step=position + 1 if nxt is not None else position,
+                updated_at=now)
+    _step_event(rt, workflow, steps, step, previous_status, nxt)
+    if nxt is None and workflow.status == "ACTIVE":
+        finish_workflow(rt, workflow, "complete")
+        notifications.queue(rt, workflow, "COMPLETION")
+
+
+def move_step(rt, workflow, step, trigger):
+    """Move one step (fail, decline) and record ``linx.workflow-updated``. Inside a transaction."""
+    previous_status = step.status
+    _set_step(step, STEPS.next_state(step.status, trigger), clock.now())
+    steps = steps_of(workflow)
+    nxt = next((s for s in steps if s.position == step.position + 1), None)
+    _step_event(rt, workflow, steps, step, previous_status, nxt)
+
+
+def on_first_notification(rt, workflow_id):
+    """The first message went out: CREATED becomes ACTIVE, the notification step is done, reminders start.
+
+    Inside a transaction.
+    """
+    workflow = locked(workflow_id)
+    if workflow.status != "CREATED":
+        return
+    move(rt, workflow, "activate", next_notification_at=schedule_reminder(rt, workflow, clock.now()))
+    steps = steps_of(workflow)
+    if steps and steps[0].status == "CREATED":
+        complete_step(rt, workflow, steps, 0)
+
+
+def _set_step(step, status, now):
+    WorkflowStep.update(status=status, updated_at=now).where(WorkflowStep.id == step.id).execute()
+    step.status, step.updated_at = status, now
+
+
+def _step_event(rt, workflow, steps, step, previous_status, nxt):
+    """``linx.workflow-updated``: the step that moved, the next one, and every step's status."""
+    events.record(rt, workflow.business_id, "linx.workflow-updated", workflow.id, {
+        "workflowId": str(workflow.id),
+        "status": workflow.status,
+        "currentStep": workflow.current_step,
+        "previousStep": {"name": step.name, "previousStatus": previous_status, "status": step.status},
+        "nextStep": {"name": nxt.name, "status": nxt.status} if nxt is not None else None,
+        "steps": [{"name": s.name, "status": s.status} for s in steps],
+    })
+
+
+__all__ = ["locked", "steps_of", "status_event", "move", "finish_workflow", "revoke_links", "schedule_reminder",
+           "complete_step", "move_step", "on_first_notification"]

@@ -1,0 +1,87 @@
+"""Sending a notification: the ``notify`` job, at most once.
+
+A notification is QUEUED with its cause (:func:`linx_core.services.notifications.queue`), SENDING while
+the provider is called, then SENT (DELIVERED / UNDELIVERED from the provider's callback) or FAILED, or
+SKIPPED when its workflow ended first. A job that finds its notification still SENDING follows a worker
+that died mid-send: the provider may have the message, so it is not sent again (at most once); the
+notification becomes UNKNOWN, with an event, and the business can resend. The first message that goes
+out activates its workflow (:func:`linx_core.services.flow.on_first_notification`).
+"""
+import datetime as dt
+import uuid
+
+from .. import clock, events, jobs
+from ..channels import ChannelError, Message
+from ..secrets import new_token, token_hash
+from ..store import db
+from ..store.models import Business, Link, Notification
+from .flow import locked, on_first_notification
+from .notifications import link_url, render
+
+LINKED_ORIGINS = ("INITIAL", "MANUAL", "REMINDER")
+FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "UNKNOWN")
+MAX_SEND_ATTEMPTS = 8
+
+
+def send(rt, job):
+    """The ``notify`` job: send one notification, once."""
+    notification = Notification.get_or_none(Notification.id == uuid.UUID(job.payload["notificationId"]))
+    if notification is None or notification.status in FINAL:
+        return
+    if notification.status == "SENDING":
+        _finish(rt, notification, "UNKNOWN", error_code="INTERRUPTED",
+                reason="the worker stopped while sending; the provider may have the message")
+        return
+    business = Business.get_by_id(notification.business_id)
+    link, link_row = "", None
+    with db.atomic():
+        workflow = locked(notification.workflow_id)  # a cancel cannot slip between this check and the send
+        skipped = workflow.status if (notification.origin in LINKED_ORIGINS
+                                      and workflow.status not in ("CREATED", "ACTIVE")) else None
+        if not skipped and notification.origin in LINKED_ORIGINS:
+            token = new_token()
+            link_row = Link.create(workflow=workflow.id, token_hash=token_hash(token))
+            link = link_url(rt, token)
+        if not skipped:
+            Notification.update(status="SENDING", updated_at=clock.now()).where(
+                Notification.id == notification.id).execute()
+    if skipped:
+        _finish(rt, notification, "SKIPPED", reason=f"the workflow was {skipped} before sending")
+        return
+    subject, sms, text, body = render(rt, workflow, business, notification.origin, link)
+    to = workflow.phone_number if workflow.channel == "SMS" else workflow.email
+    message = Message(channel=workflow.channel, to=to or "", text=sms if workflow.channel == "SMS" else text,
+                      subject=subject, html=body, workflow_id=str(workflow.id),
+                      notification_id=str(notification.id), origin=notification.origin,
+                      business=business.display_name)
+    channel = rt.channel(workflow.channel)
+    try:
+        sent = channel.send(message)
+    except ChannelError as exc:
+        if exc.permanent or job.attempts >= MAX_SEND_ATTEMPTS:
+            _finish(rt, notification, "FAILED", error_code=exc.code, reason=exc.reason, provider=channel.name)
+            return
+        with db.atomic():  # not sent: back in the queue, and the unsent link is void
+            Notification.update(status="QUEUED", error_code=exc.code, reason=exc.reason,
+                                updated_at=clock.now()).where(Notification.id == notification.id).execute()
+            if link_row is not None:
+                Link.update(revoked_at=clock.now()).where(Link.id == link_row.id).execute()
+        at = clock.now() + dt.timedelta(seconds=exc.retry_after) if exc.retry_after else None
+        raise jobs.RetryLater(f"{channel.name} {exc.code}: {exc.reason}", at=at,
+                              max_attempts=MAX_SEND_ATTEMPTS) from None
+    _finish(rt, notification, sent.status, provider=sent.provider, provider_id=sent.provider_id)
+
+
+def _finish(rt, notification, status, error_code=None, reason=None, provider=None, provider_id=None):
+    now = clock.now()
+    with db.atomic():
+        Notification.update(status=status, error_code=error_code, reason=reason, provider=provider,
+                            provider_id=provider_id, updated_at=now,
+                            notified_at=now if status in ("SENT", "DELIVERED") else None).where(
+            Notification.id == notification.id).execute()
+        events.record(rt, notification.business_id, "linx.notification-status-changed", notification.workflow_id, {
+            "workflowId": str(notification.workflow_id), "notificationId": str(notification.id),
+            "serial": notification.serial, "channel": notification.channel, "origin": notification.origin,
+            "status": status, "errorCode": error_code, "reason": reason})
+        if status in ("SENT", "DELIVERED", "UNKNOWN") and notification.origin in ("INITIAL", "MANUAL"):
+            on_first_notification(rt, notification.workflow_id)
