@@ -17,7 +17,7 @@ from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancia
 from . import notifications
 from .paging import Page
 
-STATUSES = ("CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
+STATUSES = WORKFLOWS.states
 SORTS = {
     "createdAt": Workflow.created_at,
     "expireAt": Workflow.expire_at,
@@ -299,7 +299,7 @@ def expire(rt, job):
     """The ``expire`` job: at ``expireAt`` a waiting workflow expires and the customer is told."""
     with db.atomic():
         workflow = _locked(job.payload["workflowId"])
-        if workflow.expire_at.isoformat() != job.payload["expireAt"] or workflow.status not in ("CREATED", "ACTIVE"):
+        if workflow.expire_at.isoformat() != job.payload["expireAt"] or workflow.status not in WORKFLOWS.open_states:
             return
         if clock.now() < workflow.expire_at:
             raise jobs.RetryLater("not yet due", at=workflow.expire_at)
