@@ -7,6 +7,7 @@ from functools import cached_property
 
 from . import store
 from .config import Settings
+from .events import registry as event_registry
 from .rules import load_rules, solution_fragments
 from .vault import Vault
 
@@ -55,6 +56,11 @@ class Runtime:
             for solution in group or []:
                 found.setdefault(solution.name, solution)
         return found
+
+    @cached_property
+    def event_types(self):
+        """The registered event types (:class:`linx_core.events.EventTypes`): the core's and ``linx_event_types``'."""
+        return event_registry(self.plugins)
 
     def solution(self, name):
         return self.solutions.get(name)
