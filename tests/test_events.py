@@ -30,6 +30,10 @@ class ScorePlugin:
     def linx_event_types(self):
         return [SCORE]
 
+    @hookimpl
+    def linx_openapi(self, spec, errors):
+        spec.path(path="/v2/acme/scores", operations={"get": {"summary": "Scores", "responses": errors(401)}})
+
 
 def test_recording_an_unregistered_type_is_refused_and_writes_nothing(rt, demo):
     before = Event.select().count()
@@ -53,7 +57,7 @@ def test_a_name_registered_twice_differently_is_refused():
         registry.register(EventType(CORE_EVENT_TYPES[0].name, "Something else.", ScoreChanged))
 
 
-def test_a_plugin_registers_its_event_type_and_the_api_accepts_it_everywhere(rt, demo):
+def test_a_plugin_registers_its_event_type_and_documents_its_paths_and_the_api_accepts_the_type(rt, demo):
     plugins = make_manager(load_entrypoints=False, extra=[ScorePlugin()])
     runtime = Runtime(rt.settings, rules=rt.rules, database=rt.database, plugins=plugins)
     assert runtime.event_types.names[-1] == "acme.score-changed"
@@ -70,6 +74,7 @@ def test_a_plugin_registers_its_event_type_and_the_api_accepts_it_everywhere(rt,
     if subscribed.status_code == 422:  # only the URL may be refused here, never the type
         assert {e["path"] for e in subscribed.get_json()["errors"]} == {"url"}
     document = client.get("/v2/openapi.json").get_json()
+    assert document["paths"]["/v2/acme/scores"]["get"]["responses"]["401"]["content"]  # linx_openapi's addition
     assert "acme.score-changed" in document["components"]["schemas"]["Event"]["properties"]["type"]["enum"]
     assert "acme.score-changed" in document["components"]["schemas"]["PushNotificationCreateRequest"][
         "properties"]["eventTypes"]["description"]
