@@ -62,16 +62,15 @@ def create_app(test_config=None, runtime=None):
 
     errors.init_app(app)
     from . import gateway, ops
-    from .api import events, openapi, push_notifications, transactions, workflows
+    from .api import events, kit, openapi, transactions, workflows
 
     app.register_blueprint(workflows.bp, url_prefix="/v2/linx")
-    app.register_blueprint(push_notifications.bp, url_prefix="/v2")
     app.register_blueprint(events.bp, url_prefix="/v2")
     app.register_blueprint(transactions.bp, url_prefix="/v2")
     app.register_blueprint(openapi.bp, url_prefix="/v2")
     gateway.init_app(app)  # the customer Gateway: /l/<token>, /g/...; its cookies, CSRF and headers
     ops.init_app(app)  # /healthz, /readyz, /metrics; request timing; the traceId in every log line
-    for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime):
+    for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime, web=kit):
         for item in blueprints or []:
             blueprint, prefix = item if isinstance(item, tuple) else (item, None)
             app.register_blueprint(blueprint, url_prefix=prefix)

@@ -53,10 +53,34 @@ def linx_event_recorded(rt, event):
 
 
 @hookspec
-def linx_register_blueprints(rt):
+def linx_event_types():
+    """Return the event types this plugin records, each a :class:`linx_core.events.EventType`.
+
+    An event type is registered once, with its name, a one-line description and the
+    marshmallow schema of its ``data``; :func:`linx_core.events.record` refuses a type
+    that nobody registered. Registered types can be filtered on in ``GET /v2/events``,
+    subscribed to by webhooks and are listed in the OpenAPI document. Called without
+    the runtime: the registry is built before anything else needs it. A name the core
+    (or another plugin) registered already must not be registered differently.
+
+    :returns: a list of event types.
+    """
+
+
+@hookspec
+def linx_register_blueprints(rt, web):
     """Return Flask blueprints (or ``(blueprint, url_prefix)`` pairs) to mount on the app.
 
+    A blueprint that serves the business API uses ``web``'s helpers rather than
+    importing the web layer: ``require_business`` (a ``before_request`` that sets
+    ``g.business`` from the Bearer API key, or answers 401), ``idempotent`` (a view
+    decorator honouring ``Idempotency-Key``), ``json_body()`` and ``parse_json(raw)``
+    (strict JSON: exact decimals, no duplicate keys), ``query_int(args, name, default,
+    problems)`` and ``page_dict(page, render)``. A :class:`linx_core.errors.LinxError`
+    raised by a view is answered with the API's error body.
+
     :param rt: the runtime.
+    :param web: the web layer's helpers for API blueprints (``gateway_app.api.kit``).
     :returns: a list.
     """
 
@@ -72,6 +96,23 @@ def linx_web_app(rt):
 
     :param rt: the runtime this web process serves.
     :returns: a WSGI application, or ``None``.
+    """
+
+
+@hookspec
+def linx_openapi(rt, spec, errors):
+    """Add this plugin's paths and component schemas to the API's OpenAPI document.
+
+    Called once per app while the document is built, after the workflow paths and
+    before ``/v2/events`` and the transactions. Register schemas with
+    ``spec.components.schema(name, schema=...)`` (marshmallow schemas are converted)
+    and paths with ``spec.path(path=..., operations=...)``. Security scheme ``bearer``
+    and the ``Error`` schema exist already. The document is served as it is built,
+    so what is added here is what integrators and the fuzz tests read.
+
+    :param rt: the runtime (``rt.event_types``, ``rt.settings``).
+    :param spec: the ``apispec.APISpec`` being built.
+    :param errors: ``errors(*codes)`` gives the documented error responses, e.g. ``errors(401, 404)``.
     """
 
 

@@ -9,6 +9,11 @@ cheapest by far while no model (and so no per-row state) is ever kept. An
 illegal move raises :class:`IllegalTransition` (HTTP 409). Persisting the new state, with its effects, is the caller's job:
 :func:`save_status` writes it under an optimistic ``version`` check, so two
 concurrent writers can never both win.
+
+A transition marked ``"ends": True`` ends the lifecycle: its destination, and every
+state reachable from there (an ARCHIVED workflow, a REVERSED transaction), is final;
+the rest are open. Code asks ``WORKFLOWS.open_states`` or ``TRANSACTIONS.final_states``
+rather than typing the states again.
 """
 from transitions import Machine
 
@@ -18,11 +23,11 @@ WORKFLOW = {
     "states": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED"],
     "transitions": [
         {"trigger": "activate", "source": "CREATED", "dest": "ACTIVE"},
-        {"trigger": "complete", "source": "ACTIVE", "dest": "COMPLETED"},
-        {"trigger": "decline", "source": ["CREATED", "ACTIVE"], "dest": "DECLINED"},
-        {"trigger": "expire", "source": ["CREATED", "ACTIVE"], "dest": "EXPIRED"},
-        {"trigger": "cancel", "source": ["CREATED", "ACTIVE"], "dest": "CANCELLED"},
-        {"trigger": "fail", "source": ["CREATED", "ACTIVE"], "dest": "FAILED"},
+        {"trigger": "complete", "source": "ACTIVE", "dest": "COMPLETED", "ends": True},
+        {"trigger": "decline", "source": ["CREATED", "ACTIVE"], "dest": "DECLINED", "ends": True},
+        {"trigger": "expire", "source": ["CREATED", "ACTIVE"], "dest": "EXPIRED", "ends": True},
+        {"trigger": "cancel", "source": ["CREATED", "ACTIVE"], "dest": "CANCELLED", "ends": True},
+        {"trigger": "fail", "source": ["CREATED", "ACTIVE"], "dest": "FAILED", "ends": True},
         {"trigger": "archive", "source": ["COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "FAILED"],
          "dest": "ARCHIVED"},
         # Moves that keep the state but are allowed only from some states.
@@ -37,9 +42,9 @@ STEP = {
     "states": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "FAILED"],
     "transitions": [
         {"trigger": "start", "source": "CREATED", "dest": "ACTIVE"},
-        {"trigger": "complete", "source": ["CREATED", "ACTIVE"], "dest": "COMPLETED"},
-        {"trigger": "decline", "source": ["CREATED", "ACTIVE"], "dest": "DECLINED"},
-        {"trigger": "fail", "source": ["CREATED", "ACTIVE"], "dest": "FAILED"},
+        {"trigger": "complete", "source": ["CREATED", "ACTIVE"], "dest": "COMPLETED", "ends": True},
+        {"trigger": "decline", "source": ["CREATED", "ACTIVE"], "dest": "DECLINED", "ends": True},
+        {"trigger": "fail", "source": ["CREATED", "ACTIVE"], "dest": "FAILED", "ends": True},
     ],
 }
 
@@ -49,17 +54,15 @@ TRANSACTION = {
     "transitions": [
         {"trigger": "submit", "source": "NEW", "dest": "PENDING"},
         {"trigger": "process", "source": "PENDING", "dest": "PROCESSING"},
-        {"trigger": "cancel", "source": "PENDING", "dest": "CANCELLED"},
+        {"trigger": "cancel", "source": "PENDING", "dest": "CANCELLED", "ends": True},
         {"trigger": "approve", "source": "PROCESSING", "dest": "APPROVED"},
-        {"trigger": "decline", "source": "PROCESSING", "dest": "DECLINED"},
-        {"trigger": "error", "source": ["PENDING", "PROCESSING"], "dest": "ERROR"},
-        {"trigger": "settle", "source": "APPROVED", "dest": "SETTLED"},  # SEND
-        {"trigger": "clear", "source": "APPROVED", "dest": "CLEARED"},  # REQUEST
+        {"trigger": "decline", "source": "PROCESSING", "dest": "DECLINED", "ends": True},
+        {"trigger": "error", "source": ["PENDING", "PROCESSING"], "dest": "ERROR", "ends": True},
+        {"trigger": "settle", "source": "APPROVED", "dest": "SETTLED", "ends": True},  # SEND
+        {"trigger": "clear", "source": "APPROVED", "dest": "CLEARED", "ends": True},  # REQUEST
         {"trigger": "reverse", "source": ["SETTLED", "CLEARED"], "dest": "REVERSED"},
     ],
 }
-
-ENDED = ("COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
 
 
 class IllegalTransition(Conflict):
@@ -69,16 +72,43 @@ class IllegalTransition(Conflict):
         self.trigger = trigger
 
 
+def _sources(transition):
+    source = transition["source"]
+    return source if isinstance(source, list) else [source]
+
+
 class Lifecycle:
-    """One lifecycle: ``next_state(current, trigger)`` or :class:`IllegalTransition`."""
+    """One lifecycle: ``next_state(current, trigger)`` or :class:`IllegalTransition`.
+
+    ``final_states`` and ``open_states`` (tuples, in declaration order) are derived
+    from the transitions marked ``ends``; ``states`` is every state.
+    """
 
     def __init__(self, kind, spec):
         self.kind = kind
-        self.states = list(spec["states"])
-        self.machine = Machine(model=None, states=self.states, transitions=spec["transitions"],
+        self.states = tuple(spec["states"])
+        transitions = [{k: v for k, v in t.items() if k != "ends"} for t in spec["transitions"]]
+        self.machine = Machine(model=None, states=list(self.states), transitions=transitions,
                                initial=self.states[0], auto_transitions=False, send_event=False)
         self.triggers = {t["trigger"] for t in spec["transitions"]}
+        self.final_states = self._final(spec["transitions"])
+        self.open_states = tuple(s for s in self.states if s not in self.final_states)
         self._cache = {}
+
+    def _final(self, transitions):
+        """The destinations of ending transitions and everything reachable from them."""
+        final = {t["dest"] for t in transitions if t.get("ends")}
+        if not final:
+            raise ValueError(f"the {self.kind} lifecycle marks no transition as ending it")
+        grew = True
+        while grew:
+            reached = {t["dest"] for t in transitions if t["dest"] and final & set(_sources(t))}
+            grew = not reached <= final
+            final |= reached
+        return tuple(s for s in self.states if s in final)
+
+    def is_open(self, state):
+        return state in self.open_states
 
     def next_state(self, current, trigger):
         key = (current, trigger)
@@ -103,6 +133,9 @@ class Lifecycle:
 WORKFLOWS = Lifecycle("workflow", WORKFLOW)
 STEPS = Lifecycle("step", STEP)
 TRANSACTIONS = Lifecycle("transaction", TRANSACTION)
+
+ENDED = WORKFLOWS.final_states
+"""A workflow's final states (kept for the callers that named them so)."""
 
 
 def save_status(row, new_status, **changes):

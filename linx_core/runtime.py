@@ -7,6 +7,7 @@ from functools import cached_property
 
 from . import store
 from .config import Settings
+from .events import registry as event_registry
 from .rules import load_rules, solution_fragments, step_entries
 from .steps import kinds_by_name
 from .vault import Vault
@@ -61,6 +62,11 @@ class Runtime:
     def step_kinds(self):
         """Step kinds by name, from the ``linx_step_kinds`` hook (the first plugin to name one wins)."""
         return kinds_by_name(self.plugins.hook.linx_step_kinds(rt=self))
+
+    @cached_property
+    def event_types(self):
+        """The registered event types (:class:`linx_core.events.EventTypes`): the core's and ``linx_event_types``'."""
+        return event_registry(self.plugins)
 
     def solution(self, name):
         return self.solutions.get(name)

@@ -8,7 +8,7 @@ import requests
 
 from linx_core import clock
 from linx_core.clock import FrozenClock
-from linx_core.lifecycle import ENDED, STEPS, WORKFLOW, WORKFLOWS, IllegalTransition
+from linx_core.lifecycle import ENDED, STEPS, TRANSACTIONS, WORKFLOW, WORKFLOWS, IllegalTransition, Lifecycle
 from linx_core.store.models import Event, Notification, Workflow
 from linx_core.worker import Worker
 
@@ -67,6 +67,29 @@ def test_steps_move_forward_only():
     assert STEPS.next_state("ACTIVE", "complete") == "COMPLETED"
     with pytest.raises(IllegalTransition):
         STEPS.next_state("COMPLETED", "start")
+
+
+@pytest.mark.parametrize("lifecycle", [WORKFLOWS, STEPS, TRANSACTIONS], ids=lambda lc: lc.kind)
+def test_open_and_final_states_split_the_lifecycle_where_an_ending_move_leads(lifecycle):
+    assert set(lifecycle.open_states) | set(lifecycle.final_states) == set(lifecycle.states)
+    assert not set(lifecycle.open_states) & set(lifecycle.final_states)
+    assert lifecycle.open_states[0] == lifecycle.states[0]
+    for state in lifecycle.final_states:  # nothing leads from an end back to an open state
+        for trigger in lifecycle.triggers:
+            if lifecycle.allowed(state, trigger):
+                assert lifecycle.next_state(state, trigger) in lifecycle.final_states
+
+
+def test_the_open_and_final_states_of_each_lifecycle():
+    assert WORKFLOWS.open_states == ("CREATED", "ACTIVE") == STEPS.open_states
+    assert ENDED == WORKFLOWS.final_states == ("COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
+    assert TRANSACTIONS.open_states == ("NEW", "PENDING", "PROCESSING", "APPROVED")
+    assert TRANSACTIONS.final_states == ("SETTLED", "CLEARED", "DECLINED", "CANCELLED", "ERROR", "REVERSED")
+
+
+def test_a_lifecycle_without_an_ending_move_is_refused():
+    with pytest.raises(ValueError, match="no transition"):
+        Lifecycle("loop", {"states": ["A", "B"], "transitions": [{"trigger": "go", "source": "A", "dest": "B"}]})
 
 
 def test_the_machine_keeps_no_models():

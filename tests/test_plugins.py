@@ -79,7 +79,7 @@ def test_a_third_party_channel_refusal_fails_the_notification(api, rt, tmp_path,
 
 
 def test_plugins_do_not_import_the_web_layer_or_each_other():
-    for path in (ROOT / "plugins").glob("*.py"):
+    for path in (ROOT / "plugins").rglob("*.py"):
         source = path.read_text()
         assert "gateway_app" not in source, path
         assert not re.search(r"^\s*(from|import)\s+linx_plugins", source, re.M), path

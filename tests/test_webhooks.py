@@ -26,13 +26,15 @@ from werkzeug.wrappers import Request
 
 from gateway_app import create_app
 from gateway_app.api import events as events_api
-from gateway_app.api import openapi, push_notifications, schemas
+from gateway_app.api import openapi, schemas
 from linx_core import clock, events, jobs
 from linx_core.runtime import Runtime
-from linx_core.services import webhooks
+from linx_core.services import journey
 from linx_core.store import db
 from linx_core.store.models import Event, Job, WebhookDelivery, WebhookSubscription
 from linx_core.worker import Worker
+from linx_plugins import webhooks
+from linx_plugins.webhooks import api as push_notifications
 
 from .conftest import Api, seed_examples
 from .conftest import test_settings as make_settings
@@ -499,6 +501,26 @@ def test_event_type_filter(wrt, api, demo, receiver, clk):
     assert sorted(got["/all"]) == sorted(["linx.workflow-status-changed"] * 2 + ["linx.notification-status-changed"]
                                          + ["linx.workflow-updated"])
     assert got["/notes"] == ["linx.notification-status-changed"]
+
+
+def test_a_passcode_lockout_is_a_subscribable_event_delivered_by_webhook_and_listed_by_type(wrt, api, demo,
+                                                                                          receiver, clk):
+    receiver.up()
+    locked = subscribe(api, receiver.base + "/locked", ["linx.workflow-locked"])
+    assert locked["eventTypes"] == ["linx.workflow-locked"]
+    wf = api.create(seed_body(0)).get_json()
+    run(wrt)
+    assert receiver.received("/locked") == []
+    for _ in range(5):
+        journey.check_passcode(wrt, wf["id"], "wrong")
+    run(wrt)
+    [request] = receiver.received("/locked")
+    delivered = verify(locked["secret"], request)
+    assert delivered["type"] == "linx.workflow-locked"
+    assert delivered["data"] == {"workflowId": wf["id"], "attempts": 5, "status": "ACTIVE"}
+    listed = api.get("/v2/events", query_string={"type": "linx.workflow-locked"})
+    assert listed.status_code == 200, listed.get_json()
+    assert [e["id"] for e in listed.get_json()["content"]] == [delivered["id"]]
 
 
 # -- receiver addresses --------------------------------------------------------------------------

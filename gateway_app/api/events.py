@@ -8,8 +8,9 @@ import datetime as dt
 from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import fields
 
+from linx_core import events
 from linx_core.errors import InvalidRequest, Problem
-from linx_core.services import webhooks
+from linx_core.services import event_log
 
 from .auth import require_business
 from .paging import literal, page_dict, query_int
@@ -23,7 +24,7 @@ QUERY = ("type", "since", "until", "page", "size")
 
 class EventOut(Out):
     id = fields.UUID(metadata={"description": "The event id; push notifications carry it as `webhook-id`."})
-    type = fields.String(metadata={"enum": list(webhooks.EVENT_TYPES)})
+    type = fields.String()  # its enum is the runtime's registered types: see add_paths
     createdAt = fields.String(metadata={"format": "date-time"})
     data = fields.Dict(metadata={"description": "What changed: ids, statuses, masked numbers; never a full number."})
 
@@ -52,8 +53,8 @@ def index():
     types = query_types(args, problems)
     if problems:
         raise InvalidRequest("The query is not valid.", problems)
-    result = webhooks.list_events(rt, g.business, types=types, since=since, until=until, page=page, size=size)
-    return jsonify(page_dict(result, webhooks.envelope))
+    result = event_log.list_events(rt, g.business, types=types, since=since, until=until, page=page, size=size)
+    return jsonify(page_dict(result, events.envelope))
 
 
 def query_types(args, problems):
@@ -71,9 +72,9 @@ def query_types(args, problems):
     return [t for t in types if t]
 
 
-def types_pattern():
+def types_pattern(names):
     """The regular expression of ``type``'s value in the OpenAPI document: known types, comma-separated."""
-    one = "|".join(map(literal, webhooks.EVENT_TYPES))
+    one = "|".join(map(literal, names))
     return rf"^({one})(,({one}))*$"
 
 
@@ -92,10 +93,16 @@ def query_time(args, name, problems):
         return None
 
 
-def add_paths(spec, errors):
-    """Document ``/v2/events`` on ``spec`` (an apispec ``APISpec``); ``errors(*codes)`` gives error responses."""
+def add_paths(spec, errors, event_types=None):
+    """Document ``/v2/events`` on ``spec`` (an apispec ``APISpec``); ``errors(*codes)`` gives error responses.
+
+    ``event_types`` is the runtime's registry (the core's types when left out): the ``type`` enum,
+    the filter's pattern and its description are read from it.
+    """
+    names = (event_types if event_types is not None else events.registry()).names
     if "EventPage" not in spec.components.schemas:
         spec.components.schema("EventPage", schema=EventPageOut)
+        spec.components.schemas["Event"]["properties"]["type"]["enum"] = list(names)
     spec.path(path="/v2/events", operations={
         "get": {
             "summary": "List events (the event log)",
@@ -104,8 +111,8 @@ def add_paths(spec, errors):
                            "(inclusive: skip ids you have seen).",
             "security": [{"bearer": []}],
             "parameters": [
-                {"name": "type", "in": "query", "schema": {"type": "string", "pattern": types_pattern()},
-                 "description": f"Only events of these types ({', '.join(webhooks.EVENT_TYPES)}); repeat it or "
+                {"name": "type", "in": "query", "schema": {"type": "string", "pattern": types_pattern(names)},
+                 "description": f"Only events of these types ({', '.join(names)}); repeat it or "
                                 f"separate types with commas for several. Leave it out for every type: an empty "
                                 f"value is refused (400)."},
                 {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"},

@@ -7,7 +7,7 @@ from linx_core import __version__
 
 from linx_core.services.workflows import SORTS
 
-from . import events, push_notifications, schemas, transactions
+from . import events, schemas, transactions
 from .paging import sort_pattern
 
 bp = Blueprint("openapi", __name__)
@@ -121,8 +121,8 @@ def build_spec(rt):
                               "content": {"application/json": {"schema": "NotificationHistory"}}},
                       **errors(401, 404)},
     }})
-    push_notifications.add_paths(spec, errors)
-    events.add_paths(spec, errors)
+    rt.plugins.hook.linx_openapi(rt=rt, spec=spec, errors=errors)  # webhooks' /v2/push-notifications, say
+    events.add_paths(spec, errors, rt.event_types)
     transactions.add_paths(spec, errors)
     document = spec.to_dict()
     for operations in document["paths"].values():

@@ -1,7 +1,9 @@
 """The done page: what happened, and where the payment stands (refreshing until it is final)."""
 from flask import make_response, redirect, render_template, request, url_for
 
+from linx_core.lifecycle import TRANSACTIONS
 from linx_core.services import customers, journey
+from linx_core.services.transactions import FINAL_OK
 from linx_core.store.models import Customer, DocumentAcceptance, Transaction
 
 from . import security
@@ -9,8 +11,8 @@ from .blueprint import bp
 from .branding import brand
 from .words import TX_WORDS, _, words
 
-OK = ("SETTLED", "CLEARED")
-FINAL = ("SETTLED", "CLEARED", "DECLINED", "ERROR", "CANCELLED", "REVERSED")  # TODO(merge): the lifecycle's
+#: the transaction's states in which the money arrived (by its type, from the service)
+OK = tuple(FINAL_OK.values())
 
 
 @bp.get("/g/<workflow_id>/done")
@@ -33,7 +35,7 @@ def summary(workflow, detailed):
     customer = Customer.get_or_none(Customer.id == workflow.customer_id) if workflow.customer_id else None
     payment = None
     if tx is not None:
-        final = tx.status in FINAL
+        final = tx.status in TRANSACTIONS.final_states
         payment = {
             "status": _(TX_WORDS.get(tx.status, "Processing")), "code": tx.status,
             "final": final, "ok": tx.status in OK,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .. import clock, events
 from ..errors import Conflict, LinxError, Problem, RuleViolation
-from ..lifecycle import save_status
+from ..lifecycle import STEPS, WORKFLOWS, save_status
 from ..secrets import passcode_matches, token_hash
 from ..steps import StepAct
 from ..store import db
@@ -60,7 +60,7 @@ def open_link(rt, token):
 
 def availability(workflow):
     """None while the customer can act; else why not (LOCKED, EXPIRED, or the ended status)."""
-    if workflow.status in ("CREATED", "ACTIVE"):
+    if workflow.status in WORKFLOWS.open_states:
         if clock.now() >= workflow.expire_at and not confirmed(workflow):
             return "EXPIRED"
         if workflow.locked_at is not None:
@@ -161,7 +161,7 @@ def decline(rt, workflow_id, reason):
         if confirmed(workflow):
             raise Conflict("This payment is confirmed already.", "ALREADY_CONFIRMED")
         steps = steps_of(workflow)
-        if workflow.current_step < len(steps) and steps[workflow.current_step].status in ("CREATED", "ACTIVE"):
+        if workflow.current_step < len(steps) and steps[workflow.current_step].status in STEPS.open_states:
             move_step(rt, workflow, steps[workflow.current_step], "decline")
         flow.move(rt, workflow, "decline", decline_reason=reason, next_notification_at=None)
         flow.revoke_links(workflow)

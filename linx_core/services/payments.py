@@ -36,7 +36,7 @@ from decimal import Decimal
 
 from .. import clock, jobs
 from ..errors import Conflict, NotFound
-from ..lifecycle import TRANSACTION, save_status
+from ..lifecycle import TRANSACTION, TRANSACTIONS, save_status
 from ..payments import AccountDetails, RailError, Transfer
 from ..store import db, is_postgres
 from ..store.models import CustomerFinancialAccount, Transaction, Workflow
@@ -48,7 +48,7 @@ SUBMIT = "transaction.submit"
 POLL = "transaction.poll"
 POLL_MAX_ATTEMPTS = 1000
 RAIL_STATUSES = ("PROCESSING", "APPROVED", "SETTLED", "CLEARED", "DECLINED", "ERROR", "REVERSED", "CANCELLED")
-FINAL = ("SETTLED", "CLEARED", "DECLINED", "ERROR", "REVERSED", "CANCELLED")
+FINAL = TRANSACTIONS.final_states
 DEFAULT_MESSAGES = {
     "approve": "Approved by the rail.",
     "settle": "Settled.",

@@ -12,6 +12,7 @@ import uuid
 
 from .. import clock, events, jobs
 from ..channels import ChannelError, Message
+from ..lifecycle import WORKFLOWS
 from ..secrets import new_token, token_hash
 from ..store import db
 from ..store.models import Business, Link, Notification
@@ -37,7 +38,7 @@ def send(rt, job):
     with db.atomic():
         workflow = locked(notification.workflow_id)  # a cancel cannot slip between this check and the send
         skipped = workflow.status if (notification.origin in LINKED_ORIGINS
-                                      and workflow.status not in ("CREATED", "ACTIVE")) else None
+                                      and workflow.status not in WORKFLOWS.open_states) else None
         if not skipped and notification.origin in LINKED_ORIGINS:
             token = new_token()
             link_row = Link.create(workflow=workflow.id, token_hash=token_hash(token))

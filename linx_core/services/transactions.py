@@ -13,7 +13,7 @@ import peewee
 
 from .. import clock, events, jobs
 from ..errors import Conflict, NotFound
-from ..lifecycle import TRANSACTIONS, WORKFLOWS, save_status
+from ..lifecycle import STEPS, TRANSACTIONS, WORKFLOWS, save_status
 from ..store import db
 from ..store.models import (BusinessFinancialAccount, CustomerFinancialAccount, Transaction, TransactionStatus,
                             WorkflowStep)
@@ -88,7 +88,7 @@ def _move_workflow(rt, tx):
         return
     step = (WorkflowStep.select().where((WorkflowStep.workflow == workflow.id) & (WorkflowStep.name == "move-money"))
             .first())
-    if step is not None and step.status in ("CREATED", "ACTIVE"):
+    if step is not None and step.status in STEPS.open_states:
         move_step(rt, workflow, step, "complete" if final_ok else "fail")
     finish_workflow(rt, workflow, "complete" if final_ok else "fail")
     if final_ok:

@@ -19,7 +19,7 @@ from . import flow, notifications, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
 from .paging import Page
 
-STATUSES = ("CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED")
+STATUSES = WORKFLOWS.states
 SORTS = {
     "createdAt": Workflow.created_at,
     "expireAt": Workflow.expire_at,
@@ -184,7 +184,7 @@ def expire(rt, job):
     """The ``expire`` job: at ``expireAt`` a waiting workflow expires and the customer is told."""
     with db.atomic():
         workflow = flow.locked(job.payload["workflowId"])
-        if workflow.expire_at.isoformat() != job.payload["expireAt"] or workflow.status not in ("CREATED", "ACTIVE"):
+        if workflow.expire_at.isoformat() != job.payload["expireAt"] or workflow.status not in WORKFLOWS.open_states:
             return
         if clock.now() < workflow.expire_at:
             raise jobs.RetryLater("not yet due", at=workflow.expire_at)

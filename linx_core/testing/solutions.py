@@ -45,13 +45,14 @@ import pytest
 
 from linx_core import clock as linx_clock
 from linx_core.clock import FrozenClock
+from linx_core.lifecycle import TRANSACTIONS
 from linx_core.payments import RailError, RailStatus, Transfer
 
 TYPES = {"SEND", "REQUEST"}
 KINDS = {"CARD", "BANK"}
 PRIORITIES = {"IMMEDIATE", "SAME_DAY", "NEXT_DAY", "SCHEDULED"}
 RAIL_STATUSES = {"PROCESSING", "APPROVED", "SETTLED", "CLEARED", "DECLINED", "ERROR", "REVERSED", "CANCELLED"}
-FINAL = {"SETTLED", "CLEARED", "DECLINED", "ERROR", "REVERSED", "CANCELLED"}
+FINAL = set(TRANSACTIONS.final_states)
 
 
 class SolutionContract:

@@ -1,61 +1,59 @@
-"""``/v2/push-notifications``: webhook subscriptions, their delivery log and manual redelivery."""
-from flask import Blueprint, current_app, g, jsonify, request, url_for
-from marshmallow import ValidationError, fields
+"""``/v2/push-notifications``: webhook subscriptions, their delivery log and manual redelivery.
 
+The schemas and the OpenAPI paths are module-level (:func:`add_paths`); the routes are
+made by :func:`blueprint` from the web layer's helpers that ``linx_register_blueprints``
+hands to plugins (``web``: API keys, ``Idempotency-Key``, strict JSON bodies, paging), so
+this plugin imports nothing from the web layer.
+"""
+import functools
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from marshmallow import Schema, ValidationError, fields
+
+from linx_core import events
 from linx_core.errors import InvalidRequest, LinxError, Problem, RuleViolation
 from linx_core.rules.messages import RuleLength, flatten, worst_status
 from linx_core.rules.meta import Strict
-from linx_core.services import webhooks
 
-from .auth import idempotent, require_business
-from .body import json_body, parse_json
-from .paging import page_dict, query_int
-from .schemas import Out, iso
+from . import delivery, guard, subscriptions
+from .signing import iso
 
-bp = Blueprint("push_notifications", __name__)
-bp.before_request(require_business)
+STATUSES = list(subscriptions.STATUSES)
 
 
-@bp.before_request
-def _check_url_early():
-    """Check a receiver URL before the request's transaction opens, so no DNS lookup holds the write lock."""
-    if request.method not in ("POST", "PATCH"):
-        return None
-    try:
-        body = parse_json(request.get_data(cache=True))
-        if isinstance(body, dict) and isinstance(body.get("url"), str) and len(body["url"]) <= 2000:
-            webhooks.check_url(_rt(), body["url"])
-    except LinxError:
-        pass  # the view reports it, in its place among the body's faults
-    return None
-
-STATUSES = list(webhooks.STATUSES)
-TYPES_DOC = (f"Event types to receive: any of {', '.join(webhooks.EVENT_TYPES)}, "
-             f"or `{webhooks.ALL_TYPES}` for all.")
+class Out(Schema):
+    class Meta:
+        ordered = True
 
 
 # -- request bodies --------------------------------------------------------------------------------
 
 
-class SubscriptionUpdateIn(Strict):
-    description = fields.String(validate=RuleLength(max=webhooks.MAX_DESCRIPTION_LENGTH),
-                                metadata={"description": "A note for you, at most 200 characters."})
-    url = fields.String(metadata={
-        "description": "The receiver: http(s), no credentials, at most 2000 characters, reachable on the "
-                       "internet (private and loopback addresses are refused).", "maxLength": webhooks.MAX_URL_LENGTH})
-    eventTypes = fields.List(fields.String(), validate=RuleLength(min=1, max=len(webhooks.EVENT_TYPES) + 1),
-                             metadata={"description": TYPES_DOC})
+@functools.lru_cache(maxsize=8)
+def request_schemas(names):
+    """``(create, update)`` request schemas for the registered event type ``names`` (a tuple)."""
+    types_doc = f"Event types to receive: any of {', '.join(names)}, or `{subscriptions.ALL_TYPES}` for all."
+
+    class SubscriptionUpdateIn(Strict):
+        description = fields.String(validate=RuleLength(max=subscriptions.MAX_DESCRIPTION_LENGTH),
+                                    metadata={"description": "A note for you, at most 200 characters."})
+        url = fields.String(metadata={
+            "description": "The receiver: http(s), no credentials, at most 2000 characters, reachable on the "
+                           "internet (private and loopback addresses are refused).",
+            "maxLength": guard.MAX_URL_LENGTH})
+        eventTypes = fields.List(fields.String(), validate=RuleLength(min=1, max=len(names) + 1),
+                                 metadata={"description": types_doc})
+
+    class SubscriptionCreateIn(SubscriptionUpdateIn):
+        url = fields.String(required=True, metadata=SubscriptionUpdateIn._declared_fields["url"].metadata)
+        eventTypes = fields.List(fields.String(), required=True, validate=RuleLength(min=1, max=len(names) + 1),
+                                 metadata={"description": types_doc})
+
+    return SubscriptionCreateIn, SubscriptionUpdateIn
 
 
-class SubscriptionCreateIn(SubscriptionUpdateIn):
-    url = fields.String(required=True, metadata=SubscriptionUpdateIn._declared_fields["url"].metadata)
-    eventTypes = fields.List(fields.String(), required=True,
-                             validate=RuleLength(min=1, max=len(webhooks.EVENT_TYPES) + 1),
-                             metadata={"description": TYPES_DOC})
-
-
-def _load(schema):
-    body = json_body()
+def _load(web, schema):
+    body = web.json_body()
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be a JSON object.",
                              [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
@@ -135,7 +133,7 @@ def subscription_dict(subscription, secret=None):
         "url": subscription.url,
         "eventTypes": list(subscription.event_types),
         "status": subscription.status,
-        "previousSecretExpiresAt": iso(webhooks.previous_secret_expires_at(subscription)),
+        "previousSecretExpiresAt": iso(subscriptions.previous_secret_expires_at(subscription)),
         "createdAt": iso(subscription.created_at),
         "updatedAt": iso(subscription.updated_at),
     }
@@ -164,11 +162,11 @@ def _rt():
     return current_app.extensions["linx"]
 
 
-def _query(allowed):
+def _query(web, allowed):
     problems = [Problem(f"query.{k}", "Unknown query parameter.", "UNKNOWN_FIELD")
                 for k in request.args if k not in allowed]
-    page = query_int(request.args, "page", 1, problems)
-    size = query_int(request.args, "size", 20, problems)
+    page = web.query_int(request.args, "page", 1, problems)
+    size = web.query_int(request.args, "size", 20, problems)
     if problems:
         raise InvalidRequest("The query is not valid.", problems)
     return page, size
@@ -177,80 +175,95 @@ def _query(allowed):
 # -- routes ----------------------------------------------------------------------------------------
 
 
-@bp.post("/push-notifications")
-@idempotent
-def create():
-    data = _load(SubscriptionCreateIn)
-    subscription, secret = webhooks.create(_rt(), g.business, data["url"], data["eventTypes"],
-                                           data.get("description", ""))
-    response = jsonify(subscription_dict(subscription, secret))
-    response.status_code = 201
-    response.headers["Location"] = url_for("push_notifications.show", subscription_id=subscription.id)
-    return response
+def blueprint(web):
+    """The ``push_notifications`` blueprint (mount it under ``/v2``), its views made with ``web``'s helpers."""
+    bp = Blueprint("push_notifications", __name__)
+    bp.before_request(web.require_business)
+    idempotent = web.idempotent
 
+    @bp.before_request
+    def _check_url_early():
+        """Check a receiver URL before the request's transaction opens, so no DNS lookup holds the write lock."""
+        if request.method not in ("POST", "PATCH"):
+            return None
+        try:
+            body = web.parse_json(request.get_data(cache=True))
+            if isinstance(body, dict) and isinstance(body.get("url"), str) and len(body["url"]) <= 2000:
+                guard.check_url(_rt(), body["url"])
+        except LinxError:
+            pass  # the view reports it, in its place among the body's faults
+        return None
 
-@bp.get("/push-notifications")
-def index():
-    page, size = _query(("page", "size"))
-    result = webhooks.list_subscriptions(_rt(), g.business, page=page, size=size)
-    return jsonify(page_dict(result, subscription_dict))
+    def schemas():
+        return request_schemas(_rt().event_types.names)
 
+    @bp.post("/push-notifications")
+    @idempotent
+    def create():
+        data = _load(web, schemas()[0])
+        subscription, secret = subscriptions.create(_rt(), g.business, data["url"], data["eventTypes"],
+                                                    data.get("description", ""))
+        response = jsonify(subscription_dict(subscription, secret))
+        response.status_code = 201
+        response.headers["Location"] = url_for("push_notifications.show", subscription_id=subscription.id)
+        return response
 
-@bp.get("/push-notifications/<subscription_id>")
-def show(subscription_id):
-    return jsonify(subscription_dict(webhooks.get(g.business, subscription_id)))
+    @bp.get("/push-notifications")
+    def index():
+        page, size = _query(web, ("page", "size"))
+        result = subscriptions.list_subscriptions(_rt(), g.business, page=page, size=size)
+        return jsonify(web.page_dict(result, subscription_dict))
 
+    @bp.get("/push-notifications/<subscription_id>")
+    def show(subscription_id):
+        return jsonify(subscription_dict(subscriptions.get(g.business, subscription_id)))
 
-@bp.patch("/push-notifications/<subscription_id>")
-def update(subscription_id):
-    webhooks.get(g.business, subscription_id)  # 404 before 400/422
-    data = _load(SubscriptionUpdateIn)
-    changes = {{"eventTypes": "event_types"}.get(k, k): v for k, v in data.items()}
-    return jsonify(subscription_dict(webhooks.update(_rt(), g.business, subscription_id, **changes)))
+    @bp.patch("/push-notifications/<subscription_id>")
+    def update(subscription_id):
+        subscriptions.get(g.business, subscription_id)  # 404 before 400/422
+        data = _load(web, schemas()[1])
+        changes = {{"eventTypes": "event_types"}.get(k, k): v for k, v in data.items()}
+        return jsonify(subscription_dict(subscriptions.update(_rt(), g.business, subscription_id, **changes)))
 
+    @bp.delete("/push-notifications/<subscription_id>")
+    def destroy(subscription_id):
+        subscriptions.delete(g.business, subscription_id)
+        return "", 204
 
-@bp.delete("/push-notifications/<subscription_id>")
-def destroy(subscription_id):
-    webhooks.delete(g.business, subscription_id)
-    return "", 204
+    @bp.post("/push-notifications/<subscription_id>/suspend")
+    @idempotent
+    def suspend(subscription_id):
+        return jsonify(subscription_dict(subscriptions.suspend(g.business, subscription_id)))
 
+    @bp.post("/push-notifications/<subscription_id>/unsuspend")
+    @idempotent
+    def unsuspend(subscription_id):
+        return jsonify(subscription_dict(subscriptions.unsuspend(g.business, subscription_id)))
 
-@bp.post("/push-notifications/<subscription_id>/suspend")
-@idempotent
-def suspend(subscription_id):
-    return jsonify(subscription_dict(webhooks.suspend(g.business, subscription_id)))
+    @bp.post("/push-notifications/<subscription_id>/rotate-secret")
+    @idempotent
+    def rotate_secret(subscription_id):
+        subscription, secret = subscriptions.rotate_secret(_rt(), g.business, subscription_id)
+        return jsonify(subscription_dict(subscription, secret))
 
+    @bp.get("/push-notifications/<subscription_id>/deliveries")
+    def deliveries(subscription_id):
+        subscriptions.get(g.business, subscription_id)
+        page, size = _query(web, ("page", "size", "eventId"))
+        result = delivery.deliveries(_rt(), g.business, subscription_id, page=page, size=size,
+                                     event_id=request.args.get("eventId"))
+        return jsonify(web.page_dict(result, delivery_dict))
 
-@bp.post("/push-notifications/<subscription_id>/unsuspend")
-@idempotent
-def unsuspend(subscription_id):
-    return jsonify(subscription_dict(webhooks.unsuspend(g.business, subscription_id)))
+    @bp.post("/push-notifications/<subscription_id>/events/<event_id>/redeliver")
+    @idempotent
+    def redeliver(subscription_id, event_id):
+        job = delivery.redeliver(_rt(), g.business, subscription_id, event_id)
+        response = jsonify({"subscriptionId": job.payload["subscriptionId"], "eventId": job.payload["eventId"],
+                            "jobId": str(job.id), "status": "QUEUED"})
+        response.status_code = 202
+        return response
 
-
-@bp.post("/push-notifications/<subscription_id>/rotate-secret")
-@idempotent
-def rotate_secret(subscription_id):
-    subscription, secret = webhooks.rotate_secret(_rt(), g.business, subscription_id)
-    return jsonify(subscription_dict(subscription, secret))
-
-
-@bp.get("/push-notifications/<subscription_id>/deliveries")
-def deliveries(subscription_id):
-    webhooks.get(g.business, subscription_id)
-    page, size = _query(("page", "size", "eventId"))
-    result = webhooks.deliveries(_rt(), g.business, subscription_id, page=page, size=size,
-                                 event_id=request.args.get("eventId"))
-    return jsonify(page_dict(result, delivery_dict))
-
-
-@bp.post("/push-notifications/<subscription_id>/events/<event_id>/redeliver")
-@idempotent
-def redeliver(subscription_id, event_id):
-    job = webhooks.redeliver(_rt(), g.business, subscription_id, event_id)
-    response = jsonify({"subscriptionId": job.payload["subscriptionId"], "eventId": job.payload["eventId"],
-                        "jobId": str(job.id), "status": "QUEUED"})
-    response.status_code = 202
-    return response
+    return bp
 
 
 # -- OpenAPI ---------------------------------------------------------------------------------------
@@ -265,11 +278,12 @@ DELIVERY_DOC = (
     "Missed events can be read back from `GET /v2/events`.")
 
 
-def add_paths(spec, errors):
+def add_paths(spec, errors, event_types=None):
     """Document ``/v2/push-notifications`` on ``spec`` (an apispec ``APISpec``); ``errors(*codes)`` gives
-    error responses."""
-    for name, schema in (("PushNotificationCreateRequest", SubscriptionCreateIn),
-                         ("PushNotificationUpdateRequest", SubscriptionUpdateIn),
+    error responses; ``event_types`` is the runtime's registry (the core's types when left out)."""
+    create_in, update_in = request_schemas((event_types if event_types is not None else events.registry()).names)
+    for name, schema in (("PushNotificationCreateRequest", create_in),
+                         ("PushNotificationUpdateRequest", update_in),
                          ("PushNotification", SubscriptionOut),
                          ("PushNotificationWithSecret", SubscriptionSecretOut),
                          ("PushNotificationPage", SubscriptionPageOut),
