@@ -1,12 +1,15 @@
 """One error body for every failure: ``{timestamp, traceId, message, errorCode, errors}``."""
 import logging
 
-from flask import g, jsonify
+from flask import g
 from werkzeug.exceptions import HTTPException
 
 from linx_core import clock
 from linx_core.errors import LinxError
 from linx_core.store import unavailable
+
+from .api.render import render
+from .api.schemas import ErrorOut
 
 log = logging.getLogger("linx.http")
 
@@ -32,16 +35,9 @@ OUTAGES = {
 
 
 def error_response(status, message, code, problems=()):
-    body = {
-        "timestamp": clock.now().isoformat().replace("+00:00", "Z"),
-        "traceId": g.get("trace_id", ""),
-        "message": message,
-        "errorCode": code,
-        "errors": [p.as_dict() for p in problems],
-    }
-    response = jsonify(body)
-    response.status_code = status
-    return response
+    """The error body (the OpenAPI document's ``Error``) for ``problems`` (:class:`~linx_core.errors.Problem` s)."""
+    return render(ErrorOut, {"timestamp": clock.now(), "trace_id": g.get("trace_id", ""), "message": message,
+                             "code": code, "problems": list(problems)}, status)
 
 
 def init_app(app):

@@ -5,6 +5,8 @@ idempotency key of every submit: submitting the same transfer twice must not
 move money twice. Statuses a rail reports are transaction statuses (see
 ``linx_core.lifecycle.TRANSACTION``); LinX moves the transaction through them.
 """
+import copy
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Optional
@@ -56,21 +58,92 @@ class RailError(ProviderError):
     """A call to the rail that did not work. Temporary errors are retried; permanent ones end in ERROR."""
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """When the money arrives (a SEND) or leaves the customer's account (a REQUEST), as promised before confirming.
+
+    ``kind`` is one of :data:`ARRIVAL_KINDS`; the Gateway words it in the customer's language (its
+    catalogs hold each kind's :attr:`phrase`), so a rail never needs words of its own. ``by``, when the
+    rail knows it, is the latest moment it promises (an aware datetime): a page may show it as a date.
+    """
+
+    kind: str
+    by: Optional[dt.datetime] = None
+
+    def __post_init__(self):
+        if self.kind not in ARRIVAL_KINDS:
+            raise ValueError(f"an arrival is one of {', '.join(ARRIVAL_KINDS)}, not {self.kind!r}")
+        if self.by is not None and self.by.tzinfo is None:
+            raise ValueError("an arrival's `by` is an aware datetime")
+
+    @property
+    def phrase(self):
+        """The English words for the kind ("within minutes"...), the message id the Gateway translates."""
+        return ARRIVAL_KINDS[self.kind]
+
+
+ARRIVAL_KINDS = {  # kind -> the English phrase, completing "Expected arrival: ..."
+    "minutes": "within minutes",
+    "same-business-day": "the same business day",
+    "next-business-day": "the next business day",
+    "business-days": "in a few business days",
+}
+
+
 class Solution:
     """The contract of a payment solution. Subclass it or provide the same attributes.
 
-    ``name``, ``transaction_types``, ``account_kinds`` (CARD, BANK) and ``priorities`` describe
-    it; ``rule_fragment()`` returns its entry for the rules' ``solutions`` section (transaction
-    types, subtypes, priorities, parameters, limits), so an integrator's rail brings its own rules.
+    A solution declares what it can do once, as class attributes, and the rest is derived from
+    them: ``name``; ``display_name`` and ``description`` (the rules' words for it);
+    ``transaction_types`` (SEND, REQUEST); ``account_kinds`` (CARD, BANK: what ``can_pay`` takes)
+    and ``account_subtypes`` (the rules' financial account subtypes: DEBIT, CHECKING...);
+    ``priorities``; ``required_parameters`` and ``optional_parameters`` (the move-money parameters
+    it needs or allows: priority, description, memo); ``limits`` (``{currency: {"min": "0.01",
+    "max": "25000.00"}}``); ``billing_address`` ("required", "optional" or "none").
+    ``rule_fragment()`` builds the solution's entry for the rules' ``solutions`` section from them,
+    so an integrator's rail brings its own rules and cannot contradict them.
     """
 
     name = ""
+    display_name = ""
+    description = ""
     transaction_types = ()
     account_kinds = ()
+    account_subtypes = ()
     priorities = ()
+    required_parameters = ()
+    optional_parameters = ()
+    limits = {}
+    billing_address = "none"
 
     def rule_fragment(self):
-        raise NotImplementedError
+        """The solution's entry in the rules' ``solutions`` section, from its declared capabilities.
+
+        A fresh mapping on each call: the caller may change it.
+        """
+        fragment = {
+            "displayName": self.display_name or self.name,
+            "description": self.description,
+            "transactionTypes": list(self.transaction_types),
+            "financialAccountSubTypes": list(self.account_subtypes),
+            "priorities": list(self.priorities),
+            "parameters": {"required": list(self.required_parameters),
+                           "optional": list(self.optional_parameters)},
+            "limits": copy.deepcopy(dict(self.limits)),
+        }
+        if self.billing_address != "none":
+            fragment["billingAddress"] = self.billing_address
+        return fragment
+
+    def arrival(self, priority, now, locale="en"):
+        """When a transfer confirmed at ``now`` (an aware datetime) with ``priority`` arrives: an :class:`Arrival`.
+
+        ``priority`` is one of ``priorities`` or None (the workflow named none). ``locale`` is the
+        customer's (``en``, ``fr-CA``), for a rail whose promise differs by region; the Gateway words
+        the answer itself. A rail with cut-offs answers from them (an ACH entry after the day's last
+        same-day cut-off settles the next business day). This default promises nothing precise.
+        """
+        return Arrival("business-days")
 
     def can_pay(self, account):
         """None if the rail can move money with ``account`` (AccountDetails), else the reason it cannot."""

@@ -33,7 +33,6 @@ Settings (environment): ``LINX_ACH_COMPANY_NAME`` (16 characters, default ``LINX
 ``LINX_ACH_COMPANY_ID`` (10, default ``1234567890``), ``LINX_ACH_ODFI`` (the originating bank's
 routing number, default ``110000000``).
 """
-import copy
 import datetime as dt
 import json
 import logging
@@ -44,10 +43,10 @@ from pathlib import Path
 
 from linx_core import clock, hookimpl
 from linx_core.payments import RailError, RailStatus, Solution
+from linx_core.sandbox import Ledger, iso, parse_time, pause_before_answer, transfer_fingerprint
 
 from . import nacha
-from .sandbox import (EASTERN, Ledger, add_banking_days, eastern, eastern_date, is_banking_day, iso, next_banking_day,
-                      parse_time, pause_before_answer, transfer_fingerprint)
+from .sandbox import EASTERN, add_banking_days, eastern, eastern_date, is_banking_day, next_banking_day, settling
 
 log = logging.getLogger("linx.rails.ach")
 
@@ -63,17 +62,6 @@ RETURNS = {
     "000111111116": ("R03", "No account / unable to locate account"),
 }
 DECLINED_AMOUNT = Decimal("13.13")
-
-FRAGMENT = {
-    "displayName": "ACH",
-    "description": "Same-day or next-day ACH credit (SEND) or debit (REQUEST) to a US bank account.",
-    "transactionTypes": ["SEND", "REQUEST"],
-    "financialAccountSubTypes": ["CHECKING", "SAVING"],
-    "priorities": ["SAME_DAY", "NEXT_DAY"],
-    "parameters": {"required": ["priority"]},
-    "limits": {"USD": {"min": "0.01", "max": "1000000.00"}},
-}
-
 
 def windows_after(priority, moment):
     """The windows, ``(id, cut-off, settlement)``, of ``priority`` whose cut-off is after ``moment``, in order."""
@@ -94,9 +82,14 @@ def windows_after(priority, moment):
 
 class AchSandbox(Solution):
     name = NAME
+    display_name = "ACH"
+    description = "Same-day or next-day ACH credit (SEND) or debit (REQUEST) to a US bank account."
     transaction_types = ("SEND", "REQUEST")
     account_kinds = ("BANK",)
+    account_subtypes = ("CHECKING", "SAVING")
     priorities = ("SAME_DAY", "NEXT_DAY")
+    required_parameters = ("priority",)
+    limits = {"USD": {"min": "0.01", "max": "1000000.00"}}
 
     def __init__(self, folder=None, seal=None, unseal=None, company_name=None, company_id=None, odfi=None):
         self.folder = Path(folder) if folder else None
@@ -111,8 +104,17 @@ class AchSandbox(Solution):
     def files_folder(self):
         return self.folder / "nacha"
 
-    def rule_fragment(self):
-        return copy.deepcopy(FRAGMENT)
+    def arrival(self, priority, now, locale="en"):
+        """From the window an entry confirmed at ``now`` would go in: its cut-off decides the day.
+
+        SAME_DAY settles the same business day until the day's last same-day cut-off, then the next
+        business day; NEXT_DAY settles the next business day until its 17:00 cut-off, then a
+        business day later. ``by`` is the window's settlement.
+        """
+        if priority not in self.priorities:
+            return super().arrival(priority, now, locale)
+        _, _, settle_at = next(windows_after(priority, now))
+        return settling(now, settle_at)
 
     def can_pay(self, account):
         if account.kind != "BANK":

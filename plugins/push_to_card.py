@@ -26,7 +26,6 @@ ends in 0127           a permanent error, INVALID_ACCOUNT: the transaction ends 
 
 Amounts: 13.13 is declined (05 "Do not honor") whatever the card.
 """
-import copy
 import datetime as dt
 import logging
 from decimal import Decimal
@@ -34,9 +33,8 @@ from pathlib import Path
 
 from linx_core import clock, hookimpl
 from linx_core.accounts import card_brand
-from linx_core.payments import RailError, RailStatus, Solution
-
-from .sandbox import Ledger, iso, parse_time, pause_before_answer, transfer_fingerprint
+from linx_core.payments import Arrival, RailError, RailStatus, Solution
+from linx_core.sandbox import Ledger, iso, parse_time, pause_before_answer, transfer_fingerprint
 
 log = logging.getLogger("linx.rails.push-to-card")
 
@@ -54,28 +52,24 @@ DECLINED_AMOUNT = Decimal("13.13")
 UNAVAILABLE_ONCE_LAST4 = "0119"
 INVALID_LAST4 = "0127"
 
-FRAGMENT = {
-    "displayName": "Push to card",
-    "description": "Real-time payment to a Visa, Mastercard or Discover debit or prepaid card.",
-    "transactionTypes": ["SEND"],
-    "financialAccountSubTypes": ["DEBIT", "PREPAID"],
-    "priorities": ["IMMEDIATE"],
-    "parameters": {"optional": ["priority"]},
-    "limits": {"USD": {"min": "0.01", "max": "25000.00"}, "CAD": {"min": "0.01", "max": "25000.00"}},
-}
-
 
 class PushToCardSandbox(Solution):
     name = NAME
+    display_name = "Push to card"
+    description = "Real-time payment to a Visa, Mastercard or Discover debit or prepaid card."
     transaction_types = ("SEND",)
     account_kinds = ("CARD",)
+    account_subtypes = ("DEBIT", "PREPAID")
     priorities = ("IMMEDIATE",)
+    optional_parameters = ("priority",)
+    limits = {"USD": {"min": "0.01", "max": "25000.00"}, "CAD": {"min": "0.01", "max": "25000.00"}}
 
     def __init__(self, folder=None):
         self.ledger = Ledger(folder, "ptc") if folder else None
 
-    def rule_fragment(self):
-        return copy.deepcopy(FRAGMENT)
+    def arrival(self, priority, now, locale="en"):
+        """Approved at once, settled seconds later, at any hour: within minutes."""
+        return Arrival("minutes", by=now + dt.timedelta(seconds=SETTLE_SECONDS))
 
     def can_pay(self, account):
         if account.kind != "CARD":

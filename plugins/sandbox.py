@@ -1,26 +1,13 @@
-"""What the sandbox rails share: a durable ledger keyed by idempotency key, and a banking calendar.
+"""The US sandbox rails' banking calendar: the Federal Reserve's banking days, in Eastern time.
 
 This module is not a plugin (it implements no hook): it is the sandbox rails' own helper, as a rail
-distribution keeps helpers in its package. Everything here reads time from ``linx_core.clock``, so a
-test's :class:`~linx_core.clock.FrozenClock` drives cut-offs, settlement and returns.
-
-The ledger is the rail's side of the world: a SQLite file of its own (``<instance>/rails/<name>/``),
-apart from LinX's database, so that a transfer the rail accepted survives a LinX worker killed before
-it recorded the answer, and a second submit with the same key finds the first transfer. Full account
-numbers are never written to it: what a rail must keep for later (the ACH rail's NACHA entries) is
-sealed with LinX's data key.
+distribution keeps helpers in its package. Their ledger is public in the core
+(:mod:`linx_core.sandbox`), for third-party sandbox rails too. Everything reads time from ``linx_core.clock``, so a test's
+:class:`~linx_core.clock.FrozenClock` drives cut-offs, settlement and returns.
 """
 import datetime as dt
-import hashlib
-import json
-import os
-import sqlite3
-import time
-import uuid
-from contextlib import contextmanager
-from pathlib import Path
 
-from linx_core import clock
+from linx_core.payments import Arrival
 
 try:
     from zoneinfo import ZoneInfo
@@ -30,137 +17,6 @@ except Exception:  # noqa: BLE001 - no time zone database: Eastern Standard Time
     EASTERN = dt.timezone(dt.timedelta(hours=-5), "EST")
 
 UTC = dt.timezone.utc
-RESPONSE_DELAY_ENV = "LINX_SANDBOX_RESPONSE_DELAY"
-
-
-def response_delay():
-    """Seconds a sandbox rail waits after recording a transfer and before answering (``LINX_SANDBOX_RESPONSE_DELAY``).
-
-    A slow answer from the rail is the window in which a LinX worker can die after the rail accepted
-    a transfer but before LinX recorded it; the exactly-once tests use it to kill a worker there.
-    """
-    try:
-        return max(0.0, float(os.environ.get(RESPONSE_DELAY_ENV, "0") or 0))
-    except ValueError:
-        return 0.0
-
-
-def pause_before_answer():
-    delay = response_delay()
-    if delay:
-        time.sleep(delay)
-
-
-def transfer_fingerprint(transfer, account_fingerprint=""):
-    """What must not change between two submits with one idempotency key."""
-    text = "|".join([transfer.type, str(transfer.amount), transfer.currency, transfer.account.kind,
-                     transfer.account.subtype, account_fingerprint, transfer.priority or ""])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def iso(value):
-    return value.astimezone(UTC).isoformat() if value else None
-
-
-def parse_time(text):
-    return dt.datetime.fromisoformat(text) if text else None
-
-
-class Ledger:
-    """A rail's durable record of transfers: one row per idempotency key, JSON data per row.
-
-    Every write is one SQLite transaction (``BEGIN IMMEDIATE``), so two workers submitting the same key
-    at once store one transfer. Several processes may share the file.
-    """
-
-    def __init__(self, folder, prefix):
-        self.folder = Path(folder)
-        self.prefix = prefix
-        self.path = self.folder / "ledger.sqlite3"
-        self._ready = False
-
-    def _connect(self):
-        if not self._ready:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            try:
-                os.chmod(self.folder, 0o700)
-            except OSError:
-                pass
-        conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        if not self._ready:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS transfers (key TEXT PRIMARY KEY, reference TEXT UNIQUE NOT NULL, "
-                         "created_at TEXT NOT NULL, data TEXT NOT NULL)")
-            conn.execute("CREATE TABLE IF NOT EXISTS marks (id TEXT PRIMARY KEY, created_at TEXT NOT NULL)")
-            self._ready = True
-        return conn
-
-    @contextmanager
-    def transaction(self):
-        """A write transaction on the ledger (``BEGIN IMMEDIATE``): yields the connection."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-
-    def record(self, key, make):
-        """The transfer stored under ``key``, created with ``make(reference)`` if there is none.
-
-        Returns ``(data, created)``; ``data`` is a dict that includes ``reference``.
-        """
-        with self.transaction() as conn:
-            row = conn.execute("SELECT reference, data FROM transfers WHERE key = ?", (key,)).fetchone()
-            if row is not None:
-                return dict(json.loads(row["data"]), reference=row["reference"]), False
-            reference = f"{self.prefix}_{uuid.uuid4().hex}"
-            data = make(reference)
-            conn.execute("INSERT INTO transfers (key, reference, created_at, data) VALUES (?, ?, ?, ?)",
-                         (key, reference, iso(clock.now()), json.dumps(data)))
-            return dict(data, reference=reference), True
-
-    def first_time(self, mark):
-        """True the first time ``mark`` is seen (then never again): for once-only sandbox behaviours."""
-        with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM marks WHERE id = ?", (mark,)).fetchone():
-                return False
-            conn.execute("INSERT INTO marks (id, created_at) VALUES (?, ?)", (mark, iso(clock.now())))
-            return True
-
-    def get(self, reference):
-        conn = self._connect()
-        try:
-            row = conn.execute("SELECT key, reference, data FROM transfers WHERE reference = ?",
-                               (reference,)).fetchone()
-        finally:
-            conn.close()
-        if row is None:
-            return None
-        return dict(json.loads(row["data"]), reference=row["reference"], key=row["key"])
-
-    def update(self, conn, reference, **changes):
-        row = conn.execute("SELECT data FROM transfers WHERE reference = ?", (reference,)).fetchone()
-        data = dict(json.loads(row["data"]), **changes)
-        conn.execute("UPDATE transfers SET data = ? WHERE reference = ?", (json.dumps(data), reference))
-        return data
-
-    def transfers(self):
-        """Every transfer the rail holds, oldest first (for tests and operators)."""
-        if not self.path.exists():
-            return []
-        conn = self._connect()
-        try:
-            rows = conn.execute("SELECT key, reference, data FROM transfers ORDER BY created_at, rowid").fetchall()
-        finally:
-            conn.close()
-        return [dict(json.loads(r["data"]), reference=r["reference"], key=r["key"]) for r in rows]
 
 
 # -- the banking calendar -------------------------------------------------------------------------
@@ -220,3 +76,18 @@ def eastern(day, hour, minute=0):
 
 def eastern_date(moment):
     return moment.astimezone(EASTERN).date()
+
+
+def settling(now, settle_at):
+    """The :class:`~linx_core.payments.Arrival` of a transfer confirmed at ``now`` that settles at ``settle_at``.
+
+    Counted in Eastern banking days: the same day, the next banking day, or later.
+    """
+    today, settle_day = eastern_date(now), eastern_date(settle_at)
+    if settle_day == today:
+        kind = "same-business-day"
+    elif settle_day == next_banking_day(today):
+        kind = "next-business-day"
+    else:
+        kind = "business-days"
+    return Arrival(kind, by=settle_at)

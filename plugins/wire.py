@@ -22,7 +22,6 @@ Account number         Outcome
 
 Amounts: 13.13 is declined (the sending bank's risk check).
 """
-import copy
 import datetime as dt
 import logging
 from decimal import Decimal
@@ -30,9 +29,9 @@ from pathlib import Path
 
 from linx_core import clock, hookimpl
 from linx_core.payments import RailError, RailStatus, Solution
+from linx_core.sandbox import Ledger, iso, parse_time, pause_before_answer, transfer_fingerprint
 
-from .sandbox import (Ledger, eastern, eastern_date, is_banking_day, iso, next_banking_day, parse_time,
-                      pause_before_answer, transfer_fingerprint)
+from .sandbox import eastern, eastern_date, is_banking_day, next_banking_day, settling
 
 log = logging.getLogger("linx.rails.wire")
 
@@ -47,18 +46,6 @@ REJECTS = {"000111111116": "The beneficiary bank has no such account.",
 DECLINED_AMOUNT = Decimal("13.13")
 ADDRESS_FIELDS = ("street", "city", "postalCode")
 
-FRAGMENT = {
-    "displayName": "Wire",
-    "description": "Same-day wire transfer to a bank account; needs the holder's address and a description.",
-    "transactionTypes": ["SEND"],
-    "financialAccountSubTypes": ["CHECKING", "SAVING"],
-    "priorities": ["SAME_DAY"],
-    "billingAddress": "required",
-    "parameters": {"required": ["priority", "description"], "optional": ["memo"]},
-    "limits": {"USD": {"min": "1.00", "max": "10000000.00"}, "CAD": {"min": "1.00", "max": "10000000.00"}},
-}
-
-
 def release_time(now):
     """When a wire submitted at ``now`` leaves: now within business hours, else the next opening."""
     day = eastern_date(now)
@@ -72,15 +59,24 @@ def release_time(now):
 
 class WireSandbox(Solution):
     name = NAME
+    display_name = "Wire"
+    description = "Same-day wire transfer to a bank account; needs the holder's address and a description."
     transaction_types = ("SEND",)
     account_kinds = ("BANK",)
+    account_subtypes = ("CHECKING", "SAVING")
     priorities = ("SAME_DAY",)
+    required_parameters = ("priority", "description")
+    optional_parameters = ("memo",)
+    limits = {"USD": {"min": "1.00", "max": "10000000.00"}, "CAD": {"min": "1.00", "max": "10000000.00"}}
+    billing_address = "required"
 
     def __init__(self, folder=None):
         self.ledger = Ledger(folder, "wire") if folder else None
 
-    def rule_fragment(self):
-        return copy.deepcopy(FRAGMENT)
+    def arrival(self, priority, now, locale="en"):
+        """The same business day within the wire room's hours; after the cut-off, the next business day."""
+        settle_at = release_time(now) + dt.timedelta(minutes=SETTLE_MINUTES)
+        return settling(now, settle_at)
 
     def can_pay(self, account):
         if account.kind != "BANK":

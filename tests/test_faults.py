@@ -35,7 +35,7 @@ from linx_core.store.models import Job, Notification, Workflow
 from linx_core.testing.postgres import temporary_database
 from linx_core.worker import Worker
 from linx_plugins.push_to_card import PushToCardSandbox
-from linx_plugins.sandbox import RESPONSE_DELAY_ENV
+from linx_core.sandbox import RESPONSE_DELAY_ENV
 
 from .conftest import seed_examples
 from .conftest import test_settings as make_settings

@@ -5,6 +5,7 @@ console channel's inbox, then pages opened and forms posted with what the pages 
 (hidden fields, CSRF token). Runs on SQLite and PostgreSQL like every ``rt`` test.
 """
 import ast
+import datetime as dt
 import random
 import re
 import threading
@@ -421,6 +422,8 @@ def test_seed_4_use_this_account_then_confirm(rt, api, visitor):
 
 
 def test_a_request_by_ach_reads_as_the_business_collecting_from_a_checking_account(rt, api, visitor):
+    # a Tuesday morning in New York: before the ACH cut-offs, NEXT_DAY settles the next business day
+    clock.set_clock(clock.FrozenClock(dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.timezone.utc)))
     wid, token, passcode = opened(rt, api, 1, steps=["notification", "lookup-profile", "financial-account",
                                                      "move-money"],
                                   financialAccountSubType="CHECKING", transactionType="REQUEST", solution="ach",
@@ -823,7 +826,7 @@ def _msgids():
                 found.add(node.args[0].value)
     for template in (ROOT / "gateway_app" / "templates" / "gateway").glob("*.html"):
         found.update(re.findall(r'_\("((?:[^"\\]|\\.)*)"', template.read_text()))
-    found.update(gateway.ARRIVAL.values())
+    found.update(gateway.ARRIVAL.values())  # the rails' promises (linx_core.payments.ARRIVAL_KINDS)
     assert "Tell us your name and contact details" in found  # the step kinds' words are read too
     found.update(gateway.TX_WORDS.values())
     found.add("in a few business days")

@@ -320,3 +320,28 @@ def test_the_rules_take_bank_accounts_with_a_priority(rt, demo, tmp_path):
         response = api.create(None, raw=raw)
         assert response.status_code == 422, response.get_json()
         assert path in [e["path"] for e in response.get_json()["errors"]], response.get_json()
+
+
+# -- the arrival promise ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("moment, priority, kind, settles", [
+    (at(3, 9), "SAME_DAY", "same-business-day", at(3, 13)),          # the first window of the day
+    (at(3, 16, 44), "SAME_DAY", "same-business-day", at(3, 18)),     # the last window, before its cut-off
+    (at(3, 16, 45), "SAME_DAY", "next-business-day", at(4, 13)),     # after the last cut-off: tomorrow's first
+    (at(6, 17), "SAME_DAY", "next-business-day", at(9, 13)),         # Friday evening: Monday
+    (at(7, 12), "SAME_DAY", "next-business-day", at(9, 13)),         # Saturday: Monday, the next business day
+    (at(3, 16, 59), "NEXT_DAY", "next-business-day", at(4, 8, 30)),  # before the 17:00 cut-off
+    (at(3, 17), "NEXT_DAY", "business-days", at(5, 8, 30)),          # after it: a business day later
+    (at(13, 12), "NEXT_DAY", "next-business-day", at(17, 8, 30)),    # Friday before Presidents' Day: Tuesday
+])
+def test_the_arrival_promise_follows_the_cut_offs(moment, priority, kind, settles):
+    promise = AchSandbox().arrival(priority, moment, "en")
+    assert (promise.kind, promise.by) == (kind, settles)
+
+
+def test_the_promise_is_what_the_rail_then_does(ach):
+    freeze(at(3, 16, 50))
+    promise = ach.arrival("SAME_DAY", clock.now(), "fr-CA")
+    answer = ach.submit(transfer(priority="SAME_DAY"), "key-1")
+    assert ach.ledger.get(answer.reference)["settleAt"] == promise.by.isoformat()

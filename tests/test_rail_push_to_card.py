@@ -240,3 +240,11 @@ def test_the_rules_take_immediate_debit_and_prepaid_sends_only(rt, demo, tmp_pat
         response = api.create(None, raw=raw)
         assert response.status_code == 422, response.get_json()
         assert path in [e["path"] for e in response.get_json()["errors"]]
+
+
+def test_a_push_payment_is_promised_within_minutes_at_any_hour():
+    saturday_night = dt.datetime(2026, 2, 7, 4, 0, tzinfo=dt.timezone.utc)
+    for priority in ("IMMEDIATE", None):
+        promise = PushToCardSandbox().arrival(priority, saturday_night, "fr-CA")
+        assert promise.kind == "minutes" and promise.phrase == "within minutes"
+        assert promise.by == saturday_night + dt.timedelta(seconds=5)

@@ -165,3 +165,14 @@ def test_the_rules_want_a_description_of_at_most_100_characters(rt, demo, tmp_pa
         assert path in [e["path"] for e in response.get_json()["errors"]], response.get_json()
     assert api.create(None, raw=body(solution="wire", description="x" * 100)).status_code == 201
     assert api.create(None, raw=body(solution="wire", description="Invoice", memo="A memo")).status_code == 201
+
+
+@pytest.mark.parametrize("moment, kind, settles", [
+    (at(3, 8), "same-business-day", at(3, 9, 10)),        # before the wire room opens
+    (at(3, 17, 59), "same-business-day", at(3, 18, 9)),   # just before the cut-off
+    (at(3, 18), "next-business-day", at(4, 9, 10)),       # at the cut-off: tomorrow's opening
+    (at(7, 12), "next-business-day", at(9, 9, 10)),       # Saturday: Monday
+])
+def test_the_arrival_promise_follows_the_wire_rooms_hours(moment, kind, settles):
+    promise = WireSandbox().arrival("SAME_DAY", moment, "en")
+    assert (promise.kind, promise.by) == (kind, settles)

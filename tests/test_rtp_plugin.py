@@ -39,10 +39,6 @@ class TestRtpContract(SolutionContract):
     def unpayable_account(self):
         return AccountDetails(kind="CARD", subtype="DEBIT", number="4000056655665556", last4="5556")
 
-    @pytest.fixture
-    def held(self, solution):
-        return lambda: len(solution.transfers())
-
 
 class TestRtpRequestContract(TestRtpContract):
     @pytest.fixture
@@ -86,7 +82,7 @@ def test_a_workflow_completes_end_to_end(rt, demo, tmp_path, type, final):
     tx = reload(tx)
     assert tx.status == final and tx.rail_reference.startswith("rtp_")
     assert Workflow.get_by_id(workflow_id).status == "COMPLETED"
-    assert len(runtime.solution("rtp").transfers()) == 1
+    assert len(runtime.solution("rtp").ledger.transfers()) == 1
 
 
 def test_a_rejection_declines(rt, demo, tmp_path):
@@ -103,3 +99,9 @@ def test_linx_itself_does_not_name_rtp():
     for folder in ("linx_core", "plugins", "gateway_app"):
         for source in (ROOT / folder).rglob("*.py"):
             assert not re.search(r"\brtp\b", source.read_text(), re.I), source
+
+
+def test_an_instant_third_party_rail_promises_its_own_arrival(rt, tmp_path):
+    rtp = with_entry_points(rt, tmp_path).solution("rtp")
+    promise = rtp.arrival("IMMEDIATE", TUESDAY, "fr-CA")
+    assert promise.kind == "minutes" and promise.phrase == "within minutes"

@@ -27,10 +27,6 @@ class TestPushToCard(SolutionContract):
         return AccountDetails(kind="CARD", subtype="DEBIT", number="4111111111111111", holder_name="Jane Doe",
                               brand="VISA", expiry="2030-12", last4="1111")
 
-    @pytest.fixture
-    def held(self, solution):
-        return lambda: len(solution.ledger.transfers())
-
 
 class TestAch(SolutionContract):
     max_checks = 20
@@ -49,10 +45,6 @@ class TestAch(SolutionContract):
     def unpayable_account(self):
         return AccountDetails(kind="CARD", subtype="DEBIT", number="4000056655665556", holder_name="Jane Doe",
                               brand="VISA", last4="5556")
-
-    @pytest.fixture
-    def held(self, solution):
-        return lambda: len(solution.ledger.transfers())
 
 
 class TestAchRequest(TestAch):
@@ -75,7 +67,3 @@ class TestWire(SolutionContract):
     def unpayable_account(self):
         return AccountDetails(kind="BANK", subtype="CHECKING", number="000123456789", holder_name="Jane Doe",
                               routing_number="110000000", billing_address=None, last4="6789")
-
-    @pytest.fixture
-    def held(self, solution):
-        return lambda: len(solution.ledger.transfers())

@@ -1,54 +1,107 @@
-"""The API's response shapes (camelCase), used to render and to document."""
+"""The API's response shapes (camelCase), used to render (``render.render``) and to document (OpenAPI).
+
+Each schema reads the store's rows directly: a camelCase field names its snake_case column with
+``attribute=``; the fields below say what a column alone does not (a timestamp's form, a step's words
+from the rules, whether a passcode is set).
+"""
 from marshmallow import Schema, fields
+
+from .render import context
 
 
 class Out(Schema):
-    class Meta:
-        ordered = True
+    """A response shape. It reads a mapping by key and anything else (a row, a View) by attribute."""
+
+    def get_attribute(self, obj, attr, default):
+        # marshmallow's own accessor also follows dotted paths and probes for __getitem__ on every
+        # field; responses need neither, and create is benchmarked
+        if isinstance(obj, dict):
+            return obj.get(attr, default)
+        return getattr(obj, attr, default)
+
+
+def iso(value):
+    """A timestamp as the API writes it: ISO 8601 in UTC with a ``Z``."""
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+class Timestamp(fields.DateTime):
+    """An aware datetime written as :func:`iso` writes it (documented as a date-time string)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return iso(value)
+
+
+class IsSet(fields.Boolean):
+    """True when the attribute it reads has a value (``passcodeRequired`` from the passcode's hash)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value is not None
+
+
+class StepWord(fields.String):
+    """What the rules call a step (``displayName`` or ``description``), read from the step's name."""
+
+    def __init__(self, key, fallback_to_name=False, **kwargs):
+        super().__init__(**kwargs)
+        self.key = key
+        self.fallback_to_name = fallback_to_name
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return obj.name
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        entry = context()["rules"].steps.get(value, {})
+        return entry.get(self.key, value if self.fallback_to_name else "")
 
 
 class ProblemOut(Out):
     path = fields.String(metadata={"description": "Where: a dotted path into the request (`parameters.amount`)."})
     message = fields.String()
-    errorCode = fields.String()
+    errorCode = fields.String(attribute="code")
 
 
 class ErrorOut(Out):
-    timestamp = fields.String(metadata={"format": "date-time"})
-    traceId = fields.String()
+    """Read from a mapping: ``timestamp`` (a datetime), ``trace_id``, ``message``, ``code``, ``problems``."""
+
+    timestamp = Timestamp()
+    traceId = fields.String(attribute="trace_id")
     message = fields.String()
-    errorCode = fields.String()
-    errors = fields.List(fields.Nested(ProblemOut))
+    errorCode = fields.String(attribute="code")
+    errors = fields.List(fields.Nested(ProblemOut), attribute="problems")
 
 
 class StepOut(Out):
     id = fields.UUID()
     name = fields.String()
-    displayName = fields.String()
-    description = fields.String()
+    displayName = StepWord("displayName", fallback_to_name=True)
+    description = StepWord("description")
     status = fields.String(metadata={"enum": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "FAILED"]})
 
 
 class WorkflowOut(Out):
+    """A workflow row with its ``steps`` (a :class:`~gateway_app.api.render.View`); needs ``rules`` in the context."""
+
     id = fields.UUID()
     status = fields.String(metadata={"enum": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED",
                                               "CANCELLED", "ARCHIVED", "FAILED"]})
     title = fields.String()
-    currentStep = fields.Integer(metadata={"description": "Index of the step the customer does next."})
-    steps = fields.List(fields.Nested(StepOut))
+    currentStep = fields.Integer(attribute="current_step",
+                                 metadata={"description": "Index of the step the customer does next."})
+    steps = fields.Nested(StepOut, many=True)
     channel = fields.String()
-    phoneNumber = fields.String(allow_none=True)
+    phoneNumber = fields.String(attribute="phone_number", allow_none=True)
     email = fields.String(allow_none=True)
-    customerId = fields.UUID(allow_none=True)
+    customerId = fields.UUID(attribute="customer_id", allow_none=True)
     parameters = fields.Dict(metadata={"description": "The parameters as accepted; amounts as decimal strings."})
-    customerMemo = fields.String(allow_none=True)
-    passcodeRequired = fields.Boolean()
-    expireAt = fields.String(metadata={"format": "date-time"})
-    nextNotificationAt = fields.String(allow_none=True, metadata={"format": "date-time"})
-    completedAt = fields.String(allow_none=True, metadata={"format": "date-time"})
-    declineReason = fields.String(allow_none=True)
-    createdAt = fields.String(metadata={"format": "date-time"})
-    updatedAt = fields.String(metadata={"format": "date-time"})
+    customerMemo = fields.String(attribute="customer_memo", allow_none=True)
+    passcodeRequired = IsSet(attribute="passcode_hash")
+    expireAt = Timestamp(attribute="expire_at")
+    nextNotificationAt = Timestamp(attribute="next_notification_at", allow_none=True)
+    completedAt = Timestamp(attribute="completed_at", allow_none=True)
+    declineReason = fields.String(attribute="decline_reason", allow_none=True)
+    createdAt = Timestamp(attribute="created_at")
+    updatedAt = Timestamp(attribute="updated_at")
 
 
 class WorkflowCreatedOut(WorkflowOut):
@@ -64,54 +117,31 @@ class NotificationOut(Out):
                                               "COMPLETION_SEND", "COMPLETION_REQUEST"]})
     status = fields.String(metadata={"enum": ["QUEUED", "SENDING", "SENT", "DELIVERED", "UNDELIVERED", "FAILED",
                                               "SKIPPED", "UNKNOWN"]})
-    errorCode = fields.String(allow_none=True)
+    errorCode = fields.String(attribute="error_code", allow_none=True)
     reason = fields.String(allow_none=True)
-    notifiedAt = fields.String(allow_none=True, metadata={"format": "date-time"})
-    createdAt = fields.String(metadata={"format": "date-time"})
+    notifiedAt = Timestamp(attribute="notified_at", allow_none=True)
+    createdAt = Timestamp(attribute="created_at")
 
 
 class NotificationHistoryOut(Out):
     content = fields.List(fields.Nested(NotificationOut))
 
 
-class WorkflowPageOut(Out):
-    content = fields.List(fields.Nested(WorkflowOut))
+class PageOut(Out):
+    """One page of a list, read from a :class:`linx_core.services.paging.Page`.
+
+    A list's schema subclasses it and declares ``content`` as the list of its items
+    (``fields.List(fields.Nested(ItemOut), attribute="items")``); ``content`` stays the first key.
+    """
+
+    content = fields.List(fields.Raw(), attribute="items")
     page = fields.Integer()
     size = fields.Integer()
-    totalElements = fields.Integer()
-    totalPages = fields.Integer()
+    totalElements = fields.Integer(attribute="total")
+    totalPages = fields.Integer(attribute="pages")
 
 
-def iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
+class WorkflowPageOut(PageOut):
+    """Its items are :class:`~gateway_app.api.render.View` s of workflows with their ``steps``."""
 
-
-def workflow_dict(rules, workflow, steps, **extra):
-    """A workflow as the API shows it."""
-    data = {
-        "id": str(workflow.id),
-        "status": workflow.status,
-        "title": workflow.title,
-        "currentStep": workflow.current_step,
-        "steps": [{
-            "id": str(step.id), "name": step.name,
-            "displayName": rules.steps.get(step.name, {}).get("displayName", step.name),
-            "description": rules.steps.get(step.name, {}).get("description", ""),
-            "status": step.status,
-        } for step in steps],
-        "channel": workflow.channel,
-        "phoneNumber": workflow.phone_number,
-        "email": workflow.email,
-        "customerId": str(workflow.customer_id) if workflow.customer_id else None,
-        "parameters": workflow.parameters,
-        "customerMemo": workflow.customer_memo,
-        "passcodeRequired": workflow.passcode_hash is not None,
-        "expireAt": iso(workflow.expire_at),
-        "nextNotificationAt": iso(workflow.next_notification_at),
-        "completedAt": iso(workflow.completed_at),
-        "declineReason": workflow.decline_reason,
-        "createdAt": iso(workflow.created_at),
-        "updatedAt": iso(workflow.updated_at),
-    }
-    data.update(extra)
-    return data
+    content = fields.List(fields.Nested(WorkflowOut), attribute="items")

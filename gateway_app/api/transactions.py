@@ -1,14 +1,14 @@
 """``/v2/transactions``: a transaction, its status history, and cancelling one that is still PENDING."""
 from decimal import Decimal
 
-from flask import Blueprint, current_app, g, jsonify
+from flask import Blueprint, current_app, g
 from marshmallow import fields
 
 from linx_core.services import payments, transactions
-from linx_core.store.models import BusinessFinancialAccount, CustomerFinancialAccount
 
 from .auth import idempotent, require_business
-from .schemas import Out, iso
+from .render import View, context, render
+from .schemas import Out, Timestamp
 
 bp = Blueprint("transactions", __name__)
 bp.before_request(require_business)
@@ -24,18 +24,13 @@ def _rt():
 @bp.get("/transactions/<transaction_id>")
 def show(transaction_id):
     tx = transactions.get_transaction(g.business, transaction_id)
-    return jsonify(transaction_dict(_rt(), tx))
+    return render(TransactionOut, tx, rules=_rt().rules)
 
 
 @bp.get("/transactions/<transaction_id>/status")
 def status(transaction_id):
     tx = transactions.get_transaction(g.business, transaction_id)
-    return jsonify({
-        "transactionId": str(tx.id),
-        "status": tx.status,
-        "history": [{"time": iso(row.created_at), "status": row.status, "message": row.message}
-                    for row in transactions.history(tx)],
-    })
+    return render(TransactionStatusOut, View(tx, history=transactions.history(tx)))
 
 
 @bp.post("/transactions/<transaction_id>/cancel")
@@ -43,7 +38,7 @@ def status(transaction_id):
 def cancel(transaction_id):
     rt = _rt()
     tx = payments.cancel(rt, g.business, transaction_id)
-    return jsonify(transaction_dict(rt, tx))
+    return render(TransactionOut, tx, rules=rt.rules)
 
 
 def amount_text(rules, amount, currency):
@@ -55,74 +50,63 @@ def amount_text(rules, amount, currency):
     return str(Decimal(amount).quantize(Decimal(1).scaleb(-places)))
 
 
-def transaction_dict(rt, tx):
-    customer_account = CustomerFinancialAccount.get_by_id(tx.customer_account_id)
-    business_account = BusinessFinancialAccount.get_by_id(tx.business_account_id)
-    return {
-        "id": str(tx.id),
-        "workflowId": str(tx.workflow_id) if tx.workflow_id else None,
-        "customerId": str(tx.customer_id),
-        "type": tx.type,
-        "solution": tx.solution,
-        "priority": tx.priority,
-        "amount": amount_text(rt.rules, tx.amount, tx.currency),
-        "currency": tx.currency,
-        "paymentReasonId": tx.payment_reason,
-        "description": tx.description,
-        "memo": tx.memo,
-        "status": tx.status,
-        "message": tx.message,
-        "returnCode": tx.return_code,
-        "railReference": tx.rail_reference,
-        "customerFinancialAccount": {"id": str(customer_account.id), "type": customer_account.type,
-                                     "subtype": customer_account.subtype,
-                                     "maskedNumber": customer_account.masked_number,
-                                     "brand": customer_account.brand},
-        "businessFinancialAccount": {"id": str(business_account.id), "maskedNumber": business_account.masked_number},
-        "createdAt": iso(tx.created_at),
-        "updatedAt": iso(tx.updated_at),
-    }
+class Amount(fields.String):
+    """A transaction's amount as :func:`amount_text` writes it, in the row's ``currency``; needs ``rules``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return amount_text(context()["rules"], value, obj.currency)
 
 
 class AccountRefOut(Out):
     id = fields.UUID()
     type = fields.String()
     subtype = fields.String()
-    maskedNumber = fields.String(metadata={"description": "All but the last four digits hidden."})
+    maskedNumber = fields.String(attribute="masked_number", metadata={"description": "All but the last four "
+                                                                                     "digits hidden."})
     brand = fields.String(allow_none=True)
 
 
-class TransactionOut(Out):
+class BusinessAccountRefOut(Out):
     id = fields.UUID()
-    workflowId = fields.UUID(allow_none=True)
-    customerId = fields.UUID()
+    maskedNumber = fields.String(attribute="masked_number")
+
+
+class TransactionOut(Out):
+    """A transaction row; needs ``rules`` in the dump context (the currency's minor units)."""
+
+    id = fields.UUID()
+    workflowId = fields.UUID(attribute="workflow_id", allow_none=True)
+    customerId = fields.UUID(attribute="customer_id")
     type = fields.String(metadata={"enum": ["SEND", "REQUEST"]})
     solution = fields.String(metadata={"description": "The payment solution (rail): push-to-card, ach, wire..."})
     priority = fields.String(allow_none=True, metadata={"enum": ["IMMEDIATE", "SAME_DAY", "NEXT_DAY"]})
-    amount = fields.String(metadata={"description": "A decimal string with the currency's minor units."})
+    amount = Amount(metadata={"description": "A decimal string with the currency's minor units."})
     currency = fields.String()
-    paymentReasonId = fields.String(allow_none=True)
+    paymentReasonId = fields.String(attribute="payment_reason", allow_none=True)
     description = fields.String(allow_none=True)
     memo = fields.String(allow_none=True)
     status = fields.String(metadata={"enum": STATUSES})
     message = fields.String(allow_none=True, metadata={"description": "What the last change said."})
-    returnCode = fields.String(allow_none=True, metadata={"description": "The ACH return code (R01...) of a "
-                                                                         "REVERSED transaction."})
-    railReference = fields.String(allow_none=True, metadata={"description": "The rail's id for the transfer."})
-    customerFinancialAccount = fields.Nested(AccountRefOut)
-    businessFinancialAccount = fields.Dict()
-    createdAt = fields.String(metadata={"format": "date-time"})
-    updatedAt = fields.String(metadata={"format": "date-time"})
+    returnCode = fields.String(attribute="return_code", allow_none=True, metadata={
+        "description": "The ACH return code (R01...) of a REVERSED transaction."})
+    railReference = fields.String(attribute="rail_reference", allow_none=True,
+                                  metadata={"description": "The rail's id for the transfer."})
+    customerFinancialAccount = fields.Nested(AccountRefOut, attribute="customer_account")
+    businessFinancialAccount = fields.Nested(BusinessAccountRefOut, attribute="business_account")
+    createdAt = Timestamp(attribute="created_at")
+    updatedAt = Timestamp(attribute="updated_at")
 
 
 class StatusChangeOut(Out):
-    time = fields.String(metadata={"format": "date-time"})
+    time = Timestamp(attribute="created_at")
     status = fields.String(metadata={"enum": STATUSES})
     message = fields.String(allow_none=True)
 
 
 class TransactionStatusOut(Out):
-    transactionId = fields.UUID()
+    """A transaction row with its ``history`` (a :class:`~gateway_app.api.render.View`)."""
+
+    transactionId = fields.UUID(attribute="id")
     status = fields.String(metadata={"enum": STATUSES})
     history = fields.List(fields.Nested(StatusChangeOut), metadata={"description": "Every change, oldest first."})
 

@@ -1,13 +1,14 @@
 """``/v2/linx/workflows``: create, read and search workflows."""
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, request, url_for
 
 from linx_core.errors import InvalidRequest, Problem
 from linx_core.services import notifications, workflows
 
 from .auth import idempotent, require_business
 from .body import json_body
-from .paging import page_dict, query_int
-from .schemas import iso, workflow_dict
+from .paging import query_int
+from .render import View, render
+from .schemas import NotificationHistoryOut, WorkflowCreatedOut, WorkflowOut, WorkflowPageOut
 
 bp = Blueprint("workflows", __name__)
 bp.before_request(require_business)
@@ -19,8 +20,10 @@ def _rt():
     return current_app.extensions["linx"]
 
 
-def _workflow_json(rt, workflow, **extra):
-    return jsonify(workflow_dict(rt.rules, workflow, workflows.steps_of(workflow), **extra))
+def _workflow_json(rt, workflow, schema=WorkflowOut, status=200, steps=None, **extra):
+    """The workflow with its steps (and ``extra``, e.g. a passcode), as ``schema`` shows it."""
+    steps = workflows.steps_of(workflow) if steps is None else steps
+    return render(schema, View(workflow, steps=steps, **extra), status, rules=rt.rules)
 
 
 @bp.post("/workflows")
@@ -29,9 +32,7 @@ def create():
     rt = _rt()
     created = workflows.create_workflow(rt, g.business, json_body())
     extra = {"passcode": created.passcode} if created.passcode else {}
-    body = workflow_dict(rt.rules, created.workflow, created.steps, **extra)
-    response = jsonify(body)
-    response.status_code = 201
+    response = _workflow_json(rt, created.workflow, WorkflowCreatedOut, 201, created.steps, **extra)
     response.headers["Location"] = url_for("workflows.show", workflow_id=created.workflow.id)
     return response
 
@@ -48,7 +49,7 @@ def show(workflow_id):
 def cancel(workflow_id):
     rt = _rt()
     workflow = workflows.cancel(rt, g.business, workflow_id)
-    return _workflow_json(rt, workflow)
+    return _workflow_json(rt, workflow, WorkflowCreatedOut)
 
 
 @bp.post("/workflows/<workflow_id>/archive")
@@ -56,7 +57,7 @@ def cancel(workflow_id):
 def archive(workflow_id):
     rt = _rt()
     workflow = workflows.archive(rt, g.business, workflow_id)
-    return _workflow_json(rt, workflow)
+    return _workflow_json(rt, workflow, WorkflowCreatedOut)
 
 
 @bp.post("/workflows/<workflow_id>/extend")
@@ -64,7 +65,7 @@ def archive(workflow_id):
 def extend(workflow_id):
     rt = _rt()
     workflow = workflows.extend(rt, g.business, workflow_id, json_body())
-    return _workflow_json(rt, workflow)
+    return _workflow_json(rt, workflow, WorkflowCreatedOut)
 
 
 @bp.post("/workflows/<workflow_id>/resend")
@@ -72,23 +73,13 @@ def extend(workflow_id):
 def resend(workflow_id):
     rt = _rt()
     workflow, passcode = workflows.resend(rt, g.business, workflow_id)
-    return _workflow_json(rt, workflow, **({"passcode": passcode} if passcode else {}))
+    return _workflow_json(rt, workflow, WorkflowCreatedOut, **({"passcode": passcode} if passcode else {}))
 
 
 @bp.get("/workflows/<workflow_id>/notifications/history")
 def notification_history(workflow_id):
     workflow = workflows.get_workflow(g.business, workflow_id)
-    return jsonify({"content": [{
-        "id": str(n.id),
-        "serial": n.serial,
-        "channel": n.channel,
-        "origin": n.origin,
-        "status": n.status,
-        "errorCode": n.error_code,
-        "reason": n.reason,
-        "notifiedAt": iso(n.notified_at),
-        "createdAt": iso(n.created_at),
-    } for n in notifications.history(workflow)]})
+    return render(NotificationHistoryOut, {"content": notifications.history(workflow)})
 
 
 @bp.get("/workflows")
@@ -102,4 +93,6 @@ def index():
         raise InvalidRequest("The query is not valid.", problems)
     result = workflows.list_workflows(rt, g.business, search=args.get("search"), status=args.get("status"),
                                       page=page, size=size, sort=args.get("sort"))
-    return jsonify(page_dict(result, lambda w: workflow_dict(rt.rules, w, result.extra["steps"].get(w.id, []))))
+    steps = result.extra["steps"]
+    page = View(result, items=[View(w, steps=steps.get(w.id, [])) for w in result.items])
+    return render(WorkflowPageOut, page, rules=rt.rules)

@@ -10,9 +10,12 @@ from pathlib import Path
 
 from flask import current_app, g, request, url_for
 
+from linx_core import clock
+from linx_core.payments import ARRIVAL_KINDS, Arrival
 from linx_core.services.notifications import format_amount
 
 from .. import gateway_i18n as i18n
+from ..gateway_i18n import HTML_LANG
 
 #: a transaction's status as the customer reads it
 TX_WORDS = {
@@ -21,13 +24,8 @@ TX_WORDS = {
     "ERROR": "The payment did not go through", "CANCELLED": "The payment was cancelled",
     "REVERSED": "The payment was reversed",
 }
-ARRIVAL = {  # (solution, priority) -> when; the rails own the real timing  TODO(merge): Solution.arrival
-    ("push-to-card", "IMMEDIATE"): "within minutes",
-    ("push-to-card", None): "within minutes",
-    ("ach", "SAME_DAY"): "the same business day",
-    ("ach", "NEXT_DAY"): "the next business day",
-    ("wire", "SAME_DAY"): "the same business day",
-}
+#: the rails' promises (``Solution.arrival``), each kind in English: the message ids translated
+ARRIVAL = ARRIVAL_KINDS
 
 
 def rt():
@@ -115,10 +113,14 @@ class Words:
         return url_for("gateway.document", workflow_id=str(workflow.id), document_id=document_id)
 
     @staticmethod
-    def arrival(workflow):
-        """When the money arrives (or leaves), as the workflow's rail promises it."""
+    def arrival(workflow, at=None):
+        """When the money arrives (or leaves), as the workflow's rail promises it for a confirmation ``at``
+        (now, unless the transaction was confirmed already: its time)."""
         params = workflow.parameters or {}
-        when = _(ARRIVAL.get((params.get("solution"), params.get("priority"))) or "in a few business days")
+        solution = rt().solution(params.get("solution"))
+        promise = solution.arrival(params.get("priority"), at or clock.now(), HTML_LANG[lang()]) \
+            if solution is not None else Arrival("business-days")
+        when = _(promise.phrase)
         if params.get("transactionType") == "REQUEST":
             return _("Expected withdrawal: {when}.", when=when)
         return _("Expected arrival: {when}.", when=when)

@@ -17,11 +17,11 @@ its own rail (a sandbox, or a fake of the provider's API)::
             return AccountDetails(kind="BANK", subtype="CHECKING", number="000123456789",
                                   routing_number="110000000", holder_name="Jane Doe", last4="6789")
 
-        @pytest.fixture
-        def held(self, solution):            # how many transfers the rail holds
-            return lambda: len(solution.transfers())
-
         # optional
+        @pytest.fixture
+        def held(self, solution):            # how many transfers the rail holds (not needed for a rail
+            return lambda: len(solution.transfers())  # keeping a linx_core.sandbox.Ledger as ``ledger``)
+
         @pytest.fixture
         def unpayable_account(self):         # an account can_pay refuses (else that test skips)
             ...
@@ -31,7 +31,10 @@ New York) and moves it to each ``check_at`` the rail gives. Class attributes tun
 ``currency``, ``amount`` (a :class:`~decimal.Decimal`), ``max_checks``.
 
 The contract: the solution describes itself (name, transaction types, account kinds, priorities)
-and its ``rule_fragment()`` is a valid entry of a rule book that accepts a workflow naming it;
+and its ``rule_fragment()`` is a valid entry of a rule book that accepts a workflow naming it; it
+answers its ``arrival(priority, now, locale)`` with a :class:`~linx_core.payments.Arrival` for each
+of its priorities (and None, where the priority is optional) on a weekday morning, a weekday night
+and a weekend, never promising a moment before ``now``;
 ``can_pay`` answers None for a payable account and a reason for another; submitting twice with one
 idempotency key is one transfer (one reference), another key is another; ``status`` reaches a final
 state as the clock moves; an unknown reference is a :class:`~linx_core.payments.RailError`;
@@ -46,7 +49,8 @@ import pytest
 from linx_core import clock as linx_clock
 from linx_core.clock import FrozenClock
 from linx_core.lifecycle import TRANSACTIONS
-from linx_core.payments import RailError, RailStatus, Transfer
+from linx_core.payments import ARRIVAL_KINDS, Arrival, RailError, RailStatus, Transfer
+from linx_core.sandbox import Ledger
 
 TYPES = {"SEND", "REQUEST"}
 KINDS = {"CARD", "BANK"}
@@ -75,6 +79,14 @@ class SolutionContract:
     @pytest.fixture
     def unpayable_account(self):
         pytest.skip("this rail's tests name no account it refuses")
+
+    @pytest.fixture
+    def held(self, solution):
+        """How many transfers the rail holds: its :class:`~linx_core.sandbox.Ledger`'s, if it keeps one."""
+        ledger = getattr(solution, "ledger", None)
+        if not isinstance(ledger, Ledger):
+            pytest.fail("the rail keeps no linx_core.sandbox.Ledger as `ledger`: give the suite a `held` fixture")
+        return lambda: len(ledger.transfers())
 
     @pytest.fixture
     def transfer_type(self, solution):
@@ -113,6 +125,22 @@ class SolutionContract:
         first.clear()  # the caller owns what it gets: the next call is whole again
         assert solution.rule_fragment(), "rule_fragment() must return a fresh mapping each time"
         book.validate_workflow(self._workflow_body(book, solution, entry))
+
+    @pytest.mark.parametrize("moment", [
+        dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.timezone.utc),   # a Tuesday, 09:00 in New York
+        dt.datetime(2026, 2, 4, 3, 30, tzinfo=dt.timezone.utc),   # that night, after every cut-off
+        dt.datetime(2026, 2, 7, 17, 0, tzinfo=dt.timezone.utc),   # a Saturday
+    ])
+    @pytest.mark.parametrize("locale", ["en", "fr-CA"])
+    def test_it_promises_an_arrival_for_each_priority(self, solution, moment, locale):
+        entry = solution.rule_fragment()
+        optional = "priority" not in entry.get("parameters", {}).get("required", ())
+        for priority in (*solution.priorities, *([None] if optional else [])):
+            promise = solution.arrival(priority, moment, locale)
+            assert isinstance(promise, Arrival), f"arrival({priority!r}) gave {promise!r}"
+            assert promise.kind in ARRIVAL_KINDS and promise.phrase
+            if promise.by is not None:
+                assert promise.by.tzinfo is not None and promise.by >= moment, promise
 
     def test_can_pay_answers(self, solution, payable_account):
         assert solution.can_pay(payable_account) is None

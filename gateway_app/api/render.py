@@ -1,0 +1,73 @@
+"""Every JSON response of the API goes through the schema that the OpenAPI document shows for it.
+
+``render(WorkflowOut, workflow)`` dumps the object with that schema: a value the schema does not
+declare cannot be sent, and the document, generated from the same classes, cannot drift from what
+is sent. The schemas read the store's rows themselves (``attribute=`` for snake_case columns, a few
+fields of :mod:`gateway_app.api.schemas` for what a column alone does not say), so no response dict
+is built by hand beside them.
+
+What a schema needs from the runtime (the rules: a step's words, a currency's minor units) travels
+in marshmallow's dump context: ``render(..., rules=rt.rules)``, read by a field with
+:func:`context`. Values a row does not carry (a workflow's steps, a passcode shown once) are added
+with :class:`View`.
+
+One instance of each schema per thread: making a marshmallow schema costs more than dumping with
+it, and ``create`` is benchmarked.
+"""
+import threading
+
+from flask import current_app
+from marshmallow.experimental.context import Context
+
+_local = threading.local()
+
+
+def schema(cls):
+    """This thread's instance of the schema class ``cls`` (made once)."""
+    made = _local.__dict__.setdefault("schemas", {})
+    instance = made.get(cls)
+    if instance is None:
+        instance = made[cls] = cls()
+    return instance
+
+
+def dump(cls, obj, **context):
+    """``obj`` as the schema ``cls`` shows it: a dict of its declared fields only.
+
+    ``context`` (e.g. ``rules=rt.rules``) is what the schema's fields read with :func:`context`.
+    """
+    with Context(context):
+        return schema(cls).dump(obj)
+
+
+def render(cls, obj, status=200, **context):
+    """A JSON response of ``obj`` dumped by ``cls`` (see :func:`dump`), with ``status``."""
+    response = current_app.json.response(dump(cls, obj, **context))
+    response.status_code = status
+    return response
+
+
+def context():
+    """The dump context :func:`dump` was given (for a field that needs the rules)."""
+    return Context.get()
+
+
+class View:
+    """``obj`` with a few more attributes: what a schema reads that the row itself does not carry.
+
+    ``View(workflow, steps=steps, passcode=passcode)`` reads ``steps`` and ``passcode`` from the
+    keywords and everything else from ``workflow``. An attribute that neither has is left out of the
+    dump (marshmallow skips a missing value), as a passcode is when none was made.
+    """
+
+    __slots__ = ("_obj", "_extra")
+
+    def __init__(self, obj, **extra):
+        self._obj = obj
+        self._extra = extra
+
+    def __getattr__(self, name):
+        extra = self._extra
+        if name in extra:
+            return extra[name]
+        return getattr(self._obj, name)
