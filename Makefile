@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 export LINX_ENV ?= development
 export LINX_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test bench install check-rules clean
+.PHONY: run test test-fast lint bench install check-rules clean
 
 $(STAMP): setup.cfg pyproject.toml tests/sample_plugin/pyproject.toml tests/rtp_plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the unit tests alone (no real process, server or browser: see the `system` marker in setup.cfg), in under a minute
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not system" $(PYTEST_ARGS)
 
 # make bench [BENCHES="create worker"] [BENCH_ARGS="--backend sqlite --quick"]: every benchmark, or those named
 BENCHES    ?= lifecycle create worker e2e memory

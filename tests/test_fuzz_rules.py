@@ -396,6 +396,7 @@ def test_the_generator_reaches_the_compiler():
 # -- the CLI on broken folders ----------------------------------------------------------------------
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("name, content, fragment", [
     ("steps.yaml", "steps: [\n", "steps.yaml:2"),
     ("bomb.yaml", _bomb("steps", "steps"), "bomb.yaml:"),

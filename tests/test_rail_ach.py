@@ -320,3 +320,9 @@ def test_the_rules_take_bank_accounts_with_a_priority(rt, demo, tmp_path):
         response = api.create(None, raw=raw)
         assert response.status_code == 422, response.get_json()
         assert path in [e["path"] for e in response.get_json()["errors"]], response.get_json()
+
+
+def test_a_holder_name_nacha_cannot_carry_is_refused(rt):
+    cyrillic = AccountDetails(kind="BANK", subtype="CHECKING", number="000123456789", holder_name="Иван Петров",
+                              routing_number="011000015", last4="6789")
+    assert "Latin" in rt.solution("ach").can_pay(cyrillic)

@@ -15,6 +15,8 @@ import requests
 
 from .conftest import seed_examples
 
+pytestmark = pytest.mark.system  # real processes, servers or a browser: `make test-fast` skips them
+
 LINX = str(Path(sys.executable).parent / "linx")
 
 
