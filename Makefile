@@ -32,6 +32,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not system" $(PYTEST_ARGS)
 
+# ruff on the whole tree (rules in pyproject.toml), mypy on linx_core
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy linx_core
+
 # make bench [BENCHES="create worker"] [BENCH_ARGS="--backend sqlite --quick"]: every benchmark, or those named
 BENCHES    ?= lifecycle create worker e2e memory
 BENCH_ARGS ?=

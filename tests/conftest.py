@@ -62,7 +62,9 @@ def postgres_url():
         admin.close()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+# The PostgreSQL run of each test talks to a server: a system test (`make test` runs it, `make test-fast` does not)
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres,
+                                                                                   pytest.mark.system])])
 def backend_url(request, tmp_path_factory):
     if request.param == "sqlite":
         return "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "linx.db")
