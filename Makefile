@@ -28,9 +28,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# the unit tests alone (no real process, server or browser: see the `system` marker in setup.cfg), in under a minute
+# the unit tests alone (SQLite; no real process, server, browser or fuzzing campaign: the `system` marker in
+# setup.cfg), on every core, in under a minute
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not system" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not system" -n auto $(PYTEST_ARGS)
 
 # ruff on the whole tree (rules in pyproject.toml), mypy on linx_core
 lint: $(STAMP)

@@ -74,7 +74,8 @@ class Receiver:
     def up(self):
         if self._server is None:
             self._server = make_server("127.0.0.1", self.port, self._app, threaded=True)
-            self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            daemon=True)  # (shutdown waits up to one poll interval)
             self._thread.start()
         return self
 
