@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 export LINX_ENV ?= development
 export LINX_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test bench install check-rules clean
+.PHONY: run test test-fast lint bench install check-rules clean
 
 $(STAMP): setup.cfg pyproject.toml tests/sample_plugin/pyproject.toml tests/rtp_plugin/pyproject.toml \
           tests/verify_email_step/pyproject.toml
@@ -29,6 +29,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the unit tests alone (SQLite; no real process, server, browser or fuzzing campaign: the `system` marker in
+# setup.cfg), on every core, in under a minute
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not system" -n auto $(PYTEST_ARGS)
+
+# ruff on the whole tree (rules in pyproject.toml), mypy on linx_core
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy linx_core
 
 # make bench [BENCHES="create worker"] [BENCH_ARGS="--backend sqlite --quick"]: every benchmark, or those named
 BENCHES    ?= lifecycle create worker e2e memory

@@ -20,7 +20,7 @@ BRANDS = (  # (brand, prefixes as (low, high) over the first digits)
 )
 
 
-def digits(value):
+def digits(value: str | None) -> str:
     """The value without spaces and dashes. Only ASCII digits count as digits (``isdigit`` would take
     Arabic-Indic and other digits, which no rail can carry)."""
     return re.sub(r"[\s-]", "", value or "")
@@ -29,7 +29,7 @@ def digits(value):
 ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
-def card_brand(number):
+def card_brand(number: str) -> str | None:
     """VISA, MASTERCARD, AMEX or DISCOVER from the number's first digits, else None."""
     for brand, ranges in BRANDS:
         for low, high in ranges:
@@ -39,15 +39,17 @@ def card_brand(number):
     return None
 
 
-def check_card(number, expiry, today):
+def check_card(number: str | None, expiry: str | None,
+               today: dt.date) -> tuple[str | None, str | None, list[Problem]]:
     """``(brand, expiry as yyyy-MM, problems)`` for a card number and an MM/YY expiry."""
-    problems = []
+    problems: list[Problem] = []
     number = digits(number)
     brand = None
     if not ASCII_DIGITS.fullmatch(number) or not 12 <= len(number) <= 19:
         problems.append(Problem("cardNumber", "Enter the 12 to 19 digits of the card number.", "INVALID_CARD_NUMBER"))
     elif not luhn.is_valid(number):
-        problems.append(Problem("cardNumber", "This card number is not valid: check the digits.", "INVALID_CARD_NUMBER"))
+        problems.append(Problem("cardNumber", "This card number is not valid: check the digits.",
+                                "INVALID_CARD_NUMBER"))
     else:
         brand = card_brand(number)
     match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", expiry or "")
@@ -66,8 +68,8 @@ def check_card(number, expiry, today):
     return brand, normalized, problems
 
 
-def check_bank(routing_number, account_number):
-    problems = []
+def check_bank(routing_number: str | None, account_number: str | None) -> list[Problem]:
+    problems: list[Problem] = []
     routing = digits(routing_number)
     if not (ASCII_DIGITS.fullmatch(routing) and len(routing) == 9 and rtn.is_valid(routing)):
         problems.append(Problem("routingNumber", "Enter the 9-digit routing number (its check digit does not match).",
@@ -79,7 +81,7 @@ def check_bank(routing_number, account_number):
     return problems
 
 
-def today():
+def today() -> dt.date:
     from . import clock
 
     return clock.now().date()

@@ -1,6 +1,6 @@
 """What a notification channel receives and answers (see ``linx_channel`` in hookspecs)."""
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Protocol
 
 from .errors import ProviderError
 
@@ -18,14 +18,22 @@ class Message:
     notification_id: str = ""
     origin: str = ""
     business: str = ""
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Sent:
     provider: str
-    provider_id: Optional[str] = None
+    provider_id: str | None = None
     status: str = "SENT"  # SENT, or DELIVERED where the provider knows at once
+
+
+class Channel(Protocol):
+    """What ``linx_channel`` returns: ``send`` answers :class:`Sent` or raises :class:`ChannelError`."""
+
+    name: str
+
+    def send(self, message: Message) -> Sent: ...
 
 
 class ChannelError(ProviderError):

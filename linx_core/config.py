@@ -9,8 +9,10 @@ import base64
 import json
 import os
 import secrets
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -50,20 +52,20 @@ class Settings:
     webhook_timeout_seconds: float = 15.0
     webhook_allow_private: bool = False  # development allows loopback receivers
     rail_timeout_seconds: float = 30.0  # a rail's answer later than this is taken as lost (0: wait for ever)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def development(self):
+    def development(self) -> bool:
         return self.env == "development"
 
     @classmethod
-    def load(cls, environ=None, *, secrets=True, **overrides):
+    def load(cls, environ: Mapping[str, str] | None = None, *, secrets: bool = True, **overrides: Any) -> "Settings":
         """Build settings from defaults, ``environ`` (``os.environ``) and ``overrides``.
 
         ``secrets=False`` skips the secrets, for commands that need none (``linx rules check``).
         """
         environ = os.environ if environ is None else environ
-        values = {}
+        values: dict[str, Any] = {}
         for f in fields(cls):
             key = "LINX_" + f.name.upper()
             if f.name != "extra" and key in environ:
@@ -82,7 +84,7 @@ class Settings:
                                      f"of seconds, not {settings.rail_timeout_seconds:g}.")
         return settings.with_secrets() if secrets else settings
 
-    def with_secrets(self):
+    def with_secrets(self) -> "Settings":
         """Fill missing secrets from the instance folder in development, else refuse."""
         if self.secret_key and self.data_key:
             self._check_data_key(self.data_key)
@@ -99,7 +101,7 @@ class Settings:
         return replace(self, secret_key=self.secret_key or stored["secret_key"],
                        data_key=self.data_key or stored["data_key"])
 
-    def _instance_secrets(self):
+    def _instance_secrets(self) -> dict[str, str]:
         path = Path(self.instance_path) / "secrets.json"
         if path.exists():
             try:
@@ -109,7 +111,8 @@ class Settings:
                     raise KeyError("secret_key")
                 return data
             except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigurationError(f"{path}: not a LinX secrets file ({exc}); move it away to regenerate.")
+                raise ConfigurationError(
+                    f"{path}: not a LinX secrets file ({exc}); move it away to regenerate.") from None
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {"secret_key": secrets.token_urlsafe(32), "data_key": Fernet.generate_key().decode()}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -118,15 +121,16 @@ class Settings:
         return data
 
     @staticmethod
-    def _check_data_key(key):
+    def _check_data_key(key: str) -> None:
         try:
             if len(base64.urlsafe_b64decode(key.encode())) != 32:
                 raise ValueError
         except (ValueError, TypeError):
-            raise ConfigurationError("LINX_DATA_KEY is not a Fernet key (32 url-safe base64-encoded bytes).")
+            raise ConfigurationError(
+                "LINX_DATA_KEY is not a Fernet key (32 url-safe base64-encoded bytes).") from None
 
 
-def _coerce(f, raw, key):
+def _coerce(f: Field[Any], raw: str, key: str) -> object:
     if f.type is bool:
         if raw.lower() in ("1", "true", "yes", "on"):
             return True

@@ -4,6 +4,7 @@ Every error the core raises on purpose is a :class:`LinxError`. The HTTP edge
 turns one into the API's error body; the CLI prints it. ``status`` is the HTTP
 status the error deserves, so the edge holds no table of its own.
 """
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -15,7 +16,7 @@ class Problem:
     message: str
     code: str
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, str]:
         return {"path": self.path, "message": self.message, "errorCode": self.code}
 
 
@@ -24,12 +25,12 @@ class LinxError(Exception):
     message: str
     code: str = "ERROR"
     status: int = 400
-    problems: list = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__init__(self.message)
 
-    def __str__(self):
+    def __str__(self) -> str:
         if not self.problems:
             return self.message
         lines = [self.message]
@@ -40,29 +41,31 @@ class LinxError(Exception):
 class InvalidRequest(LinxError):
     """The request's structure is wrong (HTTP 400)."""
 
-    def __init__(self, message="The request is malformed.", problems=(), code="INVALID_REQUEST"):
+    def __init__(self, message: str = "The request is malformed.", problems: Iterable[Problem] = (),
+                 code: str = "INVALID_REQUEST") -> None:
         super().__init__(message, code, 400, list(problems))
 
 
 class RuleViolation(LinxError):
     """The request is well formed but breaks a rule (HTTP 422)."""
 
-    def __init__(self, message="The request breaks the rules.", problems=(), code="RULE_VIOLATION"):
+    def __init__(self, message: str = "The request breaks the rules.", problems: Iterable[Problem] = (),
+                 code: str = "RULE_VIOLATION") -> None:
         super().__init__(message, code, 422, list(problems))
 
 
 class NotFound(LinxError):
-    def __init__(self, message="Not found.", code="NOT_FOUND"):
+    def __init__(self, message: str = "Not found.", code: str = "NOT_FOUND") -> None:
         super().__init__(message, code, 404)
 
 
 class Conflict(LinxError):
-    def __init__(self, message, code="CONFLICT"):
+    def __init__(self, message: str, code: str = "CONFLICT") -> None:
         super().__init__(message, code, 409)
 
 
 class Unauthorized(LinxError):
-    def __init__(self, message="A valid API key is required.", code="UNAUTHORIZED"):
+    def __init__(self, message: str = "A valid API key is required.", code: str = "UNAUTHORIZED") -> None:
         super().__init__(message, code, 401)
 
 
@@ -72,7 +75,7 @@ class ProviderError(Exception):
     ``permanent`` errors are final; others are retried, after ``retry_after`` seconds when given.
     """
 
-    def __init__(self, code, reason, permanent=False, retry_after=None):
+    def __init__(self, code: object, reason: str, permanent: bool = False, retry_after: float | None = None) -> None:
         super().__init__(f"{code}: {reason}")
         self.code = str(code)
         self.reason = reason
@@ -83,16 +86,16 @@ class ProviderError(Exception):
 class RuleFileError(LinxError):
     """A rule file itself is wrong: names the file, the place in it and the fault."""
 
-    def __init__(self, problems):
+    def __init__(self, problems: Iterable[Problem]) -> None:
         problems = list(problems)
         super().__init__(
             f"{len(problems)} problem(s) in the rule files.", "RULE_FILE_INVALID", 500, problems
         )
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "\n".join(f"{p.path}: {p.message}" for p in self.problems)
 
 
 class ConfigurationError(LinxError):
-    def __init__(self, message):
+    def __init__(self, message: str) -> None:
         super().__init__(message, "CONFIGURATION", 500)

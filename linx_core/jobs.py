@@ -9,8 +9,12 @@ backoff and jitter; a job that keeps failing is PARKED for an operator
 import datetime as dt
 import logging
 import random
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 import peewee
+from peewee import fn
 
 from . import clock
 from .errors import Conflict, NotFound
@@ -27,30 +31,30 @@ BACKOFF_CAP_SECONDS = 3600
 class RetryLater(Exception):
     """Raised by a handler: run me again at ``at`` (or after the usual backoff)."""
 
-    def __init__(self, reason, at=None, max_attempts=None):
+    def __init__(self, reason: str, at: dt.datetime | None = None, max_attempts: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.at = at
         self.max_attempts = max_attempts
 
 
-def enqueue(kind, payload, business_id=None, run_at=None):
+def enqueue(kind: str, payload: dict[str, Any], business_id: object = None, run_at: dt.datetime | None = None) -> Job:
     return Job.create(kind=kind, payload=payload, business=business_id, run_at=run_at or clock.now())
 
 
-def backoff(attempts, rng=random):
+def backoff(attempts: int, rng: Any = random) -> float:
     """Seconds before attempt ``attempts + 1``: exponential, capped, with full jitter on the upper half."""
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
     return ceiling / 2 + rng.random() * ceiling / 2
 
 
-def _locked(query):
-    return query.for_update("FOR UPDATE SKIP LOCKED") if is_postgres() else query
+def _locked(query: "peewee.ModelSelect[Job]") -> "peewee.ModelSelect[Job]":
+    return query.for_update(skip_locked=True) if is_postgres() else query
 
 
-def _take(waiting):
+def _take(waiting: Callable[[dt.datetime], peewee.Expression]) -> Prepared:
     """One statement that takes the oldest ``limit`` jobs matching ``waiting(now)`` and returns them as taken."""
-    def build(lease, worker, now, limit):
+    def build(lease: Any, worker: Any, now: Any, limit: Any) -> peewee.ModelUpdate:
         oldest = _locked(Job.select(Job.id).where(waiting(now)).order_by(Job.run_at).limit(limit))
         return (Job.update(status="RUNNING", lease_until=lease, attempts=Job.attempts + 1, locked_by=worker,
                            updated_at=now)
@@ -67,7 +71,7 @@ _TAKE_DUE = _take(lambda now: (Job.status == "DUE") & (Job.run_at <= now))
 _TAKE_EXPIRED = _take(lambda now: (Job.status == "RUNNING") & (Job.lease_until < now))
 
 
-def _mine_where(id_, worker):
+def _mine_where(id_: Any, worker: Any) -> peewee.Expression:
     return (Job.id == id_) & (Job.status == "RUNNING") & (Job.locked_by == worker)
 
 
@@ -84,14 +88,14 @@ _RENEW = Prepared(lambda until, id_, worker: Job.update(lease_until=until).where
                   Job.lease_until, Job.id, Job.locked_by)
 
 
-def claim(worker_id, limit, lease_seconds, expired=True):
+def claim(worker_id: str, limit: int, lease_seconds: float, expired: bool = True) -> list[Job]:
     """Take up to ``limit`` due jobs for ``worker_id``, oldest first; with ``expired``, first the jobs whose
     lease ran out (their worker died): a worker need not look for those on every claim."""
     now = clock.now()
     lease = now + dt.timedelta(seconds=lease_seconds)
     # a dead worker's jobs first when looking for them; else due jobs, and with room to spare, look anyway
     looks = (_TAKE_EXPIRED, _TAKE_DUE) if expired else (_TAKE_DUE, _TAKE_EXPIRED)
-    taken = []
+    taken: list[Job] = []
     for look in looks:
         if len(taken) >= limit:
             break
@@ -106,25 +110,25 @@ def claim(worker_id, limit, lease_seconds, expired=True):
     return sorted(taken, key=lambda job: job.run_at)
 
 
-def renew(running, lease_seconds):
+def renew(running: Iterable[Job], lease_seconds: float) -> None:
     """Extend the leases of ``running`` jobs that are still this worker's."""
     until = clock.now() + dt.timedelta(seconds=lease_seconds)
     for job in running:
         _RENEW.execute(until, job.id, job.locked_by)
 
 
-def purge_done(days):
+def purge_done(days: int) -> int:
     """Delete DONE jobs last changed more than ``days`` ago; returns how many."""
     return Job.delete().where((Job.status == "DONE")
                               & (Job.updated_at < clock.now() - dt.timedelta(days=days))).execute()
 
 
-def finish(job):
+def finish(job: Job) -> int:
     """Mark ``job`` DONE, unless its lease was lost to another worker meanwhile."""
     return _FINISH.execute(clock.now(), job.id, job.locked_by)
 
 
-def failed(job, reason, at=None, max_attempts=None):
+def failed(job: Job, reason: str, at: dt.datetime | None = None, max_attempts: int | None = None) -> int:
     """Schedule the next attempt, or park the job once it has had ``max_attempts``."""
     now = clock.now()
     limit = max_attempts or DEFAULT_MAX_ATTEMPTS
@@ -134,7 +138,7 @@ def failed(job, reason, at=None, max_attempts=None):
     return _AGAIN.execute(run_at, reason[:2000], now, job.id, job.locked_by)
 
 
-def list_jobs(status=None, kind=None, limit=50):
+def list_jobs(status: str | None = None, kind: str | None = None, limit: int = 50) -> list[Job]:
     query = Job.select().order_by(Job.updated_at.desc()).limit(limit)
     if status:
         query = query.where(Job.status == status)
@@ -143,9 +147,7 @@ def list_jobs(status=None, kind=None, limit=50):
     return list(query)
 
 
-def get(job_id):
-    import uuid
-
+def get(job_id: object) -> Job:
     try:
         job = Job.get_or_none(Job.id == uuid.UUID(str(job_id)))
     except ValueError:
@@ -155,7 +157,7 @@ def get(job_id):
     return job
 
 
-def retry(job_id):
+def retry(job_id: object) -> Job:
     """Put a PARKED (or DUE) job back in line now, with a fresh set of attempts."""
     job = get(job_id)
     if job.status not in ("PARKED", "DUE"):
@@ -164,7 +166,6 @@ def retry(job_id):
     return get(job_id)
 
 
-def counts():
-    from peewee import fn
-
-    return {row.status: row.n for row in Job.select(Job.status, fn.COUNT(Job.id).alias("n")).group_by(Job.status)}
+def counts() -> dict[str, int]:
+    rows = Job.select(Job.status, fn.COUNT(Job.id)).group_by(Job.status).tuples()
+    return dict(cast(Iterable[tuple[str, int]], rows))

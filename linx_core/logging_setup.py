@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import sys
+from typing import IO, Any
 
 from .errors import ConfigurationError
 
@@ -23,18 +24,18 @@ FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 #: The trace id of the unit of work this context is doing (a request), or ``None``.
-trace_id = contextvars.ContextVar("linx_trace_id", default=None)
+trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("linx_trace_id", default=None)
 
 # The attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "trace_id"}
 
 
-def set_trace_id(value):
+def set_trace_id(value: str | None) -> contextvars.Token[str | None]:
     """Make ``value`` the current trace id; returns the token for :func:`reset_trace_id`."""
     return trace_id.set(value or None)
 
 
-def reset_trace_id(token=None):
+def reset_trace_id(token: contextvars.Token[str | None] | None = None) -> None:
     """Undo :func:`set_trace_id` (or forget the trace id when the token belongs to another context)."""
     if token is not None:
         try:
@@ -48,7 +49,7 @@ def reset_trace_id(token=None):
 class TraceIdFilter(logging.Filter):
     """Puts the current trace id on each record as ``record.trace_id`` (``None`` outside a request)."""
 
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "trace_id", None) is None:
             record.trace_id = trace_id.get()
         return True
@@ -57,10 +58,10 @@ class TraceIdFilter(logging.Filter):
 class TextFormatter(logging.Formatter):
     """The classic one-line format, with ``trace=<id>`` at the end of a request's lines."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
 
-    def format(self, record):
+    def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         trace = getattr(record, "trace_id", None)
         if trace:
@@ -72,9 +73,9 @@ class TextFormatter(logging.Formatter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per record, on one line (newlines inside values are escaped by JSON)."""
 
-    def format(self, record):
-        data = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC)
                       .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
@@ -95,7 +96,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str, ensure_ascii=False)
 
 
-def configure(settings=None, *, log_format=None, level=logging.INFO, stream=None):
+class LinxHandler(logging.StreamHandler):
+    """The handler :func:`configure` installs: ``_linx`` tells it from a test runner's or an application's."""
+
+    _linx = True
+
+
+def configure(settings: object = None, *, log_format: str | None = None, level: int = logging.INFO,
+              stream: IO[str] | None = None) -> logging.Handler:
     """Send log records to ``stream`` (stderr) in ``settings.log_format`` (``LINX_LOG_FORMAT``: text or json).
 
     ``log_format`` overrides the setting. Calling it again replaces the handler it installed before
@@ -104,10 +112,9 @@ def configure(settings=None, *, log_format=None, level=logging.INFO, stream=None
     chosen = (log_format or getattr(settings, "log_format", None) or "text").strip().lower()
     if chosen not in FORMATS:
         raise ConfigurationError(f"LINX_LOG_FORMAT={chosen!r}: use text or json.")
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler = LinxHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if chosen == "json" else TextFormatter())
     handler.addFilter(TraceIdFilter())
-    handler._linx = True
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_linx", False)]:
         root.removeHandler(old)
@@ -117,7 +124,7 @@ def configure(settings=None, *, log_format=None, level=logging.INFO, stream=None
     return handler
 
 
-def unconfigure():
+def unconfigure() -> None:
     """Remove the handler :func:`configure` installed (for tests)."""
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_linx", False)]:

@@ -3,14 +3,28 @@
 The API, the Gateway, the worker and the CLI each hold one :class:`Runtime`
 and pass it to the services; nothing else is global but the model proxy.
 """
+from collections.abc import Callable
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import peewee
+import pluggy
 
 from . import store
 from .config import Settings
 from .events import registry as event_registry
 from .rules import load_rules, solution_fragments, step_entries
 from .steps import kinds_by_name
+from .rules.book import RuleBook
 from .vault import Vault
+
+if TYPE_CHECKING:
+    from .channels import Channel
+    from .payments import Solution
+    from .store.models import Job
+
+#: A job handler: ``handler(rt, job)``; raising :class:`linx_core.jobs.RetryLater` or anything else retries it.
+JobHandler = Callable[["Runtime", "Job"], Any]
 
 
 class Runtime:
@@ -20,7 +34,8 @@ class Runtime:
     (``linx_solutions``), so a solution's ``linx_solutions`` must not read ``rt.rules``.
     """
 
-    def __init__(self, settings=None, rules=None, database=None, plugins=None):
+    def __init__(self, settings: Settings | None = None, rules: RuleBook | None = None,
+                 database: peewee.Database | None = None, plugins: pluggy.PluginManager | None = None) -> None:
         self.settings = settings or Settings.load()
         if plugins is not None:
             self.__dict__["plugins"] = plugins
@@ -34,25 +49,25 @@ class Runtime:
             clock.set_clock(clock.ScaledClock(self.settings.clock_speed))
 
     @cached_property
-    def vault(self):
+    def vault(self) -> Vault:
         return Vault(self.settings.data_key)
 
     @cached_property
-    def plugins(self):
+    def plugins(self) -> pluggy.PluginManager:
         from .plugins import make_manager
 
         return make_manager()
 
-    def job_handlers(self):
-        handlers = {}
+    def job_handlers(self) -> dict[str, JobHandler]:
+        handlers: dict[str, JobHandler] = {}
         for mapping in self.plugins.hook.linx_job_handlers(rt=self):
             handlers.update(mapping or {})
         return handlers
 
     @cached_property
-    def solutions(self):
+    def solutions(self) -> dict[str, "Solution"]:
         """Payment solutions by name, from the ``linx_solutions`` hook."""
-        found = {}
+        found: dict[str, Solution] = {}
         for group in self.plugins.hook.linx_solutions(rt=self):
             for solution in group or []:
                 found.setdefault(solution.name, solution)
@@ -68,19 +83,19 @@ class Runtime:
         """The registered event types (:class:`linx_core.events.EventTypes`): the core's and ``linx_event_types``'."""
         return event_registry(self.plugins)
 
-    def solution(self, name):
+    def solution(self, name: str) -> "Solution | None":
         return self.solutions.get(name)
 
-    def channel(self, name):
+    def channel(self, name: str) -> "Channel":
         """The channel that serves ``name`` (console when nothing else is configured)."""
         return self.plugins.hook.linx_channel(name=name, rt=self)
 
-    def bind(self):
+    def bind(self) -> None:
         """Point the model proxy at this runtime's database (cheap; call per request)."""
         if store.db.obj is not self.database:
             store.bind(self.database)
 
-    def migrate(self):
+    def migrate(self) -> list[str]:
         from .store.migrate import migrate
 
         self.bind()

@@ -19,29 +19,29 @@ GSM_SINGLE, GSM_SEGMENT = 160, 153
 UCS2_SINGLE, UCS2_SEGMENT = 70, 67
 
 
-def is_gsm(text):
+def is_gsm(text: str) -> bool:
     """True when ``text`` can be sent as GSM-7."""
     return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
 
 
-def encoding(text):
+def encoding(text: str) -> str:
     """``"GSM-7"`` or ``"UCS-2"``."""
     return "GSM-7" if is_gsm(text) else "UCS-2"
 
 
-def _units(text):
+def _units(text: str) -> tuple[list[int], int, int]:
     """The cost of each character, in septets (GSM-7) or UTF-16 code units (UCS-2)."""
     if is_gsm(text):
         return [2 if ch in GSM_EXTENSION else 1 for ch in text], GSM_SINGLE, GSM_SEGMENT
     return [2 if ord(ch) > 0xFFFF else 1 for ch in text], UCS2_SINGLE, UCS2_SEGMENT
 
 
-def length(text):
+def length(text: str) -> int:
     """Septets (GSM-7) or UTF-16 code units (UCS-2) that ``text`` takes."""
     return sum(_units(text)[0])
 
 
-def segments(text):
+def segments(text: str) -> int:
     """How many SMS segments ``text`` is sent as (0 for an empty text)."""
     costs, single, per_segment = _units(text)
     total = sum(costs)

@@ -22,14 +22,15 @@ class Sealed:
 
 
 class Vault:
-    def __init__(self, data_key):
+    def __init__(self, data_key: str | bytes) -> None:
+        key = data_key.encode() if isinstance(data_key, str) else data_key
         try:
-            self._fernet = Fernet(data_key.encode() if isinstance(data_key, str) else data_key)
+            self._fernet = Fernet(key)
         except (ValueError, TypeError):
             raise ConfigurationError("LINX_DATA_KEY is not a Fernet key.") from None
-        self._mac_key = hashlib.sha256(b"linx-fingerprint:" + (data_key.encode() if isinstance(data_key, str) else data_key)).digest()
+        self._mac_key = hashlib.sha256(b"linx-fingerprint:" + key).digest()
 
-    def seal(self, number):
+    def seal(self, number: str) -> Sealed:
         digits = "".join(ch for ch in number if ch.isdigit())
         if not digits or digits != number.replace(" ", "").replace("-", ""):
             raise ValueError("an account number is digits only")
@@ -40,20 +41,21 @@ class Vault:
             fingerprint=self.fingerprint(digits),
         )
 
-    def seal_text(self, text):
+    def seal_text(self, text: str) -> str:
         """Seal a secret that is not an account number (a webhook signing secret); open it with unseal()."""
         return self._fernet.encrypt(text.encode()).decode()
 
-    def unseal(self, sealed):
+    def unseal(self, sealed: str) -> str:
         try:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken:
-            raise ConfigurationError("A sealed number does not open with LINX_DATA_KEY (was the key changed?).") from None
+            raise ConfigurationError(
+                "A sealed number does not open with LINX_DATA_KEY (was the key changed?).") from None
 
-    def fingerprint(self, digits):
+    def fingerprint(self, digits: str) -> str:
         return hmac.new(self._mac_key, digits.encode(), hashlib.sha256).hexdigest()
 
 
-def mask(digits):
+def mask(digits: str) -> str:
     """All but the last four digits hidden: ``************4242``."""
     return "*" * max(len(digits) - 4, 0) + digits[-4:]

@@ -5,6 +5,7 @@ runs one in a thread. Any number of workers may run at once, on any hosts:
 claiming is one ``UPDATE ... RETURNING`` statement (over ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL; under SQLite's write lock), and a lease makes a dead worker's job due again.
 """
+import datetime as dt
 import logging
 import os
 import socket
@@ -13,12 +14,18 @@ import time
 import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 import peewee
 from playhouse.pool import MaxConnectionsExceeded
 
-from . import jobs
+from . import clock, jobs
+from .services import idempotency
 from .store import unavailable
+from .store.models import Job
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 log = logging.getLogger("linx.worker")
 
@@ -26,7 +33,8 @@ EXPIRED_LOOK_SECONDS = 1.0  # how often a worker with a full batch still looks f
 
 
 class Worker:
-    def __init__(self, rt, concurrency=1, lease_seconds=None, poll_seconds=None):
+    def __init__(self, rt: "Runtime", concurrency: int = 1, lease_seconds: float | None = None,
+                 poll_seconds: float | None = None) -> None:
         self.rt = rt
         self.concurrency = max(1, int(concurrency))
         self.lease_seconds = lease_seconds or rt.settings.job_lease_seconds
@@ -35,13 +43,13 @@ class Worker:
         self.handlers = rt.job_handlers()
         self.stopping = threading.Event()
         self.wakeup = threading.Event()
-        self.running = {}  # job id -> job, while its handler runs: their leases are renewed
+        self.running: dict[Any, Job] = {}  # job id -> job, while its handler runs: their leases are renewed
         self._running_lock = threading.Lock()
-        self._last_maintenance = None
+        self._last_maintenance: dt.datetime | None = None
         self._held = threading.local()  # the connection a busy thread keeps between batches
         self._next_expired_look = 0.0
 
-    def run_once(self):
+    def run_once(self) -> int:
         """Claim and run one batch; returns how many jobs ran.
 
         While jobs keep coming, the thread keeps its database connection from one batch to the next
@@ -69,19 +77,19 @@ class Worker:
             self.let_go()
         return len(batch)
 
-    def _hold_connection(self):
+    def _hold_connection(self) -> None:
         if getattr(self._held, "context", None) is None:
             context = self.rt.database.connection_context()
             context.__enter__()
             self._held.context = context
 
-    def let_go(self):
+    def let_go(self) -> None:
         """Close the connection this thread kept between batches, if any."""
         context, self._held.context = getattr(self._held, "context", None), None
         if context is not None:
             context.__exit__(None, None, None)
 
-    def run_until_idle(self, max_batches=1000):
+    def run_until_idle(self, max_batches: int = 1000) -> int:
         """Run batches until nothing is due (for tests and the CLI's ``--once``)."""
         total = 0
         try:
@@ -94,7 +102,7 @@ class Worker:
             self.let_go()
         return total
 
-    def run_forever(self):
+    def run_forever(self) -> None:
         log.info("worker %s started (concurrency %s)", self.id, self.concurrency)
         heartbeat = threading.Thread(target=self._renew_leases, name="linx-lease", daemon=True)
         heartbeat.start()
@@ -115,7 +123,7 @@ class Worker:
         self.let_go()
         log.info("worker %s stopped", self.id)
 
-    def _renew_leases(self):
+    def _renew_leases(self) -> None:
         """Every third of a lease, extend the leases of the jobs this worker is running."""
         while not self.stopping.wait(max(self.lease_seconds / 3, 0.2)):
             with self._running_lock:
@@ -129,11 +137,8 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - a missed renewal only risks a second run, which handlers bear
                 log.warning("worker %s: could not renew leases: %s", self.id, exc, exc_info=not unavailable(exc))
 
-    def maintain(self, every_seconds=3600):
+    def maintain(self, every_seconds: float = 3600) -> None:
         """Hourly: drop expired idempotency records and old finished jobs."""
-        from . import clock
-        from .services import idempotency
-
         now = clock.now()
         if self._last_maintenance is not None and (now - self._last_maintenance).total_seconds() < every_seconds:
             return
@@ -145,11 +150,11 @@ class Worker:
         if purged or done:
             log.info("worker %s: purged %s idempotency record(s) and %s finished job(s)", self.id, purged, done)
 
-    def stop(self):
+    def stop(self) -> None:
         self.stopping.set()
         self.wakeup.set()
 
-    def _run(self, job):
+    def _run(self, job: Job) -> None:
         self.rt.bind()
         with self.rt.database.connection_context():
             handler = self.handlers.get(job.kind)
@@ -176,7 +181,7 @@ class Worker:
             jobs.finish(job)
 
 
-def start_thread(rt, concurrency=1):
+def start_thread(rt: "Runtime", concurrency: int = 1) -> tuple[Worker, threading.Thread]:
     """A worker in a daemon thread of this process (``linx serve``)."""
     worker = Worker(rt, concurrency)
     thread = threading.Thread(target=worker.run_forever, name="linx-worker", daemon=True)

@@ -62,7 +62,9 @@ def postgres_url():
         admin.close()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+# The PostgreSQL run of each test talks to a server: a system test (`make test` runs it, `make test-fast` does not)
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres,
+                                                                                   pytest.mark.system])])
 def backend_url(request, tmp_path_factory):
     if request.param == "sqlite":
         return "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "linx.db")
@@ -185,7 +187,7 @@ def seed_examples():
 def live_server(app):
     """The app on a real HTTP server on loopback (threaded): its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

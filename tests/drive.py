@@ -35,3 +35,12 @@ def link_token(rt, workflow_id):
 
 
 __all__ = ["seed", "created", "link_token", "journey"]
+
+
+def ready_to_confirm(api, rt, **parameters):
+    """A workflow of the fourth seed example, its link opened, profile and card confirmed: next comes confirm."""
+    wf = created(api, seed(3, **parameters))
+    link_token(rt, wf["id"])
+    journey.submit(rt, wf["id"], 1, "lookup-profile", {})
+    journey.submit(rt, wf["id"], 2, "lookup-financial-account", {})
+    return wf

@@ -345,3 +345,9 @@ def test_value_checks_report_every_bad_value_together(api):
 
 def test_list_without_a_key_is_401(client, demo):
     assert_error_body(client.get(WORKFLOWS), 401)
+
+
+def test_amounts_read_back_in_the_currency_form(api):
+    body = json.loads(seed_examples()[3])
+    raw = json.dumps(body).replace("256.25", "256.2500000")
+    assert api.create(None, raw=raw).get_json()["parameters"]["amount"] == "256.25"

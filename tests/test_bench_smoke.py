@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.system  # real processes, servers or a browser: `make test-fast` skips them
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 

@@ -20,6 +20,8 @@ from linx_core.runtime import Runtime
 from .conftest import ROOT
 from .conftest import test_settings as make_settings
 
+pytestmark = pytest.mark.system  # real processes, servers or a browser: `make test-fast` skips them
+
 LINX = Path(sys.executable).parent / "linx"
 
 

@@ -188,3 +188,9 @@ def test_another_business_events_are_never_listed(rt, api, other_api, demo, othe
     assert listing(api, type="financial-account.state-updated")["content"] == []
     assert listing(api, since=iso(clock.now()))["content"] == []
     assert ids(listing(other_api)) == [str(theirs.id), str(their_account.id)]
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"])
+def test_event_times_out_of_range_are_400(api, since):
+    response = api.client.get("/v2/events", query_string={"since": since}, headers=api.headers())
+    assert response.status_code == 400 and response.get_json()["errors"][0]["path"] == "query.since"

@@ -33,6 +33,7 @@ def _wait(condition, seconds=40, step=0.1):
     return condition()
 
 
+@pytest.mark.system
 def test_a_worker_killed_between_the_rails_answer_and_linx_recording_it(rt, demo, backend_url, tmp_path):
     runtime = rail_runtime(rt, tmp_path)
     workflow_id = create(api_for(runtime, demo[1]), body(phone="+16475550601"))

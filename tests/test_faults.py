@@ -42,6 +42,8 @@ from .conftest import test_settings as make_settings
 from .journeys import api_for, body, create, freeze, rail_runtime, reload, to_confirmation
 from .test_serve import _children
 
+pytestmark = pytest.mark.system  # real processes, servers or a browser: `make test-fast` skips them
+
 LINX = str(Path(sys.executable).parent / "linx")
 TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.timezone.utc)
 

@@ -182,6 +182,7 @@ def _fuzz_settings():
                     suppress_health_check=list(HealthCheck))
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_fuzz(world, label, mode):
@@ -239,6 +240,7 @@ def _summary(request):
         manager.register(_Summary(), "linx-fuzz-summary")
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("index", range(4))
 def test_the_seed_examples_and_their_replays_answer_the_documented_schema(world, index):
     """Random bodies seldom pass the rules' cross-step checks, so the 201 is checked on the seeds themselves."""
@@ -277,6 +279,7 @@ def test_every_api_route_is_documented():
 # -- the defects the fuzzing found, reproduced: fix one, then delete its test and its KNOWN entry ---
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("label", sorted(IDEMPOTENT_WITHOUT_400))
 def test_a_malformed_idempotency_key_gets_a_documented_answer(world, label):
     app, headers, ids = world
@@ -289,6 +292,7 @@ def test_a_malformed_idempotency_key_gets_a_documented_answer(world, label):
     case.validate_response(response, checks=CHECKS, headers=headers)
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("label", sorted(SECRET_ONCE))
 def test_an_idempotent_replay_matches_the_documented_schema(world, label):
     app, headers, ids = world

@@ -360,24 +360,28 @@ def check_rule_folder(files, bodies=()):
 random_bodies = st.lists(st.one_of(mutated_seed(), json_values), max_size=3)
 
 
+@pytest.mark.system  # a fuzzing campaign: minutes, not seconds
 @FUZZ
 @given(files=structural(), bodies=random_bodies)
 def test_structural_mutations_load_or_are_refused_with_a_place(files, bodies):
     check_rule_folder(files, bodies)
 
 
+@pytest.mark.system  # a fuzzing campaign: minutes, not seconds
 @FUZZ
 @given(files=textual())
 def test_textual_mutations_load_or_are_refused_with_a_place(files):
     check_rule_folder(files)
 
 
+@pytest.mark.system  # a fuzzing campaign: minutes, not seconds
 @FUZZ
 @given(files=generated(), bodies=random_bodies)
 def test_entries_generated_from_the_meta_schemas_load_or_are_refused_with_a_place(files, bodies):
     check_rule_folder(files, bodies)
 
 
+@pytest.mark.system  # a fuzzing campaign: minutes, not seconds
 def test_the_generator_reaches_the_compiler():
     """Not every generated folder is refused: a share load and are validated against (about one in six
     over 200 examples; the rest are refused, mostly for a name or a bound drawn out of its range)."""
@@ -396,6 +400,7 @@ def test_the_generator_reaches_the_compiler():
 # -- the CLI on broken folders ----------------------------------------------------------------------
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("name, content, fragment", [
     ("steps.yaml", "steps: [\n", "steps.yaml:2"),
     ("bomb.yaml", _bomb("steps", "steps"), "bomb.yaml:"),

@@ -970,3 +970,25 @@ def test_money_and_dates_read_naturally_in_both_languages():
     assert gateway_i18n.account_words("en", "VISA", "DEBIT", "4242") == "Visa debit card ending 4242"
     assert gateway_i18n.account_words("en", None, "CHECKING", "6789") == "checking account ending 6789"
 
+
+
+def test_a_finished_workflow_shows_no_amount_to_someone_without_the_passcode(api, rt, app):
+    from linx_core.clock import FrozenClock
+    from linx_core.services import journey
+    from linx_core.worker import Worker
+
+    from .drive import ready_to_confirm
+
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    wf = ready_to_confirm(api, rt, amount=21)
+    token = link_token(rt, wf["id"])
+    journey.submit(rt, wf["id"], 3, "move-money", {})
+    for _ in range(4):
+        Worker(rt).run_until_idle()
+        frozen.advance(seconds=30)
+    assert Workflow.get_by_id(wf["id"]).status == "COMPLETED"
+    stranger = app.test_client()
+    page = stranger.get(f"/l/{token}", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "21.00" not in text and "5556" not in text

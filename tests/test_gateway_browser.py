@@ -33,6 +33,8 @@ from linx_core.worker import Worker
 from .conftest import test_settings as make_settings
 from .drive import seed
 
+pytestmark = pytest.mark.system  # real processes, servers or a browser: `make test-fast` skips them
+
 CHROMIUM = os.environ.get("LINX_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]

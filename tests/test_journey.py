@@ -268,3 +268,66 @@ def test_cancelling_a_workflow_cancels_its_unsent_payment_and_refuses_once_sent(
     assert Transaction.get_by_id(sent.id).status != "PENDING"
     refused = api.client.post(f"/v2/linx/workflows/{other['id']}/cancel", headers=api.headers())
     assert refused.status_code == 409 and refused.get_json()["errorCode"].startswith("TRANSACTION_")
+
+
+def test_one_phone_number_makes_one_customer_even_at_once(api, rt):
+    flows = [created(api, seed(0, phoneNumber="+14165550177")) for _ in range(4)]
+    for wf in flows:
+        link_token(rt, wf["id"])
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def make(wf):
+        rt.bind()
+        with rt.database.connection_context():
+            barrier.wait()
+            try:
+                outcomes.append(journey.submit(rt, wf["id"], 1, "customer-account", {
+                    "firstName": "Ann", "lastName": "Lee", "email": "ann@example.com"}).id)
+            except Exception as exc:  # noqa: BLE001 - every one must succeed
+                outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=make, args=(wf,)) for wf in flows]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(set(outcomes)) == 1 and len(outcomes) == 4, outcomes
+    assert Customer.select().where(Customer.phone_number == "+14165550177").count() == 1
+
+
+def test_digits_other_than_ascii_are_refused_in_an_account_number(api, rt):
+    body = seed(1, financialAccountSubType="CHECKING")
+    wf = created(api, body)
+    link_token(rt, wf["id"])
+    journey.submit(rt, wf["id"], 1, "lookup-profile", {})
+    with pytest.raises(RuleViolation) as digits:
+        journey.submit(rt, wf["id"], 2, "financial-account", {"holderName": "John Doe", "routingNumber": "011000015",
+                                              "accountNumber": "٠٠٠١٢٣٤٥٦٧٨٩"})
+    assert [p.path for p in digits.value.problems] == ["accountNumber"]
+
+
+def test_the_completion_message_names_the_account(api, rt):
+    from linx_plugins.console import read_inbox
+
+    from .drive import ready_to_confirm
+
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    wf = ready_to_confirm(api, rt, amount=20)
+    journey.submit(rt, wf["id"], 3, "move-money", {})
+    for _ in range(4):
+        Worker(rt).run_until_idle()
+        frozen.advance(seconds=30)
+    texts = [m["text"] for m in read_inbox(rt) if m["workflowId"] == wf["id"] and m["origin"] == "COMPLETION_SEND"]
+    assert texts == ["Demo Co: 20.00 USD is on its way to your Visa card ending 5556."]
+
+
+def test_a_declined_step_is_announced_like_any_step_change(api, rt):
+    wf = created(api, seed(3))
+    link_token(rt, wf["id"])
+    journey.decline(rt, wf["id"], "WRONG_PERSON")
+    updates = [e.data for e in Event.select().where((Event.subject_id == wf["id"])
+                                                    & (Event.type == "linx.workflow-updated"))]
+    assert {"name": "lookup-profile", "previousStatus": "ACTIVE", "status": "DECLINED"} in [
+        u["previousStep"] for u in updates]

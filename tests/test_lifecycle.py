@@ -303,3 +303,10 @@ def test_a_sped_up_clock_runs_faster_than_real_time():
     start = fast.now()
     time.sleep(0.05)
     assert (fast.now() - start).total_seconds() >= 150
+
+
+def test_extend_never_brings_the_expiry_forward(api):
+    created = api.create(None, raw=seed_examples()[0]).get_json()  # 2 days
+    response = api.client.post(f"/v2/linx/workflows/{created['id']}/extend", data=json.dumps({"expireInHours": 1}),
+                               content_type="application/json", headers=api.headers())
+    assert response.status_code == 422 and response.get_json()["errors"][0]["errorCode"] == "WOULD_SHORTEN"

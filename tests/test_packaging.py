@@ -25,6 +25,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.system  # real processes, servers or a browser: `make test-fast` skips them
+
 RULE_FILES = sorted(p.name for p in (ROOT / "rules").glob("*.yaml"))
 SKIP = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
                               "instance", "*.db", "*.db-wal", "*.db-shm", "tests", "bench", "artifacts")

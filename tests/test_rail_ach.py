@@ -345,3 +345,9 @@ def test_the_promise_is_what_the_rail_then_does(ach):
     promise = ach.arrival("SAME_DAY", clock.now(), "fr-CA")
     answer = ach.submit(transfer(priority="SAME_DAY"), "key-1")
     assert ach.ledger.get(answer.reference)["settleAt"] == promise.by.isoformat()
+
+
+def test_a_holder_name_nacha_cannot_carry_is_refused(rt):
+    cyrillic = AccountDetails(kind="BANK", subtype="CHECKING", number="000123456789", holder_name="Иван Петров",
+                              routing_number="011000015", last4="6789")
+    assert "Latin" in rt.solution("ach").can_pay(cyrillic)

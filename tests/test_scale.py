@@ -48,6 +48,8 @@ from .journeys import body
 from .test_gateway import Parsed, card, profile
 from .test_serve import _free_port
 
+pytestmark = pytest.mark.system  # real processes, servers or a browser: `make test-fast` skips them
+
 LINX = str(Path(sys.executable).parent / "linx")
 WORKFLOWS = 300
 DRIVERS = 50  # customers (and their business's API calls) at once

@@ -21,6 +21,8 @@ from linx_core.plugins import make_manager
 
 from .conftest import seed_examples
 
+pytestmark = pytest.mark.system  # real processes, servers or a browser: `make test-fast` skips them
+
 LINX = str(Path(sys.executable).parent / "linx")
 
 

@@ -15,6 +15,7 @@ LINX = str(Path(sys.executable).parent / "linx")
 LINK_LIMIT = 30  # link openings per address per minute (gateway.DEFAULTS)
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("hops", [1, 0])
 def test_link_rate_limit_counts_the_forwarded_address_only_behind_a_proxy(tmp_path, hops):
     port = _free_port()
@@ -45,3 +46,21 @@ def test_link_rate_limit_counts_the_forwarded_address_only_behind_a_proxy(tmp_pa
         assert 429 not in statuses  # every customer has an address of their own
     else:
         assert statuses.count(429) == 5  # all came from the one peer: the forwarded addresses are not believed
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(rt):
+    from flask import request
+
+    from gateway_app import create_app
+    from linx_core.runtime import Runtime
+
+    from .conftest import test_settings
+
+    seen = []
+    for hops in (0, 1):
+        app = create_app(runtime=Runtime(test_settings(database_url=rt.settings.database_url, proxy_hops=hops),
+                                         database=rt.database))
+        app.before_request(lambda: seen.append(request.remote_addr))
+        app.test_client().get("/v2/openapi.json", headers={"X-Forwarded-For": "203.0.113.9"})
+    rt.bind()
+    assert seen == ["127.0.0.1", "203.0.113.9"]

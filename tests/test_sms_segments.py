@@ -102,3 +102,15 @@ def test_the_initial_sms_of_each_seed_example_fits_two_segments(api, rt, index):
     assert business.display_name in sms
     assert encoding(sms) == "GSM-7"
     assert segments(sms) <= 2, (segments(sms), length(sms), sms)
+
+
+def test_a_first_sms_longer_than_two_segments_is_refused(api):
+    body = json.loads(seed_examples()[0])
+    body["parameters"]["introductoryMessage"] = "Ünïcödé makes every character count double. " * 3
+    response = api.create(body)
+    assert response.status_code == 422
+    assert ("parameters.introductoryMessage", "SMS_TOO_LONG") in {
+        (e["path"], e["errorCode"]) for e in response.get_json()["errors"]}
+    body["parameters"]["channel"] = "EMAIL"
+    body["parameters"]["email"] = "john.doe@example.com"
+    assert api.create(body).status_code == 201  # email has no segments

@@ -3,7 +3,9 @@ import datetime as dt
 import sqlite3
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
+import peewee
 import pytest
 from playhouse.schema_diff import diff_models
 
@@ -29,7 +31,7 @@ def test_money_round_trips_exactly(rt, demo, amount):
     business = demo[0]
     wf = models.Workflow.create(business=business, status="CREATED", title="t", channel="SMS",
                                 amount=Decimal(amount), currency="USD",
-                                expire_at=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+                                expire_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     assert models.Workflow.get_by_id(wf.id).amount == Decimal(amount)
 
 
@@ -81,7 +83,7 @@ def test_card_numbers_are_sealed_at_rest(rt, demo, tmp_path):
     assert rt.vault.unseal(card.sealed_number) == CARD_NUMBER
     if rt.database.__class__.__name__.startswith("Sqlite"):
         rt.database.execute_sql("PRAGMA wal_checkpoint(FULL)")
-        raw = open(rt.database.database, "rb").read()
+        raw = Path(rt.database.database).read_bytes()
         assert CARD_NUMBER.encode() not in raw
 
 
@@ -122,7 +124,7 @@ def _row(model, instance):
 
 
 def test_create_writes_exactly_what_peewees_own_insert_writes(rt, demo):
-    when = dt.datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
     values = dict(business=demo[0], status="CREATED", title="Thé ünïcode 'quoted'", channel="SMS",
                   amount=Decimal("256.2501"), currency="USD", parameters={"a": [1, Decimal("2.5")], "b": None},
                   phone_number=None, customer_memo="", expire_at=when, created_at=when, updated_at=when)
@@ -133,13 +135,14 @@ def test_create_writes_exactly_what_peewees_own_insert_writes(rt, demo):
     assert any(key[0] is models.Workflow for key in models._INSERTS)  # the statement text kept for reuse
     assert not fast.dirty_fields
     again = models.Workflow.get_by_id(fast.id)
-    assert (again.amount, again.parameters, again.expire_at) == (Decimal("256.2501"), {"a": [1, "2.5"], "b": None}, when)
+    assert (again.amount, again.parameters, again.expire_at) == (
+        Decimal("256.2501"), {"a": [1, "2.5"], "b": None}, when)
 
 
 def test_bulk_create_writes_one_row_per_instance_as_peewee_does(rt, demo):
     wf = models.Workflow.create(business=demo[0], status="CREATED", title="t", channel="SMS",
-                                expire_at=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
-    when = dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+                                expire_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    when = dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
     fast = [models.WorkflowStep(workflow=wf, position=i, name=f"s{i}", status="CREATED", data={"i": i},
                                 updated_at=when) for i in range(3)]
     models.WorkflowStep.bulk_create(fast)
@@ -162,7 +165,7 @@ def test_create_falls_back_to_peewee_for_expressions_and_uneven_rows(rt, demo):
     import peewee
     business = models.Business.create(name=peewee.fn.LOWER("FAST-PATH-CO"), display_name="x")
     assert models.Business.get_by_id(business.id).name == "fast-path-co"
-    expire = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    expire = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     uneven = [models.Workflow(business=demo[0], status="CREATED", title="u1", channel="SMS", expire_at=expire,
                               phone_number="+15555550100"),
               models.Workflow(business=demo[0], status="CREATED", title="u2", channel="SMS", expire_at=expire)]
@@ -210,7 +213,7 @@ def test_written_behind_inserts_commit_with_the_transaction_in_one_round_trip(rt
             sent.append(sql)
             return super().execute(sql, params)
 
-    expire = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    expire = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     with database.atomic(), store.write_behind():
         database.connection().cursor_factory = Counting
         first = models.Workflow.create(business=demo[0], status="CREATED", title="behind 1", channel="SMS",
@@ -230,7 +233,7 @@ def test_written_behind_inserts_commit_with_the_transaction_in_one_round_trip(rt
 
 def test_a_written_behind_insert_that_fails_takes_its_whole_transaction_with_it(rt, demo):
     import peewee
-    expire = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    expire = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     before = models.Workflow.select().count()
     with pytest.raises(peewee.IntegrityError):
         with rt.database.atomic(), store.write_behind():
@@ -244,7 +247,7 @@ def test_a_written_behind_insert_that_fails_takes_its_whole_transaction_with_it(
 
 
 def test_an_exception_inside_write_behind_discards_what_was_pending(rt, demo):
-    expire = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    expire = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     before = models.Workflow.select().count()
     with pytest.raises(RuntimeError):
         with rt.database.atomic(), store.write_behind():
@@ -289,3 +292,190 @@ def test_on_postgresql_begin_travels_with_the_transactions_first_statement(rt, d
         database.connection().cursor_factory = None
     assert models.Business.get_by_id(demo[0].id).display_name == "Renamed"
     assert sent[0].startswith("BEGIN; UPDATE") and sent[-1] == "COMMIT"
+
+
+# -- peewee's private APIs -------------------------------------------------------------------------------------------
+# store.Prepared, store.write_behind (PooledPostgres) and models.create lean on names peewee does not document as
+# public. setup.cfg pins peewee>=4,<5; each test below holds one of those names to what the store expects of it, so
+# that an upgrade that changes one fails here, naming it, rather than somewhere deep in a service.
+
+class _Owner(peewee.Model):
+    id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
+    name = peewee.CharField()
+
+
+class _Thing(peewee.Model):
+    id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
+    owner = peewee.ForeignKeyField(_Owner)
+    name = peewee.CharField()
+    amount = MoneyField(null=True)
+
+
+@pytest.fixture
+def memory():
+    """A database of its own, in memory, with two small models bound to it."""
+    database = peewee.SqliteDatabase(":memory:")
+    with database.bind_ctx([_Owner, _Thing]):
+        database.create_tables([_Owner, _Thing])
+        owner = _Owner.create(name="Ann")
+        _Thing.create(owner=owner, name="first", amount=Decimal("1.25"))
+        _Thing.create(owner=owner, name="second")
+        yield database
+    database.close()
+
+
+def test_peewee_value_with_converter_false_goes_into_the_params_as_it_is():
+    """Prepared: a marker ``Value(text, converter=False)`` reaches ``sql()``'s params untouched (the field's
+    ``db_value``, which would refuse the text for a money column, is not applied)."""
+    marker = "\x00linx-value-0\x00"
+    sql, params = _Thing.select().where(_Thing.amount == peewee.Value(marker, converter=False)).sql()
+    assert params == [marker]
+
+
+def test_peewee_query_returning_holds_the_selected_columns_in_order():
+    """Prepared (``_whole_rows_of``): ``query._returning`` is the selected columns, the very field objects, in
+    ``_meta.sorted_fields`` order for a plain ``select()`` and for ``update().returning(*sorted_fields)``."""
+    fields = _Thing._meta.sorted_fields
+    assert [f.name for f in fields] == ["id", "owner", "name", "amount"]
+    assert all(a is b for a, b in zip(_Thing.select()._returning, fields, strict=True))
+    update = _Thing.update(name="x").returning(*fields)
+    assert all(a is b for a, b in zip(update._returning, fields, strict=True))
+    assert [f.name for f in _Thing.select(_Thing.name)._returning] == ["name"]
+    assert list(_Thing._meta.sorted_field_names) == ["id", "owner", "name", "amount"]  # models._insert
+    assert _Thing._meta.fields["amount"] is _Thing.amount
+
+
+def test_peewee_query_joins_and_from_list_tell_a_join_or_a_second_table():
+    """Prepared (``_whole_rows_of``): ``_joins`` is empty and ``_from_list`` one table for a one-model select."""
+    plain = _Thing.select()
+    assert not plain._joins and len(plain._from_list) == 1
+    assert _Thing.select(_Thing, _Owner).join(_Owner)._joins
+    assert len(_Thing.select().from_(_Thing, _Owner)._from_list) == 2
+
+
+def test_peewee_get_cursor_wrapper_makes_the_querys_rows_from_a_cursor(memory):
+    """Prepared.rows: ``query._get_cursor_wrapper(cursor)`` over the cursor of the query's own SQL yields what
+    iterating the query yields, joined models included."""
+    query = _Thing.select(_Thing, _Owner).join(_Owner).order_by(_Thing.name)
+    sql, params = query.sql()
+    rows = list(query._get_cursor_wrapper(memory.execute_sql(sql, params)))
+    expected = list(query)
+    assert [(r.id, r.name, r.amount, r.owner.name) for r in rows] == [
+        (r.id, r.name, r.amount, r.owner.name) for r in expected]
+    assert [r.amount for r in rows] == [Decimal("1.25"), None] and rows[0].owner.name == "Ann"
+
+
+def test_peewee_model_no_default_makes_an_empty_instance_that_reads_its_data(memory):
+    """Prepared.rows: ``Model(__no_default__=1)`` applies no default (no new id) and leaves nothing dirty;
+    values put in ``__data__`` read back as attributes. models.create clears ``_dirty`` the same way."""
+    instance = _Thing(__no_default__=1)
+    assert instance.__data__ == {} and not instance._dirty
+    row = _Thing.select().where(_Thing.name == "first").get()
+    instance.__data__.update(row.__data__)
+    assert (instance.id, instance.name, instance.amount) == (row.id, "first", Decimal("1.25"))
+    fresh = _Thing(name="x")
+    assert "id" in fresh.__data__ and "name" in fresh._dirty  # the default path, for contrast
+
+
+def test_peewee_database_proxy_obj_is_the_database_it_was_given():
+    """store.bind, write_behind, is_postgres and models._insert read the bound database as ``db.obj``."""
+    proxy = peewee.DatabaseProxy()
+    assert proxy.obj is None
+    database = peewee.SqliteDatabase(":memory:")
+    proxy.initialize(database)
+    assert proxy.obj is database
+
+
+def test_peewee_placeholder_and_quote_of_each_database():
+    """models._insert writes its INSERT text with the database's ``param`` and ``quote``."""
+    assert (peewee.SqliteDatabase.param, peewee.SqliteDatabase.quote) == ("?", '""')
+    assert (peewee.PostgresqlDatabase.param, peewee.PostgresqlDatabase.quote) == ("%s", '""')
+    assert isinstance(peewee.fn.LOWER("x"), peewee.Node) and not isinstance("x", peewee.Node)
+
+
+def test_peewee_transactions_go_through_the_databases_begin_commit_and_rollback():
+    """PooledPostgres (write_behind): ``atomic()`` at depth 0 calls ``begin()`` with no argument and ends with
+    ``commit()`` or ``rollback()``; a nested ``atomic()`` is a savepoint sent through ``execute_sql``; and
+    ``transaction_depth()`` counts the open ones. The overrides of those three methods are how BEGIN travels
+    with the first statement and the written-behind inserts with the COMMIT."""
+    calls = []
+
+    class Recording(peewee.SqliteDatabase):
+        def begin(self, *args, **kwargs):
+            calls.append(("begin", args, kwargs))
+            return super().begin(*args, **kwargs)
+
+        def commit(self):
+            calls.append(("commit",))
+            return super().commit()
+
+        def rollback(self):
+            calls.append(("rollback",))
+            return super().rollback()
+
+        def execute_sql(self, sql, params=None):
+            calls.append(("sql", sql.split()[0]))
+            return super().execute_sql(sql, params)
+
+    database = Recording(":memory:")
+    with database.connection_context():
+        assert database.transaction_depth() == 0
+        with database.atomic():
+            assert database.transaction_depth() == 1
+            with database.atomic():
+                database.execute_sql("SELECT 1")
+        with pytest.raises(RuntimeError):
+            with database.atomic():
+                raise RuntimeError("undo")
+    assert calls == [("begin", (), {}), ("sql", "SAVEPOINT"), ("sql", "SELECT"), ("sql", "RELEASE"), ("commit",),
+                     ("begin", (), {}), ("rollback",)]
+
+
+def test_peewee_connection_state_keeps_the_connection_and_the_open_connection_contexts():
+    """PooledPostgres: ``_state.conn`` is this thread's connection and ``_state.ctx`` the stack of open
+    ``connection_context`` blocks; ``connect()`` resets that stack (which PooledPostgres.connect undoes, so a
+    block that opened a connection can still close it)."""
+    database = peewee.SqliteDatabase(":memory:")
+    with database.connection_context():
+        assert database._state.conn is database.connection() and len(database._state.ctx) == 1
+        kept = list(database._state.ctx)
+        database.close()
+        database.connect()
+        assert database._state.ctx == []  # what PooledPostgres.connect puts back
+        database._state.ctx = kept
+    assert database.is_closed()
+
+
+def test_peewee_exception_wrapper_turns_driver_errors_into_peewees_keeping_the_original():
+    """PooledPostgres.commit sends its last statement under ``peewee.__exception_wrapper__``; store.unavailable
+    reads the driver's exception from ``orig``."""
+    import psycopg2
+
+    for driver_error, wrapped, outage in (
+            (sqlite3.OperationalError("database is locked"), peewee.OperationalError, "busy"),
+            (psycopg2.OperationalError("server closed the connection"), peewee.OperationalError, "unreachable"),
+            (psycopg2.IntegrityError("duplicate key"), peewee.IntegrityError, None)):
+        with pytest.raises(wrapped) as caught:
+            with peewee.__exception_wrapper__:
+                raise driver_error
+        assert caught.value.orig is driver_error and store.unavailable(caught.value) == outage
+
+
+def test_peewee_postgres_isolation_level_is_unset_unless_asked_for():
+    """PooledPostgres.begin defers BEGIN only when ``_isolation_level`` is unset (else BEGIN must name it)."""
+    assert not store.PooledPostgres("linx_never_connected")._isolation_level
+    assert store.PooledPostgres("linx_never_connected", isolation_level="SERIALIZABLE")._isolation_level
+
+
+def test_peewee_pool_manual_close_lets_go_of_the_connection_for_good():
+    """PooledPostgres._let_go_if_lost: ``manual_close()`` closes this thread's connection without putting it
+    back in the pool, so the next statement opens a new one."""
+    from playhouse.pool import PooledSqliteDatabase
+
+    database = PooledSqliteDatabase(":memory:", max_connections=2)
+    database.connect()
+    first = database.connection()
+    assert database.manual_close() is not False and database.is_closed()
+    database.connect()
+    assert database.connection() is not first
+    database.close()

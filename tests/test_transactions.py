@@ -316,3 +316,62 @@ def test_every_change_emits_a_status_changed_event_with_the_transaction(confirme
         assert data["customerFinancialAccount"]["maskedNumber"] == "************5556"
         assert data["customerFinancialAccount"]["id"] == str(tx.customer_account_id)
         assert data["businessFinancialAccount"]["maskedNumber"] == "********6789"
+
+
+def test_cancelling_the_payment_and_its_workflow_at_once_never_deadlocks(api, rt, demo):
+    import threading
+
+    from linx_core.errors import LinxError
+    from linx_core.services import journey, workflows
+
+    from .drive import ready_to_confirm
+
+    for _ in range(5):
+        wf = ready_to_confirm(api, rt)
+        tx = journey.submit(rt, wf["id"], 3, "move-money", {})
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def run(action):
+            rt.bind()
+            with rt.database.connection_context():
+                barrier.wait()
+                try:
+                    action()
+                except LinxError:
+                    pass  # one of them may find the other's result: a clean refusal is fine
+                except Exception as exc:  # noqa: BLE001 - a deadlock or any database error is the bug
+                    errors.append(repr(exc))
+
+        threads = [threading.Thread(target=run, args=(lambda: payments.cancel(rt, demo[0], tx.id),)),
+                   threading.Thread(target=run, args=(lambda: workflows.cancel(rt, demo[0], wf["id"]),))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+
+
+def test_a_rail_can_report_status_by_callback(api, rt):
+    from linx_core.clock import FrozenClock
+    from linx_core.errors import NotFound
+    from linx_core.services import journey
+    from linx_core.store.models import Transaction
+    from linx_core.worker import Worker
+
+    from .drive import ready_to_confirm
+
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    wf = ready_to_confirm(api, rt, amount=22)
+    tx = journey.submit(rt, wf["id"], 3, "move-money", {})
+    Worker(rt).run_until_idle()  # submitted: APPROVED, settling later
+    tx = Transaction.get_by_id(tx.id)
+    assert tx.status == "APPROVED" and tx.rail_reference
+    payments.report(rt, "push-to-card", tx.rail_reference, RailStatus("SETTLED", tx.rail_reference, "Paid."))
+    assert Transaction.get_by_id(tx.id).status == "SETTLED"
+    assert Workflow.get_by_id(wf["id"]).status == "COMPLETED"
+    payments.report(rt, "push-to-card", tx.rail_reference, RailStatus("APPROVED", tx.rail_reference))  # stale
+    assert Transaction.get_by_id(tx.id).status == "SETTLED"
+    with pytest.raises(NotFound):
+        payments.report(rt, "push-to-card", "no-such-reference", RailStatus("SETTLED"))

@@ -1,10 +1,12 @@
-"""The outbox worker: backoff, parking, leases, retry from the CLI, and a worker killed mid-job."""
+"""The outbox worker: backoff, parking, leases, housekeeping, retry from the CLI, and a worker killed mid-job."""
 
+import datetime as dt
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +16,8 @@ from click.testing import CliRunner
 from linx_core import clock, hookimpl, jobs
 from linx_core.cli import main as cli
 from linx_core.clock import FrozenClock
-from linx_core.store.models import Job
+from linx_core.services import idempotency
+from linx_core.store.models import IdempotencyRecord, Job
 from linx_core.worker import Worker
 
 from .conftest import DATA_KEY, SECRET_KEY
@@ -186,6 +189,7 @@ def _start_worker(env):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("phase", ["before", "after"])
 def test_a_worker_killed_mid_job_leaves_it_to_another_and_the_effect_happens_once(rt, backend_url, tmp_path, phase):
     effects = tmp_path / "effects.txt"
@@ -226,3 +230,65 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_and_the_effect_happens_onc
     assert effects.read_text() == "effect-1\n"
     assert second.returncode == 0, out
 
+
+
+# -- leases and housekeeping -----------------------------------------------------------
+
+class Held:
+    """A plugin whose job runs until the test lets it go."""
+
+    def __init__(self):
+        self.runs = 0
+        self.release = threading.Event()
+
+    @hookimpl
+    def linx_job_handlers(self, rt):
+        return {"test.held": self.run}
+
+    def run(self, rt, job):
+        self.runs += 1
+        self.release.wait(30)
+
+
+def _until(condition, seconds=30):
+    """Wait for another thread to make ``condition`` true (not a clock wait: the time the tests read is frozen)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def test_a_running_job_keeps_its_lease_past_the_lease_time(rt, frozen):
+    plugin = Held()
+    rt.plugins.register(plugin)
+    worker = Worker(rt, lease_seconds=1, poll_seconds=0.1)
+    thread = threading.Thread(target=worker.run_forever, daemon=True)
+    try:
+        job = jobs.enqueue("test.held", {})
+        thread.start()
+        assert _until(lambda: Job.get_by_id(job.id).status == "RUNNING")
+        first_lease = Job.get_by_id(job.id).lease_until
+        frozen.advance(seconds=0.9)
+        assert _until(lambda: Job.get_by_id(job.id).lease_until > first_lease), "the lease was never renewed"
+        frozen.advance(seconds=0.7)  # past the first lease: renewed, so nobody else may take the job
+        assert jobs.claim("someone-else", 5, lease_seconds=30) == []
+        plugin.release.set()
+        assert _until(lambda: Job.get_by_id(job.id).status == "DONE")
+        assert Job.get_by_id(job.id).status == "DONE" and plugin.runs == 1
+    finally:
+        plugin.release.set()
+        worker.stop()
+        thread.join(5)
+        rt.plugins.unregister(plugin)
+
+
+def test_housekeeping_purges_expired_keys_and_old_finished_jobs(rt, demo, frozen):
+    done = jobs.enqueue("notify", {"notificationId": "00000000-0000-0000-0000-000000000000"})
+    Job.update(status="DONE", updated_at=frozen.now()).where(Job.id == done.id).execute()
+    due = jobs.enqueue("expire", {"workflowId": "x", "expireAt": "x"}, run_at=frozen.now() + dt.timedelta(days=30))
+    reservation = idempotency.reserve(rt, demo[0], "housekeeping", "h")
+    idempotency.complete(reservation, 201, "{}")
+    frozen.advance(days=rt.settings.job_retention_days, hours=1)
+    Worker(rt).maintain()
+    assert Job.get_or_none(Job.id == done.id) is None and Job.get_or_none(Job.id == due.id) is not None
+    assert IdempotencyRecord.select().count() == 0

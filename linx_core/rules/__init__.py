@@ -14,24 +14,29 @@ subtypes or priorities, tighter limits, a parameter made required); for a
 solution no plugin provides, it is a whole entry of its own.
 """
 import copy
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from ..errors import Problem, RuleFileError
 from ..steps import kinds_by_name
 from .book import RuleBook
-from .loader import read_rule_files
+from .loader import RuleDocument, read_rule_files
 
 NARROWED_LISTS = ("transactionTypes", "financialAccountSubTypes", "priorities")
 
+#: ``(origin, solution name, entry)``: a solution's rule fragment, where it came from (``plugin <module>``)
+Fragment = tuple[str, str, Any]
 
-def default_rules_dir():
+
+def default_rules_dir() -> Path:
     """The rule files installed with LinX."""
     return Path(str(resources.files("linx_rules")))
 
 
-def solution_fragments(solutions):
+def solution_fragments(solutions: Iterable[Any]) -> list[Fragment]:
     """``[(origin, name, entry)]`` for solution objects: what :func:`load_rules` takes as ``fragments``."""
     out = []
     for solution in solutions:
@@ -43,7 +48,7 @@ def solution_fragments(solutions):
     return out
 
 
-def installed_fragments():
+def installed_fragments() -> list[Fragment]:
     """The rule fragments of the solutions the plugin manager finds (entry points too, outside tests).
 
     Used when :func:`load_rules` is given no fragments (``linx rules check``, scripts). The hook is
@@ -51,26 +56,27 @@ def installed_fragments():
     """
     from ..plugins import make_manager
 
-    found = {}
+    found: dict[str, Any] = {}
     for group in make_manager().hook.linx_solutions(rt=None):
         for solution in group or []:
             found.setdefault(solution.name, solution)
     return solution_fragments(found.values())
 
 
-def step_entries(kinds):
+def step_entries(kinds: Iterable[Any]) -> list[Fragment]:
     """``[(origin, name, entry)]`` for step kinds: what :func:`load_rules` takes as ``steps``."""
     return [(f"plugin {type(kind).__module__}", kind.name, kind.rule_entry()) for kind in kinds]
 
 
-def installed_step_entries():
+def installed_step_entries() -> list[Fragment]:
     """The step kinds' rule entries that the plugin manager finds (``rt=None``, as for the fragments)."""
     from ..plugins import make_manager
 
     return step_entries(kinds_by_name(make_manager().hook.linx_step_kinds(rt=None)).values())
 
 
-def load_rules(directory=None, fragments=None, *, installed_only=False, steps=None):
+def load_rules(directory: str | Path | None = None, fragments: Iterable[Fragment] | None = None, *,
+               installed_only: bool = False, steps: Iterable[Fragment] | None = None) -> RuleBook:
     """The rule book of the rule files in ``directory`` (default: the installed ones) and the solutions' fragments.
 
     ``fragments``: ``[(origin, name, entry)]`` as :func:`solution_fragments` makes them; ``None`` for
@@ -80,8 +86,7 @@ def load_rules(directory=None, fragments=None, *, installed_only=False, steps=No
     ``steps``: ``[(origin, name, entry)]`` as :func:`step_entries` makes them; ``None`` for the installed
     step kinds'.
     """
-    directory = Path(directory) if directory else default_rules_dir()
-    doc = read_rule_files(directory)
+    doc = read_rule_files(Path(directory) if directory else default_rules_dir())
     if fragments is None:
         fragments = installed_fragments()
     if steps is None:
@@ -91,7 +96,8 @@ def load_rules(directory=None, fragments=None, *, installed_only=False, steps=No
     return RuleBook.build(doc)
 
 
-def merge_step_entries(doc, entries, installed_only=False):
+def merge_step_entries(doc: RuleDocument, entries: Iterable[Fragment],
+                       installed_only: bool = False) -> RuleDocument:
     """Merge the step kinds' rule entries into ``doc``'s ``steps`` (in place): a rule file's entry of the same
     name is merged over the kind's (the admin's say wins); a kind whose entry is ``None`` relies on the rule
     files for it. With ``installed_only``, a step of the rule files that no kind provides is refused."""
@@ -124,12 +130,12 @@ def merge_step_entries(doc, entries, installed_only=False):
     return doc
 
 
-def merge_fragments(doc, fragments, installed_only=False):
+def merge_fragments(doc: RuleDocument, fragments: Iterable[Fragment], installed_only: bool = False) -> RuleDocument:
     """Merge the solutions' fragments into the rule document ``doc`` (in place); rule-file entries override."""
-    problems = []
+    problems: list[Problem] = []
     overrides = doc.data.get("solutions", {})
-    merged = {}
-    provided = {}
+    merged: dict[str, Any] = {}
+    provided: dict[str, str] = {}
     for origin, name, entry in fragments:
         where = f"{origin}: solutions.{name}"
         if name in provided:
@@ -166,7 +172,7 @@ def merge_fragments(doc, fragments, installed_only=False):
     return doc
 
 
-def _deep_merge(base, override):
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """``override`` over ``base``: mappings merge key by key, ``None`` removes a key, anything else replaces."""
     for key, value in override.items():
         if value is None:
@@ -178,7 +184,7 @@ def _deep_merge(base, override):
     return base
 
 
-def _decimal(value):
+def _decimal(value: object) -> Decimal | None:
     try:
         result = Decimal(str(value))
         return result if result.is_finite() else None
@@ -186,21 +192,22 @@ def _decimal(value):
         return None
 
 
-def _names(value):
+def _names(value: object) -> list[str] | None:
     """``value`` if it is a list of names, else None: a fault of shape is the schemas' to report."""
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
     return None
 
 
-def _mapping(value):
+def _mapping(value: object) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _narrowing_problems(doc, name, rail, override, data):
+def _narrowing_problems(doc: RuleDocument, name: str, rail: dict[str, Any], override: dict[str, Any],
+                        data: dict[str, Any]) -> list[Problem]:
     """An override may only narrow what the rail can do; faults of shape are left to the schemas."""
-    out = []
-    base = ("solutions", name)
+    out: list[Problem] = []
+    base: tuple[Any, ...] = ("solutions", name)
     for key in NARROWED_LISTS:
         values, supported = _names(override.get(key)), _names(rail.get(key))
         if values is None or supported is None:

@@ -1,17 +1,27 @@
 """The rule book: the checked rule files, compiled into a request schema and checks."""
 import itertools
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import Schema, ValidationError, fields
 
 from ..errors import InvalidRequest, Problem, RuleFileError, RuleViolation
 from . import checks
 from .fields import StrictBoolean, Text, WholeNumber, field_for
+from .loader import RuleDocument
 from .messages import Coded, RuleLength, RuleOneOf, flatten, worst_status
-from .meta import (MESSAGE_ORIGINS, NAME, SECTION_SCHEMAS, Combination, NotificationsSpec, Strict, WorkflowSpec,
-                   catalog_entry_schema)
+from .meta import (
+    MESSAGE_ORIGINS,
+    NAME,
+    SECTION_SCHEMAS,
+    Combination,
+    NotificationsSpec,
+    Strict,
+    WorkflowSpec,
+    catalog_entry_schema,
+)
 
 REQUIRED_SECTIONS = ("parameters", "steps", "solutions", "workflow", "combinations", "currencies",
                      "financialAccountSubTypes", "messages", "notifications")
@@ -22,15 +32,17 @@ class WorkflowRequest:
     """A workflow request that passed the rules (data checks against the store come after)."""
 
     title: str
-    steps: tuple
-    parameters: dict
+    steps: tuple[str, ...]
+    parameters: dict[str, Any]
     expire_hours: int
-    customer_memo: Optional[str]
-    passcode: Optional[bool]
+    customer_memo: str | None
+    passcode: bool | None
 
 
 class RuleBook:
-    def __init__(self, doc, data):
+    """The checked rule files: their sections as data, the request schema, and the checks built from them."""
+
+    def __init__(self, doc: RuleDocument, data: dict[str, Any]) -> None:
         self.directory = doc.directory
         self.catalog = data["catalog"]
         self.parameters = data["parameters"]
@@ -47,16 +59,18 @@ class RuleBook:
     # -- building ---------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, doc):
-        problems = []
-        data = {"catalog": {}, "parameters": {}, "steps": {}, "solutions": {}, "workflow": {}, "combinations": [],
-                "messages": {}, "notifications": {}}
+    def build(cls, doc: RuleDocument) -> "RuleBook":
+        """Check each section of ``doc`` against its meta-schema, and the names across files; refuse with every
+        fault at once (:class:`RuleFileError`)."""
+        problems: list[Problem] = []
+        data: dict[str, Any] = {"catalog": {}, "parameters": {}, "steps": {}, "solutions": {}, "workflow": {},
+                                "combinations": [], "messages": {}, "notifications": {}}
         for section in REQUIRED_SECTIONS:
             if section not in doc.data:
                 problems.append(Problem(str(doc.directory), f"no rule file defines the section `{section}`",
                                         "RULE_FILE_MISSING_SECTION"))
 
-        def load(schema, value, path):
+        def load(schema: Schema, value: Any, path: tuple[Any, ...]) -> Any:
             try:
                 return schema.load(value)
             except ValidationError as exc:
@@ -71,8 +85,8 @@ class RuleBook:
                     if loaded:
                         data["combinations"].append(loaded)
             elif section in ("workflow", "notifications"):
-                schema = WorkflowSpec() if section == "workflow" else NotificationsSpec()
-                data[section] = load(schema, entries, (section,)) or {}
+                spec: Schema = WorkflowSpec() if section == "workflow" else NotificationsSpec()
+                data[section] = load(spec, entries, (section,)) or {}
             elif section in SECTION_SCHEMAS:
                 for key, value in entries.items():
                     if NAME.regex.match(key) is None:
@@ -94,7 +108,7 @@ class RuleBook:
             raise RuleFileError(problems)
         return cls(doc, data)
 
-    def _compile_conditions(self):
+    def _compile_conditions(self) -> dict[str, list[dict[str, Any]]]:
         """Every condition, per step: the steps' own, plus those each solution implies."""
         by_step = {name: list(spec["conditions"]) for name, spec in self.steps.items()}
         scoped = {p for spec in self.steps.values() for p in spec["parameters"]["bySolution"]}
@@ -116,18 +130,19 @@ class RuleBook:
                 })
         return by_step
 
-    def _compile_request_schema(self):
+    def _compile_request_schema(self) -> type[Schema]:
         catalog = dict(self.catalog, solutions=self.solutions)
         counter = itertools.count(1)
 
-        def build_object(spec):
-            attrs = {n: field_for(s, catalog, s.get("required", False), build_object) for n, s in spec["fields_"].items()}
+        def build_object(spec: Mapping[str, Any]) -> type[Schema]:
+            attrs = {n: field_for(s, catalog, s.get("required", False), build_object)
+                     for n, s in spec["fields_"].items()}
             return Strict.from_dict(attrs, name=f"WorkflowObject{next(counter)}")
 
-        param_fields = {}
+        param_fields: dict[str, fields.Field] = {}
         for name, spec in self.parameters.items():
-            param_fields[name] = field_for(spec, catalog, False, build_object)
-            param_fields[name].metadata["description"] = checks.describe_parameter(self, name)
+            field = param_fields[name] = field_for(spec, catalog, False, build_object)
+            field.metadata = {**field.metadata, "description": checks.describe_parameter(self, name)}
         parameters = Strict.from_dict(param_fields, name="WorkflowParameters")
         step_entry = Strict.from_dict(
             {"name": Text(required=True, validate=RuleOneOf(list(self.steps)),
@@ -137,7 +152,8 @@ class RuleBook:
         wf = self.workflow
         expiry = wf["expiry"]
         top = {
-            "title": Text(required=True, validate=RuleLength(min=max(1, wf["title"]["minLength"]), max=wf["title"]["maxLength"]),
+            "title": Text(required=True,
+                          validate=RuleLength(min=max(1, wf["title"]["minLength"]), max=wf["title"]["maxLength"]),
                           metadata={"description": "What the customer is asked to do."}),
             "expireIn": WholeNumber(metadata={
                 "description": f"Days until the link expires (a number or a numeric string); "
@@ -158,10 +174,11 @@ class RuleBook:
 
     # -- using -----------------------------------------------------------------------------
 
-    def validate_workflow(self, body):
+    def validate_workflow(self, body: object) -> WorkflowRequest:
         """A :class:`WorkflowRequest`, or :class:`InvalidRequest` (400) / :class:`RuleViolation` (422)."""
         if not isinstance(body, dict):
-            raise InvalidRequest("The body must be a JSON object.", [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
+            raise InvalidRequest("The body must be a JSON object.",
+                                 [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
         try:
             data = self._request_loader().load(body)
         except ValidationError as exc:
@@ -179,15 +196,16 @@ class RuleBook:
             problems.insert(0, expiry_problem)
         if problems:
             raise RuleViolation("The request breaks the rules.", problems)
+        assert hours is not None  # (no expiry problem)
         return WorkflowRequest(data["title"], steps, params, hours, data.get("customerMemo"), data.get("passcode"))
 
-    def _request_loader(self):
+    def _request_loader(self) -> Schema:
         loader = getattr(self._loaders, "request", None)
         if loader is None:
             loader = self._loaders.request = self.request_schema()
         return loader
 
-    def _expiry_hours(self, data):
+    def _expiry_hours(self, data: Mapping[str, Any]) -> tuple[int | None, Problem | None]:
         expiry = self.workflow["expiry"]
         if "expireIn" in data and "expireInHours" in data:
             return None, Problem("expireInHours", "Give expireIn (days) or expireInHours, not both.", "EXPIRY_TWICE")
@@ -204,12 +222,13 @@ class RuleBook:
             return None, Problem(path, f"Must be between {low} and {high} {unit}.", "EXPIRY_OUT_OF_RANGE")
         return hours, None
 
-    def expiry_hours(self, body):
+    def expiry_hours(self, body: object) -> int:
         """Hours from an extend body (``expireIn`` days or ``expireInHours``), or a 400/422."""
         if not isinstance(body, dict):
-            raise InvalidRequest("The body must be a JSON object.", [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
-        schema = Strict.from_dict({k: self.request_schema._declared_fields[k] for k in ("expireIn", "expireInHours")},
-                                  name="ExtendRequest")
+            raise InvalidRequest("The body must be a JSON object.",
+                                 [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
+        declared = self.request_schema._declared_fields
+        schema = Strict.from_dict({k: declared[k] for k in ("expireIn", "expireInHours")}, name="ExtendRequest")
         try:
             data = schema().load(body)
         except ValidationError as exc:
@@ -225,21 +244,24 @@ class RuleBook:
             if problem.code == "EXPIRY_TWICE":
                 raise InvalidRequest("The request is malformed.", [problem])
             raise RuleViolation("The request breaks the rules.", [problem])
+        assert hours is not None  # (no expiry problem)
         return hours
 
-    def decimals(self, currency):
+    def decimals(self, currency: str) -> int:
+        """The minor units of ``currency`` (2 for USD)."""
         return self.catalog["currencies"][currency]["minorUnits"]
 
-    def account_kind(self, subtype):
+    def account_kind(self, subtype: str) -> str:
+        """CARD or BANK for a financial account subtype."""
         return self.catalog["financialAccountSubTypes"][subtype]["kind"]
 
 
-def _step_parameters(spec):
+def _step_parameters(spec: Mapping[str, Any]) -> set[str]:
     p = spec["parameters"]
     return set(p["required"]) | set(p["optional"]) | set(p["bySolution"])
 
 
-def _paths(messages, prefix=()):
+def _paths(messages: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
     if isinstance(messages, dict):
         for key, value in messages.items():
             yield from _paths(value, prefix if key in ("_schema", "key", "value") else prefix + (key,))
@@ -253,23 +275,23 @@ def _paths(messages, prefix=()):
         yield prefix, str(messages)
 
 
-def _cross_references(doc, data):
+def _cross_references(doc: RuleDocument, data: dict[str, Any]) -> list[Problem]:
     """Faults between files: a name used in one place that is not defined in another."""
-    out = []
+    out: list[Problem] = []
     catalog = data["catalog"]
     params = data["parameters"]
     steps = data["steps"]
     solutions = data["solutions"]
     lists = dict(catalog, solutions=solutions)
 
-    def need(value, known, path, what):
+    def need(value: Any, known: Mapping[Any, Any], path: tuple[Any, ...], what: str) -> bool:
         if value not in known:
             hint = ", ".join(sorted(map(str, known))[:12])
             out.append(doc.problem(path, f"names unknown {what} {value!r} (known: {hint})"))
             return False
         return True
 
-    def check_param_spec(spec, path):
+    def check_param_spec(spec: Mapping[str, Any], path: tuple[Any, ...]) -> None:
         if spec["type"] == "enum":
             need(spec["values"], lists, path + ("values",), "value list")
         if spec["type"] == "money":
@@ -284,7 +306,7 @@ def _cross_references(doc, data):
     for name, spec in params.items():
         check_param_spec(spec, ("parameters", name))
 
-    by_solution = set()
+    by_solution: set[str] = set()
     for name, spec in steps.items():
         p = spec["parameters"]
         by_solution |= set(p["bySolution"])
@@ -292,7 +314,7 @@ def _cross_references(doc, data):
             for i, pname in enumerate(p[kind]):
                 need(pname, params, ("steps", name, "parameters", kind, i), "parameter")
         for i, cond in enumerate(spec["conditions"]):
-            base = ("steps", name, "conditions", i)
+            base: tuple[Any, ...] = ("steps", name, "conditions", i)
             for pname, values in cond["when"].items():
                 if need(pname, params, base + ("when", pname), "parameter"):
                     _check_values(doc, out, lists, params[pname], values, base + ("when", pname))
@@ -307,7 +329,8 @@ def _cross_references(doc, data):
         for key, section in (("transactionTypes", "transactionTypes"), ("priorities", "priorities"),
                              ("financialAccountSubTypes", "financialAccountSubTypes")):
             for i, value in enumerate(sol[key]):
-                need(value, catalog.get(section, {}), base + (key, i), section[:-1] if section.endswith("s") else section)
+                what = section[:-1] if section.endswith("s") else section
+                need(value, catalog.get(section, {}), base + (key, i), what)
         for kind in ("required", "optional"):
             for i, pname in enumerate(sol["parameters"][kind]):
                 if pname not in by_solution:
@@ -318,7 +341,8 @@ def _cross_references(doc, data):
                 places = catalog["currencies"][cur]["minorUnits"]
                 for end in ("min", "max"):
                     if -limit[end].as_tuple().exponent > places:
-                        out.append(doc.problem(base + ("limits", cur, end), f"has more than {places} decimals for {cur}"))
+                        out.append(doc.problem(base + ("limits", cur, end),
+                                               f"has more than {places} decimals for {cur}"))
     for section, values in (("channels", catalog.get("channels", {})),):
         for value, attrs in values.items():
             need(attrs["contact"], params, (section, value, "contact"), "parameter")
@@ -343,7 +367,8 @@ def _cross_references(doc, data):
     return out
 
 
-def _check_values(doc, out, lists, spec, values, path):
+def _check_values(doc: RuleDocument, out: list[Problem], lists: Mapping[str, Any], spec: Mapping[str, Any],
+                  values: list[Any], path: tuple[Any, ...]) -> None:
     if spec["type"] != "enum":
         return
     known = lists.get(spec["values"], {})

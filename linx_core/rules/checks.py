@@ -3,14 +3,22 @@
 Each check is driven by the rule book; each fault is a :class:`Problem` whose
 ``code`` is the rule's id in upper snake case, so an integrator can tell rules apart.
 """
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 from ..errors import Problem
 
+if TYPE_CHECKING:
+    from .book import RuleBook
 
-def rule_code(rule_id):
+Params = Mapping[str, Any]
+
+
+def rule_code(rule_id: str) -> str:
     return rule_id.upper().replace("-", "_")
 
 
-def check_workflow(book, steps, params):
+def check_workflow(book: "RuleBook", steps: Sequence[str], params: Params) -> list[Problem]:
     problems = _combinations(book, steps)
     if problems:
         return problems
@@ -20,8 +28,8 @@ def check_workflow(book, steps, params):
     return _dedupe(problems)
 
 
-def _combinations(book, steps):
-    out = []
+def _combinations(book: "RuleBook", steps: Sequence[str]) -> list[Problem]:
+    out: list[Problem] = []
     present = set(steps)
     for rule in book.combinations:
         code = rule_code(rule["id"])
@@ -29,7 +37,7 @@ def _combinations(book, steps):
         if "first" in rule and steps[0] != rule["first"]:
             out.append(Problem("steps[0]", message or f"The first step must be {rule['first']}.", code))
         elif "unique" in rule:
-            seen = set()
+            seen: set[str] = set()
             for i, name in enumerate(steps):
                 if name in seen:
                     out.append(Problem(f"steps[{i}]", message or f"Step {name} appears more than once.", code))
@@ -46,29 +54,29 @@ def _combinations(book, steps):
             found = [s for s in rule["exactlyOne"] if s in present]
             if len(found) != 1:
                 which = "both" if len(found) > 1 else "neither"
-                out.append(Problem("steps", message or f"Exactly one of {' and '.join(rule['exactlyOne'])} is required "
-                                   f"({which} given).", code))
+                out.append(Problem("steps", message or f"Exactly one of {' and '.join(rule['exactlyOne'])} is "
+                                   f"required ({which} given).", code))
         elif "atMostOne" in rule:
             found = [s for s in rule["atMostOne"] if s in present]
             if len(found) > 1:
-                out.append(Problem("steps", message or f"At most one of {', '.join(rule['atMostOne'])} is allowed.", code))
-        elif "ifPresent" in rule and rule["ifPresent"] in present:
-            if not present & set(rule["requireOneOf"]):
-                out.append(Problem("steps", message or f"Step {rule['ifPresent']} requires "
-                                   f"{' or '.join(rule['requireOneOf'])}.", code))
+                out.append(Problem("steps", message or f"At most one of {', '.join(rule['atMostOne'])} is allowed.",
+                                   code))
+        elif "ifPresent" in rule and rule["ifPresent"] in present and not present & set(rule["requireOneOf"]):
+            out.append(Problem("steps", message or f"Step {rule['ifPresent']} requires "
+                               f"{' or '.join(rule['requireOneOf'])}.", code))
     return out
 
 
-def _order_text(book):
-    groups = {}
+def _order_text(book: "RuleBook") -> str:
+    groups: dict[int, list[str]] = {}
     for name, spec in book.steps.items():
         groups.setdefault(spec["order"], []).append(name)
     return ", ".join(" | ".join(names) for _, names in sorted(groups.items()))
 
 
-def _parameters(book, steps, params):
-    out = []
-    used = {}
+def _parameters(book: "RuleBook", steps: Sequence[str], params: Params) -> list[Problem]:
+    out: list[Problem] = []
+    used: dict[str, str] = {}
     for name in steps:
         p = book.steps[name]["parameters"]
         for pname in p["required"] + p["optional"] + p["bySolution"]:
@@ -86,8 +94,8 @@ def _parameters(book, steps, params):
     return out
 
 
-def _conditions(book, steps, params):
-    out = []
+def _conditions(book: "RuleBook", steps: Sequence[str], params: Params) -> list[Problem]:
+    out: list[Problem] = []
     for name in steps:
         for cond in book.conditions[name]:
             if not all(params.get(k) in values for k, values in cond["when"].items()):
@@ -96,10 +104,12 @@ def _conditions(book, steps, params):
             because = " and ".join(f"{k} is {params[k]}" for k in cond["when"])
             for pname in cond["require"]:
                 if pname not in params:
-                    out.append(Problem(f"parameters.{pname}", cond.get("message") or f"Is required when {because}.", code))
+                    out.append(Problem(f"parameters.{pname}", cond.get("message") or f"Is required when {because}.",
+                                       code))
             for pname in cond["forbid"]:
                 if pname in params:
-                    out.append(Problem(f"parameters.{pname}", cond.get("message") or f"Is not allowed when {because}.", code))
+                    out.append(Problem(f"parameters.{pname}",
+                                       cond.get("message") or f"Is not allowed when {because}.", code))
             for pname, values in cond["allow"].items():
                 if pname in params and params[pname] not in values:
                     out.append(Problem(f"parameters.{pname}", cond.get("message") or
@@ -114,15 +124,15 @@ def _conditions(book, steps, params):
     return out
 
 
-def _amounts(book, params):
+def _amounts(book: "RuleBook", params: Params) -> Iterator[tuple[str, Any]]:
     """``(parameter, currency)`` for each money parameter given, whatever the rule files name them."""
     for pname, spec in book.parameters.items():
         if spec["type"] == "money" and pname in params:
             yield pname, params.get(spec["currency"])
 
 
-def _money(book, params):
-    out = []
+def _money(book: "RuleBook", params: Params) -> list[Problem]:
+    out: list[Problem] = []
     for pname, currency in _amounts(book, params):
         if currency not in book.catalog["currencies"]:
             continue
@@ -134,8 +144,9 @@ def _money(book, params):
     return out
 
 
-def _dedupe(problems):
-    seen, out = set(), []
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Problem] = []
     for p in problems:
         if (p.path, p.code) not in seen:
             seen.add((p.path, p.code))
@@ -143,7 +154,7 @@ def _dedupe(problems):
     return out
 
 
-def describe_parameter(book, name):
+def describe_parameter(book: "RuleBook", name: str) -> str:
     """The parameter's description plus where it is used and when it is required, for OpenAPI."""
     spec = book.parameters[name]
     parts = [spec.get("description", "").rstrip(".") + "." if spec.get("description") else ""]
@@ -153,7 +164,7 @@ def describe_parameter(book, name):
         parts.append(f"Used by: {', '.join(users)}.")
     if required_by:
         parts.append(f"Required by: {', '.join(required_by)}.")
-    for step, conds in book.conditions.items():
+    for conds in book.conditions.values():
         for cond in conds:
             when = " and ".join(f"{k} is {'/'.join(v)}" for k, v in cond["when"].items())
             if name in cond["require"]:

@@ -1,6 +1,8 @@
 """marshmallow fields for the parameter types a rule file can name."""
 import uuid
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import Any
 
 import phonenumbers
 from marshmallow import ValidationError, fields
@@ -13,7 +15,8 @@ PARAMETER_TYPES = ("string", "enum", "phone", "email", "uuid", "money", "list", 
 class Text(fields.String):
     """A string; blank strings are refused and surrounding space is trimmed."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> str:
         value = super()._deserialize(value, attr, data, **kwargs).strip()
         if not value:
             raise ValidationError(Coded("Must not be blank.", "BLANK"))
@@ -30,14 +33,16 @@ class Phone(Text):
     answers 21211, handled by the SMS channel).
     """
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> str:
         value = super()._deserialize(value, attr, data, **kwargs)
         try:
             number = phonenumbers.parse(value, None)
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_possible_number(number):
-            raise ValidationError(Coded("Not a valid phone number in E.164 form (like +16471234567).", "INVALID_PHONE"))
+            raise ValidationError(Coded("Not a valid phone number in E.164 form (like +16471234567).",
+                                        "INVALID_PHONE"))
         formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if formatted != value:
             raise ValidationError(Coded(f"Use E.164 form: {formatted}.", "INVALID_PHONE"))
@@ -45,7 +50,8 @@ class Phone(Text):
 
 
 class Uuid(Text):
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> str:
         value = super()._deserialize(value, attr, data, **kwargs)
         try:
             return str(uuid.UUID(value))
@@ -56,8 +62,9 @@ class Uuid(Text):
 class Money(fields.Decimal):
     """A decimal amount given as a JSON number or a numeric string; never a float, never a bool."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or isinstance(value, float):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> Decimal:
+        if isinstance(value, (bool, float)):
             # Floats cannot reach here through the API (JSON numbers parse as Decimal);
             # refusing them keeps a caller in Python from slipping binary fractions in.
             raise self.make_error("invalid")
@@ -68,14 +75,17 @@ class Money(fields.Decimal):
             raise ValidationError(Coded("Must be greater than 0.", "NOT_POSITIVE"))
         if result.adjusted() > 15:
             raise ValidationError(Coded("Is too large.", "OUT_OF_RANGE"))
-        # 1E+2 and "1e2" are 100: keep the plain form, which is how the amount reads back.
-        return Decimal(format(result, "f"))
+        # 1E+2 and "1e2" are 100: keep the plain form, which is how the amount reads back. Only a positive exponent
+        # changes in that form (and is at most 15 here); "1e-999999999" written out would be a gigabyte of zeros.
+        exponent = result.as_tuple().exponent
+        return Decimal(format(result, "f")) if isinstance(exponent, int) and exponent > 0 else result
 
 
 class WholeNumber(fields.Field):
     """A whole number given as a JSON integer or a string of digits (the seeds send "2")."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> int:
         if isinstance(value, bool):
             raise ValidationError("Not a valid whole number.")
         if isinstance(value, int):
@@ -90,17 +100,19 @@ class WholeNumber(fields.Field):
 class StrictBoolean(fields.Boolean):
     """true or false, nothing else."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> bool:
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
 
 
-def field_for(spec, catalog, required=False, build_object=None):
+def field_for(spec: Mapping[str, Any], catalog: Mapping[str, Any], required: bool = False,
+              build_object: Callable[[Mapping[str, Any]], Any] | None = None) -> fields.Field:
     """The marshmallow field for a parameter spec from a rule file."""
     kind = spec["type"]
-    meta = {"description": spec.get("description", "")}
-    common = {"required": required, "metadata": meta}
+    meta: dict[str, Any] = {"description": spec.get("description", "")}
+    common: dict[str, Any] = {"required": required, "metadata": meta}
     if kind == "string":
         return Text(validate=RuleLength(min=spec.get("minLength", 1), max=spec.get("maxLength")), **common)
     if kind == "enum":
@@ -120,8 +132,11 @@ def field_for(spec, catalog, required=False, build_object=None):
         return StrictBoolean(**common)
     if kind == "list":
         inner = field_for(spec["items"], catalog, True, build_object)
-        return fields.List(inner, validate=RuleLength(min=spec.get("minItems"), max=spec.get("maxItems")), **common)
+        return fields.List(inner, validate=RuleLength(min=spec.get("minItems"), max=spec.get("maxItems")),
+                           **common)
     if kind == "object":
+        if build_object is None:
+            raise ValueError("an object parameter needs build_object")
         return fields.Nested(build_object(spec), **common)
     raise ValueError(kind)
 

@@ -5,8 +5,10 @@ a plugin's fragment can add a solution; a key defined twice is a fault naming
 both files. Places are reported as ``file:line: dotted.path``.
 """
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -24,14 +26,17 @@ PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_DEPTH = 32  # the shipped files nest 6 deep
 MAX_VALUES = 100_000  # values a file may hold once its aliases are expanded
 
+#: a place in the merged document: section, then keys and list indexes (``("steps", "notification", "conditions", 0)``)
+Path_ = tuple[Any, ...]
+
 
 @dataclass
 class Source:
     """Where each part of the merged document came from."""
 
-    files: dict = field(default_factory=dict)  # (section, key) or (section, index) -> (file, node)
+    files: dict[Path_, tuple[str, Any]] = field(default_factory=dict)  # (section, key|index) -> (file, node)
 
-    def locate(self, path):
+    def locate(self, path: Sequence[Any]) -> str:
         """``file:line: dotted.path`` for a path tuple into the merged document."""
         if not path:
             return "rules"
@@ -47,23 +52,25 @@ class Source:
 
 @dataclass
 class RuleDocument:
-    data: dict
+    data: dict[str, Any]
     source: Source
     directory: Path
 
-    def problem(self, path, message, code="RULE_FILE_INVALID"):
+    def problem(self, path: Sequence[Any], message: str, code: str = "RULE_FILE_INVALID") -> Problem:
         return Problem(self.source.locate(tuple(path)), message, code)
 
 
-def read_rule_files(directory):
+def read_rule_files(directory: str | Path) -> RuleDocument:
+    """The rule files of ``directory`` merged into one :class:`RuleDocument`; every fault at once, located."""
     directory = Path(directory)
-    problems = []
+    problems: list[Problem] = []
     if not directory.is_dir():
         raise RuleFileError([Problem(str(directory), "is not a folder of rule files", "RULES_MISSING")])
     paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
     if not paths:
         raise RuleFileError([Problem(str(directory), "holds no *.yaml rule file", "RULES_MISSING")])
-    merged, source = {}, Source()
+    merged: dict[str, Any] = {}
+    source = Source()
     for path in paths:
         name = path.name
         try:
@@ -80,7 +87,8 @@ def read_rule_files(directory):
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{name}:{mark.line + 1}" if mark else name
-            problems.append(Problem(where, f"is not valid YAML: {getattr(exc, 'problem', None) or exc}", "RULE_FILE_YAML"))
+            problems.append(Problem(where, f"is not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                                    "RULE_FILE_YAML"))
             continue
         except (OSError, ValueError) as exc:
             problems.append(Problem(name, f"cannot be read: {exc}", "RULE_FILE_UNREADABLE"))
@@ -89,11 +97,12 @@ def read_rule_files(directory):
             continue
         repeated = _repeated_keys(node)
         if repeated:
-            problems += [Problem(f"{name}:{k.start_mark.line + 1}", f"repeats the key {k.value!r}", "RULE_FILE_DUPLICATE")
-                         for k in repeated]
+            problems += [Problem(f"{name}:{k.start_mark.line + 1}", f"repeats the key {k.value!r}",
+                                 "RULE_FILE_DUPLICATE") for k in repeated]
             continue
         if not isinstance(doc, dict):
-            problems.append(Problem(name, "must be a mapping of sections (parameters:, steps:, ...)", "RULE_FILE_SHAPE"))
+            problems.append(Problem(name, "must be a mapping of sections (parameters:, steps:, ...)",
+                                    "RULE_FILE_SHAPE"))
             continue
         for section, value in doc.items():
             section_node = _child(node, section)
@@ -111,14 +120,16 @@ def read_rule_files(directory):
             elif section in MAP_SECTIONS:
                 if isinstance(value, list) and section in CATALOG_SECTIONS:
                     if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
-                        problems.append(Problem(f"{where}: {_dotted((section,))}", "a list of values must hold plain names", "RULE_FILE_SHAPE"))
+                        problems.append(Problem(f"{where}: {_dotted((section,))}",
+                                                "a list of values must hold plain names", "RULE_FILE_SHAPE"))
                         continue
                     value_nodes = {str(v): _child(section_node, i) for i, v in enumerate(value)}
                     value = {str(v): {} for v in value}
                 elif isinstance(value, dict):
                     value_nodes = {k: _value_node(section_node, k) for k in value}
                 else:
-                    problems.append(Problem(f"{where}: {_dotted((section,))}", "must be a mapping" + (" or a list" if section in CATALOG_SECTIONS else ""), "RULE_FILE_SHAPE"))
+                    wanted = "must be a mapping" + (" or a list" if section in CATALOG_SECTIONS else "")
+                    problems.append(Problem(f"{where}: {_dotted((section,))}", wanted, "RULE_FILE_SHAPE"))
                     continue
                 target = merged.setdefault(section, {})
                 for key, item in value.items():
@@ -127,28 +138,32 @@ def read_rule_files(directory):
                         first = source.files.get((section, key), ("?", None))[0]
                         at = _key_node(section_node, key) or value_nodes.get(key)
                         here = f"{name}:{at.start_mark.line + 1}" if at is not None else where
-                        problems.append(Problem(f"{here}: {_dotted((section, key))}", f"is defined in {first} already", "RULE_FILE_DUPLICATE"))
+                        problems.append(Problem(f"{here}: {_dotted((section, key))}",
+                                                f"is defined in {first} already", "RULE_FILE_DUPLICATE"))
                         continue
                     target[key] = {} if item is None else item
                     source.files[(section, key)] = (name, value_nodes.get(key))
             else:
                 known = ", ".join(sorted(LIST_SECTIONS | MAP_SECTIONS))
-                problems.append(Problem(f"{where}: {_dotted((section,))}", f"is not a rule section (known: {known})", "RULE_FILE_UNKNOWN_SECTION"))
+                problems.append(Problem(f"{where}: {_dotted((section,))}", f"is not a rule section (known: {known})",
+                                        "RULE_FILE_UNKNOWN_SECTION"))
     if problems:
         raise RuleFileError(problems)
     return RuleDocument(merged, source, directory)
 
 
-def _shape_problem(name, text):
+def _shape_problem(name: str, text: str) -> Problem | None:
     """A problem if the YAML nests too deeply, refers to itself, or expands past :data:`MAX_VALUES`.
 
     Read from the parser's events, which need no recursion, before anything walks the tree: a
     deep or recursive file would exhaust the stack of the composer and of every walk after it,
     and a few lines of aliases (a "billion laughs") can expand to more values than memory holds.
     """
-    open_anchors, sizes, stack = set(), {}, []  # stack: [anchor, expanded values so far]
+    open_anchors: set[str | None] = set()
+    sizes: dict[str | None, int] = {}
+    stack: list[list[Any]] = []  # [anchor, expanded values so far]
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in open_anchors:
                 return Problem(f"{name}:{line}", f"the alias *{event.anchor} refers to a value that contains it",
@@ -180,7 +195,7 @@ def _shape_problem(name, text):
     return None
 
 
-def _dotted(path):
+def _dotted(path: Sequence[Any]) -> str:
     """``steps.notification.conditions[0]``; a key that is not a plain name is quoted (``' '``, ``'a.b'``)."""
     out = ""
     for part in path:
@@ -192,7 +207,7 @@ def _dotted(path):
     return out
 
 
-def _child(node, key):
+def _child(node: yaml.Node | None, key: object) -> yaml.Node | None:
     """The value node under ``key`` (a mapping key or a list index), or None."""
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
@@ -203,11 +218,11 @@ def _child(node, key):
     return None
 
 
-def _value_node(node, key):
+def _value_node(node: yaml.Node | None, key: object) -> yaml.Node | None:
     return _child(node, key) or _key_node(node, key)
 
 
-def _key_node(node, key):
+def _key_node(node: yaml.Node | None, key: object) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for k, _ in node.value:
             if str(k.value) == str(key):
@@ -215,7 +230,7 @@ def _key_node(node, key):
     return None
 
 
-def _line_of(node, path):
+def _line_of(node: yaml.Node | None, path: Sequence[Any]) -> int | None:
     """The 1-based line of the deepest node along ``path`` that exists."""
     best = node
     for part in path:
@@ -229,8 +244,8 @@ def _line_of(node, path):
     return best.start_mark.line + 1 if best is not None else None
 
 
-def _repeated_keys(node):
-    out = []
+def _repeated_keys(node: yaml.Node | None) -> list[yaml.Node]:
+    out: list[yaml.Node] = []
     if isinstance(node, yaml.MappingNode):
         seen = set()
         for k, v in node.value:

@@ -4,19 +4,27 @@ marshmallow keeps message objects as they are raised, so a :class:`Coded`
 message raised by a rule-driven validator reaches the error body with its code.
 Plain marshmallow messages are structural faults (400).
 """
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from marshmallow import ValidationError, validate
 
 from ..errors import Problem
 
 
 class Coded(str):
-    def __new__(cls, text, code, status=422):
+    """A message with its error code and the HTTP status its fault deserves."""
+
+    code: str
+    status: int
+
+    def __new__(cls, text: str, code: str, status: int = 422) -> "Coded":
         obj = str.__new__(cls, text)
         obj.code = code
         obj.status = status
         return obj
 
-    def format(self, *args, **kwargs):
+    def format(self, *args: Any, **kwargs: Any) -> "Coded":
         return Coded(str.format(self, *args, **kwargs), self.code, self.status)
 
 
@@ -28,7 +36,7 @@ _STRUCTURAL = {
 }
 
 
-def classify(message):
+def classify(message: object) -> tuple[str, int]:
     """(code, status) of a marshmallow message."""
     if isinstance(message, Coded):
         return message.code, message.status
@@ -40,9 +48,9 @@ def classify(message):
     return "INVALID_VALUE", 400
 
 
-def flatten(messages, prefix=""):
+def flatten(messages: Any, prefix: str = "") -> list[Problem]:
     """marshmallow's nested error dict as a list of :class:`Problem`."""
-    out = []
+    out: list[Problem] = []
     if isinstance(messages, dict):
         for key, value in messages.items():
             if key == "_schema":
@@ -66,11 +74,11 @@ def flatten(messages, prefix=""):
     return out
 
 
-def worst_status(messages):
+def worst_status(messages: Mapping[Any, Any] | Sequence[Any] | str) -> int:
     """400 if any message is structural, else 422."""
-    statuses = []
+    statuses: list[int] = []
 
-    def walk(m):
+    def walk(m: object) -> None:
         if isinstance(m, dict):
             for v in m.values():
                 walk(v)
@@ -84,13 +92,13 @@ def worst_status(messages):
     return 400 if 400 in statuses or not statuses else 422
 
 
-def _coded(base, code):
+def _coded(base: type[validate.Validator], code: str) -> Any:
     """A subclass of the marshmallow validator ``base`` whose failure is a rule fault (422).
 
     Subclassing (not wrapping) keeps apispec able to read enums and lengths.
     """
 
-    def __call__(self, value):
+    def __call__(self: Any, value: Any) -> Any:
         try:
             return base.__call__(self, value)
         except ValidationError as exc:

@@ -2,7 +2,10 @@
 
 A fault found here is reported with its file, line and dotted place.
 """
+import string
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -17,7 +20,8 @@ class Strict(Schema):
 
 
 class DecimalString(fields.Field):
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise ValidationError("must be a decimal written as a string, like \"0.01\"")
         try:
@@ -39,11 +43,12 @@ class ParameterSpec(Strict):
     maxItems = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000))
     currency = fields.String()
     items = fields.Nested(lambda: ParameterSpec())
-    fields_ = fields.Dict(keys=fields.String(validate=NAME), values=fields.Nested(lambda: FieldSpec()), data_key="fields")
+    fields_ = fields.Dict(keys=fields.String(validate=NAME), values=fields.Nested(lambda: FieldSpec()),
+                          data_key="fields")
     required = fields.Boolean()
 
     @validates_schema
-    def _by_type(self, data, **kwargs):
+    def _by_type(self, data: dict[str, Any], **kwargs: Any) -> None:
         kind = data.get("type")
         if kind == "enum" and "values" not in data:
             raise ValidationError("an enum names its catalog list in `values`", "values")
@@ -79,7 +84,7 @@ class Condition(Strict):
     message = fields.String()
 
     @validates_schema
-    def _does_something(self, data, **kwargs):
+    def _does_something(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not (data.get("require") or data.get("forbid") or data.get("allow")):
             raise ValidationError("a condition must require, forbid or allow something", "require")
 
@@ -107,7 +112,7 @@ class Limit(Strict):
     max = DecimalString(required=True)
 
     @validates_schema
-    def _ordered(self, data, **kwargs):
+    def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "min" in data and "max" in data and data["min"] > data["max"]:
             raise ValidationError("min is greater than max", "min")
 
@@ -134,7 +139,7 @@ class TextBounds(Strict):
     maxLength = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000), required=True)
 
     @validates_schema
-    def _ordered(self, data, **kwargs):
+    def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "maxLength" in data and data.get("minLength", 0) > data["maxLength"]:
             raise ValidationError("minLength is greater than maxLength", "minLength")
 
@@ -145,7 +150,7 @@ class Expiry(Strict):
     maxHours = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 366 * 5))
 
     @validates_schema
-    def _ordered(self, data, **kwargs):
+    def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
         if set(data) >= {"defaultHours", "minHours", "maxHours"} and not (
             data["minHours"] <= data["defaultHours"] <= data["maxHours"]
         ):
@@ -179,7 +184,7 @@ class Combination(Strict):
     KINDS = ("first", "unique", "ordered", "exactlyOne", "atMostOne", "ifPresent")
 
     @validates_schema
-    def _one_kind(self, data, **kwargs):
+    def _one_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
         kinds = [k for k in self.KINDS if k in data]
         if len(kinds) != 1:
             raise ValidationError(f"a combination rule has exactly one of {', '.join(self.KINDS)}", "id")
@@ -187,7 +192,7 @@ class Combination(Strict):
             raise ValidationError("ifPresent goes with requireOneOf", "requireOneOf")
 
 
-def _regex(value):
+def _regex(value: str) -> None:
     import re
 
     try:
@@ -198,7 +203,7 @@ def _regex(value):
         raise ValidationError("is longer than 200 characters")
 
 
-CATALOG_ATTRIBUTES = {
+CATALOG_ATTRIBUTES: dict[str, dict[str, fields.Field]] = {
     "currencies": {"minorUnits": fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=4))},
     "financialAccountSubTypes": {"kind": fields.String(required=True, validate=validate.OneOf(["CARD", "BANK"]))},
     "channels": {"contact": fields.String(required=True)},
@@ -216,7 +221,8 @@ CATALOG_ATTRIBUTES = {
 }
 
 
-def catalog_entry_schema(section):
+def catalog_entry_schema(section: str) -> Schema:
+    """The schema of one entry of a catalog section (``currencies``, ``documents``...)."""
     attrs = CATALOG_ATTRIBUTES.get(section)
     if attrs is None:
         return Schema.from_dict(
@@ -237,9 +243,7 @@ PLACEHOLDERS = ("business", "title", "intro", "link", "expires", "amount", "curr
 MESSAGE_ORIGINS = ("INITIAL", "MANUAL", "REMINDER", "EXPIRY", "COMPLETION", "COMPLETION_SEND", "COMPLETION_REQUEST")
 
 
-def _template(value):
-    import string
-
+def _template(value: str) -> None:
     try:
         names = [name for _, name, spec, conv in string.Formatter().parse(value) if name is not None]
     except ValueError as exc:

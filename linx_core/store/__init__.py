@@ -8,7 +8,9 @@ database error, so the API can answer 503 and the worker can wait and go on.
 """
 import contextlib
 import threading
-from urllib.parse import parse_qsl, urlparse
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
+from urllib.parse import ParseResult, parse_qsl, urlparse
 
 import peewee
 from playhouse import db_url
@@ -36,6 +38,11 @@ PG_PASSING = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01")
 
 BEGIN = ("BEGIN", ())  # a transaction's start, sent ahead of its first statement
 
+# what Prepared keeps per kind of database: (query, SQL text, where each value goes, constant params, whole rows)
+_Kept = tuple[Any, str, list[int | None], list[Any], "_Whole | None"]
+# every column of one model: (model, field names, each column's converter)
+_Whole = tuple[type[peewee.Model], list[str], list[Callable[[Any], Any]]]
+
 
 class PooledPostgres(PooledPostgresqlDatabase):
     """peewee's PostgreSQL pool, letting go of a connection the server has closed as soon as it is seen.
@@ -48,18 +55,18 @@ class PooledPostgres(PooledPostgresqlDatabase):
     rollback is then a no-op (the server rolled it back when the connection went) and lets go of it.
     """
 
-    def connect(self, reuse_if_open=False):
+    def connect(self, reuse_if_open: bool = False) -> bool:
         ctx = self._state.ctx  # open connection_context blocks: a connection opened (or refused) inside one
         try:                   # stays in it, where peewee would forget them and fail when the block ends
             return super().connect(reuse_if_open)
         finally:
             self._state.ctx = ctx
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._behind = threading.local()  # this thread's inserts written behind (write_behind)
 
-    def execute_sql(self, sql, params=None):
+    def execute_sql(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         sql, params = self._with_pending(sql, params)
         try:
             return super().execute_sql(sql, params)
@@ -67,7 +74,7 @@ class PooledPostgres(PooledPostgresqlDatabase):
             self._let_go_if_lost()
             raise
 
-    def defer(self, sql, params):
+    def defer(self, sql: str, params: Sequence[Any]) -> bool:
         """Keep an INSERT to send with this thread's next statement; False when not writing behind."""
         if not getattr(self._behind, "on", False) or not self.transaction_depth():
             return False
@@ -75,7 +82,7 @@ class PooledPostgres(PooledPostgresqlDatabase):
         self._behind.pending.append((sql, params))
         return True
 
-    def _with_pending(self, sql, params):
+    def _with_pending(self, sql: str, params: Sequence[Any] | None) -> tuple[str, Sequence[Any] | None]:
         pending = getattr(self._behind, "pending", None)
         if not pending:
             return sql, params
@@ -84,7 +91,7 @@ class PooledPostgres(PooledPostgresqlDatabase):
         values = [value for _, part in pending for value in part] + list(params or ())
         return "; ".join(texts), values
 
-    def commit(self):
+    def commit(self) -> None:
         pending = getattr(self._behind, "pending", None)
         if pending == [BEGIN]:  # a transaction that ran no statement: nothing to send
             self._behind.pending = None
@@ -92,7 +99,7 @@ class PooledPostgres(PooledPostgresqlDatabase):
         if pending:  # the inserts and the COMMIT: one round trip
             sql, params = self._with_pending("COMMIT", ())
             try:
-                with peewee.__exception_wrapper__:
+                with peewee.__exception_wrapper__:  # type: ignore[attr-defined]  # (not in the stubs)
                     self.cursor().execute(sql, params)
             except (peewee.OperationalError, peewee.InterfaceError):
                 self._let_go_if_lost()
@@ -100,7 +107,7 @@ class PooledPostgres(PooledPostgresqlDatabase):
             return None
         return super().commit()
 
-    def begin(self, *args, **kwargs):
+    def begin(self, *args: Any, **kwargs: Any) -> None:
         if not args and not kwargs and not self._isolation_level:  # BEGIN goes with the first statement
             try:
                 self.cursor()  # (opens the connection now, as BEGIN would have: opening one resets peewee's
@@ -115,7 +122,7 @@ class PooledPostgres(PooledPostgresqlDatabase):
             self._let_go_if_lost()
             raise
 
-    def rollback(self):
+    def rollback(self) -> None:
         pending, self._behind.pending = getattr(self._behind, "pending", None), None
         if pending and pending[0] is BEGIN:  # the transaction never reached the server: nothing to undo
             return None
@@ -125,7 +132,7 @@ class PooledPostgres(PooledPostgresqlDatabase):
             return None
         return super().rollback()
 
-    def _let_go_if_lost(self):
+    def _let_go_if_lost(self) -> bool:
         conn = self._state.conn
         if self.transaction_depth() or conn is None or not getattr(conn, "closed", False):
             return False
@@ -135,7 +142,7 @@ class PooledPostgres(PooledPostgresqlDatabase):
         return True
 
 
-def redacted(url):
+def redacted(url: str) -> str:
     """``url`` with its password, if any, replaced by ``***``: for messages and logs."""
     parsed = urlparse(url)
     if parsed.password is None:
@@ -144,7 +151,7 @@ def redacted(url):
     return parsed._replace(netloc=f"{parsed.username or ''}:***@{host}").geturl()
 
 
-def open_database(url):
+def open_database(url: str) -> peewee.Database:
     """A peewee database for ``url`` (``sqlite:///path`` or ``postgresql://...``).
 
     ``sqlite:///path?timeout=SECONDS`` sets how long a writer waits for the write lock (default 10).
@@ -162,7 +169,7 @@ def open_database(url):
     )
 
 
-def _sqlite(url, parsed):
+def _sqlite(url: str, parsed: ParseResult) -> peewee.Database:
     query = dict(parse_qsl(parsed.query))
     try:
         timeout = float(query.get("timeout", BUSY_TIMEOUT_SECONDS))
@@ -177,7 +184,7 @@ def _sqlite(url, parsed):
     return db_url.connect(url, pragmas=pragmas, timeout=timeout, lock_type="IMMEDIATE")
 
 
-def unavailable(exc):
+def unavailable(exc: BaseException) -> Literal["busy", "unreachable"] | None:
     """``"busy"`` or ``"unreachable"`` when ``exc`` is a passing database outage, else None.
 
     Busy: SQLite's write lock was held past the busy timeout. Unreachable: the PostgreSQL connection was
@@ -206,7 +213,7 @@ def unavailable(exc):
 PG_REFUSED_FOR_GOOD = ("does not exist", "authentication failed", "no pg_hba.conf entry", "no password supplied")
 
 
-def refused_for_good(exc):
+def refused_for_good(exc: BaseException) -> bool:
     """True when ``exc`` is PostgreSQL refusing a connection for a configuration reason (no such database or role,
     a wrong password, no pg_hba.conf entry): what :func:`unavailable` calls unreachable, but that waiting will not
     fix."""
@@ -217,7 +224,7 @@ def refused_for_good(exc):
 
 
 @contextlib.contextmanager
-def write_behind():
+def write_behind() -> Iterator[None]:
     """Inside a transaction on PostgreSQL, send this thread's INSERTs with its next statement (or the COMMIT)
     instead of one round trip each. For inserts that cannot conflict (new UUID ids): an insert that fails
     fails that later statement, and the transaction with it. SQLite has no round trips to save: no change.
@@ -235,13 +242,13 @@ def write_behind():
         behind.on = was
 
 
-def bind(database):
+def bind(database: peewee.Database) -> peewee.Database:
     """Point the models at ``database``."""
     db.initialize(database)
     return database
 
 
-def is_postgres(database=None):
+def is_postgres(database: peewee.Database | None = None) -> bool:
     target = database or db.obj
     return isinstance(target, peewee.PostgresqlDatabase)
 
@@ -257,12 +264,12 @@ class Prepared:
     every API request and every job (``bench/README.md``, "Profile").
     """
 
-    def __init__(self, build, *fields):
+    def __init__(self, build: Callable[..., Any], *fields: peewee.Field | None) -> None:
         self._build = build
         self._fields = fields
-        self._kept = {}
+        self._kept: dict[type, _Kept] = {}
 
-    def _prepare(self, database):
+    def _prepare(self, database: peewee.Database) -> "_Kept":
         names = [f"\x00linx-value-{i}\x00" for i in range(len(self._fields))]
         query = self._build(*(peewee.Value(name, converter=False) for name in names))
         sql, params = query.sql()
@@ -272,14 +279,15 @@ class Prepared:
         kept = self._kept[type(database)] = (query, sql, slots, params, _whole_rows_of(query))
         return kept
 
-    def _run(self, values):
+    def _run(self, values: Sequence[Any]) -> tuple[Any, "_Whole | None", Any]:
         database = db.obj
         query, sql, slots, constants, whole = self._kept.get(type(database)) or self._prepare(database)
-        converted = [value if field is None else field.db_value(value) for field, value in zip(self._fields, values)]
+        converted = [value if field is None else field.db_value(value)
+                     for field, value in zip(self._fields, values, strict=True)]
         params = [constants[i] if slot is None else converted[slot] for i, slot in enumerate(slots)]
         return query, whole, db.execute_sql(sql, params)
 
-    def rows(self, *values):
+    def rows(self, *values: Any) -> Any:
         query, whole, cursor = self._run(values)
         if whole is None:
             return query._get_cursor_wrapper(cursor)
@@ -287,29 +295,30 @@ class Prepared:
         made = []                         # wrapper makes them, without resolving the columns on every call
         for row in cursor.fetchall():
             instance = model(__no_default__=1)
-            instance.__data__.update(zip(names, (convert(value) for convert, value in zip(converters, row))))
+            converted = (convert(value) for convert, value in zip(converters, row, strict=True))
+            instance.__data__.update(zip(names, converted, strict=True))
             made.append(instance)
         return made
 
-    def first(self, *values):
+    def first(self, *values: Any) -> Any:
         """The first row, or None."""
         for row in self.rows(*values):
             return row
         return None
 
-    def execute(self, *values):
+    def execute(self, *values: Any) -> int:
         """Run an UPDATE or DELETE; how many rows it changed."""
         _, _, cursor = self._run(values)
         return cursor.rowcount
 
 
-def _whole_rows_of(query):
+def _whole_rows_of(query: Any) -> "_Whole | None":
     """``(model, field names, converters)`` when ``query`` returns every column of one model and nothing else."""
     model = getattr(query, "model", None)
     returning = getattr(query, "_returning", None)
     if model is None or not returning or getattr(query, "_joins", None) or len(getattr(query, "_from_list", [1])) > 1:
         return None
     fields = model._meta.sorted_fields
-    if len(returning) != len(fields) or any(a is not b for a, b in zip(returning, fields)):
+    if len(returning) != len(fields) or any(a is not b for a, b in zip(returning, fields, strict=True)):
         return None
     return model, [f.name for f in fields], [f.python_value for f in fields]

@@ -3,7 +3,10 @@
 Ownership runs through ``business``: every row a business can reach through
 the API carries it, so that tenant isolation is one ``WHERE`` away.
 """
+import datetime as dt
 import uuid
+from collections.abc import Iterable
+from typing import Any, Self
 
 import peewee as pw
 
@@ -12,19 +15,20 @@ from . import db
 from .fields import JSONField, MoneyField, UTCDateTimeField
 
 
-def _now():
+def _now() -> dt.datetime:
     return clock.now()
 
 
 class BaseModel(pw.Model):
     id = pw.UUIDField(primary_key=True, default=uuid.uuid4)
+    _dirty: set[str]  # peewee's own, undeclared in its stubs
 
     class Meta:
         database = db
         legacy_table_names = False
 
     @classmethod
-    def create(cls, **query):
+    def create(cls, **query: Any) -> Self:
         """``Model.create``, with the INSERT's text built once per model and set of columns.
 
         Every id is a UUID made before the INSERT, so nothing needs to come back from it; peewee would
@@ -39,9 +43,9 @@ class BaseModel(pw.Model):
         return inst
 
     @classmethod
-    def bulk_create(cls, model_list, batch_size=None):
+    def bulk_create(cls, model_list: Iterable[pw.Model], batch_size: int | None = None) -> None:
         """``Model.bulk_create`` (one INSERT of all the rows), with the statement's text built once."""
-        rows = list(model_list)
+        rows: list[Any] = list(model_list)
         size = batch_size or len(rows) or 1
         for start in range(0, len(rows), size):
             batch = rows[start:start + size]
@@ -51,10 +55,10 @@ class BaseModel(pw.Model):
             inst._dirty.clear()
 
 
-_INSERTS = {}  # (model, database class, column names, rows) -> the INSERT's text
+_INSERTS: dict[tuple[Any, ...], str] = {}  # (model, database class, column names, rows) -> the INSERT's text
 
 
-def _insert(model, instances):
+def _insert(model: type[BaseModel], instances: list[Any]) -> bool:
     """One INSERT of ``instances``; False (and nothing done) when peewee's own way is needed: rows that set
     different fields, or a value that is an SQL expression rather than a value."""
     if not instances:
@@ -66,7 +70,7 @@ def _insert(model, instances):
         data = inst.__data__
         if len(data) != len(names) or any(name not in data for name in names):
             return False
-        for field, name in zip(fields, names):
+        for field, name in zip(fields, names, strict=True):
             value = data[name]
             if isinstance(value, pw.Node):
                 return False
@@ -97,6 +101,7 @@ class Business(BaseModel):
 
 class ApiKey(BaseModel):
     business = pw.ForeignKeyField(Business, backref="api_keys", on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     prefix = pw.CharField(max_length=16)
     key_hash = pw.CharField(max_length=64, unique=True)
     created_at = UTCDateTimeField(default=_now)
@@ -105,6 +110,7 @@ class ApiKey(BaseModel):
 
 class BusinessFinancialAccount(BaseModel):
     business = pw.ForeignKeyField(Business, backref="financial_accounts", on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     name = pw.CharField(max_length=120)
     type = pw.CharField(max_length=8)  # BANK
     subtype = pw.CharField(max_length=16)  # CHECKING | SAVING
@@ -115,6 +121,7 @@ class BusinessFinancialAccount(BaseModel):
 
 class Customer(BaseModel):
     business = pw.ForeignKeyField(Business, backref="customers", on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     status = pw.CharField(max_length=16, default="ACTIVE")
     first_name = pw.CharField(max_length=40)
     last_name = pw.CharField(max_length=40)
@@ -133,7 +140,9 @@ class CustomerFinancialAccount(BaseModel):
     """A customer's card or bank account. The number itself lives only in ``sealed_number``."""
 
     business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     customer = pw.ForeignKeyField(Customer, backref="financial_accounts", on_delete="CASCADE")
+    customer_id: uuid.UUID  # peewee's accessor
     type = pw.CharField(max_length=8)  # CARD | BANK
     subtype = pw.CharField(max_length=16)
     state = pw.CharField(max_length=16, default="ACTIVE")
@@ -156,6 +165,7 @@ class CustomerFinancialAccount(BaseModel):
 
 class Workflow(BaseModel):
     business = pw.ForeignKeyField(Business, backref="workflows", on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     status = pw.CharField(max_length=16, index=True)
     version = pw.IntegerField(default=1)
     title = pw.CharField(max_length=200)
@@ -163,7 +173,9 @@ class Workflow(BaseModel):
     phone_number = pw.CharField(max_length=16, null=True)
     email = pw.CharField(max_length=254, null=True)
     customer = pw.ForeignKeyField(Customer, null=True, on_delete="SET NULL")
+    customer_id: uuid.UUID | None  # peewee's accessor
     customer_account = pw.ForeignKeyField(CustomerFinancialAccount, null=True, on_delete="SET NULL")
+    customer_account_id: uuid.UUID | None  # peewee's accessor
     parameters = JSONField(default=dict)
     customer_memo = pw.TextField(null=True)
     amount = MoneyField(null=True)
@@ -186,6 +198,7 @@ class Workflow(BaseModel):
 
 class WorkflowStep(BaseModel):
     workflow = pw.ForeignKeyField(Workflow, backref="steps", on_delete="CASCADE")
+    workflow_id: uuid.UUID  # peewee's accessor
     position = pw.IntegerField()
     name = pw.CharField(max_length=48)
     status = pw.CharField(max_length=16, default="CREATED")
@@ -200,8 +213,11 @@ class DocumentAcceptance(BaseModel):
     """A customer's acceptance of one version of one document, with the time."""
 
     workflow = pw.ForeignKeyField(Workflow, backref="acceptances", on_delete="CASCADE")
+    workflow_id: uuid.UUID  # peewee's accessor
     business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     customer = pw.ForeignKeyField(Customer, null=True, on_delete="SET NULL")
+    customer_id: uuid.UUID | None  # peewee's accessor
     document_id = pw.CharField(max_length=64)
     document_version = pw.CharField(max_length=32)
     title = pw.CharField(max_length=120)
@@ -215,10 +231,15 @@ class Transaction(BaseModel):
     """Money moving between a business account and a customer account, through one solution (rail)."""
 
     business = pw.ForeignKeyField(Business, backref="transactions", on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     workflow = pw.ForeignKeyField(Workflow, null=True, unique=True, on_delete="SET NULL")
+    workflow_id: uuid.UUID | None  # peewee's accessor
     customer = pw.ForeignKeyField(Customer, on_delete="RESTRICT")  # money records are never deleted in passing
+    customer_id: uuid.UUID  # peewee's accessor
     customer_account = pw.ForeignKeyField(CustomerFinancialAccount, on_delete="RESTRICT")
+    customer_account_id: uuid.UUID  # peewee's accessor
     business_account = pw.ForeignKeyField(BusinessFinancialAccount, on_delete="RESTRICT")
+    business_account_id: uuid.UUID  # peewee's accessor
     type = pw.CharField(max_length=16)  # SEND | REQUEST | REVERSAL
     solution = pw.CharField(max_length=48)
     priority = pw.CharField(max_length=16, null=True)
@@ -240,6 +261,7 @@ class TransactionStatus(BaseModel):
     """The status history of a transaction: every change, with its time and message."""
 
     transaction = pw.ForeignKeyField(Transaction, backref="history", on_delete="CASCADE")
+    transaction_id: uuid.UUID  # peewee's accessor
     seq = pw.IntegerField()
     status = pw.CharField(max_length=16)
     message = pw.TextField(null=True)
@@ -254,6 +276,7 @@ class Link(BaseModel):
     """A link sent to the customer. Only the token's hash is kept; each message gets its own link."""
 
     workflow = pw.ForeignKeyField(Workflow, backref="links", on_delete="CASCADE")
+    workflow_id: uuid.UUID  # peewee's accessor
     token_hash = pw.CharField(max_length=64, unique=True)
     created_at = UTCDateTimeField(default=_now)
     revoked_at = UTCDateTimeField(null=True)
@@ -263,7 +286,9 @@ class Notification(BaseModel):
     """One message to the customer: its serial, channel, origin and delivery status."""
 
     workflow = pw.ForeignKeyField(Workflow, backref="notifications", on_delete="CASCADE")
+    workflow_id: uuid.UUID  # peewee's accessor
     business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     serial = pw.IntegerField()
     channel = pw.CharField(max_length=16)
     origin = pw.CharField(max_length=24)  # INITIAL | MANUAL | REMINDER | EXPIRY | COMPLETION[_SEND|_REQUEST]
@@ -284,6 +309,7 @@ class Event(BaseModel):
     """One state change: the audit trail and the source of webhooks."""
 
     business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     type = pw.CharField(max_length=64)
     subject_id = pw.UUIDField(index=True)
     data = JSONField()
@@ -299,6 +325,7 @@ class Job(BaseModel):
     kind = pw.CharField(max_length=48)
     payload = JSONField(default=dict)
     business = pw.ForeignKeyField(Business, null=True, on_delete="CASCADE")
+    business_id: uuid.UUID | None  # peewee's accessor
     status = pw.CharField(max_length=12, default="DUE")  # DUE | RUNNING | DONE | PARKED
     run_at = UTCDateTimeField(default=_now)
     attempts = pw.IntegerField(default=0)
@@ -316,6 +343,7 @@ class WebhookSubscription(BaseModel):
     """Where a business hears about events. Secrets are sealed; during a rotation both sign."""
 
     business = pw.ForeignKeyField(Business, backref="subscriptions", on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     description = pw.CharField(max_length=200, default="")
     url = pw.CharField(max_length=2000)
     event_types = JSONField(default=list)
@@ -331,7 +359,9 @@ class WebhookDelivery(BaseModel):
     """One attempt to deliver one event to one subscription."""
 
     subscription = pw.ForeignKeyField(WebhookSubscription, backref="deliveries", on_delete="CASCADE")
+    subscription_id: uuid.UUID  # peewee's accessor
     event = pw.ForeignKeyField(Event, on_delete="CASCADE")
+    event_id: uuid.UUID  # peewee's accessor
     attempt = pw.IntegerField()
     outcome = pw.CharField(max_length=16)  # SUCCEEDED | FAILED
     http_status = pw.IntegerField(null=True)
@@ -346,6 +376,7 @@ class WebhookDelivery(BaseModel):
 
 class IdempotencyRecord(BaseModel):
     business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
     key = pw.CharField(max_length=255)
     request_hash = pw.CharField(max_length=64)
     state = pw.CharField(max_length=12, default="IN_FLIGHT")  # IN_FLIGHT | DONE
@@ -360,6 +391,7 @@ class IdempotencyRecord(BaseModel):
 
 MODELS = [
     Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
-    Workflow, WorkflowStep, DocumentAcceptance, Transaction, TransactionStatus, Link, Notification, Event, Job, WebhookSubscription, WebhookDelivery,
+    Workflow, WorkflowStep, DocumentAcceptance, Transaction, TransactionStatus, Link, Notification, Event, Job,
+    WebhookSubscription, WebhookDelivery,
     IdempotencyRecord,
 ]
