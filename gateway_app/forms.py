@@ -1,6 +1,6 @@
 """Forms and CSRF for the pages a person posts with a browser (the Gateway now, the Portal to come).
 
-Flask-WTF's ``CSRFProtect`` checks every POST, PUT, PATCH and DELETE of the app against the token kept
+Flask-WTF's ``CSRFProtect`` checks every POST of the app against the token kept
 in the session (a signed copy goes in each form as ``csrf_token``; templates call ``csrf_token()``),
 except the blueprints that :func:`exempt` names: the business API (Bearer keys) and provider callbacks
 (signed by the provider) send no cookie, so no page of ours can be forged into sending them.
@@ -8,7 +8,10 @@ except the blueprints that :func:`exempt` names: the business API (Bearer keys) 
 A refused post raises :class:`CSRFError` (a 400 ``BadRequest``); a blueprint renders its own page for it
 with ``@bp.errorhandler(CSRFError)`` (the Gateway's "This page has expired").
 
-The settings differ from Flask-WTF's defaults on two points, both to keep what the Gateway promised:
+The settings differ from Flask-WTF's defaults on three points, each to keep what the Gateway promised:
+- ``WTF_CSRF_METHODS = ["POST"]``: another site can make a browser send a GET, HEAD or POST without
+  asking (a form), never a PUT, PATCH or DELETE (CORS asks first, and we allow none); the Gateway
+  answers those with its own 404 or 410 page, as before;
 - ``WTF_CSRF_TIME_LIMIT = None``: a token lives as long as its session (the Gateway ends an idle
   session itself, and a new link or the passcode rotates the token: :func:`rotate_csrf`);
 - ``WTF_CSRF_SSL_STRICT = False``: on HTTPS Flask-WTF would also demand a same-origin ``Referer``,
@@ -21,6 +24,7 @@ from flask import Blueprint, Flask, current_app, g, session
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 DEFAULTS = {
+    "WTF_CSRF_METHODS": ["POST"],
     "WTF_CSRF_FIELD_NAME": "csrf_token",
     "WTF_CSRF_TIME_LIMIT": None,
     "WTF_CSRF_SSL_STRICT": False,

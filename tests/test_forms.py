@@ -34,6 +34,10 @@ def app():
         forms.rotate_csrf()
         return render_template_string(PAGE)
 
+    @pages.route("/anything", methods=["PUT", "DELETE"])
+    def anything():
+        return "not found here", 404
+
     @pages.errorhandler(forms.CSRFError)
     def expired(exc):
         return "This page has expired", 400
@@ -65,10 +69,12 @@ def test_a_post_needs_the_token_of_its_own_session(app):
     assert other.post("/page", data={"csrf_token": theirs}).status_code == 200
 
 
-def test_the_api_is_exempt_and_a_get_is_never_checked(app):
+def test_the_api_is_exempt_and_only_a_post_is_checked(app):
     client = app.test_client()
     assert client.post("/v2/things", json={}).status_code == 201
     assert client.get("/page").status_code == 200
+    # what a browser cannot send unasked gets the page's own answer, not the CSRF page
+    assert client.put("/anything").status_code == 404 and client.delete("/anything").status_code == 404
 
 
 def test_rotating_refuses_the_old_token_and_the_next_page_carries_the_new_one(app):
