@@ -71,7 +71,8 @@ def test_the_request_locale_drives_words_formats_and_the_html_lang(app):
 def test_gettext_fills_the_brace_placeholders_of_the_translation(app):
     with request_in(app, "fr-CA"):
         assert i18n.gettext("Step {n} of {total}", n=2, total=5) == "Étape 2 sur 5"
-        assert i18n.gettext("Ask {business} how to go on.", business="Demo Co") == "Demandez à Demo Co comment continuer."
+        assert i18n.gettext("Ask {business} how to go on.", business="Demo Co") == \
+            "Demandez à Demo Co comment continuer."
         assert i18n.gettext("A message no catalog has, {x}", x=1) == "A message no catalog has, 1"
     assert i18n.gettext("Step {n} of {total}", locale="en", n=2, total=5) == "Step 2 of 5"
     assert i18n.gettext("Continue", locale="fr_CA") == "Continuer"
