@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -31,6 +32,8 @@ import phonenumbers
 import yaml
 from babel import Locale, numbers
 from babel import dates as babel_dates
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import Flask, has_request_context, request
 
@@ -112,6 +115,24 @@ def _load(directory: str, domain: str, locale: str) -> NullTranslations:
     return Translations.load(directory, [locale], domain)
 
 
+@functools.lru_cache(maxsize=128)
+def _load_plugin(directory: str, domain: str, locale: str) -> NullTranslations:
+    """A plugin's catalog: its ``.mo``, or else its ``.po`` compiled here once (a plugin need not ship
+    a build step); for ``fr_CA`` a catalog under ``fr`` serves too."""
+    found = _load(directory, domain, locale)
+    if not isinstance(found, Translations):
+        for name in dict.fromkeys([locale, Locale.parse(locale).language]):
+            po = Path(directory) / name / "LC_MESSAGES" / f"{domain}.po"
+            if po.is_file():
+                with po.open("rb") as source:
+                    catalog = read_po(source, locale=name, domain=domain)
+                compiled = io.BytesIO()
+                write_mo(compiled, catalog)
+                compiled.seek(0)
+                return Translations(compiled, domain=domain)
+    return found
+
+
 def _format(text: str, values: dict[str, Any]) -> str:
     return text.format(**values) if values else text
 
@@ -127,7 +148,7 @@ def gettext(msgid: str, /, locale: str | Locale | None = None, **values: Any) ->
 
 def catalog_gettext(directory: str | Path, domain: str = DOMAIN, locale: str | Locale | None = None) -> Gettext:
     """A ``gettext(msgid, **values)`` over a plugin's own catalog (``<directory>/<locale>/LC_MESSAGES/
-    <domain>.mo``), in ``locale`` or else the request's at each call.
+    <domain>.mo``, or its ``.po``), in ``locale`` or else the request's at each call.
 
     A message the plugin's catalog does not translate comes from the Gateway's (``Continue``,
     ``Optional``...), so a plugin translates only its own words.
@@ -135,7 +156,7 @@ def catalog_gettext(directory: str | Path, domain: str = DOMAIN, locale: str | L
     folder = str(Path(directory).resolve())
 
     def plugin_gettext(msgid: str, /, **values: Any) -> str:
-        text = _load(folder, domain, current_locale(locale)).gettext(msgid)
+        text = _load_plugin(folder, domain, current_locale(locale)).gettext(msgid)
         if text == msgid:
             return gettext(msgid, locale=locale, **values)
         return _format(text, values)

@@ -181,6 +181,18 @@ def test_a_plugin_brings_its_own_catalog_and_borrows_the_gateway_words(app, tmp_
     assert missing("Continue") == "Continuer" and missing("Code") == "Code"
 
 
+def test_a_plugin_may_ship_its_po_alone_and_under_the_language_only(tmp_path):
+    folder = tmp_path / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "kind.po").write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                                    'msgid "Your code, {name}"\nmsgstr "Votre code, {name}"\n\n'
+                                    '#, fuzzy\nmsgid "Not sure"\nmsgstr "Pas sûr"\n', encoding="utf-8")
+    words = i18n.catalog_gettext(tmp_path, "kind", "fr_CA")
+    assert words("Your code, {name}", name="Jo") == "Votre code, Jo"
+    assert words("Not sure") == "Not sure"  # a fuzzy translation is not used
+    assert i18n.catalog_gettext(tmp_path, "kind", "en")("Your code, {name}", name="Jo") == "Your code, Jo"
+
+
 # -- the catalogs ----------------------------------------------------------------------------------
 
 def extracted_ids():
