@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 export LINX_ENV ?= development
 export LINX_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test test-fast lint bench install check-rules clean
+.PHONY: run test test-fast lint bench install check-rules clean translations compile
 
 $(STAMP): setup.cfg pyproject.toml tests/sample_plugin/pyproject.toml tests/rtp_plugin/pyproject.toml \
           tests/verify_email_step/pyproject.toml
@@ -22,17 +22,33 @@ $(STAMP): setup.cfg pyproject.toml tests/sample_plugin/pyproject.toml tests/rtp_
 
 install: $(STAMP)
 
-run: $(STAMP)
+# The Gateway's words: `make translations` extracts the ids (babel.cfg) and adds the new ones to each
+# catalog for a translator; `make compile` builds the .mo files read at run time (not committed).
+I18N     := gateway_app/translations
+PO_FILES := $(wildcard $(I18N)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --sort-by-file --add-location=file --no-wrap \
+	  --project LinX --copyright-holder "LinX contributors" -o $(I18N)/messages.pot .
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --no-wrap --ignore-pot-creation-date
+
+compile: $(MO_FILES)
+
+$(I18N)/%/LC_MESSAGES/messages.mo: $(I18N)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+run: $(STAMP) compile
 	@$(BIN)/linx init --demo --json > $(VENV)/demo.json
 	@$(BIN)/python -m linx_core.banner $(VENV)/demo.json
 	$(BIN)/linx serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) compile
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # the unit tests alone (SQLite; no real process, server, browser or fuzzing campaign: the `system` marker in
 # setup.cfg), on every core, in under a minute
-test-fast: $(STAMP)
+test-fast: $(STAMP) compile
 	$(BIN)/python -m pytest -m "not system" -n auto $(PYTEST_ARGS)
 
 # ruff on the whole tree (rules in pyproject.toml), mypy on linx_core
@@ -53,4 +69,4 @@ check-rules: $(STAMP)
 	$(BIN)/linx rules check
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(MO_FILES)

@@ -100,6 +100,7 @@ def test_the_wheel_holds_the_data_files(wheel):
     assert "gateway_app/static/docs.css" in names
     assert "gateway_app/templates/gateway/landing.html" in names and "gateway_app/static/gateway.css" in names
     assert any(n.startswith("gateway_app/documents/") and n.endswith(".txt") for n in names)
+    assert "gateway_app/translations/fr_CA/LC_MESSAGES/messages.mo" in names  # compiled by make, not committed
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/entry_points.txt")))
     assert "linx = linx_core.cli:main" in entry_points.decode()
     # the generic names stay out of site-packages
