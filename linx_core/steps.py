@@ -181,6 +181,11 @@ class StepKind:
         return None
 
 
+def N_(msgid: str) -> str:
+    """Marks a message for the catalogs (``pybabel extract -k N_``) where it is translated later, by name."""
+    return msgid
+
+
 def kinds_by_name(groups: Any) -> dict[str, "StepKind"]:
     """``{name: kind}`` from the ``linx_step_kinds`` hook's answers, the first answer for a name winning."""
     found: dict[str, StepKind] = {}
@@ -212,4 +217,4 @@ def refuse(problems: list[Problem]) -> None:
         raise RuleViolation("Some fields need attention.", problems)
 
 
-__all__ = ["kinds_by_name", "StepKind", "StepView", "StepAct", "Page", "Field", "clean", "refuse", "CONTROL", "TEXT_MAX"]
+__all__ = ["N_", "kinds_by_name", "StepKind", "StepView", "StepAct", "Page", "Field", "clean", "refuse", "CONTROL", "TEXT_MAX"]

@@ -15,12 +15,12 @@ words and its page, and completes through :func:`linx_core.services.journey.subm
 - :mod:`.dispatch`: the step pages; :mod:`.documents`: documents' full texts;
 - :mod:`.summary`: the done page; :mod:`.words`: language, translation and formatting.
 """
-from .. import gateway_i18n as i18n
+from .. import i18n
 from . import branding, dispatch, documents, landing, pages, security, summary  # noqa: F401 - their routes
 from .blueprint import bp
 from .pages import dead_end
 from .security import RateLimiter
-from .words import ARRIVAL, TX_WORDS, _, lang
+from .words import ARRIVAL, TX_WORDS
 
 
 def init_app(app):
@@ -32,7 +32,7 @@ def init_app(app):
 
 @bp.context_processor
 def _template_globals():
-    return {"_": _, "html_lang": i18n.HTML_LANG[lang()], "csrf_token": security.csrf_token}
+    return {"html_lang": i18n.html_lang()}  # `_` and `csrf_token` are the app's (gateway_app.i18n, .forms)
 
 
 __all__ = ["bp", "init_app", "RateLimiter", "dead_end", "ARRIVAL", "TX_WORDS"]

@@ -14,7 +14,7 @@ from linx_core.services.journey import StepNotCurrent, Unavailable
 from linx_core.services.flow import steps_of
 from linx_core.steps import CONTROL, StepView
 
-from .. import gateway_i18n as i18n
+from .. import i18n
 from . import security
 from .blueprint import bp
 from .branding import brand
@@ -94,7 +94,7 @@ def step_post(workflow_id):
             return redirect(url_for("gateway.done", workflow_id=workflow_id), 303)
         if exc.code in ("CONCURRENT_UPDATE",) or exc.code.startswith("WORKFLOW_") or exc.code.startswith("STEP_"):
             return to_step(workflow_id)
-        return message(409, _("This could not be done"), i18n.problem_text(lang(), exc.code, exc.message),
+        return message(409, _("This could not be done"), i18n.problem_text(exc.code, exc.message),
                        journey.business_of(workflow), back=url_for("gateway.step", workflow_id=workflow_id))
     if journey.confirmed(workflow):
         return redirect(url_for("gateway.done", workflow_id=workflow_id), 303)
@@ -119,7 +119,7 @@ def _render(workflow, steps, current, values, problems, status=200):
     page = kind.page(view(kind, workflow, business), values)
     by_path = {}
     for problem in problems:
-        by_path.setdefault(problem.path, i18n.problem_text(lang(), problem.code, problem.message))
+        by_path.setdefault(problem.path, i18n.problem_text(problem.code, problem.message))
     known = set()
     for f in page.all_fields():
         if f.name in by_path:

@@ -14,9 +14,9 @@ from .blueprint import bp
 from .branding import brand
 from .dispatch import describe, to_step
 from .pages import dead_end
-from .words import _, lang, rt, words
+from .words import _, rt, words
 
-from .. import gateway_i18n as i18n
+from .. import i18n
 
 
 @bp.get("/l/<token>")
@@ -80,7 +80,7 @@ def _landing(workflow, error=None, status=200):
     html = render_template(
         "gateway/landing.html", workflow=workflow, business=business, title=workflow.title,
         intro=params.get("introductoryMessage") or "", memo=workflow.customer_memo or "", steps=items,
-        expires=i18n.format_datetime(lang(), workflow.expire_at), expires_iso=workflow.expire_at.isoformat(),
+        expires=i18n.format_datetime(workflow.expire_at), expires_iso=workflow.expire_at.isoformat(),
         passcode=passcode_field, errors=[(passcode_field.id, error)] if error else [], **brand(business))
     return make_response(html, status)
 

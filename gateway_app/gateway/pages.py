@@ -9,12 +9,13 @@ from linx_core.services import journey
 from linx_core.services.journey import Unavailable
 from linx_core.store import unavailable
 
-from .. import gateway_i18n as i18n
+from .. import i18n
+from ..forms import CSRFError
 from . import security
 from .blueprint import bp
 from .branding import brand
 from .summary import summary
-from .words import _, lang
+from .words import _
 
 log = logging.getLogger("linx.gateway")
 
@@ -52,7 +53,7 @@ def dead_end(reason, workflow=None, status=None, bound=False):
     return message(status or code, title, text, business, dead_end=True)
 
 
-@bp.errorhandler(security.BadCsrf)
+@bp.errorhandler(CSRFError)
 def _bad_csrf(exc):
     return message(400, _("This page has expired"),
                    _("For your security, the form could not be sent. Go back, reload the page and try again."))
@@ -91,7 +92,7 @@ def _linx_error(exc):
     if exc.status == 404:
         return dead_end("UNKNOWN")
     return message(exc.status if exc.status >= 400 else 400, _("This could not be done"),
-                   i18n.problem_text(lang(), exc.code, exc.message))
+                   i18n.problem_text(exc.code, exc.message))
 
 
 @bp.errorhandler(HTTPException)

@@ -2,15 +2,14 @@
 
 - the session (Flask's signed cookie) names one workflow; a session from one link never opens
   another, and a new link rebinds it (and asks for that link's passcode);
-- every POST carries a CSRF token kept in the session (compared in constant time);
+- every POST carries a CSRF token (Flask-WTF, :mod:`gateway_app.forms`), a new one for each new link
+  and once past the passcode;
 - cookies are HttpOnly, SameSite=Lax, and Secure unless in development on plain http;
 - ``Content-Security-Policy: default-src 'self'``, ``X-Frame-Options: DENY``,
   ``Referrer-Policy: no-referrer``; no inline script or style; nothing from another host;
 - link openings and passcode checks are rate-limited per client address, in memory per process
   (the passcode's attempt limit and the lock are in the database and hold across processes).
 """
-import hmac
-import secrets
 import threading
 import time
 import uuid
@@ -18,10 +17,11 @@ from collections import OrderedDict, deque
 
 from flask import abort, current_app, redirect, request, session, url_for
 
+from ..forms import rotate_csrf
+
 from linx_core.services import journey
 from linx_core.store.models import Workflow
 
-from . import words
 from .blueprint import bp
 
 CSP = "default-src 'self'"
@@ -87,21 +87,7 @@ def limit(kind):
         raise TooManyRequests(wait)
 
 
-# -- CSRF and headers ------------------------------------------------------------------------------
-
-class BadCsrf(Exception):
-    pass
-
-
-@bp.before_request
-def _before():
-    words.lang()
-    if request.method == "POST":
-        sent = request.form.get("csrf_token", "")
-        kept = session.get("csrf", "")
-        if not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
-            raise BadCsrf()
-
+# -- headers ---------------------------------------------------------------------------------------
 
 @bp.after_request
 def _security_headers(response):
@@ -112,17 +98,6 @@ def _security_headers(response):
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")
     return response
-
-
-def csrf_token():
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
-
-
-def new_csrf_token():
-    """A fresh token, once the session's rights change (past the passcode)."""
-    session["csrf"] = secrets.token_urlsafe(32)
 
 
 # -- sessions --------------------------------------------------------------------------------------
@@ -143,8 +118,8 @@ def bind(workflow):
     session.clear()
     session["wf"] = str(workflow.id)
     session["ok"] = workflow.passcode_hash is None
-    session["csrf"] = secrets.token_urlsafe(32)
     session["seen"] = int(time.time())
+    rotate_csrf()
 
 
 def touch():
@@ -162,7 +137,7 @@ def passed():
 
 def pass_passcode():
     session["ok"] = True
-    new_csrf_token()
+    rotate_csrf()
 
 
 def leave():

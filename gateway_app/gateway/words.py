@@ -2,30 +2,27 @@
 
 Step kinds reach these through their :class:`~linx_core.steps.StepView` (``view._``, ``view.words``):
 a kind with catalogs of its own (``translations_dir``) is translated from them, the Gateway's own
-words from the Gateway's catalog.
+words from the Gateway's catalog (:mod:`gateway_app.i18n`, gettext through Flask-Babel).
 """
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
 
-from flask import current_app, g, request, url_for
+from flask import current_app, url_for
 
 from linx_core import clock
 from linx_core.payments import ARRIVAL_KINDS, Arrival
-from linx_core.services.notifications import format_amount
 
-from .. import gateway_i18n as i18n
-from ..gateway_i18n import HTML_LANG
+from .. import i18n
+from ..i18n import N_, gettext as _
 
 #: a transaction's status as the customer reads it
 TX_WORDS = {
-    "NEW": "Processing", "PENDING": "Processing", "PROCESSING": "Processing", "APPROVED": "Processing",
-    "SETTLED": "Funds sent", "CLEARED": "Funds received", "DECLINED": "The payment did not go through",
-    "ERROR": "The payment did not go through", "CANCELLED": "The payment was cancelled",
-    "REVERSED": "The payment was reversed",
+    "NEW": N_("Processing"), "PENDING": N_("Processing"), "PROCESSING": N_("Processing"), "APPROVED": N_("Processing"),
+    "SETTLED": N_("Funds sent"), "CLEARED": N_("Funds received"), "DECLINED": N_("The payment did not go through"),
+    "ERROR": N_("The payment did not go through"), "CANCELLED": N_("The payment was cancelled"),
+    "REVERSED": N_("The payment was reversed"),
 }
 #: the rails' promises (``Solution.arrival``), each kind in English: the message ids translated
-ARRIVAL = ARRIVAL_KINDS
+ARRIVAL = {kind: N_(phrase) for kind, phrase in ARRIVAL_KINDS.items()}
 
 
 def rt():
@@ -33,43 +30,16 @@ def rt():
 
 
 def lang():
-    """``en`` or ``fr``, from the request's ``Accept-Language`` (once per request)."""
-    if "lang" not in g:
-        g.lang = i18n.pick(request.accept_languages)
-    return g.lang
-
-
-def _(msgid, **values):
-    """``msgid`` in the customer's language, with ``values`` put in its ``{placeholders}``."""
-    return i18n.gettext(lang(), msgid, **values)
-
-
-@lru_cache(maxsize=64)
-def _catalog(directory, domain, locale):
-    """A kind's translations for ``locale``: ``{msgid: text}`` from its ``.po`` file (or ``{}``)."""
-    from babel.messages.pofile import read_po
-
-    for name in (locale, locale.split("_")[0]):
-        path = Path(directory) / name / "LC_MESSAGES" / f"{domain}.po"
-        if path.is_file():
-            with path.open("rb") as handle:
-                catalog = read_po(handle)
-            return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
-    return {}
+    """``en`` or ``fr``: the request's language (for a step kind's ``view.lang`` and documents' files)."""
+    return i18n.language()
 
 
 def translator(kind):
-    """The ``_`` of a step kind: its own catalog when it brings one, else the Gateway's."""
+    """The ``_`` of a step kind: its own catalog when it brings one (the Gateway's for the rest), else the
+    Gateway's."""
     if kind is None or kind.translations_dir is None:
         return _
-
-    def translate(msgid, **values):
-        text = msgid
-        if lang() == "fr":
-            text = _catalog(str(kind.translations_dir), kind.translation_domain, "fr_CA").get(msgid) or msgid
-        return text.format(**values) if values else text
-
-    return translate
+    return i18n.catalog_gettext(kind.translations_dir, kind.translation_domain)
 
 
 class Words:
@@ -80,23 +50,23 @@ class Words:
         params = workflow.parameters or {}
         amount = workflow.amount if workflow.amount is not None else Decimal(str(params.get("amount", "0")))
         currency = workflow.currency or params.get("currency") or "USD"
-        return i18n.format_money(lang(), format_amount(rt(), amount, currency), currency)
+        return i18n.format_money(amount, currency, places=rt().rules.decimals(currency))
 
     @staticmethod
     def account(account):
-        return i18n.account_words(lang(), account.brand, account.subtype, account.last4)
+        return i18n.account_words(account.brand, account.subtype, account.last4)
 
     @staticmethod
     def subtype(subtype):
-        return i18n.subtype_words(lang(), subtype)
+        return i18n.subtype_words(subtype)
 
     @staticmethod
     def subtype_title(subtype):
-        return i18n.subtype_title(lang(), subtype)
+        return i18n.subtype_title(subtype)
 
     @staticmethod
     def country(code):
-        return i18n.country(lang(), code)
+        return i18n.country(code)
 
     @staticmethod
     def phone(number):
@@ -105,7 +75,7 @@ class Words:
     @staticmethod
     def label(text):
         """A label from the rule files, translated when the catalog knows it."""
-        return i18n.gettext(lang(), text)
+        return _(text)
 
     @staticmethod
     def document_url(workflow, document_id):
@@ -118,7 +88,7 @@ class Words:
         (now, unless the transaction was confirmed already: its time)."""
         params = workflow.parameters or {}
         solution = rt().solution(params.get("solution"))
-        promise = solution.arrival(params.get("priority"), at or clock.now(), HTML_LANG[lang()]) \
+        promise = solution.arrival(params.get("priority"), at or clock.now(), i18n.html_lang()) \
             if solution is not None else Arrival("business-days")
         when = _(promise.phrase)
         if params.get("transactionType") == "REQUEST":

@@ -1,21 +1,21 @@
 """Pieces shared by the built-in steps: the profile fields, the card or bank account form, keeping an account."""
 from linx_core.services import customers
-from linx_core.steps import Field, Page
+from linx_core.steps import N_, Field, Page
 
 PROFILE = (  # name, label, kind, autocomplete, inputmode
-    ("firstName", "First name", "text", "given-name", ""),
-    ("lastName", "Last name", "text", "family-name", ""),
-    ("email", "Email", "email", "email", "email"),
-    ("dateOfBirth", "Date of birth", "date", "bday", ""),
-    ("street", "Street address", "text", "address-line1", ""),
-    ("city", "City", "text", "address-level2", ""),
-    ("state", "State or province", "text", "address-level1", ""),
-    ("postalCode", "ZIP or postal code", "text", "postal-code", ""),
-    ("country", "Country", "select", "country", ""),
+    ("firstName", N_("First name"), "text", "given-name", ""),
+    ("lastName", N_("Last name"), "text", "family-name", ""),
+    ("email", N_("Email"), "email", "email", "email"),
+    ("dateOfBirth", N_("Date of birth"), "date", "bday", ""),
+    ("street", N_("Street address"), "text", "address-line1", ""),
+    ("city", N_("City"), "text", "address-level2", ""),
+    ("state", N_("State or province"), "text", "address-level1", ""),
+    ("postalCode", N_("ZIP or postal code"), "text", "postal-code", ""),
+    ("country", N_("Country"), "select", "country", ""),
 )
 PROFILE_NAMES = tuple(name for name, *_rest in PROFILE)
-ADDRESS_PARTS = (("street", "Street address", "address-line1"), ("city", "City", "address-level2"),
-                 ("state", "State or province", "address-level1"), ("postalCode", "ZIP or postal code", "postal-code"))
+ADDRESS_PARTS = (("street", N_("Street address"), "address-line1"), ("city", N_("City"), "address-level2"),
+                 ("state", N_("State or province"), "address-level1"), ("postalCode", N_("ZIP or postal code"), "postal-code"))
 ACCOUNT_FIELDS = ("holderName", "cardNumber", "expiry", "postalCode", "routingNumber", "accountNumber", "subtype",
                   "street", "city", "state", "country")
 
