@@ -1,5 +1,8 @@
 """Forms and CSRF for the pages a person posts with a browser (the Gateway now, the Portal to come).
 
+The Gateway's own forms are Flask-WTF forms (:class:`PasscodeForm`, :class:`DeclineForm`, the hidden part of
+every step page, :class:`StepForm`); what a step page asks for is its step kind's (``collect``).
+
 Flask-WTF's ``CSRFProtect`` checks every POST of the app against the token kept
 in the session (a signed copy goes in each form as ``csrf_token``; templates call ``csrf_token()``),
 except the blueprints that :func:`exempt` names: the business API (Bearer keys) and provider callbacks
@@ -20,8 +23,46 @@ The settings differ from Flask-WTF's defaults on three points, each to keep what
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Flask, current_app, g, session
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from wtforms import IntegerField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Regexp
+
+#: text no field takes: control characters (CR, LF and TAB aside) and the line and paragraph separators
+NO_CONTROL = Regexp(r"\A[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]*\Z", flags=re.UNICODE)
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class PostedForm(FlaskForm):
+    """A form of the Gateway's: CSRF is :class:`CSRFProtect`'s, checked on every POST before any view."""
+
+    class Meta:
+        csrf = False
+
+
+class PasscodeForm(PostedForm):
+    """The landing page's passcode: at most 64 characters, none of them a control character."""
+
+    passcode = StringField(filters=[_strip], validators=[InputRequired(), Length(max=64), NO_CONTROL])
+
+
+class DeclineForm(PostedForm):
+    """Why the customer declines: a reason's key from the rules (checked against them by the service)."""
+
+    reason = StringField(filters=[_strip], validators=[InputRequired(), Length(max=64), NO_CONTROL])
+
+
+class StepForm(PostedForm):
+    """The hidden part of every step page: which step the form was for, at which position."""
+
+    step = StringField(validators=[InputRequired(), Length(max=64), NO_CONTROL])
+    position = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=999)])
 
 DEFAULTS = {
     "WTF_CSRF_METHODS": ["POST"],
@@ -61,4 +102,5 @@ def rotate_csrf() -> str:
     return generate_csrf()
 
 
-__all__ = ["CSRFError", "exempt", "generate_csrf", "init_app", "rotate_csrf"]
+__all__ = ["CSRFError", "DeclineForm", "PasscodeForm", "StepForm", "exempt", "generate_csrf", "init_app",
+           "rotate_csrf"]

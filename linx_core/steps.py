@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 #: the longest text any step's form field takes
 TEXT_MAX = 254
+#: the template values the Gateway sets on every step page: a page's ``extra`` cannot replace them
+RESERVED = frozenset({"workflow", "business", "heading", "fields", "errors", "step_name", "position", "progress",
+                      "action", "decline_url", "brand_name", "brand_css", "logo_url"})
 
 
 @dataclass
@@ -62,7 +65,8 @@ class Page:
     ``template`` is a Jinja template name: one of the Gateway's layouts (``gateway/form.html``,
     ``gateway/welcome.html``, ``gateway/account.html``, ``gateway/documents.html``,
     ``gateway/move_money.html``) or one from the kind's own ``templates_dir``. ``extra`` reaches the
-    template as variables; ``groups`` (``[{"legend": ..., "fields": [Field, ...]}]``) are fieldsets.
+    template as variables (but for the :data:`RESERVED` names, which are the Gateway's);
+    ``groups`` (``[{"legend": ..., "fields": [Field, ...]}]``) are fieldsets.
     """
 
     def __init__(self, template: str, heading: str, fields: Any = (), **extra: Any) -> None:
@@ -82,7 +86,8 @@ class StepView:
     ``_(msgid, **values)`` translates with the kind's catalog into ``lang`` (``en`` or ``fr``);
     ``url(**query)`` is the address of the current step's page; ``args`` the query string;
     ``words`` the Gateway's shared formatting (``money(workflow)``, ``account(account)``,
-    ``subtype(subtype)``, ``subtype_title``, ``country``, ``phone``, ``datetime``, ``document_url``).
+    ``subtype(subtype)``, ``subtype_title``, ``country``, ``phone``, ``label``, ``document_url``,
+    ``arrival(workflow)``, ``move_sentence(workflow, account, business)``).
     """
 
     rt: "Runtime"
@@ -139,7 +144,8 @@ class StepKind:
     - ``has_page``: False for a step the customer never sees (``notification``);
     - ``templates_dir``: a folder of Jinja templates this kind brings, or None;
     - ``translations_dir`` and ``translation_domain``: the kind's gettext catalogs
-      (``<dir>/fr_CA/LC_MESSAGES/<domain>.po`` or ``.mo``), or None for the Gateway's own catalog.
+      (``<dir>/fr_CA/LC_MESSAGES/<domain>.po`` or ``.mo``), or None for the Gateway's own catalog;
+    - ``secret_fields``: the form fields never written back into a page (a card or account number).
     """
 
     name: str = ""
@@ -147,6 +153,7 @@ class StepKind:
     templates_dir: Optional[Path] = None
     translations_dir: Optional[Path] = None
     translation_domain: str = "messages"
+    secret_fields: tuple[str, ...] = ()
 
     def rule_entry(self) -> Optional[dict]:
         """The kind's entry for the rules' ``steps`` section (``order``, ``displayName``,
@@ -217,4 +224,5 @@ def refuse(problems: list[Problem]) -> None:
         raise RuleViolation("Some fields need attention.", problems)
 
 
-__all__ = ["N_", "kinds_by_name", "StepKind", "StepView", "StepAct", "Page", "Field", "clean", "refuse", "CONTROL", "TEXT_MAX"]
+__all__ = ["N_", "kinds_by_name", "StepKind", "StepView", "StepAct", "Page", "Field", "clean", "refuse", "CONTROL",
+           "TEXT_MAX", "RESERVED"]

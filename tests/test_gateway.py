@@ -808,6 +808,7 @@ def test_french_is_chosen_from_accept_language(rt, api, app):
     page = visitor.submit(visitor.submit(landing, "Continuer", passcode=passcode), "Continuer")
     page = visitor.submit(page, "Utiliser ce compte")
     assert "Vous recevrez 256,25\u00a0$\u00a0US sur votre carte de débit Visa se terminant par 5556" in page.html
+    assert "Arrivée prévue : d&#39;ici quelques minutes." in page.html  # the rail's promise, in French too
     english = Visitor(app, lang="en-US,en").get(f"/l/{token}")
     assert '<html lang="en">' in english.html and "Passcode" in english.html
 
@@ -950,3 +951,20 @@ def test_a_finished_workflow_shows_no_amount_to_someone_without_the_passcode(api
     page = stranger.get(f"/l/{token}", follow_redirects=True)
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "21.00" not in text and "5556" not in text
+
+
+def test_a_date_of_birth_with_spaces_around_it_is_taken_not_a_500(rt, api, visitor):
+    """The date is checked without its spaces, and was parsed with them (found by review): a 500."""
+    wid, token, passcode = opened(rt, api, 0, **as_new_customer(0))
+    page = visitor.open(token, passcode)
+    done = visitor.submit(page, "Continue", **profile(dateOfBirth=" 1990-01-31 "))
+    assert done.status == 200 and done.h1 == "All done"
+    assert str(Customer.get(Customer.phone_number == "+14165550100").date_of_birth) == "1990-01-31"
+    blank = opened(rt, api, 1, steps=["notification", "lookup-profile", "enhance-profile"],
+                   profileFields=["dateOfBirth"], financialAccountSubType=None)
+    page = visitor.submit(visitor.open(blank[1], blank[2]), "Continue")
+    assert page.h1 == "A few more details"
+    refused = visitor.submit(page, "Continue", follow=False, dateOfBirth="   ")
+    assert refused.status == 422 and refused.error_for("dateOfBirth") == "This field is required."
+    done = visitor.submit(refused, "Continue", dateOfBirth="1985-06-30 ")
+    assert done.status == 200 and str(Customer.get_by_id(demo_data.CUSTOMER_ID).date_of_birth) == "1985-06-30"

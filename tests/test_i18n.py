@@ -257,3 +257,15 @@ def test_the_rule_extractor_takes_only_the_named_fields_with_their_lines():
                      (4, "gettext", "Second reason", ["declineReasons.B.label"]),
                      (9, "gettext", "A title", ["documents.d.title"])]
     assert list(i18n.extract_rules(io.BytesIO(b"- a list\n"), [], [], {"fields": "x.y"})) == []
+
+
+def test_the_words_the_gateway_looks_up_by_name_are_in_the_catalog(french):
+    """Words chosen at run time (a rail's promise, a transaction's status) are not found by extraction from a
+    variable: they are written out in gateway/words.py, each must match what it stands for and be translated."""
+    from gateway_app.gateway import words
+    from linx_core.payments import ARRIVAL_KINDS
+
+    assert words.ARRIVAL == ARRIVAL_KINDS  # one entry, worded alike, for each kind a rail may promise
+    looked_up = set(words.ARRIVAL.values()) | set(words.TX_WORDS.values())
+    missing = sorted(m for m in looked_up if french.get(m) is None or not french.get(m).string)
+    assert not missing, f"no French for words looked up by name: {missing}"

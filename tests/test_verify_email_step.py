@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from linx_core import clock
 from linx_core.errors import RuleViolation
 from linx_core.plugins import make_manager
 from linx_core.rules import load_rules, step_entries
@@ -65,6 +66,21 @@ class TestVerifyEmail(StepKindContract):
         self.post(rt, at_step, {"code": code})
         step = WorkflowStep.get_by_id(step.id)
         assert step.status == "COMPLETED" and step.data["verified"] == "jane@example.com"
+
+    def test_a_code_expires_and_a_code_in_other_digits_is_refused_not_a_crash(self, rt, at_step):
+        frozen = clock.FrozenClock(clock.now())
+        clock.set_clock(frozen)
+        try:
+            self.post(rt, at_step, {"action": "send"})
+            with pytest.raises(RuleViolation) as other_digits:  # "١٢٣٤٥٦" are digits, not ASCII ones
+                self.post(rt, at_step, {"code": "١٢٣٤٥٦"})
+            assert other_digits.value.problems[0].code == "INVALID_CODE"
+            frozen.advance(minutes=VERIFY.VALID_MINUTES, seconds=1)
+            with pytest.raises(RuleViolation) as expired:
+                self.post(rt, at_step, {"code": VERIFY.code_for(rt, at_step, 1)})
+            assert expired.value.problems[0].code == "CODE_EXPIRED"
+        finally:
+            clock.set_clock(None)
 
     def test_five_wrong_codes_need_a_new_one(self, rt, at_step):
         self.post(rt, at_step, {"action": "send"})

@@ -15,6 +15,7 @@ from linx_core.services.flow import steps_of
 from linx_core.steps import CONTROL, StepView
 
 from .. import i18n
+from ..forms import StepForm
 from . import security
 from .blueprint import bp
 from .branding import brand
@@ -22,8 +23,6 @@ from .pages import message
 from .words import _, lang, rt, translator, words
 
 ECHO_MAX = 200
-#: fields whose values are never written back into a page
-SECRET_FIELDS = ("cardNumber", "accountNumber")
 
 
 def kind_of(step):
@@ -74,14 +73,15 @@ def step(workflow_id):
 def step_post(workflow_id):
     workflow = security.gate(workflow_id)
     form = request.form
-    try:
-        position = int(form.get("position", "")[:6])
-    except ValueError:
+    posted = StepForm()
+    if not posted.validate():  # no step or position: a forged or truncated post
         return to_step(workflow_id)
-    name = form.get("step", "")
+    name, position = posted.step.data, posted.position.data
+    steps = steps_of(workflow)
     kind = rt().step_kinds.get(name)
-    if kind is None or not kind.has_page:
-        return to_step(workflow_id)
+    if kind is None or not kind.has_page or position != workflow.current_step or position >= len(steps) \
+            or steps[position].name != name:
+        return to_step(workflow_id)  # not the current step: a replayed form, the back button, a forged name
     try:
         values = kind.collect(view(kind, workflow), form)
         journey.submit(rt(), workflow.id, position, name, values)
@@ -106,7 +106,8 @@ def _rerender(workflow, position, name, form, problems):
     steps = steps_of(workflow)
     if not (0 <= position < len(steps)) or steps[position].name != name or position != workflow.current_step:
         return to_step(str(workflow.id))
-    values = {k: CONTROL.sub("", v)[:ECHO_MAX] for k, v in form.items() if k not in SECRET_FIELDS}
+    secret = set(getattr(kind_of(steps[position]), "secret_fields", ()))
+    values = {k: CONTROL.sub("", v)[:ECHO_MAX] for k, v in form.items() if k not in secret}
     return _render(workflow, steps, steps[position], values, problems, status=422)
 
 
@@ -129,13 +130,13 @@ def _render(workflow, steps, current, values, problems, status=200):
     errors += [(None, text) for path, text in by_path.items() if path not in known]
     shown = with_page(steps)
     number = len(with_page(steps[:current.position + 1]))
-    html = render_template(
-        page.template, workflow=workflow, business=business, heading=page.heading,
-        fields=page.fields, errors=errors, step_name=current.name, position=current.position,
-        progress=_("Step {n} of {total}", n=number, total=len(shown)),
-        action=url_for("gateway.step", workflow_id=str(workflow.id)),
-        decline_url=url_for("gateway.decline", workflow_id=str(workflow.id)), **page.extra, **brand(business))
-    return make_response(html, status)
+    context = dict(page.extra)  # the kind's values first: the Gateway's own names win (RESERVED)
+    context.update(brand(business), workflow=workflow, business=business, heading=page.heading,
+                   fields=page.fields, errors=errors, step_name=current.name, position=current.position,
+                   progress=_("Step {n} of {total}", n=number, total=len(shown)),
+                   action=url_for("gateway.step", workflow_id=str(workflow.id)),
+                   decline_url=url_for("gateway.decline", workflow_id=str(workflow.id)))
+    return make_response(render_template(page.template, **context), status)
 
 
 def template_loader(app):

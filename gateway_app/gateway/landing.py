@@ -1,22 +1,20 @@
 """The link, the landing page (what is asked, the passcode) and the decline page."""
-import time
-
-from flask import make_response, redirect, render_template, request, session, url_for
+from flask import make_response, redirect, render_template, request, url_for
 
 from linx_core.errors import Conflict, RuleViolation
 from linx_core.services import journey
 from linx_core.services.flow import steps_of
-from linx_core.steps import CONTROL, Field
+from linx_core.steps import Field
 from linx_core.store.models import Workflow
 
+from .. import i18n
+from ..forms import DeclineForm, PasscodeForm
 from . import security
 from .blueprint import bp
 from .branding import brand
 from .dispatch import describe, to_step
 from .pages import dead_end
 from .words import _, rt, words
-
-from .. import i18n
 
 
 @bp.get("/l/<token>")
@@ -52,9 +50,8 @@ def start(workflow_id):
     if security.passed():
         return to_step(workflow_id)
     security.limit("passcode")
-    passcode = request.form.get("passcode", "")
-    if len(passcode) > 64 or CONTROL.search(passcode):
-        passcode = ""
+    form = PasscodeForm()
+    passcode = form.passcode.data if form.validate() else ""  # junk counts as a wrong passcode
     result = journey.check_passcode(rt(), workflow.id, passcode)
     if result.locked:
         return dead_end("LOCKED", workflow)
@@ -99,11 +96,11 @@ def decline(workflow_id):
         return redirect(url_for("gateway.done", workflow_id=workflow_id), 303)
     reasons = [(key, words.label(value.get("label") or key))
                for key, value in rt().rules.catalog.get("declineReasons", {}).items()]
-    chosen = (request.values.get("reason") or "")[:64]
     if request.method == "GET":
-        return _decline_page(workflow, reasons, chosen)
+        return _decline_page(workflow, reasons, (request.args.get("reason") or "")[:64])
+    form = DeclineForm()
     try:
-        journey.decline(rt(), workflow.id, chosen)
+        journey.decline(rt(), workflow.id, form.reason.data if form.validate() else "")
     except RuleViolation:
         return _decline_page(workflow, reasons, "", error=_("Choose a reason."), status=422)
     except Conflict as exc:

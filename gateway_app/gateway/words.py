@@ -9,7 +9,7 @@ from decimal import Decimal
 from flask import current_app, url_for
 
 from linx_core import clock
-from linx_core.payments import ARRIVAL_KINDS, Arrival
+from linx_core.payments import Arrival
 
 from .. import i18n
 from ..i18n import N_, gettext as _
@@ -21,8 +21,14 @@ TX_WORDS = {
     "ERROR": N_("The payment did not go through"), "CANCELLED": N_("The payment was cancelled"),
     "REVERSED": N_("The payment was reversed"),
 }
-#: the rails' promises (``Solution.arrival``), each kind in English: the message ids translated
-ARRIVAL = {kind: N_(phrase) for kind, phrase in ARRIVAL_KINDS.items()}
+#: the rails' promises (``Solution.arrival``) as the customer reads them: written out here, so that the
+#: catalogs hold them (a test checks that these are exactly ``ARRIVAL_KINDS``)
+ARRIVAL = {
+    "minutes": N_("within minutes"),
+    "same-business-day": N_("the same business day"),
+    "next-business-day": N_("the next business day"),
+    "business-days": N_("in a few business days"),
+}
 
 
 def rt():
@@ -90,7 +96,7 @@ class Words:
         solution = rt().solution(params.get("solution"))
         promise = solution.arrival(params.get("priority"), at or clock.now(), i18n.html_lang()) \
             if solution is not None else Arrival("business-days")
-        when = _(promise.phrase)
+        when = _(ARRIVAL[promise.kind])
         if params.get("transactionType") == "REQUEST":
             return _("Expected withdrawal: {when}.", when=when)
         return _("Expected arrival: {when}.", when=when)

@@ -64,7 +64,7 @@ def profile_problems(rt: "Runtime", form: Mapping[str, Any], required: Any) -> l
     country = (form.get("country") or "").strip().upper()
     if country and country not in known:
         names = [spec.get("label") or code for code, spec in known.items()]
-        problems.append(Problem("country", f"Choose {' or '.join(names)}.", "NOT_ALLOWED"))
+        problems.append(Problem("country", f"Choose one of: {', '.join(names)}.", "NOT_ALLOWED"))
     postal = (form.get("postalCode") or "").strip()
     if postal and country in known and not re.fullmatch(known[country]["postalCode"], postal):
         problems.append(Problem("postalCode", "Enter a valid ZIP or postal code.", "INVALID_POSTAL_CODE"))
@@ -73,6 +73,12 @@ def profile_problems(rt: "Runtime", form: Mapping[str, Any], required: Any) -> l
     if state and state_pattern and not re.fullmatch(state_pattern, state):
         problems.append(Problem("state", "Enter the two-letter state or province code.", "INVALID_STATE"))
     return problems
+
+
+def date_of_birth(form: Mapping[str, Any]) -> Optional[dt.date]:
+    """The form's date of birth (checked by :func:`profile_problems` first), or None when it holds none."""
+    text = (form.get("dateOfBirth") or "").strip()
+    return dt.date.fromisoformat(text) if text else None
 
 
 def address_from(form: Mapping[str, Any]) -> Optional[dict]:
@@ -114,7 +120,7 @@ def create_customer(rt: "Runtime", workflow: Workflow, form: Mapping[str, Any],
                 business=workflow.business_id, status="ACTIVE", first_name=form["firstName"].strip(),
                 last_name=form["lastName"].strip(), phone_number=workflow.phone_number,
                 email=(form.get("email") or workflow.email or "").strip() or None,
-                date_of_birth=(dt.date.fromisoformat(form["dateOfBirth"]) if form.get("dateOfBirth") else None),
+                date_of_birth=date_of_birth(form),
                 addresses=[address] if address else [], created_at=clock.now())
     except peewee.IntegrityError:  # another workflow for this phone made the customer just now
         return existing_customer(workflow), False

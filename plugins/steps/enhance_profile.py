@@ -1,5 +1,4 @@
 """``enhance-profile``: ask an existing customer for the profile fields the business names (``profileFields``)."""
-import datetime as dt
 import re
 
 from linx_core import hookimpl
@@ -98,7 +97,7 @@ class EnhanceProfile(StepKind):
                 addresses.append({"type": field.removesuffix("Address").upper(),
                                   **{part: (values.get(f"{field}.{part}") or "").strip() for part in PARTS}})
             elif field == "dateOfBirth":
-                customer.date_of_birth = dt.date.fromisoformat(values["dateOfBirth"])
+                customer.date_of_birth = customers.date_of_birth(values)
             else:
                 extra[field] = (values.get(field) or "").strip()[:120]
         customer.addresses = addresses

@@ -7,6 +7,7 @@ from .forms import ACCOUNT_FIELDS, account_form, account_subtype_words, add_acco
 
 class FinancialAccount(StepKind):
     name = "financial-account"
+    secret_fields = ("cardNumber", "accountNumber")
 
     def describe(self, view):
         return account_subtype_words(view)

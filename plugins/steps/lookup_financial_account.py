@@ -8,6 +8,7 @@ from .forms import ACCOUNT_FIELDS, account_form, add_account
 
 class LookupFinancialAccount(StepKind):
     name = "lookup-financial-account"
+    secret_fields = ("cardNumber", "accountNumber")
 
     def describe(self, view):
         return view._("Choose the account to use")

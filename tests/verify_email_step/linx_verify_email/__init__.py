@@ -5,24 +5,30 @@ Everything it needs comes through the hooks: its rule entry (``rule_entry``), it
 (``linx_job_handlers``). Nothing in LinX itself names it.
 
 No code is stored: the n-th code of a workflow is an HMAC of the workflow's id and n under the
-server's secret, so the database holds only how many were sent and how many tries were wrong.
+server's secret, so the database holds only how many were sent, when, and how many tries were wrong.
+A code is good for ``VALID_MINUTES``; ``MAX_TRIES`` wrong ones and a new one must be sent.
 """
+import datetime as dt
 import hashlib
 import hmac
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from linx_core import clock, hookimpl, jobs
 from linx_core.channels import Message
 from linx_core.errors import Problem
+from linx_core.services.flow import steps_of
 from linx_core.steps import Field, Page, StepKind, clean, refuse
-from linx_core.store.models import Workflow, WorkflowStep
+from linx_core.store.models import Workflow
 
 HERE = Path(__file__).resolve().parent
 JOB = "verify-email.send"
 DIGITS = 6
 MAX_TRIES = 5  # wrong codes before a new one must be sent
 MAX_SENDS = 3
+VALID_MINUTES = 10
+CODE = re.compile(r"[0-9]{%d}" % DIGITS)  # ASCII digits only: a code is compared byte for byte
 
 
 def code_for(rt, workflow_id, n):
@@ -59,9 +65,10 @@ class VerifyEmail(StepKind):
         return view._("Confirm your email address")
 
     def _state(self, view):
-        step = (WorkflowStep.select().where((WorkflowStep.workflow == view.workflow.id)
-                                            & (WorkflowStep.name == self.name)).first())
-        return (step.data or {}) if step is not None else {}
+        """The current step's data (how many codes were sent, when, how many tries were wrong)."""
+        steps = steps_of(view.workflow)
+        step = steps[view.workflow.current_step] if view.workflow.current_step < len(steps) else None
+        return (step.data or {}) if step is not None and step.name == self.name else {}
 
     def page(self, view, values):
         _ = view._
@@ -87,23 +94,27 @@ class VerifyEmail(StepKind):
         values = clean(form, ["code"], view._)
         code = "".join(values["code"].split())
         refuse([Problem("code", view._("Enter the {n} digits of the code.", n=DIGITS), "INVALID_CODE")]
-               if not (code.isdigit() and len(code) == DIGITS) else [])
-        return {"code": code}
+               if not CODE.fullmatch(code) else [])
+        return {"code": code, "lang": view.lang}
 
     def complete(self, act, values):
         state = dict(act.step.data or {})
         sent, tries = state.get("sent", 0), state.get("tries", 0)
+        _ = translator(values.get("lang"))
         if values.get("action") == "send":
             if sent >= MAX_SENDS:
-                refuse([Problem("code", "No more codes can be sent.", "TOO_MANY_CODES")])
+                refuse([Problem("code", _("No more codes can be sent."), "TOO_MANY_CODES")])
             act.data(sent=sent + 1, tries=0, wrong=False, sentAt=clock.now().isoformat())
             jobs.enqueue(JOB, {"workflowId": str(act.workflow.id), "n": sent + 1, "lang": values.get("lang", "en")},
                          act.workflow.business_id)
             act.stay()
             return None
         if not sent or tries >= MAX_TRIES:
-            refuse([Problem("code", "Send a new code first.", "CODE_NEEDED")])
-        if not hmac.compare_digest(code_for(act.rt, act.workflow.id, sent), values.get("code", "")):
+            refuse([Problem("code", _("Send a new code first."), "CODE_NEEDED")])
+        if clock.now() - dt.datetime.fromisoformat(state["sentAt"]) > dt.timedelta(minutes=VALID_MINUTES):
+            refuse([Problem("code", _("This code has expired. Send a new one."), "CODE_EXPIRED")])
+        code = values.get("code", "")
+        if not (CODE.fullmatch(code) and hmac.compare_digest(code_for(act.rt, act.workflow.id, sent), code)):
             act.data(tries=tries + 1, wrong=True)  # kept: the try counts even though the step stays
             act.stay()
             return None
@@ -112,14 +123,19 @@ class VerifyEmail(StepKind):
         return None
 
 
+def translator(lang):
+    """This step's words in ``lang`` where no page is at hand (a refusal, the email)."""
+    def _(text, **values):
+        return (_french().get(text, text) if lang == "fr" else text).format(**values)
+
+    return _
+
+
 def send_code(rt, job):
     """Email the n-th code (the same code if the job runs again after a crash)."""
     workflow = Workflow.get_by_id(job.payload["workflowId"])
     code = code_for(rt, workflow.id, job.payload["n"])
-    french = job.payload.get("lang") == "fr"
-
-    def _(text, **values):
-        return (_french().get(text, text) if french else text).format(**values)
+    _ = translator(job.payload.get("lang"))
 
     to = workflow.email or (workflow.parameters or {}).get("email")
     rt.channel("EMAIL").send(Message(
