@@ -28,8 +28,20 @@ from urllib.parse import urljoin
 
 import requests
 
-from common import (LINX, Process, arguments, database, free_port, init_demo, linx_env, seed_body, table, wait_up,
-                    workdir, write)
+from common import (
+    LINX,
+    Process,
+    arguments,
+    database,
+    free_port,
+    init_demo,
+    linx_env,
+    seed_body,
+    table,
+    wait_up,
+    workdir,
+    write,
+)
 
 SIZES = {"full": {"workflows": 40, "concurrency": (1, 4), "rounds": 1},
          "quick": {"workflows": 8, "concurrency": (4,), "rounds": 1},

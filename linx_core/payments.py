@@ -9,7 +9,6 @@ import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Optional
 
 from .errors import ProviderError
 
@@ -22,10 +21,10 @@ class AccountDetails:
     subtype: str
     number: str = field(repr=False)
     holder_name: str = ""
-    brand: Optional[str] = None
-    expiry: Optional[str] = None  # yyyy-MM
-    routing_number: Optional[str] = None
-    billing_address: Optional[dict] = None
+    brand: str | None = None
+    expiry: str | None = None  # yyyy-MM
+    routing_number: str | None = None
+    billing_address: dict | None = None
     last4: str = ""
 
 
@@ -37,10 +36,10 @@ class Transfer:
     currency: str
     account: AccountDetails
     business_account_id: str
-    priority: Optional[str] = None
-    description: Optional[str] = None
-    memo: Optional[str] = None
-    payment_reason: Optional[str] = None
+    priority: str | None = None
+    description: str | None = None
+    memo: str | None = None
+    payment_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,10 @@ class RailStatus:
     """Where a transfer stands at the rail. ``check_at``: when to ask again (None: final or callback)."""
 
     status: str
-    reference: Optional[str] = None
+    reference: str | None = None
     message: str = ""
-    return_code: Optional[str] = None
-    check_at: Optional[object] = None
+    return_code: str | None = None
+    check_at: object | None = None
 
 
 class RailError(ProviderError):
@@ -68,7 +67,7 @@ class Arrival:
     """
 
     kind: str
-    by: Optional[dt.datetime] = None
+    by: dt.datetime | None = None
 
     def __post_init__(self):
         if self.kind not in ARRIVAL_KINDS:

@@ -14,8 +14,8 @@ from . import store
 from .config import Settings
 from .events import registry as event_registry
 from .rules import load_rules, solution_fragments, step_entries
-from .steps import kinds_by_name
 from .rules.book import RuleBook
+from .steps import kinds_by_name
 from .vault import Vault
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import clock
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 RESPONSE_DELAY_ENV = "LINX_SANDBOX_RESPONSE_DELAY"
 
 

@@ -16,7 +16,7 @@ try:
 except Exception:  # noqa: BLE001 - no time zone database: Eastern Standard Time all year
     EASTERN = dt.timezone(dt.timedelta(hours=-5), "EST")
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 # -- the banking calendar -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from linx_core import clock
 
 from .journeys import api_for, body, create, freeze, rail_runtime, run, to_confirmation
 
-TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.timezone.utc)
+TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.UTC)
 
 
 class ThingOut(Out):

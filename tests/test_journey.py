@@ -9,8 +9,16 @@ from linx_core.clock import FrozenClock
 from linx_core.errors import Conflict, RuleViolation
 from linx_core.services import journey
 from linx_core.services.journey import StepNotCurrent, Unavailable
-from linx_core.store.models import (Customer, CustomerFinancialAccount, DocumentAcceptance, Event, Notification,
-                                    Transaction, Workflow, WorkflowStep)
+from linx_core.store.models import (
+    Customer,
+    CustomerFinancialAccount,
+    DocumentAcceptance,
+    Event,
+    Notification,
+    Transaction,
+    Workflow,
+    WorkflowStep,
+)
 from linx_core.worker import Worker
 
 from .drive import created, link_token, seed

@@ -13,9 +13,9 @@ from linx_plugins.ach import AchSandbox, windows_after
 from linx_plugins.sandbox import holidays
 
 from . import nacha_reader
-from .journeys import (BANK_FORM, api_for, body, create, freeze, rail_runtime, reload, run, to_confirmation)
+from .journeys import BANK_FORM, api_for, body, create, freeze, rail_runtime, reload, run, to_confirmation
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 TUESDAY_9AM = dt.datetime(2026, 2, 3, 14, 0, tzinfo=UTC)  # 09:00 in New York (EST)
 
 

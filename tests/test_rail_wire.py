@@ -10,10 +10,21 @@ from linx_core.errors import RuleViolation
 from linx_core.payments import AccountDetails, RailError, Transfer
 from linx_plugins.wire import WireSandbox
 
-from .journeys import (ADDRESS, BANK_FORM, CUSTOMER_FORM, api_for, body, create, freeze, rail_runtime, reload, run,
-                       to_confirmation)
+from .journeys import (
+    ADDRESS,
+    BANK_FORM,
+    CUSTOMER_FORM,
+    api_for,
+    body,
+    create,
+    freeze,
+    rail_runtime,
+    reload,
+    run,
+    to_confirmation,
+)
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture(autouse=True)

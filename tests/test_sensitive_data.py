@@ -27,7 +27,7 @@ SECRETS = {
     "account": [ACCOUNT, "555666777"],
     "mistyped card": [CARD[:-1] + "1"],  # typed once, refused (bad check digit): never kept, never shown
 }
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def hits(text):

@@ -15,10 +15,21 @@ from linx_core.services.payments import path
 from linx_core.store.models import Event, Job, TransactionStatus, Workflow, WorkflowStep
 
 from .conftest import Api
-from .journeys import (BANK_FORM, CARD_FORM, api_for, body, create, freeze, make_app, rail_runtime, reload, run,
-                       to_confirmation)
+from .journeys import (
+    BANK_FORM,
+    CARD_FORM,
+    api_for,
+    body,
+    create,
+    freeze,
+    make_app,
+    rail_runtime,
+    reload,
+    run,
+    to_confirmation,
+)
 
-TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.timezone.utc)
+TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.UTC)
 
 
 # -- moves read from the lifecycle -------------------------------------------------------------

@@ -153,7 +153,7 @@ def other_api(client, other):
 
 @pytest.fixture
 def clk(rt):
-    frozen = clock.FrozenClock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    frozen = clock.FrozenClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
     clock.set_clock(frozen)
     return frozen
 
@@ -426,7 +426,7 @@ def test_rotation_signs_with_both_secrets_for_24_hours_then_only_the_new_one(wrt
                 pass
         assert len(matching) == 1  # each secret verifies exactly its own signature
     assert signatures[0] == Webhook(new).sign(request["headers"]["Webhook-Id"], dt.datetime.fromtimestamp(
-        int(request["headers"]["Webhook-Timestamp"]), dt.timezone.utc), request["body"].decode())
+        int(request["headers"]["Webhook-Timestamp"]), dt.UTC), request["body"].decode())
 
     clk.advance(hours=24, seconds=1)
     assert api.get(f"{HOOKS}/{sub['id']}").get_json()["previousSecretExpiresAt"] is None

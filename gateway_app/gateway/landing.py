@@ -1,7 +1,6 @@
 """The link, the landing page (what is asked, the passcode) and the decline page."""
-import time
 
-from flask import make_response, redirect, render_template, request, session, url_for
+from flask import make_response, redirect, render_template, request, url_for
 
 from linx_core.errors import Conflict, RuleViolation
 from linx_core.services import journey
@@ -9,14 +8,13 @@ from linx_core.services.flow import steps_of
 from linx_core.steps import CONTROL, Field
 from linx_core.store.models import Workflow
 
+from .. import i18n
 from . import security
 from .blueprint import bp
 from .branding import brand
 from .dispatch import describe, to_step
 from .pages import dead_end
 from .words import _, rt, words
-
-from .. import i18n
 
 
 @bp.get("/l/<token>")

@@ -15,8 +15,13 @@ from .. import clock, events, jobs
 from ..errors import Conflict, NotFound
 from ..lifecycle import STEPS, TRANSACTIONS, WORKFLOWS, save_status
 from ..store import db
-from ..store.models import (BusinessFinancialAccount, CustomerFinancialAccount, Transaction, TransactionStatus,
-                            WorkflowStep)
+from ..store.models import (
+    BusinessFinancialAccount,
+    CustomerFinancialAccount,
+    Transaction,
+    TransactionStatus,
+    WorkflowStep,
+)
 from . import notifications
 from .flow import finish_workflow, locked, move_step
 

@@ -1,9 +1,8 @@
 """Creating and reading workflows."""
 import datetime as dt
 import uuid
-from decimal import Decimal
 from dataclasses import dataclass
-from typing import Optional
+from decimal import Decimal
 
 import peewee
 
@@ -13,8 +12,15 @@ from ..lifecycle import WORKFLOWS, save_status
 from ..secrets import new_passcode, passcode_hash
 from ..sms import segments
 from ..store import Prepared, db, write_behind
-from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancialAccount, Notification, Transaction,
-                            Workflow, WorkflowStep)
+from ..store.models import (
+    BusinessFinancialAccount,
+    Customer,
+    CustomerFinancialAccount,
+    Notification,
+    Transaction,
+    Workflow,
+    WorkflowStep,
+)
 from . import flow, notifications, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
 from .paging import Page
@@ -35,7 +41,7 @@ class Created:
 
     workflow: Workflow
     steps: list
-    passcode: Optional[str]
+    passcode: str | None
 
 
 def create_workflow(rt, business, body):

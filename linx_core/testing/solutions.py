@@ -62,7 +62,7 @@ FINAL = set(TRANSACTIONS.final_states)
 class SolutionContract:
     """Subclass it (as ``Test...``) and provide the fixtures named in the module's docstring."""
 
-    start = dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.timezone.utc)  # a Tuesday, 09:00 in New York
+    start = dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.UTC)  # a Tuesday, 09:00 in New York
     currency = "USD"
     amount = Decimal("25.50")
     max_checks = 50
@@ -127,9 +127,9 @@ class SolutionContract:
         book.validate_workflow(self._workflow_body(book, solution, entry))
 
     @pytest.mark.parametrize("moment", [
-        dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.timezone.utc),   # a Tuesday, 09:00 in New York
-        dt.datetime(2026, 2, 4, 3, 30, tzinfo=dt.timezone.utc),   # that night, after every cut-off
-        dt.datetime(2026, 2, 7, 17, 0, tzinfo=dt.timezone.utc),   # a Saturday
+        dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.UTC),   # a Tuesday, 09:00 in New York
+        dt.datetime(2026, 2, 4, 3, 30, tzinfo=dt.UTC),   # that night, after every cut-off
+        dt.datetime(2026, 2, 7, 17, 0, tzinfo=dt.UTC),   # a Saturday
     ])
     @pytest.mark.parametrize("locale", ["en", "fr-CA"])
     def test_it_promises_an_arrival_for_each_priority(self, solution, moment, locale):
