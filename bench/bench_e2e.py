@@ -209,7 +209,7 @@ def measure(base, key, sizes, links, settled, counts):
         results, failures, lock = [], [], threading.Lock()
         todo = iter(range(sizes["workflows"]))
 
-        def customer():
+        def customer(lock=lock, todo=todo, results=results, failures=failures):  # bound to this level
             while True:
                 with lock:
                     if next(todo, None) is None:

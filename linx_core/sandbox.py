@@ -18,7 +18,7 @@ import os
 import sqlite3
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from . import clock
@@ -78,10 +78,8 @@ class Ledger:
     def _connect(self):
         if not self._ready:
             self.folder.mkdir(parents=True, exist_ok=True)
-            try:
+            with suppress(OSError):
                 os.chmod(self.folder, 0o700)
-            except OSError:
-                pass
         conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
         conn.row_factory = sqlite3.Row
         if not self._ready:

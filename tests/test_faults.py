@@ -141,7 +141,7 @@ class Linx:
 
     def start(self, *args, **env):
         log = self.folder / f"{args[0]}-{len(self.processes)}.log"
-        handle = open(log, "w")
+        handle = open(log, "w")  # noqa: SIM115 - the process writes to it until stop() closes it
         process = subprocess.Popen([LINX, *args], env=dict(self.env, **env), cwd=self.folder, stdout=handle,
                                    stderr=subprocess.STDOUT, text=True)
         self.processes.append((process, handle, log))

@@ -312,8 +312,8 @@ def test_a_next_day_transfer_after_the_friday_cut_off_settles_on_tuesday_after_a
 def test_the_rules_take_bank_accounts_with_a_priority(rt, demo, tmp_path):
     runtime = rail_runtime(rt, tmp_path)
     api = api_for(runtime, demo[1])
-    raw = body(solution="ach").replace('"priority": "SAME_DAY", ', "")
-    for raw, path in ((raw, "parameters.priority"),
+    no_priority = body(solution="ach").replace('"priority": "SAME_DAY", ', "")
+    for raw, path in ((no_priority, "parameters.priority"),
                       (body(solution="ach", priority="IMMEDIATE"), "parameters.priority"),
                       (body(solution="ach", subtype="DEBIT"), "parameters.financialAccountSubType"),
                       (body(solution="ach", currency="CAD"), "parameters.currency")):

@@ -174,12 +174,9 @@ class Fleet:
         self.server = None
 
     def _start(self, args, name):
-        log = open(self.folder / f"{name}.log", "wb")
-        try:
+        with open(self.folder / f"{name}.log", "wb") as log:
             return subprocess.Popen([LINX, *args], env=self.env, cwd=self.folder, stdout=log,
                                     stderr=subprocess.STDOUT)
-        finally:
-            log.close()
 
     def serve(self, port):
         self.server = self._start(["serve", "--port", str(port), "--workers", str(WEB_PROCESSES), "--threads",

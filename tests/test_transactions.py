@@ -2,6 +2,7 @@
 import datetime as dt
 import uuid
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from apispec import APISpec
@@ -343,7 +344,7 @@ def test_cancelling_the_payment_and_its_workflow_at_once_never_deadlocks(api, rt
         barrier = threading.Barrier(2)
         errors = []
 
-        def run(action):
+        def run(action, barrier=barrier, errors=errors):  # bound to this round
             rt.bind()
             with rt.database.connection_context():
                 barrier.wait()
@@ -354,8 +355,8 @@ def test_cancelling_the_payment_and_its_workflow_at_once_never_deadlocks(api, rt
                 except Exception as exc:  # noqa: BLE001 - a deadlock or any database error is the bug
                     errors.append(repr(exc))
 
-        threads = [threading.Thread(target=run, args=(lambda: payments.cancel(rt, demo[0], tx.id),)),
-                   threading.Thread(target=run, args=(lambda: workflows.cancel(rt, demo[0], wf["id"]),))]
+        threads = [threading.Thread(target=run, args=(partial(payments.cancel, rt, demo[0], tx.id),)),
+                   threading.Thread(target=run, args=(partial(workflows.cancel, rt, demo[0], wf["id"]),))]
         for t in threads:
             t.start()
         for t in threads:

@@ -356,7 +356,7 @@ def test_schedule_then_parked_then_jobs_retry_delivers(wrt, api, demo, receiver,
         clk.advance(seconds=gaps[-1])
     assert job.status == "PARKED" and job.attempts == 10
     assert len(gaps) == 9
-    for gap, step in zip(gaps, webhooks.RETRY_SCHEDULE):
+    for gap, step in zip(gaps, webhooks.RETRY_SCHEDULE, strict=True):
         assert step * 0.9 <= gap <= step * 1.1, (gap, step)
     assert len(deliveries_of(event.id)) == 10 and len(receiver.received()) == 10
 

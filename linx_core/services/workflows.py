@@ -1,4 +1,5 @@
 """Creating and reading workflows."""
+import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -316,8 +317,6 @@ def _search(term):
     clause = (Workflow.title.contains(term) | Workflow.phone_number.contains(term)
               | Workflow.email.contains(term) | full_name.contains(term)
               | Customer.email.contains(term) | Customer.phone_number.contains(term))
-    try:
+    with contextlib.suppress(ValueError):
         clause = clause | (Workflow.id == uuid.UUID(term))
-    except ValueError:
-        pass
     return clause

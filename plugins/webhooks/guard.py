@@ -151,7 +151,7 @@ class _Guarded:
         except socket.gaierror as exc:
             raise NameResolutionError(self.host, self, exc) from exc
         refused, error = [], None
-        for family, _, _, _, sockaddr in infos:
+        for _family, _, _, _, sockaddr in infos:
             ip = _ip(sockaddr[0])
             reason = self.policy.refusal(ip)
             if reason:
