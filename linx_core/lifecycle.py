@@ -6,8 +6,8 @@ the transition from the current state (``get_transitions``) and caches the
 answer: ``bench/bench_lifecycle.py`` measures this against a Machine per
 object and against attaching a model to the shared machine, and it is the
 cheapest by far while no model (and so no per-row state) is ever kept. An
-illegal move raises :class:`IllegalTransition` (HTTP 409). Persisting the new state, with its effects, is the caller's job:
-:func:`save_status` writes it under an optimistic ``version`` check, so two
+illegal move raises :class:`IllegalTransition` (HTTP 409). Persisting the new state, with its
+effects, is the caller's job: :func:`save_status` writes it under an optimistic ``version`` check, so two
 concurrent writers can never both win.
 
 A transition marked ``"ends": True`` ends the lifecycle: its destination, and every

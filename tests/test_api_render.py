@@ -1,4 +1,5 @@
-"""``gateway_app.api.render``: a response is its schema's dump, so nothing the OpenAPI document does not show is sent."""
+"""``gateway_app.api.render``: a response is its schema's dump, so nothing the OpenAPI document does not show is
+sent."""
 import copy
 import datetime as dt
 import threading

@@ -158,7 +158,8 @@ def test_a_rejected_wire_fails_the_workflow(rt, demo, tmp_path):
     run(runtime)
     workflow = Workflow.get_by_id(workflow_id)
     journey.submit(runtime, workflow.id, 1, "customer-account", CUSTOMER_FORM)
-    journey.submit(runtime, workflow.id, 2, "financial-account", dict(BANK_FORM, accountNumber="000111111116", **ADDRESS))
+    journey.submit(runtime, workflow.id, 2, "financial-account",
+                   dict(BANK_FORM, accountNumber="000111111116", **ADDRESS))
     tx = to_confirmation(runtime, workflow_id)
     run(runtime)
     assert reload(tx).status == "DECLINED" and "no such account" in reload(tx).message

@@ -190,8 +190,9 @@ class Fleet:
             log = self.folder / f"worker-{self.started}.log"
             process = self._start(["worker", "--concurrency", str(WORKER_CONCURRENCY)], log.stem)
             self.workers.append(process)
-        running = wait_for(lambda: process.poll() is not None or "started (concurrency" in log.read_text(errors="replace"),
-                           60, step=0.05)
+        running = wait_for(
+            lambda: process.poll() is not None or "started (concurrency" in log.read_text(errors="replace"),
+            60, step=0.05)
         assert running and process.poll() is None, f"{log.name}: {log.read_text(errors='replace')[-2000:]}"
 
     def kill_one(self, rng):

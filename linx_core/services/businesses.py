@@ -79,7 +79,8 @@ def add_financial_account(rt, business, name, subtype="CHECKING", currency="USD"
         bank = [k for k, v in kinds.items() if v["kind"] == "BANK"]
         problems.append(Problem("subtype", f"Must be one of {', '.join(bank)}.", "NOT_ALLOWED"))
     if currency not in rt.rules.catalog["currencies"]:
-        problems.append(Problem("currency", f"Must be one of {', '.join(rt.rules.catalog['currencies'])}.", "NOT_ALLOWED"))
+        problems.append(Problem("currency", f"Must be one of {', '.join(rt.rules.catalog['currencies'])}.",
+                                "NOT_ALLOWED"))
     if number and not number.isdigit():
         problems.append(Problem("number", "Must be digits only.", "INVALID_FORMAT"))
     if problems:
@@ -87,7 +88,8 @@ def add_financial_account(rt, business, name, subtype="CHECKING", currency="USD"
     try:
         account_id = uuid.UUID(str(account_id)) if account_id else uuid.uuid4()
     except ValueError:
-        raise RuleViolation("The account id is not valid.", [Problem("id", "Not a valid UUID.", "INVALID_ID")]) from None
+        raise RuleViolation("The account id is not valid.",
+                            [Problem("id", "Not a valid UUID.", "INVALID_ID")]) from None
     existing = BusinessFinancialAccount.get_or_none(BusinessFinancialAccount.id == account_id)
     if existing is not None:
         if existing.business_id != business.id:

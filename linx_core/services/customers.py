@@ -188,7 +188,8 @@ def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> Cus
         raise Conflict("There is no customer for this account yet.", "NO_CUSTOMER")
     fingerprint = rt.vault.fingerprint(number)
     same = ((CustomerFinancialAccount.customer == customer.id) & (CustomerFinancialAccount.subtype == subtype))
-    account = CustomerFinancialAccount.select().where(same & (CustomerFinancialAccount.fingerprint == fingerprint)).first()
+    account = (CustomerFinancialAccount.select()
+               .where(same & (CustomerFinancialAccount.fingerprint == fingerprint)).first())
     created = False
     if account is None:
         sealed = rt.vault.seal(number)

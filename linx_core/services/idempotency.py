@@ -45,7 +45,8 @@ def reserve(rt, business, key, request_hash):
             return Reservation(record.id)
         except peewee.IntegrityError:
             pass
-        record = IdempotencyRecord.get_or_none((IdempotencyRecord.business == business) & (IdempotencyRecord.key == key))
+        record = IdempotencyRecord.get_or_none((IdempotencyRecord.business == business)
+                                               & (IdempotencyRecord.key == key))
         if record is None:
             continue
         if record.expires_at <= now:

@@ -56,7 +56,8 @@ def create_workflow(rt, business, body):
     params = request.parameters
     customer = _check_data(rt, business, params)
     for name, spec in rt.rules.parameters.items():  # amounts in the currency's own form: 100 -> 100.00
-        if spec["type"] == "money" and name in params and params.get(spec["currency"]) in rt.rules.catalog["currencies"]:
+        if (spec["type"] == "money" and name in params
+                and params.get(spec["currency"]) in rt.rules.catalog["currencies"]):
             params[name] = params[name].quantize(Decimal(1).scaleb(-rt.rules.decimals(params[spec["currency"]])))
     now = clock.now()
     use_passcode = business.passcode_default if request.passcode is None else request.passcode

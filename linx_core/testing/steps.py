@@ -99,7 +99,8 @@ def messages_of(kind: StepKind) -> set:
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
                 and isinstance(node.args[0].value, str):
             func = node.func
-            if (isinstance(func, ast.Name) and func.id == "_") or (isinstance(func, ast.Attribute) and func.attr == "_"):
+            if ((isinstance(func, ast.Name) and func.id == "_")
+                    or (isinstance(func, ast.Attribute) and func.attr == "_")):
                 found.add(node.args[0].value)
     return found
 
