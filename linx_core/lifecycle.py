@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: a lifecycle as data: ``{"states": [...], "transitions": [{"trigger", "source", "dest", "ends"?}, ...]}``
 Spec = dict[str, Any]
 
-WORKFLOW = {
+WORKFLOW: Spec = {
     "states": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED"],
     "transitions": [
         {"trigger": "activate", "source": "CREATED", "dest": "ACTIVE"},
@@ -46,7 +46,7 @@ WORKFLOW = {
     ],
 }
 
-STEP = {
+STEP: Spec = {
     "states": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "FAILED"],
     "transitions": [
         {"trigger": "start", "source": "CREATED", "dest": "ACTIVE"},
@@ -56,7 +56,7 @@ STEP = {
     ],
 }
 
-TRANSACTION = {
+TRANSACTION: Spec = {
     "states": ["NEW", "PENDING", "PROCESSING", "APPROVED", "SETTLED", "CLEARED", "DECLINED", "CANCELLED", "ERROR",
                "REVERSED"],
     "transitions": [

@@ -52,7 +52,7 @@ class RailStatus:
     reference: str | None = None
     message: str = ""
     return_code: str | None = None
-    check_at: object | None = None
+    check_at: dt.datetime | None = None
 
 
 class RailError(ProviderError):

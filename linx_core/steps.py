@@ -115,8 +115,8 @@ class StepAct:
     workflow: Workflow
     steps: list
     position: int
-    data: Callable[..., None]
-    save: Callable[..., None]
+    data: Callable[..., object]
+    save: Callable[..., object]
     staying: bool = False
 
     def stay(self) -> None:

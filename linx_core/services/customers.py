@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import peewee
 
@@ -118,7 +118,7 @@ def create_customer(rt: Runtime, workflow: Workflow, form: Mapping[str, Any],
                 date_of_birth=(dt.date.fromisoformat(form["dateOfBirth"]) if form.get("dateOfBirth") else None),
                 addresses=[address] if address else [], created_at=clock.now())
     except peewee.IntegrityError:  # another workflow for this phone made the customer just now
-        return existing_customer(workflow), False
+        return cast(Customer, existing_customer(workflow)), False  # the other one, committed
     events.record(rt, workflow.business_id, "customer.status-updated", customer.id, {
         "customerId": str(customer.id), "previousStatus": None, "status": "ACTIVE",
         "workflowId": str(workflow.id)})
