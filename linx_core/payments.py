@@ -158,6 +158,6 @@ class Solution:
         """Poll the transfer ``reference``. Returns a RailStatus."""
         raise NotImplementedError
 
-    def cancel(self, reference: str) -> RailStatus:
+    def cancel(self, reference: str) -> RailStatus | None:
         """Cancel where the rail allows it; raise RailError(permanent=True) where it does not."""
         raise RailError("CANCEL_UNSUPPORTED", f"{self.name} transfers cannot be cancelled", permanent=True)
