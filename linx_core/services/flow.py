@@ -10,6 +10,7 @@ Lock order: a path that moves both a workflow and its transaction locks the work
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import clock, events, jobs
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
 
 
-def locked(workflow_id: object, business: Business | None = None) -> Workflow:
+def locked(workflow_id: uuid.UUID | str, business: Business | None = None) -> Workflow:
     """The workflow, read inside the current transaction (row lock on PostgreSQL); NotFound if it is not there
     (or not ``business``'s, when given)."""
     query = Workflow.select().where(Workflow.id == workflow_id)
@@ -117,7 +118,7 @@ def move_step(rt: Runtime, workflow: Workflow, step: WorkflowStep, trigger: str)
     _step_event(rt, workflow, steps, step, previous_status, nxt)
 
 
-def on_first_notification(rt: Runtime, workflow_id: object) -> None:
+def on_first_notification(rt: Runtime, workflow_id: uuid.UUID | str) -> None:
     """The first message went out: CREATED becomes ACTIVE, the notification step is done, reminders start.
 
     Inside a transaction.

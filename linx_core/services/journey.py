@@ -9,6 +9,7 @@ under its version (and a row lock on PostgreSQL), so two concurrent posts cannot
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -82,7 +83,7 @@ def confirmed(workflow: Workflow) -> bool:
     return Transaction.select().where(Transaction.workflow == workflow.id).exists()
 
 
-def check_passcode(rt: Runtime, workflow_id: object, passcode: str | None) -> PasscodeResult:
+def check_passcode(rt: Runtime, workflow_id: uuid.UUID | str, passcode: str | None) -> PasscodeResult:
     """Compare in constant time; count failures; lock (with an event) at the limit."""
     limit = rt.rules.workflow["passcode"]["maxAttempts"]
     with db.atomic():
@@ -104,7 +105,7 @@ def check_passcode(rt: Runtime, workflow_id: object, passcode: str | None) -> Pa
         return PasscodeResult(False, max(limit - attempts, 0), locked=locked)
 
 
-def _current(workflow_id: object, position: int, name: str) -> tuple[Workflow, list[WorkflowStep]]:
+def _current(workflow_id: uuid.UUID | str, position: int, name: str) -> tuple[Workflow, list[WorkflowStep]]:
     """The workflow (locked) and its steps, if ``position`` is its current step and it can still act."""
     workflow = flow.locked(workflow_id)
     reason = availability(workflow)
@@ -135,7 +136,8 @@ def step_kind(rt: Runtime, name: str) -> StepKind:
     return kind
 
 
-def submit(rt: Runtime, workflow_id: object, position: int, name: str, values: Mapping[str, Any] | None) -> Any:
+def submit(rt: Runtime, workflow_id: uuid.UUID | str, position: int, name: str,
+           values: Mapping[str, Any] | None) -> Any:
     """Complete the current step ``name`` at ``position`` with ``values``: its kind's ``complete``, in one
     transaction with the workflow locked. Returns what the kind returned (the customer, the account...).
 
@@ -155,7 +157,7 @@ def submit(rt: Runtime, workflow_id: object, position: int, name: str, values: M
 
 # -- move-money, decline ---------------------------------------------------------------------------
 
-def decline(rt: Runtime, workflow_id: object, reason: str) -> Workflow:
+def decline(rt: Runtime, workflow_id: uuid.UUID | str, reason: str) -> Workflow:
     """The customer says no, with a reason from the rules' ``declineReasons``."""
     reasons = rt.rules.catalog.get("declineReasons", {})
     if reason not in reasons:

@@ -34,6 +34,7 @@ import collections
 import datetime as dt
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -129,7 +130,8 @@ def poll(rt: Runtime, job: Job) -> None:
                               max_attempts=POLL_MAX_ATTEMPTS)
 
 
-def _rail_error(rt: Runtime, tx_id: object, exc: RailError, call: str, max_attempts: int | None = None) -> None:
+def _rail_error(rt: Runtime, tx_id: uuid.UUID | str, exc: RailError, call: str,
+                max_attempts: int | None = None) -> None:
     if not exc.permanent:
         at = clock.now() + dt.timedelta(seconds=float(exc.retry_after)) if exc.retry_after else None
         raise jobs.RetryLater(f"rail {call}: {exc.code}: {exc.reason}", at=at, max_attempts=max_attempts)
@@ -273,7 +275,7 @@ def _with_deadline(rt: Runtime, call: Callable[..., T], *args: Any, **kwargs: An
     return outcome["answer"]
 
 
-def _locked(tx_id: object) -> Transaction | None:
+def _locked(tx_id: uuid.UUID | str) -> Transaction | None:
     """The transaction, locked. Its workflow is locked first: every path that moves both takes the
     workflow, then the transaction (the workflow services do the same), so two of them cannot deadlock."""
     if is_postgres():
@@ -284,7 +286,7 @@ def _locked(tx_id: object) -> Transaction | None:
     return (query.for_update() if is_postgres() else query).first()
 
 
-def _relocked(tx_id: object) -> Transaction:
+def _relocked(tx_id: uuid.UUID | str) -> Transaction:
     """The transaction read a moment ago, locked as :func:`_locked` does: transactions are never deleted."""
     return cast(Transaction, _locked(tx_id))
 

@@ -68,7 +68,7 @@ def change_status(rt: Runtime, tx: Transaction, trigger: str, message: str = "",
     TransactionStatus.create(transaction=tx, seq=seq, status=new, message=message or None, created_at=now)
     events.record(rt, tx.business_id, "transactions.status-changed", tx.id, event_data(tx, previous))
     if tx.workflow_id is not None:
-        _move_workflow(rt, tx)
+        _move_workflow(rt, tx, tx.workflow_id)
     return tx
 
 
@@ -92,11 +92,11 @@ def event_data(tx: Transaction, previous: str | None = None) -> dict[str, Any]:
     }
 
 
-def _move_workflow(rt: Runtime, tx: Transaction) -> None:
+def _move_workflow(rt: Runtime, tx: Transaction, workflow_id: uuid.UUID) -> None:
     final_ok = tx.status == FINAL_OK.get(tx.type)
     if not (final_ok or tx.status in FAILED):
         return
-    workflow = locked(tx.workflow_id)
+    workflow = locked(workflow_id)
     if workflow.status not in ("ACTIVE", "CREATED"):
         return
     step = (WorkflowStep.select().where((WorkflowStep.workflow == workflow.id) & (WorkflowStep.name == "move-money"))
