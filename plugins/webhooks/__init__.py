@@ -12,7 +12,7 @@ The tables (``WebhookSubscription``, ``WebhookDelivery``) stay in the core's sto
 """
 from linx_core import hookimpl
 
-from . import api, delivery
+from . import delivery
 from .delivery import (
     JOB_KIND,
     MAX_ATTEMPTS,
@@ -59,9 +59,13 @@ def linx_job_handlers(rt):
 
 @hookimpl
 def linx_register_blueprints(rt, web):
+    from . import api  # Flask, only in a process that serves HTTP (a worker never loads the web layer)
+
     return [(api.blueprint(web), "/v2")]
 
 
 @hookimpl
 def linx_openapi(rt, spec, errors):
+    from . import api
+
     api.add_paths(spec, errors, rt.event_types)
