@@ -43,15 +43,17 @@ run: $(STAMP) compile
 	@$(BIN)/python -m linx_core.banner $(VENV)/demo.json
 	$(BIN)/linx serve --host $(HOST) --port $(PORT)
 
+# the whole suite, then the lint: CI (.ci/run) runs this, so a finding fails the build as a test would
 test: $(STAMP) compile
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory lint
 
 # the unit tests alone (SQLite; no real process, server, browser or fuzzing campaign: the `system` marker in
 # setup.cfg), on every core, in under a minute
 test-fast: $(STAMP) compile
 	$(BIN)/python -m pytest -m "not system" -n auto $(PYTEST_ARGS)
 
-# ruff on the whole tree (rules in pyproject.toml), mypy on linx_core
+# ruff on the whole tree (rules in pyproject.toml), mypy on linx_core (every function typed); both clean
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy linx_core

@@ -13,8 +13,20 @@ import statistics
 import sys
 from pathlib import Path
 
-from common import (Process, arguments, database, free_port, init_demo, linx_env, load, seed_body, table, wait_up,
-                    workdir, write)
+from common import (
+    Process,
+    arguments,
+    database,
+    free_port,
+    init_demo,
+    linx_env,
+    load,
+    seed_body,
+    table,
+    wait_up,
+    workdir,
+    write,
+)
 
 SIZES = {"full": {"warmup": 100, "requests": 500, "rounds": 3, "concurrency": (1, 8)},
          "quick": {"warmup": 20, "requests": 100, "rounds": 2, "concurrency": (4,)},

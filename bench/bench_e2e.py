@@ -28,8 +28,20 @@ from urllib.parse import urljoin
 
 import requests
 
-from common import (LINX, Process, arguments, database, free_port, init_demo, linx_env, seed_body, table, wait_up,
-                    workdir, write)
+from common import (
+    LINX,
+    Process,
+    arguments,
+    database,
+    free_port,
+    init_demo,
+    linx_env,
+    seed_body,
+    table,
+    wait_up,
+    workdir,
+    write,
+)
 
 SIZES = {"full": {"workflows": 40, "concurrency": (1, 4), "rounds": 1},
          "quick": {"workflows": 8, "concurrency": (4,), "rounds": 1},
@@ -197,7 +209,7 @@ def measure(base, key, sizes, links, settled, counts):
         results, failures, lock = [], [], threading.Lock()
         todo = iter(range(sizes["workflows"]))
 
-        def customer():
+        def customer(lock=lock, todo=todo, results=results, failures=failures):  # bound to this level
             while True:
                 with lock:
                     if next(todo, None) is None:

@@ -15,8 +15,22 @@ import os
 import time
 from pathlib import Path
 
-from common import (LINX, Process, arguments, database, free_port, init_demo, linx_env, load, seed_body, table,
-                    wait_for, wait_up, workdir, write)
+from common import (
+    LINX,
+    Process,
+    arguments,
+    database,
+    free_port,
+    init_demo,
+    linx_env,
+    load,
+    seed_body,
+    table,
+    wait_for,
+    wait_up,
+    workdir,
+    write,
+)
 
 SIZES = {"full": {"checkpoints": (10_000, 100_000), "clients": 4},
          "quick": {"checkpoints": (1_000, 3_000), "clients": 4},

@@ -108,7 +108,7 @@ class Process:
 
     def __init__(self, args, env, folder, name):
         self.log_path = Path(folder) / f"{name}.log"
-        self.log = open(self.log_path, "w")
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - the process writes to it until stop() closes it
         self.popen = subprocess.Popen(args, env=env, cwd=folder, stdout=self.log, stderr=subprocess.STDOUT)
         self.ps = psutil.Process(self.popen.pid)
 
@@ -217,9 +217,9 @@ def _cpu_model():
 
 def table(headers, rows):
     widths = [max(len(str(h)), *(len(_cell(r[i])) for r in rows)) for i, h in enumerate(headers)]
-    print("  ".join(str(h).rjust(w) for h, w in zip(headers, widths)))
+    print("  ".join(str(h).rjust(w) for h, w in zip(headers, widths, strict=True)))
     for row in rows:
-        print("  ".join(_cell(v).rjust(w) for v, w in zip(row, widths)))
+        print("  ".join(_cell(v).rjust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def _cell(value):

@@ -44,7 +44,7 @@ DOMAIN = "messages"
 DEFAULT_LOCALE = "en"
 LOCALES = ("en", "fr_CA")
 HTML_LANG = {"en": "en", "fr_CA": "fr-CA"}  # the locale's BCP 47 tag, for <html lang>
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 Gettext = Callable[..., str]
 

@@ -12,7 +12,7 @@ CURL = """curl -s -X POST {url}/v2/linx/workflows \\
        "steps": [{{"name": "notification"}}, {{"name": "customer-account"}}]}}'"""
 
 
-def main(path):
+def main(path: str) -> None:
     with open(path) as fh:
         demo = json.load(fh)
     url = os.environ.get("LINX_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -4,16 +4,24 @@ Each command imports what it uses when it runs, so that ``linx --help`` and ``li
 at once. A process's runtime and its look at the database are :mod:`linx_core.boot`'s; serving HTTP is
 :mod:`linx_core.serving`'s, which finds the web app through a hook (the core imports no web layer).
 """
+from __future__ import annotations
+
 import json
 import sys
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import peewee
 
 from .errors import LinxError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .runtime import Runtime
+    from .store.models import Job
+    from .worker import Worker
 
-def _fail(exc):
+
+def _fail(exc: object) -> NoReturn:
     click.echo(f"error: {exc}", err=True)
     sys.exit(2)
 
@@ -21,7 +29,7 @@ def _fail(exc):
 class Group(click.Group):
     """Turns domain and configuration errors into a message and exit code 2, not a traceback."""
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LinxError as exc:
@@ -32,14 +40,14 @@ class Group(click.Group):
 
 @click.group(cls=Group)
 @click.version_option(package_name="linx")
-def main():
+def main() -> None:
     """LinX: do it by link. Settings come from LINX_* environment variables."""
 
 
 @main.command()
 @click.option("--demo", is_flag=True, help="Also create the demo data set, Demo Co, and print its API key.")
 @click.option("--json", "as_json", is_flag=True, help="Print {businessId, apiKey} as JSON.")
-def init(demo, as_json):
+def init(demo: bool, as_json: bool) -> None:
     """Create or upgrade the database (idempotent)."""
     from .boot import runtime
 
@@ -60,7 +68,7 @@ def init(demo, as_json):
 
 
 @main.group(cls=Group)
-def business():
+def business() -> None:
     """Business accounts."""
 
 
@@ -69,7 +77,7 @@ def business():
 @click.option("--display-name", help="The name customers see (default: NAME).")
 @click.option("--no-passcode", is_flag=True, help="Workflows need no passcode unless a request asks for one.")
 @click.option("--json", "as_json", is_flag=True)
-def business_create(name, display_name, no_passcode, as_json):
+def business_create(name: str, display_name: str | None, no_passcode: bool, as_json: bool) -> None:
     """Create a business and print its first API key."""
     from .boot import runtime
     from .services.businesses import create_business
@@ -84,7 +92,7 @@ def business_create(name, display_name, no_passcode, as_json):
 @business.command("key")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
-def business_key(name, as_json):
+def business_key(name: str, as_json: bool) -> None:
     """Issue a new API key for the business NAME."""
     from .boot import runtime
     from .services.businesses import find_business, issue_key
@@ -104,7 +112,8 @@ def business_key(name, as_json):
 @click.option("--number", default="", help="The account number (only the last four digits are kept).")
 @click.option("--id", "account_id", help="A UUID to give the account (default: a new one).")
 @click.option("--json", "as_json", is_flag=True)
-def business_account(name, label, subtype, currency, number, account_id, as_json):
+def business_account(name: str, label: str, subtype: str, currency: str, number: str, account_id: str | None,
+                     as_json: bool) -> None:
     """Add a financial account of the business NAME (money's source or destination)."""
     from .boot import runtime
     from .services.businesses import add_financial_account, find_business
@@ -117,13 +126,13 @@ def business_account(name, label, subtype, currency, number, account_id, as_json
 
 
 @main.group(cls=Group)
-def rules():
+def rules() -> None:
     """The rule files."""
 
 
 @rules.command("check")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
-def rules_check(directory):
+def rules_check(directory: str | None) -> None:
     """Check the rule files in DIRECTORY (default: LINX_RULES_DIR or the installed ones)."""
     from .config import Settings
     from .rules import load_rules
@@ -143,7 +152,7 @@ def rules_check(directory):
               help="Web processes; above 1, gunicorn's master forks them (each with its own worker thread "
                    "unless --no-worker).")
 @click.option("--no-worker", is_flag=True, help="Run no job worker thread in the web process(es).")
-def serve(host, port, threads, workers, no_worker):
+def serve(host: str, port: int, threads: int, workers: int, no_worker: bool) -> None:
     """Serve the API and the Gateway, with a worker thread unless --no-worker."""
     import signal
     import threading
@@ -177,7 +186,7 @@ def serve(host, port, threads, workers, no_worker):
     serving.serve(app, host, port, threads)
 
 
-def _let_go_of_the_database(rt):
+def _let_go_of_the_database(rt: Runtime) -> None:
     """Gunicorn's master forks its processes: it lets go of the connection the start-up check opened (a connection
     must never be shared across a fork); each process builds its own runtime after the fork."""
     if hasattr(rt.database, "close_all"):
@@ -190,7 +199,7 @@ def _let_go_of_the_database(rt):
 @click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Jobs run at once in this process.")
 @click.option("--once", is_flag=True, help="Run what is due, then exit.")
-def worker(concurrency, once):
+def worker(concurrency: int, once: bool) -> None:
     """Run due jobs: notifications, reminders, expiry, webhooks, payments."""
     import signal
     import threading
@@ -199,10 +208,10 @@ def worker(concurrency, once):
     from .logging_setup import configure
     from .worker import Worker
 
-    runner = None
+    runner: Worker | None = None
     stopped = threading.Event()  # a SIGTERM while starting up or waiting for the database: stop, taking no job
 
-    def on_sigterm(*_):
+    def on_sigterm(*_: object) -> None:
         stopped.set()
         if runner is not None:
             runner.stop()
@@ -226,7 +235,7 @@ def worker(concurrency, once):
 
 
 @main.group(cls=Group)
-def jobs():
+def jobs() -> None:
     """The outbox: list, show and retry jobs."""
 
 
@@ -235,7 +244,7 @@ def jobs():
 @click.option("--kind")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True)
-def jobs_list(status, kind, limit, as_json):
+def jobs_list(status: str | None, kind: str | None, limit: int, as_json: bool) -> None:
     """Jobs, most recently changed first."""
     from . import jobs as outbox
     from .boot import runtime
@@ -256,7 +265,7 @@ def jobs_list(status, kind, limit, as_json):
 
 @jobs.command("show")
 @click.argument("job_id")
-def jobs_show(job_id):
+def jobs_show(job_id: str) -> None:
     """One job, with its payload and last error."""
     from . import jobs as outbox
     from .boot import runtime
@@ -268,7 +277,7 @@ def jobs_show(job_id):
 
 @jobs.command("retry")
 @click.argument("job_id")
-def jobs_retry(job_id):
+def jobs_retry(job_id: str) -> None:
     """Put a PARKED job back in line now."""
     from . import jobs as outbox
     from .boot import runtime
@@ -279,13 +288,13 @@ def jobs_retry(job_id):
     click.echo(f"job {job.id} is {job.status} again")
 
 
-def _job_dict(job):
+def _job_dict(job: Job) -> dict[str, Any]:
     return {"id": str(job.id), "kind": job.kind, "status": job.status, "attempts": job.attempts,
             "runAt": job.run_at.isoformat(), "leaseUntil": job.lease_until.isoformat() if job.lease_until else None,
             "payload": job.payload, "lastError": job.last_error}
 
 
-def _print(data, as_json, text):
+def _print(data: dict[str, Any], as_json: bool, text: str) -> None:
     click.echo(json.dumps(data) if as_json else text)
 
 

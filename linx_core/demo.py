@@ -3,10 +3,17 @@
 Running it again changes nothing and prints the same API key (derived from the
 secret key), so ``make run`` can call it every time.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from . import clock
 from .services import businesses
 from .store import db
 from .store.models import Business, Customer, CustomerFinancialAccount
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runtime import Runtime
 
 DEMO_BUSINESS = "Demo Co"
 BA_ACCOUNT_ID = "31c6d624-6a0c-4049-b1f1-f3ea7d00ba35"
@@ -15,7 +22,7 @@ CARD_ID = "bbbf2fbf-81d4-4f2d-8f80-201bcca921d4"
 CARD_NUMBER = "4000056655665556"  # a well-known Visa debit test number
 
 
-def init_demo(rt):
+def init_demo(rt: Runtime) -> tuple[Business, str]:
     """Create (or find) Demo Co; returns ``(business, api_key)``."""
     with db.atomic():
         business = Business.get_or_none(Business.name == DEMO_BUSINESS)

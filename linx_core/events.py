@@ -11,13 +11,22 @@ that is recorded is a type that can be asked for. :func:`record` refuses a type
 nobody registered; in development and under tests it also checks the payload's
 declared fields against the schema (a production write is not slowed by it).
 """
-from collections.abc import Mapping
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from .lifecycle import STEPS, TRANSACTIONS, WORKFLOWS
+from .lifecycle import STEPS, TRANSACTIONS, WORKFLOWS, Lifecycle
 from .store.models import Event
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pluggy
+
+    from .runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,7 @@ class EventType:
     description: str
     schema: type[Schema]
 
-    def problems(self, data, strict=False):
+    def problems(self, data: object, strict: bool = False) -> dict[str, Any] | list[Any]:
         """What is wrong with ``data`` as this type's payload (marshmallow's messages; empty when nothing).
 
         Lenient by default: only the fields present are checked, and fields the schema does not
@@ -46,15 +55,15 @@ class EventType:
         return {}
 
 
-class EventTypes(Mapping):
+class EventTypes(Mapping[str, EventType]):
     """The registered event types by name, in the order they were registered."""
 
-    def __init__(self, types=()):
-        self._types = {}
+    def __init__(self, types: Iterable[EventType] = ()) -> None:
+        self._types: dict[str, EventType] = {}
         for event_type in types:
             self.register(event_type)
 
-    def register(self, event_type):
+    def register(self, event_type: EventType) -> EventType:
         """Add ``event_type``; a name registered twice must be the same registration."""
         known = self._types.get(event_type.name)
         if known is not None and known != event_type:
@@ -63,16 +72,16 @@ class EventTypes(Mapping):
         return event_type
 
     @property
-    def names(self):
+    def names(self) -> tuple[str, ...]:
         return tuple(self._types)
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> EventType:
         return self._types[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._types)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._types)
 
 
@@ -90,7 +99,7 @@ class Payload(Schema):
         ordered = True
 
 
-def _status(lifecycle, **kwargs):
+def _status(lifecycle: Lifecycle, **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.OneOf(lifecycle.states), **kwargs)
 
 
@@ -204,7 +213,7 @@ CORE_EVENT_TYPES = (
 )
 
 
-def registry(plugins=None):
+def registry(plugins: pluggy.PluginManager | None = None) -> EventTypes:
     """The core's event types, then those of ``plugins`` (a plugin manager) through ``linx_event_types``."""
     found = EventTypes(CORE_EVENT_TYPES)
     if plugins is not None:
@@ -214,17 +223,17 @@ def registry(plugins=None):
     return found
 
 
-def iso(value):
+def iso(value: dt.datetime | None) -> str | None:
     """An aware time as ISO 8601 with ``Z`` for UTC, as the API and webhooks write times."""
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def envelope(event):
+def envelope(event: Event) -> dict[str, Any]:
     """What a webhook receiver gets, and what ``GET /v2/events`` lists: ``{id, type, createdAt, data}``."""
     return {"id": str(event.id), "type": event.type, "createdAt": iso(event.created_at), "data": event.data}
 
 
-def record(rt, business_id, type, subject_id, data):
+def record(rt: Runtime, business_id: object, type: str, subject_id: object, data: dict[str, Any]) -> Event:
     """Append an event and let event sinks queue their jobs; call inside the change's transaction.
 
     Raises :class:`UnknownEventType` for a type not in ``rt.event_types``, and, in development and

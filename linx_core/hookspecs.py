@@ -4,13 +4,30 @@ Hooks are called with keyword arguments; an implementation may take any subset
 of them, so a spec can grow without breaking plugins. Built-in fallbacks are
 ``trylast`` so that installed plugins get the first say.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
 import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wsgiref.types import WSGIApplication
+
+    from apispec import APISpec
+
+    from .channels import Channel
+    from .events import EventType
+    from .payments import Solution
+    from .runtime import JobHandler, Runtime
+    from .steps import StepKind
+    from .store.models import Event
 
 hookspec = pluggy.HookspecMarker("linx")
 
 
 @hookspec(firstresult=True)
-def linx_channel(name, rt):
+def linx_channel(name: str, rt: Runtime) -> Channel | None:
     """Return the channel that delivers messages for the workflow channel ``name``.
 
     A channel object has a ``name`` and ``send(message)``, which returns a
@@ -27,7 +44,7 @@ def linx_channel(name, rt):
 
 
 @hookspec
-def linx_job_handlers(rt):
+def linx_job_handlers(rt: Runtime) -> Mapping[str, JobHandler]:
     """Return a mapping of job kind to handler for the jobs this plugin runs.
 
     A handler is called as ``handler(rt, job)`` by the worker, outside any
@@ -41,7 +58,7 @@ def linx_job_handlers(rt):
 
 
 @hookspec
-def linx_event_recorded(rt, event):
+def linx_event_recorded(rt: Runtime, event: Event) -> None:
     """An event was appended; called inside the transaction that records it.
 
     Event sinks (webhook delivery, say) enqueue their jobs here, so that the
@@ -53,7 +70,7 @@ def linx_event_recorded(rt, event):
 
 
 @hookspec
-def linx_event_types():
+def linx_event_types() -> list[EventType]:
     """Return the event types this plugin records, each a :class:`linx_core.events.EventType`.
 
     An event type is registered once, with its name, a one-line description and the
@@ -68,7 +85,7 @@ def linx_event_types():
 
 
 @hookspec
-def linx_register_blueprints(rt, web):
+def linx_register_blueprints(rt: Runtime, web: Any) -> list[Any]:
     """Return Flask blueprints (or ``(blueprint, url_prefix)`` pairs) to mount on the app.
 
     A blueprint that serves the business API uses ``web``'s helpers rather than
@@ -86,7 +103,7 @@ def linx_register_blueprints(rt, web):
 
 
 @hookspec(firstresult=True)
-def linx_web_app(rt):
+def linx_web_app(rt: Runtime) -> WSGIApplication | None:
     """Return the WSGI application that ``linx serve`` serves (and each of its gunicorn processes).
 
     The Gateway (``gateway_app.wsgi``) is the ``trylast`` fallback; it is registered only in the
@@ -100,7 +117,7 @@ def linx_web_app(rt):
 
 
 @hookspec
-def linx_openapi(rt, spec, errors):
+def linx_openapi(rt: Runtime, spec: APISpec, errors: Callable[..., dict[str, Any]]) -> None:
     """Add this plugin's paths and component schemas to the API's OpenAPI document.
 
     Called once per app while the document is built, after the workflow paths and
@@ -117,7 +134,7 @@ def linx_openapi(rt, spec, errors):
 
 
 @hookspec
-def linx_solutions(rt):
+def linx_solutions(rt: Runtime | None) -> list[Solution]:
     """Return the payment solutions (rails) this plugin provides.
 
     Each is a :class:`linx_core.payments.Solution`: its ``name`` (the value of the
@@ -135,7 +152,7 @@ def linx_solutions(rt):
 
 
 @hookspec
-def linx_step_kinds(rt):
+def linx_step_kinds(rt: Runtime | None) -> list[StepKind]:
     """Return the step kinds this plugin provides.
 
     Each is a :class:`linx_core.steps.StepKind`: its ``name`` (the step's name in the rule files and the

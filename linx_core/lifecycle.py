@@ -6,8 +6,8 @@ the transition from the current state (``get_transitions``) and caches the
 answer: ``bench/bench_lifecycle.py`` measures this against a Machine per
 object and against attaching a model to the shared machine, and it is the
 cheapest by far while no model (and so no per-row state) is ever kept. An
-illegal move raises :class:`IllegalTransition` (HTTP 409). Persisting the new state, with its effects, is the caller's job:
-:func:`save_status` writes it under an optimistic ``version`` check, so two
+illegal move raises :class:`IllegalTransition` (HTTP 409). Persisting the new state, with its
+effects, is the caller's job: :func:`save_status` writes it under an optimistic ``version`` check, so two
 concurrent writers can never both win.
 
 A transition marked ``"ends": True`` ends the lifecycle: its destination, and every
@@ -15,11 +15,19 @@ state reachable from there (an ARCHIVED workflow, a REVERSED transaction), is fi
 the rest are open. Code asks ``WORKFLOWS.open_states`` or ``TRANSACTIONS.final_states``
 rather than typing the states again.
 """
+from typing import TYPE_CHECKING, Any, TypeVar
+
 from transitions import Machine
 
 from .errors import Conflict
 
-WORKFLOW = {
+if TYPE_CHECKING:  # pragma: no cover
+    from .store.models import Transaction, Workflow
+
+#: a lifecycle as data: ``{"states": [...], "transitions": [{"trigger", "source", "dest", "ends"?}, ...]}``
+Spec = dict[str, Any]
+
+WORKFLOW: Spec = {
     "states": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "EXPIRED", "CANCELLED", "ARCHIVED", "FAILED"],
     "transitions": [
         {"trigger": "activate", "source": "CREATED", "dest": "ACTIVE"},
@@ -38,7 +46,7 @@ WORKFLOW = {
     ],
 }
 
-STEP = {
+STEP: Spec = {
     "states": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "FAILED"],
     "transitions": [
         {"trigger": "start", "source": "CREATED", "dest": "ACTIVE"},
@@ -48,7 +56,7 @@ STEP = {
     ],
 }
 
-TRANSACTION = {
+TRANSACTION: Spec = {
     "states": ["NEW", "PENDING", "PROCESSING", "APPROVED", "SETTLED", "CLEARED", "DECLINED", "CANCELLED", "ERROR",
                "REVERSED"],
     "transitions": [
@@ -66,13 +74,13 @@ TRANSACTION = {
 
 
 class IllegalTransition(Conflict):
-    def __init__(self, kind, state, trigger):
+    def __init__(self, kind: str, state: str, trigger: str) -> None:
         super().__init__(f"A {kind} that is {state} cannot {trigger}.", f"{kind.upper()}_{state}")
         self.state = state
         self.trigger = trigger
 
 
-def _sources(transition):
+def _sources(transition: dict[str, Any]) -> list[str]:
     source = transition["source"]
     return source if isinstance(source, list) else [source]
 
@@ -84,7 +92,7 @@ class Lifecycle:
     from the transitions marked ``ends``; ``states`` is every state.
     """
 
-    def __init__(self, kind, spec):
+    def __init__(self, kind: str, spec: Spec) -> None:
         self.kind = kind
         self.states = tuple(spec["states"])
         transitions = [{k: v for k, v in t.items() if k != "ends"} for t in spec["transitions"]]
@@ -93,9 +101,9 @@ class Lifecycle:
         self.triggers = {t["trigger"] for t in spec["transitions"]}
         self.final_states = self._final(spec["transitions"])
         self.open_states = tuple(s for s in self.states if s not in self.final_states)
-        self._cache = {}
+        self._cache: dict[tuple[str, str], str | None] = {}
 
-    def _final(self, transitions):
+    def _final(self, transitions: list[dict[str, Any]]) -> tuple[str, ...]:
         """The destinations of ending transitions and everything reachable from them."""
         final = {t["dest"] for t in transitions if t.get("ends")}
         if not final:
@@ -107,10 +115,10 @@ class Lifecycle:
             final |= reached
         return tuple(s for s in self.states if s in final)
 
-    def is_open(self, state):
+    def is_open(self, state: str) -> bool:
         return state in self.open_states
 
-    def next_state(self, current, trigger):
+    def next_state(self, current: str, trigger: str) -> str:
         key = (current, trigger)
         if key not in self._cache:
             if trigger not in self.triggers:
@@ -122,7 +130,7 @@ class Lifecycle:
             raise IllegalTransition(self.kind, current, trigger)
         return dest
 
-    def allowed(self, current, trigger):
+    def allowed(self, current: str, trigger: str) -> bool:
         try:
             self.next_state(current, trigger)
             return True
@@ -138,7 +146,11 @@ ENDED = WORKFLOWS.final_states
 """A workflow's final states (kept for the callers that named them so)."""
 
 
-def save_status(row, new_status, **changes):
+#: the rows with a lifecycle and a ``version`` column
+Row = TypeVar("Row", "Workflow", "Transaction")
+
+
+def save_status(row: Row, new_status: str, **changes: Any) -> Row:
     """Write ``new_status`` (and ``changes``) only if nobody changed ``row`` since it was read.
 
     Call inside the transaction that also writes the move's events and jobs.

@@ -7,9 +7,10 @@ move money twice. Statuses a rail reports are transaction statuses (see
 """
 import copy
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Optional
+from typing import Any
 
 from .errors import ProviderError
 
@@ -22,10 +23,10 @@ class AccountDetails:
     subtype: str
     number: str = field(repr=False)
     holder_name: str = ""
-    brand: Optional[str] = None
-    expiry: Optional[str] = None  # yyyy-MM
-    routing_number: Optional[str] = None
-    billing_address: Optional[dict] = None
+    brand: str | None = None
+    expiry: str | None = None  # yyyy-MM
+    routing_number: str | None = None
+    billing_address: dict | None = None
     last4: str = ""
 
 
@@ -37,10 +38,10 @@ class Transfer:
     currency: str
     account: AccountDetails
     business_account_id: str
-    priority: Optional[str] = None
-    description: Optional[str] = None
-    memo: Optional[str] = None
-    payment_reason: Optional[str] = None
+    priority: str | None = None
+    description: str | None = None
+    memo: str | None = None
+    payment_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,10 @@ class RailStatus:
     """Where a transfer stands at the rail. ``check_at``: when to ask again (None: final or callback)."""
 
     status: str
-    reference: Optional[str] = None
+    reference: str | None = None
     message: str = ""
-    return_code: Optional[str] = None
-    check_at: Optional[object] = None
+    return_code: str | None = None
+    check_at: dt.datetime | None = None
 
 
 class RailError(ProviderError):
@@ -68,16 +69,16 @@ class Arrival:
     """
 
     kind: str
-    by: Optional[dt.datetime] = None
+    by: dt.datetime | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in ARRIVAL_KINDS:
             raise ValueError(f"an arrival is one of {', '.join(ARRIVAL_KINDS)}, not {self.kind!r}")
         if self.by is not None and self.by.tzinfo is None:
             raise ValueError("an arrival's `by` is an aware datetime")
 
     @property
-    def phrase(self):
+    def phrase(self) -> str:
         """The English words for the kind ("within minutes"...), the message id the Gateway translates."""
         return ARRIVAL_KINDS[self.kind]
 
@@ -107,21 +108,21 @@ class Solution:
     name = ""
     display_name = ""
     description = ""
-    transaction_types = ()
-    account_kinds = ()
-    account_subtypes = ()
-    priorities = ()
-    required_parameters = ()
-    optional_parameters = ()
-    limits = {}
+    transaction_types: Sequence[str] = ()
+    account_kinds: Sequence[str] = ()
+    account_subtypes: Sequence[str] = ()
+    priorities: Sequence[str] = ()
+    required_parameters: Sequence[str] = ()
+    optional_parameters: Sequence[str] = ()
+    limits: Mapping[str, Mapping[str, str]] = {}
     billing_address = "none"
 
-    def rule_fragment(self):
+    def rule_fragment(self) -> dict[str, Any]:
         """The solution's entry in the rules' ``solutions`` section, from its declared capabilities.
 
         A fresh mapping on each call: the caller may change it.
         """
-        fragment = {
+        fragment: dict[str, Any] = {
             "displayName": self.display_name or self.name,
             "description": self.description,
             "transactionTypes": list(self.transaction_types),
@@ -135,7 +136,7 @@ class Solution:
             fragment["billingAddress"] = self.billing_address
         return fragment
 
-    def arrival(self, priority, now, locale="en"):
+    def arrival(self, priority: str | None, now: dt.datetime, locale: str = "en") -> Arrival:
         """When a transfer confirmed at ``now`` (an aware datetime) with ``priority`` arrives: an :class:`Arrival`.
 
         ``priority`` is one of ``priorities`` or None (the workflow named none). ``locale`` is the
@@ -145,18 +146,18 @@ class Solution:
         """
         return Arrival("business-days")
 
-    def can_pay(self, account):
+    def can_pay(self, account: AccountDetails) -> str | None:
         """None if the rail can move money with ``account`` (AccountDetails), else the reason it cannot."""
         return None
 
-    def submit(self, transfer, idempotency_key):
+    def submit(self, transfer: Transfer, idempotency_key: str) -> RailStatus:
         """Submit ``transfer``; the same key twice is the same transfer. Returns a RailStatus."""
         raise NotImplementedError
 
-    def status(self, reference):
+    def status(self, reference: str) -> RailStatus:
         """Poll the transfer ``reference``. Returns a RailStatus."""
         raise NotImplementedError
 
-    def cancel(self, reference):
+    def cancel(self, reference: str) -> RailStatus | None:
         """Cancel where the rail allows it; raise RailError(permanent=True) where it does not."""
         raise RailError("CANCEL_UNSUPPORTED", f"{self.name} transfers cannot be cancelled", permanent=True)

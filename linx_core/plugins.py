@@ -8,6 +8,7 @@ so that a plugin installed on a developer's machine cannot change results.
 """
 import importlib
 import sys
+from collections.abc import Iterable
 
 import pluggy
 
@@ -38,7 +39,8 @@ WEB_PLUGINS = (
 )
 
 
-def make_manager(load_entrypoints=None, extra=(), web=False):
+def make_manager(load_entrypoints: bool | None = None, extra: Iterable[object] = (),
+                 web: bool = False) -> pluggy.PluginManager:
     """The manager with the built-in plugins (and the web ones with ``web``), ``extra`` and, unless under tests,
     the plugins installed by entry point."""
     pm = pluggy.PluginManager("linx")

@@ -12,15 +12,17 @@ import pluggy
 
 from . import store
 from .config import Settings
+from .events import EventTypes
 from .events import registry as event_registry
 from .rules import load_rules, solution_fragments, step_entries
-from .steps import kinds_by_name
 from .rules.book import RuleBook
+from .steps import kinds_by_name
 from .vault import Vault
 
 if TYPE_CHECKING:
     from .channels import Channel
     from .payments import Solution
+    from .steps import StepKind
     from .store.models import Job
 
 #: A job handler: ``handler(rt, job)``; raising :class:`linx_core.jobs.RetryLater` or anything else retries it.
@@ -74,12 +76,12 @@ class Runtime:
         return found
 
     @cached_property
-    def step_kinds(self):
+    def step_kinds(self) -> dict[str, "StepKind"]:
         """Step kinds by name, from the ``linx_step_kinds`` hook (the first plugin to name one wins)."""
         return kinds_by_name(self.plugins.hook.linx_step_kinds(rt=self))
 
     @cached_property
-    def event_types(self):
+    def event_types(self) -> EventTypes:
         """The registered event types (:class:`linx_core.events.EventTypes`): the core's and ``linx_event_types``'."""
         return event_registry(self.plugins)
 

@@ -11,6 +11,8 @@ it recorded the answer, and a second submit with the same key finds the first tr
 numbers are never written to it: what a rail must keep for later (the ACH rail's NACHA entries) is
 sealed with LinX's data key.
 """
+from __future__ import annotations
+
 import datetime as dt
 import hashlib
 import json
@@ -18,16 +20,21 @@ import os
 import sqlite3
 import time
 import uuid
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import clock
 
-UTC = dt.timezone.utc
+if TYPE_CHECKING:  # pragma: no cover
+    from .payments import Transfer
+
+UTC = dt.UTC
 RESPONSE_DELAY_ENV = "LINX_SANDBOX_RESPONSE_DELAY"
 
 
-def response_delay():
+def response_delay() -> float:
     """Seconds a sandbox rail waits after recording a transfer and before answering (``LINX_SANDBOX_RESPONSE_DELAY``).
 
     A slow answer from the rail is the window in which a LinX worker can die after the rail accepted
@@ -39,25 +46,25 @@ def response_delay():
         return 0.0
 
 
-def pause_before_answer():
+def pause_before_answer() -> None:
     delay = response_delay()
     if delay:
         time.sleep(delay)
 
 
-def transfer_fingerprint(transfer, account_fingerprint=""):
+def transfer_fingerprint(transfer: Transfer, account_fingerprint: str = "") -> str:
     """What must not change between two submits with one idempotency key."""
     text = "|".join([transfer.type, str(transfer.amount), transfer.currency, transfer.account.kind,
                      transfer.account.subtype, account_fingerprint, transfer.priority or ""])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def iso(value):
+def iso(value: dt.datetime | None) -> str | None:
     """An aware datetime as the ledger stores it (ISO 8601, UTC)."""
     return value.astimezone(UTC).isoformat() if value else None
 
 
-def parse_time(text):
+def parse_time(text: str | None) -> dt.datetime | None:
     """A datetime the ledger stored with :func:`iso`."""
     return dt.datetime.fromisoformat(text) if text else None
 
@@ -69,19 +76,17 @@ class Ledger:
     at once store one transfer. Several processes may share the file.
     """
 
-    def __init__(self, folder, prefix):
+    def __init__(self, folder: str | os.PathLike[str], prefix: str) -> None:
         self.folder = Path(folder)
         self.prefix = prefix
         self.path = self.folder / "ledger.sqlite3"
         self._ready = False
 
-    def _connect(self):
+    def _connect(self) -> sqlite3.Connection:
         if not self._ready:
             self.folder.mkdir(parents=True, exist_ok=True)
-            try:
+            with suppress(OSError):
                 os.chmod(self.folder, 0o700)
-            except OSError:
-                pass
         conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
         conn.row_factory = sqlite3.Row
         if not self._ready:
@@ -93,7 +98,7 @@ class Ledger:
         return conn
 
     @contextmanager
-    def transaction(self):
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction on the ledger (``BEGIN IMMEDIATE``): yields the connection."""
         conn = self._connect()
         try:
@@ -107,7 +112,7 @@ class Ledger:
         finally:
             conn.close()
 
-    def record(self, key, make):
+    def record(self, key: str, make: Callable[[str], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
         """The transfer stored under ``key``, created with ``make(reference)`` if there is none.
 
         Returns ``(data, created)``; ``data`` is a dict that includes ``reference``.
@@ -122,7 +127,7 @@ class Ledger:
                          (key, reference, iso(clock.now()), json.dumps(data)))
             return dict(data, reference=reference), True
 
-    def first_time(self, mark):
+    def first_time(self, mark: str) -> bool:
         """True the first time ``mark`` is seen (then never again): for once-only sandbox behaviours."""
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM marks WHERE id = ?", (mark,)).fetchone():
@@ -130,7 +135,7 @@ class Ledger:
             conn.execute("INSERT INTO marks (id, created_at) VALUES (?, ?)", (mark, iso(clock.now())))
             return True
 
-    def get(self, reference):
+    def get(self, reference: str) -> dict[str, Any] | None:
         """The transfer ``reference`` (its data with ``reference`` and ``key``), or None."""
         conn = self._connect()
         try:
@@ -142,14 +147,14 @@ class Ledger:
             return None
         return dict(json.loads(row["data"]), reference=row["reference"], key=row["key"])
 
-    def update(self, conn, reference, **changes):
+    def update(self, conn: sqlite3.Connection, reference: str, **changes: Any) -> dict[str, Any]:
         """Change the transfer ``reference`` inside :meth:`transaction` (``conn``); returns its data."""
         row = conn.execute("SELECT data FROM transfers WHERE reference = ?", (reference,)).fetchone()
         data = dict(json.loads(row["data"]), **changes)
         conn.execute("UPDATE transfers SET data = ? WHERE reference = ?", (json.dumps(data), reference))
         return data
 
-    def transfers(self):
+    def transfers(self) -> list[dict[str, Any]]:
         """Every transfer the rail holds, oldest first (for tests and operators)."""
         if not self.path.exists():
             return []

@@ -11,13 +11,17 @@ in the master), so no database connection, pooled or not, is ever shared across 
 serves requests on a pool of threads (the ``gthread`` worker class). SIGTERM to the master is a
 graceful stop: the processes finish the requests they hold, then exit.
 """
+import threading
+from typing import Any
+from wsgiref.types import WSGIApplication
+
 from gunicorn.app.base import BaseApplication
 
 from . import boot
 from .errors import ConfigurationError
 from .logging_setup import configure
 from .runtime import Runtime
-from .worker import start_thread
+from .worker import Worker, start_thread
 
 #: gunicorn's settings that ``linx serve`` always uses
 FIXED_OPTIONS = {
@@ -40,7 +44,7 @@ def web_runtime() -> Runtime:
     return rt
 
 
-def web_app(rt: Runtime):
+def web_app(rt: Runtime) -> WSGIApplication:
     """The WSGI app for ``rt``, from the first plugin that answers ``linx_web_app``."""
     app = rt.plugins.hook.linx_web_app(rt=rt)
     if app is None:
@@ -48,7 +52,7 @@ def web_app(rt: Runtime):
     return app
 
 
-def serve(app, host: str, port: int, threads: int) -> None:
+def serve(app: WSGIApplication, host: str, port: int, threads: int) -> None:
     """Serve ``app`` (:func:`web_app`'s) in this process with waitress until it is stopped."""
     import waitress  # only for one process: gunicorn's processes do without it
 
@@ -64,25 +68,26 @@ class LinxServer(BaseApplication):
     stopped when gunicorn stops the process (a job it was running when killed comes back when its lease ends).
     """
 
-    def __init__(self, host, port, workers, threads, job_worker=False, graceful_timeout=30):
+    def __init__(self, host: str, port: int, workers: int, threads: int, job_worker: bool = False,
+                 graceful_timeout: int = 30) -> None:
         self.options = dict(FIXED_OPTIONS, bind=f"{host}:{port}", workers=workers, threads=threads,
                             graceful_timeout=graceful_timeout, worker_exit=self._worker_exit)
         self.job_worker = job_worker
-        self._worker = None  # this process's job worker and its thread, once loaded
+        self._worker: tuple[Worker, threading.Thread] | None = None  # this process's job worker and thread, once loaded
         super().__init__()
 
-    def load_config(self):
+    def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):
+    def load(self) -> WSGIApplication:
         rt = web_runtime()
         app = web_app(rt)
         if self.job_worker:
             self._worker = start_thread(rt)
         return app
 
-    def _worker_exit(self, server, worker):
+    def _worker_exit(self, server: Any, worker: Any) -> None:
         """Gunicorn's hook as a process stops: let its job worker finish the job in hand (for a while)."""
         if self._worker is not None:
             job_worker, thread = self._worker

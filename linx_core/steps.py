@@ -18,9 +18,10 @@ This module imports nothing of the web layer: a view is plain data and callables
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, RuleViolation
 
@@ -90,9 +91,9 @@ class StepView:
     ``arrival(workflow)``, ``move_sentence(workflow, account, business)``).
     """
 
-    rt: "Runtime"
-    workflow: "Workflow"
-    business: "Business"
+    rt: Runtime
+    workflow: Workflow
+    business: Business
     lang: str
     _: Callable[..., str]
     url: Callable[..., str]
@@ -115,19 +116,19 @@ class StepAct:
     version; ``stay()`` keeps the step current when the transaction commits.
     """
 
-    rt: "Runtime"
-    workflow: "Workflow"
+    rt: Runtime
+    workflow: Workflow
     steps: list
     position: int
-    data: Callable[..., None]
-    save: Callable[..., None]
+    data: Callable[..., object]
+    save: Callable[..., object]
     staying: bool = False
 
     def stay(self) -> None:
         self.staying = True
 
     @property
-    def step(self) -> "WorkflowStep":
+    def step(self) -> WorkflowStep:
         return self.steps[self.position]
 
     @property
@@ -150,12 +151,12 @@ class StepKind:
 
     name: str = ""
     has_page: bool = True
-    templates_dir: Optional[Path] = None
-    translations_dir: Optional[Path] = None
+    templates_dir: Path | None = None
+    translations_dir: Path | None = None
     translation_domain: str = "messages"
     secret_fields: tuple[str, ...] = ()
 
-    def rule_entry(self) -> Optional[dict]:
+    def rule_entry(self) -> dict | None:
         """The kind's entry for the rules' ``steps`` section (``order``, ``displayName``,
         ``description``, ``parameters``, ``conditions``, ``form``), merged under the rule files' entry
         of the same name (the admin's say wins); ``None`` when the rule files carry the whole entry."""
@@ -193,7 +194,7 @@ def N_(msgid: str) -> str:
     return msgid
 
 
-def kinds_by_name(groups: Any) -> dict[str, "StepKind"]:
+def kinds_by_name(groups: Any) -> dict[str, StepKind]:
     """``{name: kind}`` from the ``linx_step_kinds`` hook's answers, the first answer for a name winning."""
     found: dict[str, StepKind] = {}
     for group in groups:

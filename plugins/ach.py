@@ -33,6 +33,7 @@ Settings (environment): ``LINX_ACH_COMPANY_NAME`` (16 characters, default ``LINX
 ``LINX_ACH_COMPANY_ID`` (10, default ``1234567890``), ``LINX_ACH_ODFI`` (the originating bank's
 routing number, default ``110000000``).
 """
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -292,10 +293,8 @@ class AchSandbox(Solution):
         text = nacha.write(header, list(batches.values()), self.odfi)
         folder = self.files_folder
         folder.mkdir(parents=True, exist_ok=True)
-        try:
+        with contextlib.suppress(OSError):
             os.chmod(folder, 0o700)
-        except OSError:
-            pass
         path = self._window_file(window_id)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".ach")
         with os.fdopen(fd, "w", encoding="ascii", newline="") as fh:

@@ -2,8 +2,8 @@
 
 This module is not a plugin (it implements no hook): it is the sandbox rails' own helper, as a rail
 distribution keeps helpers in its package. Their ledger is public in the core
-(:mod:`linx_core.sandbox`), for third-party sandbox rails too. Everything reads time from ``linx_core.clock``, so a test's
-:class:`~linx_core.clock.FrozenClock` drives cut-offs, settlement and returns.
+(:mod:`linx_core.sandbox`), for third-party sandbox rails too. Everything reads time from
+``linx_core.clock``, so a test's :class:`~linx_core.clock.FrozenClock` drives cut-offs, settlement and returns.
 """
 import datetime as dt
 
@@ -16,7 +16,7 @@ try:
 except Exception:  # noqa: BLE001 - no time zone database: Eastern Standard Time all year
     EASTERN = dt.timezone(dt.timedelta(hours=-5), "EST")
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 # -- the banking calendar -------------------------------------------------------------------------

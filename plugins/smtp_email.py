@@ -16,7 +16,6 @@ the retries leave an operator time to fix it before customers' messages fail.
 import email.utils
 import logging
 import smtplib
-import socket
 import ssl
 import uuid
 from email.message import EmailMessage
@@ -84,7 +83,7 @@ class SmtpChannel:
         except smtplib.SMTPServerDisconnected as exc:
             raise self._log(message, ChannelError("SMTP_DISCONNECTED", str(exc) or "the server hung up",
                                                   permanent=False)) from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise self._log(message, ChannelError("SMTP_TIMEOUT", "the SMTP server did not answer in time",
                                                   permanent=False)) from None
         except (smtplib.SMTPException, OSError) as exc:  # connection refused, TLS failure, DNS, ...

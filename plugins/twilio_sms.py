@@ -180,7 +180,7 @@ def retry_after(headers):
         except (TypeError, ValueError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone.utc)
+            when = when.replace(tzinfo=dt.UTC)
         seconds = int((when - clock.now()).total_seconds() + 0.999)
     return max(0, min(seconds, MAX_RETRY_AFTER_SECONDS))
 

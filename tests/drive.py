@@ -6,9 +6,9 @@ from decimal import Decimal
 from linx_core.services import journey
 from linx_core.store.models import Notification
 from linx_core.worker import Worker
+from linx_plugins.console import read_inbox  # the console channel's inbox: where links arrive in tests
 
 from .conftest import seed_examples
-from linx_plugins.console import read_inbox  # the console channel's inbox: where links arrive in tests
 
 
 def seed(index, **parameters):

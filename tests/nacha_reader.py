@@ -26,7 +26,7 @@ def aba_valid(nine):
     if not re.fullmatch(r"\d{9}", nine):
         return False
     weights = (3, 7, 1) * 3
-    return sum(int(d) * w for d, w in zip(nine, weights)) % 10 == 0
+    return sum(int(d) * w for d, w in zip(nine, weights, strict=True)) % 10 == 0
 
 
 class _Record:

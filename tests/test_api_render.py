@@ -1,4 +1,5 @@
-"""``gateway_app.api.render``: a response is its schema's dump, so nothing the OpenAPI document does not show is sent."""
+"""``gateway_app.api.render``: a response is its schema's dump, so nothing the OpenAPI document does not show is
+sent."""
 import copy
 import datetime as dt
 import threading
@@ -13,7 +14,7 @@ from linx_core import clock
 
 from .journeys import api_for, body, create, freeze, rail_runtime, run, to_confirmation
 
-TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.timezone.utc)
+TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.UTC)
 
 
 class ThingOut(Out):

@@ -180,7 +180,7 @@ def _broken_copy(tmp_path):
     text = parameters.read_text()
     assert text.count("values: priorities") == 1
     parameters.write_text(text.replace("values: priorities", "values: urgencies"))
-    line = next(i for i, l in enumerate(parameters.read_text().splitlines(), 1) if "urgencies" in l)
+    line = next(i for i, text in enumerate(parameters.read_text().splitlines(), 1) if "urgencies" in text)
     return broken, f"parameters.yaml:{line}: parameters.priority.values"
 
 

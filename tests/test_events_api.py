@@ -25,7 +25,7 @@ def app(rt):
 
 @pytest.fixture
 def clk(rt):
-    frozen = clock.FrozenClock(dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc))
+    frozen = clock.FrozenClock(dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC))
     clock.set_clock(frozen)
     return frozen
 

@@ -86,7 +86,8 @@ def test_confirmations_at_once_make_one_transaction(rt, demo, tmp_path, confirma
         with runtime.database.connection_context():
             barrier.wait()
             try:
-                outcomes.append(("ok", journey.submit(runtime, Workflow.get_by_id(workflow_id).id, position, "move-money", {}).id))
+                workflow = Workflow.get_by_id(workflow_id)
+                outcomes.append(("ok", journey.submit(runtime, workflow.id, position, "move-money", {}).id))
             except LinxError as exc:
                 outcomes.append(("refused", exc.code))
             except Exception as exc:  # noqa: BLE001 - any other failure is reported by the assert below

@@ -29,13 +29,13 @@ import requests
 from linx_core import clock
 from linx_core.errors import ConfigurationError
 from linx_core.runtime import Runtime
+from linx_core.sandbox import RESPONSE_DELAY_ENV
 from linx_core.services.transactions import history
 from linx_core.store import is_postgres, open_database
 from linx_core.store.models import Job, Notification, Workflow
 from linx_core.testing.postgres import temporary_database
 from linx_core.worker import Worker
 from linx_plugins.push_to_card import PushToCardSandbox
-from linx_core.sandbox import RESPONSE_DELAY_ENV
 
 from .conftest import seed_examples
 from .conftest import test_settings as make_settings
@@ -45,7 +45,7 @@ from .test_serve import _children
 pytestmark = pytest.mark.system  # real processes, servers or a browser: `make test-fast` skips them
 
 LINX = str(Path(sys.executable).parent / "linx")
-TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.timezone.utc)
+TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -141,7 +141,7 @@ class Linx:
 
     def start(self, *args, **env):
         log = self.folder / f"{args[0]}-{len(self.processes)}.log"
-        handle = open(log, "w")
+        handle = open(log, "w")  # noqa: SIM115 - the process writes to it until stop() closes it
         process = subprocess.Popen([LINX, *args], env=dict(self.env, **env), cwd=self.folder, stdout=handle,
                                    stderr=subprocess.STDOUT, text=True)
         self.processes.append((process, handle, log))

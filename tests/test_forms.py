@@ -3,7 +3,6 @@ import re
 import time
 
 import itsdangerous.timed
-
 import pytest
 from flask import Blueprint, Flask, render_template_string, session
 

@@ -30,8 +30,11 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation.modes import GenerationMode
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from gateway_app import create_app
 from linx_core import store
@@ -273,7 +276,7 @@ def test_the_routes_left_out_of_the_document_are_only_the_known_ones():
 
 
 def test_every_api_route_is_documented():
-    assert API_ROUTES == {_blank(label) for label in OPERATIONS}
+    assert {_blank(label) for label in OPERATIONS} == API_ROUTES
 
 
 # -- the defects the fuzzing found, reproduced: fix one, then delete its test and its KNOWN entry ---

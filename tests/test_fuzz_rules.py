@@ -520,7 +520,8 @@ def test_a_title_whose_minimum_exceeds_its_maximum_is_refused(spec):
 
 
 def test_a_list_whose_min_items_exceeds_its_max_items_is_refused():
-    text = TEXTS["parameters.yaml"].replace("    minItems: 1\n    maxItems: 10\n", "    minItems: 11\n    maxItems: 10\n")
+    text = TEXTS["parameters.yaml"].replace("    minItems: 1\n    maxItems: 10\n",
+                                            "    minItems: 11\n    maxItems: 10\n")
     [(path, message)] = refusal({**TEXTS, "parameters.yaml": text})
     assert path.endswith(": parameters.documents.minItems") and message == "minItems is greater than maxItems"
 

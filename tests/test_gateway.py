@@ -4,7 +4,6 @@ Each test drives a workflow as a customer would: created through the API, the li
 console channel's inbox, then pages opened and forms posted with what the pages themselves hold
 (hidden fields, CSRF token). Runs on SQLite and PostgreSQL like every ``rt`` test.
 """
-import ast
 import datetime as dt
 import random
 import re
@@ -17,12 +16,20 @@ from pathlib import Path
 import pytest
 
 from gateway_app import create_app, gateway
-from linx_core import clock, demo as demo_data
+from linx_core import clock
+from linx_core import demo as demo_data
 from linx_core.runtime import Runtime
 from linx_core.services import transactions
 from linx_core.store import db
-from linx_core.store.models import (Business, Customer, CustomerFinancialAccount, DocumentAcceptance, Event,
-                                    Transaction, Workflow)
+from linx_core.store.models import (
+    Business,
+    Customer,
+    CustomerFinancialAccount,
+    DocumentAcceptance,
+    Event,
+    Transaction,
+    Workflow,
+)
 
 from .conftest import test_settings as make_settings
 from .drive import link_token, seed
@@ -423,7 +430,7 @@ def test_seed_4_use_this_account_then_confirm(rt, api, visitor):
 
 def test_a_request_by_ach_reads_as_the_business_collecting_from_a_checking_account(rt, api, visitor):
     # a Tuesday morning in New York: before the ACH cut-offs, NEXT_DAY settles the next business day
-    clock.set_clock(clock.FrozenClock(dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.timezone.utc)))
+    clock.set_clock(clock.FrozenClock(dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.UTC)))
     wid, token, passcode = opened(rt, api, 1, steps=["notification", "lookup-profile", "financial-account",
                                                      "move-money"],
                                   financialAccountSubType="CHECKING", transactionType="REQUEST", solution="ach",

@@ -14,11 +14,11 @@ import datetime as dt
 import json
 import os
 import re
-from urllib.parse import urljoin
 import socket
 import threading
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -472,7 +472,7 @@ def test_french_on_a_phone(server, browser):
 def test_a_tour_of_the_other_pages(server, phone):
     """Profile details, a bank account for an ACH request, a document and its text, decline on move-money."""
     # a Tuesday morning in New York, before the ACH cut-offs: NEXT_DAY settles the next business day
-    server.clock = clock.FrozenClock(dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.timezone.utc))
+    server.clock = clock.FrozenClock(dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.UTC))
     clock.set_clock(server.clock)
     body = _body(1, financialAccountSubType="CHECKING", profileFields=["dateOfBirth", "mailingAddress"],
                  documents=[{"documentId": "ach-debit-authorization"}], transactionType="REQUEST", solution="ach",

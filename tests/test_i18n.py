@@ -136,7 +136,7 @@ def test_money_shows_the_places_the_rules_give_and_never_goes_through_a_float():
 
 
 def test_money_and_dates_follow_the_request_locale(app):
-    when = dt.datetime(2026, 1, 3, 9, 5, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 1, 3, 9, 5, tzinfo=dt.UTC)
     with request_in(app, "fr-CA"):
         assert i18n.format_money(Decimal("256.25"), "USD", places=2) == f"256,25{NBSP}${NBSP}US"
         assert i18n.format_datetime(when) == "3 janv. 2026, 09 h 05 UTC"

@@ -9,8 +9,16 @@ from linx_core.clock import FrozenClock
 from linx_core.errors import Conflict, RuleViolation
 from linx_core.services import journey
 from linx_core.services.journey import StepNotCurrent, Unavailable
-from linx_core.store.models import (Customer, CustomerFinancialAccount, DocumentAcceptance, Event, Notification,
-                                    Transaction, Workflow, WorkflowStep)
+from linx_core.store.models import (
+    Customer,
+    CustomerFinancialAccount,
+    DocumentAcceptance,
+    Event,
+    Notification,
+    Transaction,
+    Workflow,
+    WorkflowStep,
+)
 from linx_core.worker import Worker
 
 from .drive import created, link_token, seed
@@ -164,8 +172,8 @@ def test_bank_accounts_check_the_routing_number(api, rt):
                                               "accountNumber": "12"})
     assert problems_of(info) == {("routingNumber", "INVALID_ROUTING_NUMBER"), ("accountNumber",
                                                                                "INVALID_ACCOUNT_NUMBER")}
-    account = journey.submit(rt, wf["id"], 2, "financial-account", {"holderName": "John Doe", "routingNumber": "011000015",
-                                                    "accountNumber": "000123456789"})
+    account = journey.submit(rt, wf["id"], 2, "financial-account",
+                             {"holderName": "John Doe", "routingNumber": "011000015", "accountNumber": "000123456789"})
     assert (account.type, account.routing_number, account.last4) == ("BANK", "011000015", "6789")
     assert Workflow.get_by_id(wf["id"]).status == "COMPLETED"
 
@@ -182,7 +190,8 @@ def test_documents_must_all_be_accepted_and_are_recorded_with_version_and_time(a
     with pytest.raises(RuleViolation) as info:
         journey.submit(rt, wf["id"], 2, "document-acceptance", {"accepted": ["privacy-policy"]})
     assert problems_of(info) == {("accept-terms-of-service", "NOT_ACCEPTED")}
-    journey.submit(rt, wf["id"], 2, "document-acceptance", {"accepted": ["privacy-policy", "terms-of-service", "bogus"]})
+    journey.submit(rt, wf["id"], 2, "document-acceptance",
+                   {"accepted": ["privacy-policy", "terms-of-service", "bogus"]})
     rows = {(a.document_id, a.document_version, a.accepted_at) for a in DocumentAcceptance.select()}
     assert rows == {("privacy-policy", "2026-01", frozen.now()), ("terms-of-service", "2026-01", frozen.now())}
 

@@ -16,7 +16,7 @@ from linx_plugins.ach import AchSandbox
 from . import nacha_reader
 from .journeys import freeze
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BEFORE_SD1 = dt.datetime(2026, 2, 3, 14, 0, tzinfo=UTC)  # Tuesday 09:00 in New York
 AFTER_SD1 = dt.datetime(2026, 2, 3, 15, 30, tzinfo=UTC)
 BUSINESS_A = "31c6d624-6a0c-4049-b1f1-f3ea7d00ba35"

@@ -6,7 +6,7 @@ import pytest
 from linx_core.payments import ARRIVAL_KINDS, Arrival, Solution
 from linx_core.rules import load_rules, solution_fragments
 
-NOW = dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.UTC)
 
 
 class Declared(Solution):

@@ -13,9 +13,9 @@ from linx_plugins.ach import AchSandbox, windows_after
 from linx_plugins.sandbox import holidays
 
 from . import nacha_reader
-from .journeys import (BANK_FORM, api_for, body, create, freeze, rail_runtime, reload, run, to_confirmation)
+from .journeys import BANK_FORM, api_for, body, create, freeze, rail_runtime, reload, run, to_confirmation
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 TUESDAY_9AM = dt.datetime(2026, 2, 3, 14, 0, tzinfo=UTC)  # 09:00 in New York (EST)
 
 
@@ -312,8 +312,8 @@ def test_a_next_day_transfer_after_the_friday_cut_off_settles_on_tuesday_after_a
 def test_the_rules_take_bank_accounts_with_a_priority(rt, demo, tmp_path):
     runtime = rail_runtime(rt, tmp_path)
     api = api_for(runtime, demo[1])
-    raw = body(solution="ach").replace('"priority": "SAME_DAY", ', "")
-    for raw, path in ((raw, "parameters.priority"),
+    no_priority = body(solution="ach").replace('"priority": "SAME_DAY", ', "")
+    for raw, path in ((no_priority, "parameters.priority"),
                       (body(solution="ach", priority="IMMEDIATE"), "parameters.priority"),
                       (body(solution="ach", subtype="DEBIT"), "parameters.financialAccountSubType"),
                       (body(solution="ach", currency="CAD"), "parameters.currency")):

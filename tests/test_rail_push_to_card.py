@@ -10,9 +10,9 @@ from linx_core.payments import AccountDetails, RailError, Transfer
 from linx_core.store.models import Job, Notification, TransactionStatus, Workflow, WorkflowStep
 from linx_plugins.push_to_card import SETTLE_SECONDS, PushToCardSandbox
 
-from .journeys import (CARD_FORM, api_for, body, create, freeze, rail_runtime, reload, run, to_confirmation)
+from .journeys import CARD_FORM, api_for, body, create, freeze, rail_runtime, reload, run, to_confirmation
 
-TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.timezone.utc)
+TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -243,7 +243,7 @@ def test_the_rules_take_immediate_debit_and_prepaid_sends_only(rt, demo, tmp_pat
 
 
 def test_a_push_payment_is_promised_within_minutes_at_any_hour():
-    saturday_night = dt.datetime(2026, 2, 7, 4, 0, tzinfo=dt.timezone.utc)
+    saturday_night = dt.datetime(2026, 2, 7, 4, 0, tzinfo=dt.UTC)
     for priority in ("IMMEDIATE", None):
         promise = PushToCardSandbox().arrival(priority, saturday_night, "fr-CA")
         assert promise.kind == "minutes" and promise.phrase == "within minutes"

@@ -10,10 +10,21 @@ from linx_core.errors import RuleViolation
 from linx_core.payments import AccountDetails, RailError, Transfer
 from linx_plugins.wire import WireSandbox
 
-from .journeys import (ADDRESS, BANK_FORM, CUSTOMER_FORM, api_for, body, create, freeze, rail_runtime, reload, run,
-                       to_confirmation)
+from .journeys import (
+    ADDRESS,
+    BANK_FORM,
+    CUSTOMER_FORM,
+    api_for,
+    body,
+    create,
+    freeze,
+    rail_runtime,
+    reload,
+    run,
+    to_confirmation,
+)
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture(autouse=True)
@@ -147,7 +158,8 @@ def test_a_rejected_wire_fails_the_workflow(rt, demo, tmp_path):
     run(runtime)
     workflow = Workflow.get_by_id(workflow_id)
     journey.submit(runtime, workflow.id, 1, "customer-account", CUSTOMER_FORM)
-    journey.submit(runtime, workflow.id, 2, "financial-account", dict(BANK_FORM, accountNumber="000111111116", **ADDRESS))
+    journey.submit(runtime, workflow.id, 2, "financial-account",
+                   dict(BANK_FORM, accountNumber="000111111116", **ADDRESS))
     tx = to_confirmation(runtime, workflow_id)
     run(runtime)
     assert reload(tx).status == "DECLINED" and "no such account" in reload(tx).message

@@ -15,7 +15,7 @@ from .conftest import ROOT
 from .journeys import BANK_FORM, api_for, body, create, freeze, rail_runtime, reload, run, to_confirmation
 
 linx_rtp = pytest.importorskip("linx_rtp", reason="install it: pip install -e tests/rtp_plugin")
-TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.timezone.utc)
+TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)

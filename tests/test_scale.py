@@ -174,12 +174,9 @@ class Fleet:
         self.server = None
 
     def _start(self, args, name):
-        log = open(self.folder / f"{name}.log", "wb")
-        try:
+        with open(self.folder / f"{name}.log", "wb") as log:
             return subprocess.Popen([LINX, *args], env=self.env, cwd=self.folder, stdout=log,
                                     stderr=subprocess.STDOUT)
-        finally:
-            log.close()
 
     def serve(self, port):
         self.server = self._start(["serve", "--port", str(port), "--workers", str(WEB_PROCESSES), "--threads",
@@ -193,8 +190,9 @@ class Fleet:
             log = self.folder / f"worker-{self.started}.log"
             process = self._start(["worker", "--concurrency", str(WORKER_CONCURRENCY)], log.stem)
             self.workers.append(process)
-        running = wait_for(lambda: process.poll() is not None or "started (concurrency" in log.read_text(errors="replace"),
-                           60, step=0.05)
+        running = wait_for(
+            lambda: process.poll() is not None or "started (concurrency" in log.read_text(errors="replace"),
+            60, step=0.05)
         assert running and process.poll() is None, f"{log.name}: {log.read_text(errors='replace')[-2000:]}"
 
     def kill_one(self, rng):

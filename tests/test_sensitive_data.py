@@ -27,7 +27,7 @@ SECRETS = {
     "account": [ACCOUNT, "555666777"],
     "mistyped card": [CARD[:-1] + "1"],  # typed once, refused (bad check digit): never kept, never shown
 }
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def hits(text):
@@ -110,8 +110,9 @@ def test_no_full_number_anywhere(fresh, caplog, capfd):
         workflow = Workflow.get_by_id(workflow_id)
         journey.submit(runtime, workflow.id, 1, "customer-account", CUSTOMER_FORM)
         with pytest.raises(Exception) as caught:
-            journey.submit(runtime, workflow.id, 2, "financial-account", {"holderName": "Jane Doe", "cardNumber": CARD[:-1] + "1",
-                                                          "expiry": "12/30", "postalCode": "10001"})
+            journey.submit(runtime, workflow.id, 2, "financial-account",
+                           {"holderName": "Jane Doe", "cardNumber": CARD[:-1] + "1", "expiry": "12/30",
+                            "postalCode": "10001"})
         assert not hits(str(caught.value) + repr(getattr(caught.value, "problems", "")))
 
         card_tx = flow(body(phone="+16475550702"), {"holderName": "Jane Doe", "cardNumber": "5200 8282 8282 8210",

@@ -340,7 +340,7 @@ def test_bearer_scheme_is_case_insensitive_and_the_key_works(client, demo):
 
 
 def test_revoked_key_gets_401(client, demo):
-    models.ApiKey.update(revoked_at=dt.datetime.now(dt.timezone.utc)).execute()
+    models.ApiKey.update(revoked_at=dt.datetime.now(dt.UTC)).execute()
     response = client.get(WORKFLOWS, headers={"Authorization": f"Bearer {demo[1]}"})
     assert_error_body(response, 401)
 

@@ -2,6 +2,7 @@
 import datetime as dt
 import uuid
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from apispec import APISpec
@@ -15,10 +16,21 @@ from linx_core.services.payments import path
 from linx_core.store.models import Event, Job, TransactionStatus, Workflow, WorkflowStep
 
 from .conftest import Api
-from .journeys import (BANK_FORM, CARD_FORM, api_for, body, create, freeze, make_app, rail_runtime, reload, run,
-                       to_confirmation)
+from .journeys import (
+    BANK_FORM,
+    CARD_FORM,
+    api_for,
+    body,
+    create,
+    freeze,
+    make_app,
+    rail_runtime,
+    reload,
+    run,
+    to_confirmation,
+)
 
-TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.timezone.utc)
+TUESDAY = dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.UTC)
 
 
 # -- moves read from the lifecycle -------------------------------------------------------------
@@ -332,7 +344,7 @@ def test_cancelling_the_payment_and_its_workflow_at_once_never_deadlocks(api, rt
         barrier = threading.Barrier(2)
         errors = []
 
-        def run(action):
+        def run(action, barrier=barrier, errors=errors):  # bound to this round
             rt.bind()
             with rt.database.connection_context():
                 barrier.wait()
@@ -343,8 +355,8 @@ def test_cancelling_the_payment_and_its_workflow_at_once_never_deadlocks(api, rt
                 except Exception as exc:  # noqa: BLE001 - a deadlock or any database error is the bug
                     errors.append(repr(exc))
 
-        threads = [threading.Thread(target=run, args=(lambda: payments.cancel(rt, demo[0], tx.id),)),
-                   threading.Thread(target=run, args=(lambda: workflows.cancel(rt, demo[0], wf["id"]),))]
+        threads = [threading.Thread(target=run, args=(partial(payments.cancel, rt, demo[0], tx.id),)),
+                   threading.Thread(target=run, args=(partial(workflows.cancel, rt, demo[0], wf["id"]),))]
         for t in threads:
             t.start()
         for t in threads:

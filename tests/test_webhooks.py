@@ -153,7 +153,7 @@ def other_api(client, other):
 
 @pytest.fixture
 def clk(rt):
-    frozen = clock.FrozenClock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    frozen = clock.FrozenClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
     clock.set_clock(frozen)
     return frozen
 
@@ -356,7 +356,7 @@ def test_schedule_then_parked_then_jobs_retry_delivers(wrt, api, demo, receiver,
         clk.advance(seconds=gaps[-1])
     assert job.status == "PARKED" and job.attempts == 10
     assert len(gaps) == 9
-    for gap, step in zip(gaps, webhooks.RETRY_SCHEDULE):
+    for gap, step in zip(gaps, webhooks.RETRY_SCHEDULE, strict=True):
         assert step * 0.9 <= gap <= step * 1.1, (gap, step)
     assert len(deliveries_of(event.id)) == 10 and len(receiver.received()) == 10
 
@@ -426,7 +426,7 @@ def test_rotation_signs_with_both_secrets_for_24_hours_then_only_the_new_one(wrt
                 pass
         assert len(matching) == 1  # each secret verifies exactly its own signature
     assert signatures[0] == Webhook(new).sign(request["headers"]["Webhook-Id"], dt.datetime.fromtimestamp(
-        int(request["headers"]["Webhook-Timestamp"]), dt.timezone.utc), request["body"].decode())
+        int(request["headers"]["Webhook-Timestamp"]), dt.UTC), request["body"].decode())
 
     clk.advance(hours=24, seconds=1)
     assert api.get(f"{HOOKS}/{sub['id']}").get_json()["previousSecretExpiresAt"] is None

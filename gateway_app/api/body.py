@@ -70,11 +70,13 @@ def parse_json(raw):
         _check_strings(data, "$")
         return data
     except _Duplicate as exc:
-        raise InvalidRequest("The JSON has a duplicate key.", [Problem("$", f"The key {exc} appears twice.",
-                                                                        "DUPLICATE_KEY")], code="MALFORMED_JSON") from None
+        raise InvalidRequest("The JSON has a duplicate key.",
+                             [Problem("$", f"The key {exc} appears twice.", "DUPLICATE_KEY")],
+                             code="MALFORMED_JSON") from None
     except json.JSONDecodeError as exc:
-        raise InvalidRequest("The body is not valid JSON.", [Problem(
-            "$", f"Line {exc.lineno}, column {exc.colno}: {exc.msg}.", "MALFORMED_JSON")], code="MALFORMED_JSON") from None
+        raise InvalidRequest("The body is not valid JSON.",
+                             [Problem("$", f"Line {exc.lineno}, column {exc.colno}: {exc.msg}.", "MALFORMED_JSON")],
+                             code="MALFORMED_JSON") from None
     except RecursionError:
         raise InvalidRequest("The body is nested too deeply.", [Problem("$", "Too deeply nested.", "MALFORMED_JSON")],
                              code="MALFORMED_JSON") from None

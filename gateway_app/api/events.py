@@ -86,7 +86,7 @@ def query_time(args, name, problems):
     text = raw.strip().replace(" ", "+")  # an unescaped "+hh:mm" arrives as a space
     try:
         value = dt.datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     except (ValueError, OverflowError):
         problems.append(Problem(f"query.{name}", "Must be an ISO 8601 date-time, like 2026-01-01T12:00:00Z.",
                                 "INVALID_DATE_TIME"))

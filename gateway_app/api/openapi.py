@@ -4,7 +4,6 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify, render_template
 
 from linx_core import __version__
-
 from linx_core.services.workflows import SORTS
 
 from . import events, schemas, transactions

@@ -10,8 +10,8 @@ from flask import make_response, redirect, render_template, request, url_for
 
 from linx_core.errors import Conflict, RuleViolation
 from linx_core.services import journey
-from linx_core.services.journey import StepNotCurrent, Unavailable
 from linx_core.services.flow import steps_of
+from linx_core.services.journey import StepNotCurrent, Unavailable
 from linx_core.steps import CONTROL, StepView
 
 from .. import i18n

@@ -1,4 +1,5 @@
 """The link, the landing page (what is asked, the passcode) and the decline page."""
+
 from flask import make_response, redirect, render_template, request, url_for
 
 from linx_core.errors import Conflict, RuleViolation

@@ -17,11 +17,10 @@ from collections import OrderedDict, deque
 
 from flask import abort, current_app, redirect, request, session, url_for
 
-from ..forms import rotate_csrf
-
 from linx_core.services import journey
 from linx_core.store.models import Workflow
 
+from ..forms import rotate_csrf
 from .blueprint import bp
 
 CSP = "default-src 'self'"

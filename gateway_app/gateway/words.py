@@ -12,7 +12,8 @@ from linx_core import clock
 from linx_core.payments import Arrival
 
 from .. import i18n
-from ..i18n import N_, gettext as _
+from ..i18n import N_
+from ..i18n import gettext as _
 
 #: a transaction's status as the customer reads it
 TX_WORDS = {

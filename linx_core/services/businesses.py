@@ -1,7 +1,10 @@
 """Business accounts, their API keys and their own financial accounts."""
+from __future__ import annotations
+
 import hashlib
 import hmac
 import uuid
+from typing import TYPE_CHECKING
 
 import peewee
 
@@ -12,8 +15,12 @@ from ..store import Prepared, db
 from ..store.models import ApiKey, Business, BusinessFinancialAccount
 from ..vault import mask
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
 
-def create_business(rt, name, display_name=None, passcode_default=True):
+
+def create_business(rt: Runtime, name: str, display_name: str | None = None,
+                    passcode_default: bool = True) -> tuple[Business, str]:
     """A new business and its first API key: ``(business, key)``; the key is shown only now."""
     name = (name or "").strip()
     if not name or len(name) > 120:
@@ -29,28 +36,28 @@ def create_business(rt, name, display_name=None, passcode_default=True):
     return business, key
 
 
-def find_business(name):
+def find_business(name: str) -> Business:
     business = Business.get_or_none(Business.name == name)
     if business is None:
         raise NotFound(f"No business named {name!r}.", "BUSINESS_NOT_FOUND")
     return business
 
 
-def issue_key(rt, business):
+def issue_key(rt: Runtime, business: Business) -> str:
     """A new API key for ``business``; only its hash is kept."""
     key, prefix, digest = new_api_key()
     ApiKey.create(business=business, prefix=prefix, key_hash=digest)
     return key
 
 
-def ensure_key(business, key):
+def ensure_key(business: Business, key: str) -> None:
     """Store ``key`` for ``business`` unless it is there already (for derived keys)."""
     digest = token_hash(key)
     if ApiKey.get_or_none(ApiKey.key_hash == digest) is None:
         ApiKey.create(business=business, prefix=key[:10], key_hash=digest)
 
 
-def derived_key(rt, label):
+def derived_key(rt: Runtime, label: str) -> str:
     """A key derived from the secret key: the same on every run, so a demo set-up is repeatable."""
     mac = hmac.new(rt.settings.secret_key.encode(), f"linx-key:{label}".encode(), hashlib.sha256)
     return API_KEY_PREFIX + "demo_" + mac.hexdigest()[:40]
@@ -61,7 +68,7 @@ _KEY_OWNER = Prepared(lambda key_hash: ApiKey.select(ApiKey, Business).join(Busi
                       ApiKey.key_hash)
 
 
-def authenticate(api_key):
+def authenticate(api_key: str | None) -> Business:
     """The business that owns ``api_key``, or :class:`Unauthorized`."""
     if not api_key or len(api_key) > 200:
         raise Unauthorized()
@@ -71,15 +78,17 @@ def authenticate(api_key):
     return row.business
 
 
-def add_financial_account(rt, business, name, subtype="CHECKING", currency="USD", number="", account_id=None):
+def add_financial_account(rt: Runtime, business: Business, name: str, subtype: str = "CHECKING", currency: str = "USD",
+                          number: str = "", account_id: object = None) -> BusinessFinancialAccount:
     """A bank account of the business itself, money's source or destination."""
-    problems = []
+    problems: list[Problem] = []
     kinds = rt.rules.catalog["financialAccountSubTypes"]
     if kinds.get(subtype, {}).get("kind") != "BANK":
         bank = [k for k, v in kinds.items() if v["kind"] == "BANK"]
         problems.append(Problem("subtype", f"Must be one of {', '.join(bank)}.", "NOT_ALLOWED"))
     if currency not in rt.rules.catalog["currencies"]:
-        problems.append(Problem("currency", f"Must be one of {', '.join(rt.rules.catalog['currencies'])}.", "NOT_ALLOWED"))
+        problems.append(Problem("currency", f"Must be one of {', '.join(rt.rules.catalog['currencies'])}.",
+                                "NOT_ALLOWED"))
     if number and not number.isdigit():
         problems.append(Problem("number", "Must be digits only.", "INVALID_FORMAT"))
     if problems:
@@ -87,7 +96,8 @@ def add_financial_account(rt, business, name, subtype="CHECKING", currency="USD"
     try:
         account_id = uuid.UUID(str(account_id)) if account_id else uuid.uuid4()
     except ValueError:
-        raise RuleViolation("The account id is not valid.", [Problem("id", "Not a valid UUID.", "INVALID_ID")]) from None
+        raise RuleViolation("The account id is not valid.",
+                            [Problem("id", "Not a valid UUID.", "INVALID_ID")]) from None
     existing = BusinessFinancialAccount.get_or_none(BusinessFinancialAccount.id == account_id)
     if existing is not None:
         if existing.business_id != business.id:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 import peewee
 
@@ -26,18 +27,18 @@ ADDRESS_PARTS = ("street", "city", "state", "postalCode")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 
 
-def max_length(rt: "Runtime", field: str) -> int:
+def max_length(rt: Runtime, field: str) -> int:
     """The longest value the profile field ``field`` takes (``text`` for a field the rules do not name)."""
     form = rt.rules.catalog.get("profileForm", {})
     return int((form.get(field) or form.get("text") or {"maxLength": 40})["maxLength"])
 
 
-def countries(rt: "Runtime") -> list[str]:
+def countries(rt: Runtime) -> list[str]:
     """The countries a customer's address may be in (the rules' ``countries``)."""
     return list(rt.rules.catalog.get("countries", {}))
 
 
-def profile_problems(rt: "Runtime", form: Mapping[str, Any], required: Any) -> list[Problem]:
+def profile_problems(rt: Runtime, form: Mapping[str, Any], required: Any) -> list[Problem]:
     """Problems with a profile form (first and last name, email, date of birth, address)."""
     problems = []
     limits = rt.rules.catalog.get("profileForm", {})
@@ -75,13 +76,13 @@ def profile_problems(rt: "Runtime", form: Mapping[str, Any], required: Any) -> l
     return problems
 
 
-def date_of_birth(form: Mapping[str, Any]) -> Optional[dt.date]:
+def date_of_birth(form: Mapping[str, Any]) -> dt.date | None:
     """The form's date of birth (checked by :func:`profile_problems` first), or None when it holds none."""
     text = (form.get("dateOfBirth") or "").strip()
     return dt.date.fromisoformat(text) if text else None
 
 
-def address_from(form: Mapping[str, Any]) -> Optional[dict]:
+def address_from(form: Mapping[str, Any]) -> dict | None:
     """The physical address in a profile form, or None when it holds none."""
     if not any((form.get(k) or "").strip() for k in ADDRESS_PARTS):
         return None
@@ -90,7 +91,7 @@ def address_from(form: Mapping[str, Any]) -> Optional[dict]:
             "country": (form.get("country") or "USA").strip().upper()}
 
 
-def existing_customer(workflow: Workflow) -> Optional[Customer]:
+def existing_customer(workflow: Workflow) -> Customer | None:
     """The business's customer with the workflow's phone number (or the lookup's customer), if any."""
     if workflow.customer_id:
         return Customer.get_by_id(workflow.customer_id)
@@ -101,7 +102,7 @@ def existing_customer(workflow: Workflow) -> Optional[Customer]:
     return None
 
 
-def create_customer(rt: "Runtime", workflow: Workflow, form: Mapping[str, Any],
+def create_customer(rt: Runtime, workflow: Workflow, form: Mapping[str, Any],
                     required: Any) -> tuple[Customer, bool]:
     """The workflow's customer: the existing one, else a new one from ``form`` (with an event).
 
@@ -123,14 +124,14 @@ def create_customer(rt: "Runtime", workflow: Workflow, form: Mapping[str, Any],
                 date_of_birth=date_of_birth(form),
                 addresses=[address] if address else [], created_at=clock.now())
     except peewee.IntegrityError:  # another workflow for this phone made the customer just now
-        return existing_customer(workflow), False
+        return cast(Customer, existing_customer(workflow)), False  # the other one, committed
     events.record(rt, workflow.business_id, "customer.status-updated", customer.id, {
         "customerId": str(customer.id), "previousStatus": None, "status": "ACTIVE",
         "workflowId": str(workflow.id)})
     return customer, True
 
 
-def account_subtypes(rt: "Runtime", workflow: Workflow) -> list[str]:
+def account_subtypes(rt: Runtime, workflow: Workflow) -> list[str]:
     """The subtypes the customer may add: the one the business named, else those the solution takes."""
     params = workflow.parameters or {}
     if params.get("financialAccountSubType"):
@@ -141,12 +142,12 @@ def account_subtypes(rt: "Runtime", workflow: Workflow) -> list[str]:
     return list(rt.rules.catalog["financialAccountSubTypes"])
 
 
-def needs_billing_address(rt: "Runtime", workflow: Workflow) -> bool:
+def needs_billing_address(rt: Runtime, workflow: Workflow) -> bool:
     solution = rt.rules.solutions.get((workflow.parameters or {}).get("solution"))
     return bool(solution and solution.get("billingAddress") == "required")
 
 
-def add_account(rt: "Runtime", workflow: Workflow, form: Mapping[str, Any]) -> CustomerFinancialAccount:
+def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> CustomerFinancialAccount:
     """Check a card or bank account, ask the rail whether it can pay it, seal the number and keep it.
 
     A number the customer already has is reused, not duplicated. Inside the workflow's transaction.
@@ -169,7 +170,7 @@ def add_account(rt: "Runtime", workflow: Workflow, form: Mapping[str, Any]) -> C
         postal = (form.get("postalCode") or "").strip()
         if not re.fullmatch(r"[A-Za-z0-9 -]{3,10}", postal):
             problems.append(Problem("postalCode", "Enter the card's ZIP or postal code.", "INVALID_POSTAL_CODE"))
-        billing: Optional[dict] = {"postalCode": postal}
+        billing: dict | None = {"postalCode": postal}
     else:
         number = accounts.digits(form.get("accountNumber"))
         routing = accounts.digits(form.get("routingNumber"))
@@ -193,7 +194,8 @@ def add_account(rt: "Runtime", workflow: Workflow, form: Mapping[str, Any]) -> C
         raise Conflict("There is no customer for this account yet.", "NO_CUSTOMER")
     fingerprint = rt.vault.fingerprint(number)
     same = ((CustomerFinancialAccount.customer == customer.id) & (CustomerFinancialAccount.subtype == subtype))
-    account = CustomerFinancialAccount.select().where(same & (CustomerFinancialAccount.fingerprint == fingerprint)).first()
+    account = (CustomerFinancialAccount.select()
+               .where(same & (CustomerFinancialAccount.fingerprint == fingerprint)).first())
     created = False
     if account is None:
         sealed = rt.vault.seal(number)
@@ -217,7 +219,7 @@ def add_account(rt: "Runtime", workflow: Workflow, form: Mapping[str, Any]) -> C
     return account
 
 
-def rail_refusal(rt: "Runtime", workflow: Workflow, details: AccountDetails) -> Optional[str]:
+def rail_refusal(rt: Runtime, workflow: Workflow, details: AccountDetails) -> str | None:
     """Why the workflow's rail cannot pay this account, or None."""
     name = (workflow.parameters or {}).get("solution")
     if not name:
@@ -226,7 +228,7 @@ def rail_refusal(rt: "Runtime", workflow: Workflow, details: AccountDetails) -> 
     return solution.can_pay(details) if solution is not None else None
 
 
-def named_account(workflow: Workflow) -> Optional[CustomerFinancialAccount]:
+def named_account(workflow: Workflow) -> CustomerFinancialAccount | None:
     """The account the business named (``customerFinancialAccountId``), if it is the business's."""
     account_id = (workflow.parameters or {}).get("customerFinancialAccountId")
     if not account_id:
@@ -247,7 +249,7 @@ def use_named_account(workflow: Workflow) -> CustomerFinancialAccount:
     return account
 
 
-def workflow_account(workflow: Workflow) -> Optional[CustomerFinancialAccount]:
+def workflow_account(workflow: Workflow) -> CustomerFinancialAccount | None:
     """The account the workflow will move money with, once chosen."""
     if not workflow.customer_account_id:
         return None

@@ -3,14 +3,23 @@
 Only registered event types (``rt.event_types``) can be asked for, so a type that
 is recorded is a type that can be filtered on.
 """
+from __future__ import annotations
+
+import datetime as dt
 import uuid
+from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidRequest, NotFound, Problem
-from ..store.models import Event
+from ..store.models import Business, Event
 from .paging import Page, check_paging
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
 
-def list_events(rt, business, types=None, since=None, until=None, page=1, size=20):
+
+def list_events(rt: Runtime, business: Business, types: Collection[str] | None = None, since: dt.datetime | None = None,
+                until: dt.datetime | None = None, page: int = 1, size: int = 20) -> Page:
     """One page of the business's events, oldest first, so an integrator can catch up.
 
     ``types`` filters by type; ``since`` is inclusive and ``until`` exclusive.
@@ -35,7 +44,7 @@ def list_events(rt, business, types=None, since=None, until=None, page=1, size=2
     return Page(items, page, size, total)
 
 
-def get_event(business, event_id):
+def get_event(business: Business, event_id: object) -> Event:
     """One of the business's events, or :class:`NotFound` (another business's looks the same)."""
     eid = as_uuid(event_id)
     event = None if eid is None else Event.get_or_none((Event.id == eid) & (Event.business == business))
@@ -44,7 +53,7 @@ def get_event(business, event_id):
     return event
 
 
-def as_uuid(value):
+def as_uuid(value: object) -> uuid.UUID | None:
     """``value`` as a UUID, or ``None`` when it is not one."""
     try:
         return uuid.UUID(str(value))

@@ -7,17 +7,24 @@ the services that call them and import none of them: the services form a tree.
 
 Lock order: a path that moves both a workflow and its transaction locks the workflow first.
 """
+from __future__ import annotations
+
 import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Any
 
 from .. import clock, events, jobs
 from ..errors import NotFound
 from ..lifecycle import STEPS, WORKFLOWS, save_status
 from ..store import is_postgres
-from ..store.models import Link, Workflow, WorkflowStep
+from ..store.models import Business, Link, Workflow, WorkflowStep
 from . import notifications
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
 
-def locked(workflow_id, business=None):
+
+def locked(workflow_id: uuid.UUID | str, business: Business | None = None) -> Workflow:
     """The workflow, read inside the current transaction (row lock on PostgreSQL); NotFound if it is not there
     (or not ``business``'s, when given)."""
     query = Workflow.select().where(Workflow.id == workflow_id)
@@ -31,19 +38,19 @@ def locked(workflow_id, business=None):
     return workflow
 
 
-def steps_of(workflow):
+def steps_of(workflow: Workflow) -> list[WorkflowStep]:
     """The workflow's steps in order."""
     return list(WorkflowStep.select().where(WorkflowStep.workflow == workflow).order_by(WorkflowStep.position))
 
 
-def status_event(rt, workflow, previous):
+def status_event(rt: Runtime, workflow: Workflow, previous: str | None) -> None:
     """``linx.workflow-status-changed``: the workflow's status went from ``previous`` (None: it was created)."""
     events.record(rt, workflow.business_id, "linx.workflow-status-changed", workflow.id, {
         "workflowId": str(workflow.id), "previousStatus": previous, "status": workflow.status,
         "currentStep": workflow.current_step})
 
 
-def move(rt, workflow, trigger, **changes):
+def move(rt: Runtime, workflow: Workflow, trigger: str, **changes: Any) -> Workflow:
     """Apply ``trigger`` to ``workflow``, save it with ``changes`` and record the event. Inside a transaction."""
     previous = workflow.status
     new = WORKFLOWS.next_state(previous, trigger)
@@ -53,23 +60,23 @@ def move(rt, workflow, trigger, **changes):
     return workflow
 
 
-def finish_workflow(rt, workflow, trigger):
+def finish_workflow(rt: Runtime, workflow: Workflow, trigger: str) -> None:
     """COMPLETED (``complete``) or FAILED (``fail``); reminders stop. Inside a transaction.
 
     Links stay valid: opened again, they show the summary.
     """
-    changes = {"next_notification_at": None}
+    changes: dict[str, dt.datetime | None] = {"next_notification_at": None}
     if trigger == "complete":
         changes["completed_at"] = clock.now()
     move(rt, workflow, trigger, **changes)
 
 
-def revoke_links(workflow):
+def revoke_links(workflow: Workflow) -> None:
     """Every link of the workflow stops working (a cancel, a decline, the expiry)."""
     Link.update(revoked_at=clock.now()).where((Link.workflow == workflow.id) & Link.revoked_at.is_null()).execute()
 
 
-def schedule_reminder(rt, workflow, start):
+def schedule_reminder(rt: Runtime, workflow: Workflow, start: dt.datetime) -> dt.datetime | None:
     """Queue the reminder job if a reminder is still due after ``start``; returns when (None: no reminder), for the
     caller to save as ``next_notification_at``."""
     rules = rt.rules.notifications["reminders"]
@@ -81,7 +88,7 @@ def schedule_reminder(rt, workflow, start):
     return due
 
 
-def complete_step(rt, workflow, steps, position):
+def complete_step(rt: Runtime, workflow: Workflow, steps: list[WorkflowStep], position: int) -> None:
     """Step ``position`` is COMPLETED and the next one ACTIVE; ``linx.workflow-updated`` says so. After the last
     step, an ACTIVE workflow is COMPLETED and the completion message queued.
 
@@ -102,7 +109,7 @@ def complete_step(rt, workflow, steps, position):
         notifications.queue(rt, workflow, "COMPLETION")
 
 
-def move_step(rt, workflow, step, trigger):
+def move_step(rt: Runtime, workflow: Workflow, step: WorkflowStep, trigger: str) -> None:
     """Move one step (fail, decline) and record ``linx.workflow-updated``. Inside a transaction."""
     previous_status = step.status
     _set_step(step, STEPS.next_state(step.status, trigger), clock.now())
@@ -111,7 +118,7 @@ def move_step(rt, workflow, step, trigger):
     _step_event(rt, workflow, steps, step, previous_status, nxt)
 
 
-def on_first_notification(rt, workflow_id):
+def on_first_notification(rt: Runtime, workflow_id: uuid.UUID | str) -> None:
     """The first message went out: CREATED becomes ACTIVE, the notification step is done, reminders start.
 
     Inside a transaction.
@@ -125,12 +132,13 @@ def on_first_notification(rt, workflow_id):
         complete_step(rt, workflow, steps, 0)
 
 
-def _set_step(step, status, now):
+def _set_step(step: WorkflowStep, status: str, now: dt.datetime) -> None:
     WorkflowStep.update(status=status, updated_at=now).where(WorkflowStep.id == step.id).execute()
     step.status, step.updated_at = status, now
 
 
-def _step_event(rt, workflow, steps, step, previous_status, nxt):
+def _step_event(rt: Runtime, workflow: Workflow, steps: list[WorkflowStep], step: WorkflowStep,
+                previous_status: str, nxt: WorkflowStep | None) -> None:
     """``linx.workflow-updated``: the step that moved, the next one, and every step's status."""
     events.record(rt, workflow.business_id, "linx.workflow-updated", workflow.id, {
         "workflowId": str(workflow.id),

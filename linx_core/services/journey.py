@@ -7,7 +7,12 @@ the current one (a replayed form, the back button, a double click) is refused wi
 :class:`StepNotCurrent` and changes nothing. Each runs in one transaction with the workflow read
 under its version (and a row lock on PostgreSQL), so two concurrent posts cannot both win.
 """
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .. import clock, events
 from ..errors import Conflict, LinxError, Problem, RuleViolation
@@ -19,6 +24,10 @@ from ..store.models import Business, Link, Transaction, Workflow, WorkflowStep
 from . import flow
 from .flow import complete_step, move_step, steps_of
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
+    from ..steps import StepKind
+
 
 class Unavailable(LinxError):
     """The link leads nowhere usable: ``reason`` is UNKNOWN, EXPIRED, CANCELLED, LOCKED, COMPLETED, DECLINED,
@@ -26,14 +35,14 @@ class Unavailable(LinxError):
 
     STATUS = {"UNKNOWN": 404, "EXPIRED": 410, "CANCELLED": 410, "LOCKED": 423, "ARCHIVED": 410}
 
-    def __init__(self, reason, workflow=None):
+    def __init__(self, reason: str, workflow: Workflow | None = None) -> None:
         super().__init__(f"This link is {reason.lower()}.", f"LINK_{reason}", self.STATUS.get(reason, 409))
         self.reason = reason
         self.workflow = workflow
 
 
 class StepNotCurrent(Conflict):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("That step is not the current one.", "STEP_NOT_CURRENT")
 
 
@@ -44,7 +53,7 @@ class PasscodeResult:
     locked: bool = False
 
 
-def open_link(rt, token):
+def open_link(rt: Runtime, token: str | None) -> Workflow:
     """The workflow behind ``token``, or :class:`Unavailable`. A finished workflow is returned (its summary)."""
     if not token or len(token) > 100:
         raise Unavailable("UNKNOWN")
@@ -58,7 +67,7 @@ def open_link(rt, token):
     return workflow
 
 
-def availability(workflow):
+def availability(workflow: Workflow) -> str | None:
     """None while the customer can act; else why not (LOCKED, EXPIRED, or the ended status)."""
     if workflow.status in WORKFLOWS.open_states:
         if clock.now() >= workflow.expire_at and not confirmed(workflow):
@@ -69,12 +78,12 @@ def availability(workflow):
     return workflow.status
 
 
-def confirmed(workflow):
+def confirmed(workflow: Workflow) -> bool:
     """Whether the workflow's payment was confirmed (its transaction exists)."""
     return Transaction.select().where(Transaction.workflow == workflow.id).exists()
 
 
-def check_passcode(rt, workflow_id, passcode):
+def check_passcode(rt: Runtime, workflow_id: uuid.UUID | str, passcode: str | None) -> PasscodeResult:
     """Compare in constant time; count failures; lock (with an event) at the limit."""
     limit = rt.rules.workflow["passcode"]["maxAttempts"]
     with db.atomic():
@@ -96,7 +105,7 @@ def check_passcode(rt, workflow_id, passcode):
         return PasscodeResult(False, max(limit - attempts, 0), locked=locked)
 
 
-def _current(workflow_id, position, name):
+def _current(workflow_id: uuid.UUID | str, position: int, name: str) -> tuple[Workflow, list[WorkflowStep]]:
     """The workflow (locked) and its steps, if ``position`` is its current step and it can still act."""
     workflow = flow.locked(workflow_id)
     reason = availability(workflow)
@@ -110,7 +119,7 @@ def _current(workflow_id, position, name):
     return workflow, steps
 
 
-def _step_data(step, **data):
+def _step_data(step: WorkflowStep, **data: Any) -> None:
     merged = dict(step.data or {}, **data)
     WorkflowStep.update(data=merged).where(WorkflowStep.id == step.id).execute()
     step.data = merged
@@ -118,7 +127,7 @@ def _step_data(step, **data):
 
 # -- the current step, through its kind -----------------------------------------------------------
 
-def step_kind(rt, name):
+def step_kind(rt: Runtime, name: str) -> StepKind:
     """The :class:`~linx_core.steps.StepKind` named ``name``, or :class:`StepNotCurrent` for a name no plugin
     provides (a forged form)."""
     kind = rt.step_kinds.get(name)
@@ -127,7 +136,8 @@ def step_kind(rt, name):
     return kind
 
 
-def submit(rt, workflow_id, position, name, values):
+def submit(rt: Runtime, workflow_id: uuid.UUID | str, position: int, name: str,
+           values: Mapping[str, Any] | None) -> Any:
     """Complete the current step ``name`` at ``position`` with ``values``: its kind's ``complete``, in one
     transaction with the workflow locked. Returns what the kind returned (the customer, the account...).
 
@@ -147,7 +157,7 @@ def submit(rt, workflow_id, position, name, values):
 
 # -- move-money, decline ---------------------------------------------------------------------------
 
-def decline(rt, workflow_id, reason):
+def decline(rt: Runtime, workflow_id: uuid.UUID | str, reason: str) -> Workflow:
     """The customer says no, with a reason from the rules' ``declineReasons``."""
     reasons = rt.rules.catalog.get("declineReasons", {})
     if reason not in reasons:
@@ -168,7 +178,7 @@ def decline(rt, workflow_id, reason):
     return workflow
 
 
-def business_of(workflow):
+def business_of(workflow: Workflow) -> Business:
     return Business.get_by_id(workflow.business_id)
 
 

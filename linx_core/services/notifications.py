@@ -4,17 +4,25 @@ Each message carries its own link: the token is made just before sending and onl
 so no usable token ever rests in the database. Queueing is all a cause does (inside its own
 transaction); the worker sends (:mod:`linx_core.services.sending`, at most once).
 """
+from __future__ import annotations
+
+import datetime as dt
 import html
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import peewee
 
 from .. import clock, events, jobs
 from ..store import db
-from ..store.models import CustomerFinancialAccount, Notification
+from ..store.models import Business, CustomerFinancialAccount, Notification, Workflow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
 
 
-def queue(rt, workflow, origin, run_at=None, first=False):
+def queue(rt: Runtime, workflow: Workflow, origin: str, run_at: dt.datetime | None = None,
+          first: bool = False) -> Notification:
     """A QUEUED notification and the job that sends it; call inside the cause's transaction.
 
     ``first``: the workflow was created in this transaction, so it has no notification to count after.
@@ -28,11 +36,12 @@ def queue(rt, workflow, origin, run_at=None, first=False):
     return notification
 
 
-def link_url(rt, token):
+def link_url(rt: Runtime, token: str) -> str:
     return f"{rt.settings.public_url.rstrip('/')}/l/{token}"
 
 
-def render(rt, workflow, business, origin, link="", extra=None):
+def render(rt: Runtime, workflow: Workflow, business: Business, origin: str, link: str = "",
+           extra: dict[str, Any] | None = None) -> tuple[str, str, str, str]:
     """Subject, text and HTML of a message from the rule files' templates."""
     template = rt.rules.messages[origin]
     params = workflow.parameters or {}
@@ -57,7 +66,7 @@ def render(rt, workflow, business, origin, link="", extra=None):
     return template["subject"].format(**values), template["sms"].format(**values), text, body
 
 
-def account_words(account):
+def account_words(account: CustomerFinancialAccount) -> str:
     """``Visa card ending 5556`` or ``checking account ending 6789``: how messages name an account."""
     if account.type == "CARD":
         return f"{account.brand.title() if account.brand else 'card'} card ending {account.last4}".replace(
@@ -65,17 +74,18 @@ def account_words(account):
     return f"{account.subtype.lower()} account ending {account.last4}"
 
 
-def _sentence(text):
+def _sentence(text: str) -> str:
     text = text.strip()
     return text if text[-1:] in ".!?" else text + "."
 
 
-def format_amount(rt, amount, currency):
+def format_amount(rt: Runtime, amount: Decimal, currency: str) -> str:
     places = rt.rules.decimals(currency)
     return f"{amount.quantize(Decimal(1).scaleb(-places)):,}"
 
 
-def record_delivery(rt, provider, provider_id, status, error_code=None):
+def record_delivery(rt: Runtime, provider: str, provider_id: str, status: str,
+                    error_code: str | None = None) -> Notification | None:
     """A provider's delivery report (Twilio's status callback): DELIVERED, UNDELIVERED or FAILED."""
     notification = Notification.get_or_none((Notification.provider == provider)
                                              & (Notification.provider_id == provider_id))
@@ -93,5 +103,5 @@ def record_delivery(rt, provider, provider_id, status, error_code=None):
     return notification
 
 
-def history(workflow):
+def history(workflow: Workflow) -> list[Notification]:
     return list(Notification.select().where(Notification.workflow == workflow.id).order_by(Notification.serial))

@@ -28,19 +28,29 @@ lease is renewed while a handler runs). Past the deadline the outcome is unknown
 temporary error: the submit is retried with the same idempotency key and the rail's first answer
 is applied, as after a worker that died.
 """
+from __future__ import annotations
+
 import collections
 import datetime as dt
 import logging
 import threading
+import uuid
+from collections.abc import Callable
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .. import clock, jobs
 from ..errors import Conflict, NotFound
 from ..lifecycle import TRANSACTION, TRANSACTIONS, save_status
-from ..payments import AccountDetails, RailError, Transfer
+from ..payments import AccountDetails, RailError, RailStatus, Transfer
 from ..store import db, is_postgres
-from ..store.models import CustomerFinancialAccount, Transaction, Workflow
+from ..store.models import Business, CustomerFinancialAccount, Job, Transaction, Workflow
 from .transactions import FINAL_OK, change_status, get_transaction
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
+
+T = TypeVar("T")
 
 log = logging.getLogger("linx.payments")
 
@@ -61,7 +71,7 @@ DEFAULT_MESSAGES = {
 
 # -- job handlers -----------------------------------------------------------------------------------
 
-def submit(rt, job):
+def submit(rt: Runtime, job: Job) -> None:
     """``transaction.submit``: send the transaction to its rail, once."""
     tx_id = job.payload["transactionId"]
     with db.atomic():
@@ -87,7 +97,7 @@ def submit(rt, job):
         _rail_error(rt, tx_id, exc, "submit")
         return
     with db.atomic():
-        tx = _locked(tx_id)
+        tx = _relocked(tx_id)
         if tx.status != "PROCESSING" or tx.rail_reference:
             return  # another run of this job recorded the answer first
         final = apply(rt, tx, answer)
@@ -96,7 +106,7 @@ def submit(rt, job):
     log.info("transaction %s submitted to %s: %s", tx.id, tx.solution, tx.status)
 
 
-def poll(rt, job):
+def poll(rt: Runtime, job: Job) -> None:
     """``transaction.poll``: ask the rail where the transfer stands, apply it, and come back at ``check_at``."""
     tx_id = job.payload["transactionId"]
     tx = Transaction.get_or_none(Transaction.id == tx_id)
@@ -112,7 +122,7 @@ def poll(rt, job):
         _rail_error(rt, tx_id, exc, "status", max_attempts=POLL_MAX_ATTEMPTS)
         return
     with db.atomic():
-        tx = _locked(tx_id)
+        tx = _relocked(tx_id)
         final = apply(rt, tx, answer)
     if not final:
         at = answer.check_at or (clock.now() + dt.timedelta(seconds=60))
@@ -120,19 +130,20 @@ def poll(rt, job):
                               max_attempts=POLL_MAX_ATTEMPTS)
 
 
-def _rail_error(rt, tx_id, exc, call, max_attempts=None):
+def _rail_error(rt: Runtime, tx_id: uuid.UUID | str, exc: RailError, call: str,
+                max_attempts: int | None = None) -> None:
     if not exc.permanent:
         at = clock.now() + dt.timedelta(seconds=float(exc.retry_after)) if exc.retry_after else None
         raise jobs.RetryLater(f"rail {call}: {exc.code}: {exc.reason}", at=at, max_attempts=max_attempts)
     with db.atomic():
-        tx = _locked(tx_id)
+        tx = _relocked(tx_id)
         if tx.status in ("PENDING", "PROCESSING"):
             change_status(rt, tx, "error", f"{exc.code}: {exc.reason}")
         elif call == "status":
             log.warning("transaction %s: the rail cannot tell its status: %s: %s", tx.id, exc.code, exc.reason)
 
 
-def report(rt, solution_name, reference, answer):
+def report(rt: Runtime, solution_name: str, reference: str, answer: RailStatus) -> Transaction:
     """A rail's own report of where a transfer stands (status by callback), applied as a poll's answer.
 
     A rail that calls back registers its own (signed) route with ``linx_register_blueprints`` and calls
@@ -143,21 +154,21 @@ def report(rt, solution_name, reference, answer):
     if tx is None:
         raise NotFound(f"No {solution_name} transfer {reference!r}.", "TRANSFER_NOT_FOUND")
     with db.atomic():
-        tx = _locked(tx.id)
+        tx = _relocked(tx.id)
         apply(rt, tx, answer)
     return tx
 
 
 # -- applying a rail's answer -------------------------------------------------------------------------
 
-def apply(rt, tx, answer):
+def apply(rt: Runtime, tx: Transaction, answer: RailStatus) -> bool:
     """Move ``tx`` to where the rail's ``answer`` (a RailStatus) says it is. Inside a transaction.
 
     Each step on the way is one ``change_status`` (history row and event); the rail's message goes on
     the last. Returns True when nothing more will come from the rail (no ``check_at`` and a final
     status, or a status past which the transaction cannot move).
     """
-    changes = {}
+    changes: dict[str, Any] = {}
     if answer.reference and tx.rail_reference != answer.reference:
         changes["rail_reference"] = answer.reference
     target = answer.status
@@ -187,7 +198,7 @@ def apply(rt, tx, answer):
     return answer.check_at is None and tx.status in ("SETTLED", "CLEARED")
 
 
-_EDGES = collections.defaultdict(list)
+_EDGES: collections.defaultdict[str, list[tuple[str, str]]] = collections.defaultdict(list)
 for _t in TRANSACTION["transitions"]:
     for _source in (_t["source"] if isinstance(_t["source"], list) else [_t["source"]]):
         _EDGES[_source].append((_t["trigger"], _t["dest"]))
@@ -195,13 +206,13 @@ RAIL_TRIGGERS = {"approve", "decline", "error", "settle", "clear", "reverse"}
 NOT_FOR = {"SEND": {"clear"}, "REQUEST": {"settle"}}
 
 
-def path(type_, current, target):
+def path(type_: str, current: str, target: str) -> list[str] | None:
     """The triggers, read from the TRANSACTION lifecycle, that take a ``type_`` transaction from ``current``
     to ``target`` (shortest first); ``[]`` if it is there, ``None`` if the rail cannot take it there."""
     if current == target:
         return []
     allowed = RAIL_TRIGGERS - NOT_FOR.get(type_, set())
-    queue = collections.deque([(current, [])])
+    queue: collections.deque[tuple[str, list[str]]] = collections.deque([(current, [])])
     seen = {current}
     while queue:
         state, steps = queue.popleft()
@@ -217,14 +228,14 @@ def path(type_, current, target):
 
 # -- the business cancels -------------------------------------------------------------------------------
 
-def cancel(rt, business, transaction_id):
+def cancel(rt: Runtime, business: Business, transaction_id: object) -> Transaction:
     """Cancel a transaction of ``business`` while it is PENDING (not sent to its rail yet); 409 otherwise.
 
     A PENDING transaction has never reached its rail: the submit job records PROCESSING before it calls
     the rail, under the same version check, so either the cancel or the submission wins, never both.
     """
     with db.atomic():
-        tx = _locked(get_transaction(business, transaction_id).id)
+        tx = _relocked(get_transaction(business, transaction_id).id)
         if tx.status != "PENDING":
             raise Conflict(f"A {tx.status} transaction cannot be cancelled: only a PENDING one can.",
                            f"TRANSACTION_{tx.status}")
@@ -234,7 +245,7 @@ def cancel(rt, business, transaction_id):
 
 # -- helpers ----------------------------------------------------------------------------------------------
 
-def _with_deadline(rt, call, *args, **kwargs):
+def _with_deadline(rt: Runtime, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``call(*args, **kwargs)``, or a temporary RailError once ``rail_timeout_seconds`` have passed.
 
     The call runs in a daemon thread: Python cannot stop it, so a late answer is dropped when it comes
@@ -244,10 +255,10 @@ def _with_deadline(rt, call, *args, **kwargs):
     seconds = rt.settings.rail_timeout_seconds
     if seconds <= 0:
         return call(*args, **kwargs)
-    outcome = {}
+    outcome: dict[str, Any] = {}
     done = threading.Event()
 
-    def run():
+    def run() -> None:
         try:
             outcome["answer"] = call(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below
@@ -264,7 +275,7 @@ def _with_deadline(rt, call, *args, **kwargs):
     return outcome["answer"]
 
 
-def _locked(tx_id):
+def _locked(tx_id: uuid.UUID | str) -> Transaction | None:
     """The transaction, locked. Its workflow is locked first: every path that moves both takes the
     workflow, then the transaction (the workflow services do the same), so two of them cannot deadlock."""
     if is_postgres():
@@ -275,7 +286,12 @@ def _locked(tx_id):
     return (query.for_update() if is_postgres() else query).first()
 
 
-def _transfer(rt, tx):
+def _relocked(tx_id: uuid.UUID | str) -> Transaction:
+    """The transaction read a moment ago, locked as :func:`_locked` does: transactions are never deleted."""
+    return cast(Transaction, _locked(tx_id))
+
+
+def _transfer(rt: Runtime, tx: Transaction) -> Transfer:
     """The :class:`Transfer` for ``tx``: the customer's account opened from the vault just for the rail."""
     account = CustomerFinancialAccount.get_by_id(tx.customer_account_id)
     number = rt.vault.unseal(account.sealed_number)

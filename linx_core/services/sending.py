@@ -7,24 +7,30 @@ that died mid-send: the provider may have the message, so it is not sent again (
 notification becomes UNKNOWN, with an event, and the business can resend. The first message that goes
 out activates its workflow (:func:`linx_core.services.flow.on_first_notification`).
 """
+from __future__ import annotations
+
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING
 
 from .. import clock, events, jobs
 from ..channels import ChannelError, Message
 from ..lifecycle import WORKFLOWS
 from ..secrets import new_token, token_hash
 from ..store import db
-from ..store.models import Business, Link, Notification
+from ..store.models import Business, Job, Link, Notification
 from .flow import locked, on_first_notification
 from .notifications import link_url, render
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
 
 LINKED_ORIGINS = ("INITIAL", "MANUAL", "REMINDER")
 FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "UNKNOWN")
 MAX_SEND_ATTEMPTS = 8
 
 
-def send(rt, job):
+def send(rt: Runtime, job: Job) -> None:
     """The ``notify`` job: send one notification, once."""
     notification = Notification.get_or_none(Notification.id == uuid.UUID(job.payload["notificationId"]))
     if notification is None or notification.status in FINAL:
@@ -73,7 +79,8 @@ def send(rt, job):
     _finish(rt, notification, sent.status, provider=sent.provider, provider_id=sent.provider_id)
 
 
-def _finish(rt, notification, status, error_code=None, reason=None, provider=None, provider_id=None):
+def _finish(rt: Runtime, notification: Notification, status: str, error_code: str | None = None,
+            reason: str | None = None, provider: str | None = None, provider_id: str | None = None) -> None:
     now = clock.now()
     with db.atomic():
         Notification.update(status=status, error_code=error_code, reason=reason, provider=provider,

@@ -6,8 +6,11 @@ moves the workflow: SETTLED or CLEARED complete it (and queue the completion
 message), DECLINED, ERROR or CANCELLED fail it. The rails themselves are
 plugins (``linx_solutions``); submitting and polling are jobs.
 """
+from __future__ import annotations
+
 import uuid
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import peewee
 
@@ -15,16 +18,26 @@ from .. import clock, events, jobs
 from ..errors import Conflict, NotFound
 from ..lifecycle import STEPS, TRANSACTIONS, WORKFLOWS, save_status
 from ..store import db
-from ..store.models import (BusinessFinancialAccount, CustomerFinancialAccount, Transaction, TransactionStatus,
-                            WorkflowStep)
+from ..store.models import (
+    Business,
+    BusinessFinancialAccount,
+    CustomerFinancialAccount,
+    Transaction,
+    TransactionStatus,
+    Workflow,
+    WorkflowStep,
+)
 from . import notifications
 from .flow import finish_workflow, locked, move_step
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
 
 FINAL_OK = {"SEND": "SETTLED", "REQUEST": "CLEARED"}
 FAILED = ("DECLINED", "ERROR", "CANCELLED")
 
 
-def create_for_workflow(rt, workflow):
+def create_for_workflow(rt: Runtime, workflow: Workflow) -> Transaction:
     """The workflow's transaction (NEW, then PENDING) and its submit job. Inside the confirm's transaction."""
     params = workflow.parameters
     now = clock.now()
@@ -45,7 +58,7 @@ def create_for_workflow(rt, workflow):
     return tx
 
 
-def change_status(rt, tx, trigger, message="", **changes):
+def change_status(rt: Runtime, tx: Transaction, trigger: str, message: str = "", **changes: Any) -> Transaction:
     """Move ``tx`` by ``trigger``, with history, event and effects on its workflow. Inside a transaction."""
     previous = tx.status
     new = TRANSACTIONS.next_state(previous, trigger)
@@ -55,11 +68,11 @@ def change_status(rt, tx, trigger, message="", **changes):
     TransactionStatus.create(transaction=tx, seq=seq, status=new, message=message or None, created_at=now)
     events.record(rt, tx.business_id, "transactions.status-changed", tx.id, event_data(tx, previous))
     if tx.workflow_id is not None:
-        _move_workflow(rt, tx)
+        _move_workflow(rt, tx, tx.workflow_id)
     return tx
 
 
-def event_data(tx, previous=None):
+def event_data(tx: Transaction, previous: str | None = None) -> dict[str, Any]:
     customer_account = CustomerFinancialAccount.get_by_id(tx.customer_account_id)
     business_account = BusinessFinancialAccount.get_by_id(tx.business_account_id)
     return {
@@ -79,11 +92,11 @@ def event_data(tx, previous=None):
     }
 
 
-def _move_workflow(rt, tx):
+def _move_workflow(rt: Runtime, tx: Transaction, workflow_id: uuid.UUID) -> None:
     final_ok = tx.status == FINAL_OK.get(tx.type)
     if not (final_ok or tx.status in FAILED):
         return
-    workflow = locked(tx.workflow_id)
+    workflow = locked(workflow_id)
     if workflow.status not in ("ACTIVE", "CREATED"):
         return
     step = (WorkflowStep.select().where((WorkflowStep.workflow == workflow.id) & (WorkflowStep.name == "move-money"))
@@ -95,7 +108,7 @@ def _move_workflow(rt, tx):
         notifications.queue(rt, workflow, "COMPLETION_SEND" if tx.type == "SEND" else "COMPLETION_REQUEST")
 
 
-def get_transaction(business, transaction_id):
+def get_transaction(business: Business, transaction_id: object) -> Transaction:
     try:
         tid = uuid.UUID(str(transaction_id))
     except ValueError:
@@ -106,7 +119,7 @@ def get_transaction(business, transaction_id):
     return tx
 
 
-def history(tx):
+def history(tx: Transaction) -> list[TransactionStatus]:
     return list(TransactionStatus.select().where(TransactionStatus.transaction == tx.id)
                 .order_by(TransactionStatus.seq))
 

@@ -1,9 +1,12 @@
 """Creating and reading workflows."""
+from __future__ import annotations
+
+import contextlib
 import datetime as dt
 import uuid
-from decimal import Decimal
 from dataclasses import dataclass
-from typing import Optional
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import peewee
 
@@ -13,11 +16,23 @@ from ..lifecycle import WORKFLOWS, save_status
 from ..secrets import new_passcode, passcode_hash
 from ..sms import segments
 from ..store import Prepared, db, write_behind
-from ..store.models import (BusinessFinancialAccount, Customer, CustomerFinancialAccount, Notification, Transaction,
-                            Workflow, WorkflowStep)
+from ..store.models import (
+    Business,
+    BusinessFinancialAccount,
+    Customer,
+    CustomerFinancialAccount,
+    Job,
+    Notification,
+    Transaction,
+    Workflow,
+    WorkflowStep,
+)
 from . import flow, notifications, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
 from .paging import Page
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
 
 STATUSES = WORKFLOWS.states
 SORTS = {
@@ -34,11 +49,11 @@ class Created:
     """A new workflow and its passcode (if any), shown this once."""
 
     workflow: Workflow
-    steps: list
-    passcode: Optional[str]
+    steps: list[WorkflowStep]
+    passcode: str | None
 
 
-def create_workflow(rt, business, body):
+def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
     """Validate ``body`` against the rules and the data, then store the workflow.
 
     One transaction holds the workflow, its steps, the CREATED event and the
@@ -49,7 +64,8 @@ def create_workflow(rt, business, body):
     params = request.parameters
     customer = _check_data(rt, business, params)
     for name, spec in rt.rules.parameters.items():  # amounts in the currency's own form: 100 -> 100.00
-        if spec["type"] == "money" and name in params and params.get(spec["currency"]) in rt.rules.catalog["currencies"]:
+        if (spec["type"] == "money" and name in params
+                and params.get(spec["currency"]) in rt.rules.catalog["currencies"]):
             params[name] = params[name].quantize(Decimal(1).scaleb(-rt.rules.decimals(params[spec["currency"]])))
     now = clock.now()
     use_passcode = business.passcode_default if request.passcode is None else request.passcode
@@ -75,7 +91,7 @@ def create_workflow(rt, business, body):
     return Created(workflow, steps, passcode)
 
 
-def _check_sms_length(rt, workflow, business):
+def _check_sms_length(rt: Runtime, workflow: Workflow, business: Business) -> None:
     """The first SMS, with a link of full length, must fit in the rules' ``maxSegments``."""
     limit = rt.rules.notifications["sms"]["maxSegments"]
     sample_link = notifications.link_url(rt, "x" * 43)
@@ -86,12 +102,12 @@ def _check_sms_length(rt, workflow, business):
             f"at most {limit} are allowed. Shorten the introductory message (or the title).", "SMS_TOO_LONG")])
 
 
-def _schedule_expiry(workflow):
+def _schedule_expiry(workflow: Workflow) -> None:
     jobs.enqueue("expire", {"workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat()},
                  workflow.business_id, run_at=workflow.expire_at)
 
 
-def cancel(rt, business, workflow_id):
+def cancel(rt: Runtime, business: Business, workflow_id: object) -> Workflow:
     """Cancel a waiting workflow; a payment not yet sent to its rail is cancelled with it (409 once it is)."""
     with db.atomic():
         workflow = flow.locked(get_workflow(business, workflow_id).id, business)
@@ -106,14 +122,14 @@ def cancel(rt, business, workflow_id):
     return workflow
 
 
-def archive(rt, business, workflow_id):
+def archive(rt: Runtime, business: Business, workflow_id: object) -> Workflow:
     with db.atomic():
         workflow = flow.locked(get_workflow(business, workflow_id).id, business)
         flow.move(rt, workflow, "archive")
     return workflow
 
 
-def extend(rt, business, workflow_id, body):
+def extend(rt: Runtime, business: Business, workflow_id: object, body: object) -> Workflow:
     """Move the expiry (``expireIn`` days or ``expireInHours`` from now) and the reminders with it."""
     found = get_workflow(business, workflow_id)
     hours = rt.rules.expiry_hours(body)
@@ -138,7 +154,7 @@ MANUAL_SENDS_PER_WINDOW = 5
 MANUAL_WINDOW = dt.timedelta(minutes=10)
 
 
-def resend(rt, business, workflow_id):
+def resend(rt: Runtime, business: Business, workflow_id: object) -> tuple[Workflow, str | None]:
     """Send the link again; unlock a workflow locked by passcode attempts; a new passcode if one is used.
 
     Returns ``(workflow, passcode or None)``.
@@ -154,7 +170,7 @@ def resend(rt, business, workflow_id):
             raise LinxError(f"At most {MANUAL_SENDS_PER_WINDOW} resends in {MANUAL_WINDOW.seconds // 60} minutes.",
                             "RESEND_RATE_LIMITED", 429)
         passcode = None
-        changes = {"locked_at": None, "passcode_attempts": 0, "updated_at": now}
+        changes: dict[str, Any] = {"locked_at": None, "passcode_attempts": 0, "updated_at": now}
         if workflow.passcode_hash:
             passcode = new_passcode(rt.rules.workflow["passcode"]["digits"])
             changes["passcode_hash"] = passcode_hash(rt.settings.secret_key, workflow.id, passcode)
@@ -166,7 +182,7 @@ def resend(rt, business, workflow_id):
     return workflow, passcode
 
 
-def remind(rt, job):
+def remind(rt: Runtime, job: Job) -> None:
     """The ``remind`` job: a reminder if the workflow still waits and this reminder is still the due one."""
     with db.atomic():
         workflow = flow.locked(job.payload["workflowId"])
@@ -180,7 +196,7 @@ def remind(rt, job):
         save_status(workflow, workflow.status, reminders_sent=workflow.reminders_sent, next_notification_at=nxt)
 
 
-def expire(rt, job):
+def expire(rt: Runtime, job: Job) -> None:
     """The ``expire`` job: at ``expireAt`` a waiting workflow expires and the customer is told."""
     with db.atomic():
         workflow = flow.locked(job.payload["workflowId"])
@@ -209,9 +225,9 @@ _BUSINESS_ACCOUNT = Prepared(lambda id_, business: BusinessFinancialAccount.sele
     BusinessFinancialAccount.id, BusinessFinancialAccount.business)
 
 
-def _check_data(rt, business, params):
+def _check_data(rt: Runtime, business: Business, params: dict[str, Any]) -> Customer | None:
     """Ids must be this business's (another's look exactly like ones that do not exist)."""
-    problems = []
+    problems: list[Problem] = []
     customer = None
     if "customerId" in params:
         customer = _CUSTOMER.first(params["customerId"], business)
@@ -238,8 +254,8 @@ def _check_data(rt, business, params):
     return customer
 
 
-def _account_suits(rt, account, params):
-    out = []
+def _account_suits(rt: Runtime, account: CustomerFinancialAccount, params: dict[str, Any]) -> list[Problem]:
+    out: list[Problem] = []
     path = "parameters.customerFinancialAccountId"
     if account.state != "ACTIVE":
         out.append(Problem(path, f"The account is {account.state}.", "ACCOUNT_NOT_ACTIVE"))
@@ -254,7 +270,7 @@ def _account_suits(rt, account, params):
     return out
 
 
-def get_workflow(business, workflow_id):
+def get_workflow(business: Business, workflow_id: object) -> Workflow:
     """The business's workflow, or :class:`NotFound` (for another's too)."""
     try:
         wid = uuid.UUID(str(workflow_id))
@@ -266,9 +282,10 @@ def get_workflow(business, workflow_id):
     return workflow
 
 
-def list_workflows(rt, business, search=None, status=None, page=1, size=20, sort="createdAt,desc"):
+def list_workflows(rt: Runtime, business: Business, search: str | None = None, status: str | None = None, page: int = 1,
+                   size: int = 20, sort: str | None = "createdAt,desc") -> Page:
     """One page of the business's workflows, newest first unless ``sort`` says otherwise."""
-    problems = []
+    problems: list[Problem] = []
     if status is not None and status not in STATUSES:
         problems.append(Problem("query.status", f"Must be one of {', '.join(STATUSES)}.", "NOT_ALLOWED"))
     limit = rt.settings.page_size_max
@@ -296,7 +313,7 @@ def list_workflows(rt, business, search=None, status=None, page=1, size=20, sort
     total = query.count()
     order = SORTS[field].desc() if direction == "desc" else SORTS[field].asc()
     items = list(query.order_by(order, Workflow.id.desc()).paginate(page, size))
-    steps = {}
+    steps: dict[uuid.UUID, list[WorkflowStep]] = {}
     if items:
         for step in (WorkflowStep.select().where(WorkflowStep.workflow.in_([w.id for w in items]))
                      .order_by(WorkflowStep.position)):
@@ -304,14 +321,12 @@ def list_workflows(rt, business, search=None, status=None, page=1, size=20, sort
     return Page(items, page, size, total, extra={"steps": steps})
 
 
-def _search(term):
+def _search(term: str) -> peewee.Expression:
     """Matches the id, the title, the contact, or the customer's name, email or phone (case-insensitive)."""
     full_name = Customer.first_name.concat(" ").concat(Customer.last_name)
     clause = (Workflow.title.contains(term) | Workflow.phone_number.contains(term)
               | Workflow.email.contains(term) | full_name.contains(term)
               | Customer.email.contains(term) | Customer.phone_number.contains(term))
-    try:
+    with contextlib.suppress(ValueError):
         clause = clause | (Workflow.id == uuid.UUID(term))
-    except ValueError:
-        pass
     return clause

@@ -33,11 +33,13 @@ different one per message); a permanent refusal raises
 :class:`~linx_core.channels.ChannelError` with ``permanent=True``.
 """
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from linx_core.channels import ChannelError, Message, Sent
+from linx_core.channels import Channel, ChannelError, Message, Sent
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,11 @@ class Received:
     text: str
 
 
-def _received(item):
+#: what the far end received: :class:`Received`, or ``{"to", "text"}`` dicts, or ``(to, text)`` pairs
+SentMessages = Callable[[], Iterable[Any]]
+
+
+def _received(item: Any) -> Received:
     if isinstance(item, Received):
         return item
     if isinstance(item, dict):
@@ -62,17 +68,17 @@ class ChannelContract:
     channel_name = "SMS"
 
     @pytest.fixture
-    def recipient(self):
+    def recipient(self) -> str:
         return "+15005550006" if self.channel_name == "SMS" else "customer@example.com"
 
     @pytest.fixture
-    def refuse_next(self):
+    def refuse_next(self) -> Callable[[], str]:
         pytest.skip("this channel's far end cannot be told to refuse a message")
 
-    def make_message(self, to, **overrides):
+    def make_message(self, to: str, **overrides: Any) -> Message:
         """A message like the ones LinX sends: a few words and a link."""
         marker = uuid.uuid4().hex[:12]
-        values = dict(
+        values: dict[str, Any] = dict(
             channel=self.channel_name, to=to,
             text=f"Contract Co: contract check {marker}. Continue securely: https://linx.example/l/{marker}",
             subject=f"Contract Co: contract check {marker}",
@@ -83,22 +89,23 @@ class ChannelContract:
         values.update(overrides)
         return Message(**values)
 
-    def received(self, sent_messages):
+    def received(self, sent_messages: SentMessages) -> list[Received]:
         return [_received(item) for item in sent_messages()]
 
     # -- the contract --------------------------------------------------------
 
-    def test_channel_has_a_name(self, channel):
+    def test_channel_has_a_name(self, channel: Channel) -> None:
         assert isinstance(channel.name, str) and channel.name
 
-    def test_message_reaches_its_recipient_with_its_text(self, channel, sent_messages, recipient):
+    def test_message_reaches_its_recipient_with_its_text(self, channel: Channel, sent_messages: SentMessages,
+                                                         recipient: str) -> None:
         before = len(self.received(sent_messages))
         message = self.make_message(recipient)
         channel.send(message)
         new = self.received(sent_messages)[before:]
         assert [(r.to, r.text.strip()) for r in new] == [(recipient, message.text.strip())]
 
-    def test_sent_names_the_provider_and_its_id(self, channel, recipient):
+    def test_sent_names_the_provider_and_its_id(self, channel: Channel, recipient: str) -> None:
         sent = channel.send(self.make_message(recipient))
         assert isinstance(sent, Sent)
         assert isinstance(sent.provider, str) and sent.provider
@@ -106,12 +113,14 @@ class ChannelContract:
         assert len(sent.provider_id) <= 64  # the notification row's column
         assert sent.status in ("SENT", "DELIVERED")
 
-    def test_each_message_gets_its_own_provider_id(self, channel, recipient):
+    def test_each_message_gets_its_own_provider_id(self, channel: Channel, recipient: str) -> None:
         first = channel.send(self.make_message(recipient))
         second = channel.send(self.make_message(recipient))
         assert first.provider_id != second.provider_id
 
-    def test_a_permanent_refusal_raises_a_permanent_channel_error(self, channel, refuse_next, sent_messages):
+    def test_a_permanent_refusal_raises_a_permanent_channel_error(self, channel: Channel,
+                                                                  refuse_next: Callable[[], str],
+                                                                  sent_messages: SentMessages) -> None:
         to = refuse_next()
         message = self.make_message(to)
         with pytest.raises(ChannelError) as caught:

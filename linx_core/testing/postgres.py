@@ -7,12 +7,14 @@ afterwards, with whatever connections are still open to it.
 import contextlib
 import os
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 ADMIN = dict(host=os.environ.get("LINX_TEST_PGHOST", "127.0.0.1"), port=int(os.environ.get("LINX_TEST_PGPORT", 5432)),
              user=os.environ.get("LINX_TEST_PGUSER", "postgres"), dbname=os.environ.get("LINX_TEST_PGDATABASE", "test"))
 
 
-def admin_connection():
+def admin_connection() -> Any:
     """An autocommit connection to the server's maintenance database (raises when the server is not there)."""
     import psycopg2
 
@@ -22,7 +24,7 @@ def admin_connection():
 
 
 @contextlib.contextmanager
-def temporary_database(prefix, admin=None):
+def temporary_database(prefix: str, admin: Any = None) -> Iterator[tuple[str, str, Any]]:
     """Yields ``(url, name, admin)`` for a new, empty database named ``<prefix>_<pid>_<random>``; drops it after.
 
     ``admin``: a connection from :func:`admin_connection` to use (and leave open); by default one is

@@ -40,17 +40,26 @@ idempotency key is one transfer (one reference), another key is another; ``statu
 state as the clock moves; an unknown reference is a :class:`~linx_core.payments.RailError`;
 ``cancel`` either cancels or raises a permanent RailError.
 """
+from __future__ import annotations
+
 import datetime as dt
 import uuid
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from linx_core import clock as linx_clock
 from linx_core.clock import FrozenClock
 from linx_core.lifecycle import TRANSACTIONS
-from linx_core.payments import ARRIVAL_KINDS, Arrival, RailError, RailStatus, Transfer
+from linx_core.payments import ARRIVAL_KINDS, AccountDetails, Arrival, RailError, RailStatus, Solution, Transfer
 from linx_core.sandbox import Ledger
+
+if TYPE_CHECKING:  # pragma: no cover
+    from linx_core.rules.book import RuleBook
+
+MakeTransfer = Callable[..., Transfer]
 
 TYPES = {"SEND", "REQUEST"}
 KINDS = {"CARD", "BANK"}
@@ -62,7 +71,7 @@ FINAL = set(TRANSACTIONS.final_states)
 class SolutionContract:
     """Subclass it (as ``Test...``) and provide the fixtures named in the module's docstring."""
 
-    start = dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.timezone.utc)  # a Tuesday, 09:00 in New York
+    start = dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.UTC)  # a Tuesday, 09:00 in New York
     currency = "USD"
     amount = Decimal("25.50")
     max_checks = 50
@@ -70,18 +79,18 @@ class SolutionContract:
     # -- fixtures a subclass may replace ---------------------------------------------------------
 
     @pytest.fixture(autouse=True)
-    def frozen_clock(self):
+    def frozen_clock(self) -> Iterator[FrozenClock]:
         frozen = FrozenClock(self.start)
         linx_clock.set_clock(frozen)
         yield frozen
         linx_clock.set_clock(None)
 
     @pytest.fixture
-    def unpayable_account(self):
+    def unpayable_account(self) -> AccountDetails:
         pytest.skip("this rail's tests name no account it refuses")
 
     @pytest.fixture
-    def held(self, solution):
+    def held(self, solution: Solution) -> Callable[[], int]:
         """How many transfers the rail holds: its :class:`~linx_core.sandbox.Ledger`'s, if it keeps one."""
         ledger = getattr(solution, "ledger", None)
         if not isinstance(ledger, Ledger):
@@ -89,16 +98,17 @@ class SolutionContract:
         return lambda: len(ledger.transfers())
 
     @pytest.fixture
-    def transfer_type(self, solution):
+    def transfer_type(self, solution: Solution) -> str:
         return "SEND" if "SEND" in solution.transaction_types else sorted(solution.transaction_types)[0]
 
     @pytest.fixture
-    def make_transfer(self, solution, payable_account, transfer_type):
-        def make(**overrides):
-            values = dict(id=str(uuid.uuid4()), type=transfer_type, amount=self.amount, currency=self.currency,
-                          account=payable_account, business_account_id=str(uuid.uuid4()),
-                          priority=sorted(solution.priorities)[0] if solution.priorities else None,
-                          description="Contract check", memo=None, payment_reason="payment-of-rebates")
+    def make_transfer(self, solution: Solution, payable_account: AccountDetails, transfer_type: str) -> MakeTransfer:
+        def make(**overrides: Any) -> Transfer:
+            values: dict[str, Any] = dict(
+                id=str(uuid.uuid4()), type=transfer_type, amount=self.amount, currency=self.currency,
+                account=payable_account, business_account_id=str(uuid.uuid4()),
+                priority=sorted(solution.priorities)[0] if solution.priorities else None,
+                description="Contract check", memo=None, payment_reason="payment-of-rebates")
             values.update(overrides)
             return Transfer(**values)
 
@@ -106,13 +116,13 @@ class SolutionContract:
 
     # -- the contract ----------------------------------------------------------------------------
 
-    def test_it_describes_itself(self, solution):
+    def test_it_describes_itself(self, solution: Solution) -> None:
         assert isinstance(solution.name, str) and solution.name
         assert set(solution.transaction_types) and set(solution.transaction_types) <= TYPES
         assert set(solution.account_kinds) and set(solution.account_kinds) <= KINDS
         assert set(solution.priorities) <= PRIORITIES
 
-    def test_its_rule_fragment_is_valid_in_a_rule_book(self, solution):
+    def test_its_rule_fragment_is_valid_in_a_rule_book(self, solution: Solution) -> None:
         from linx_core.rules import load_rules, solution_fragments
 
         book = load_rules(fragments=solution_fragments([solution]))
@@ -127,12 +137,13 @@ class SolutionContract:
         book.validate_workflow(self._workflow_body(book, solution, entry))
 
     @pytest.mark.parametrize("moment", [
-        dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.timezone.utc),   # a Tuesday, 09:00 in New York
-        dt.datetime(2026, 2, 4, 3, 30, tzinfo=dt.timezone.utc),   # that night, after every cut-off
-        dt.datetime(2026, 2, 7, 17, 0, tzinfo=dt.timezone.utc),   # a Saturday
+        dt.datetime(2026, 2, 3, 14, 0, tzinfo=dt.UTC),   # a Tuesday, 09:00 in New York
+        dt.datetime(2026, 2, 4, 3, 30, tzinfo=dt.UTC),   # that night, after every cut-off
+        dt.datetime(2026, 2, 7, 17, 0, tzinfo=dt.UTC),   # a Saturday
     ])
     @pytest.mark.parametrize("locale", ["en", "fr-CA"])
-    def test_it_promises_an_arrival_for_each_priority(self, solution, moment, locale):
+    def test_it_promises_an_arrival_for_each_priority(self, solution: Solution, moment: dt.datetime,
+                                                      locale: str) -> None:
         entry = solution.rule_fragment()
         optional = "priority" not in entry.get("parameters", {}).get("required", ())
         for priority in (*solution.priorities, *([None] if optional else [])):
@@ -142,14 +153,16 @@ class SolutionContract:
             if promise.by is not None:
                 assert promise.by.tzinfo is not None and promise.by >= moment, promise
 
-    def test_can_pay_answers(self, solution, payable_account):
+    def test_can_pay_answers(self, solution: Solution, payable_account: AccountDetails) -> None:
         assert solution.can_pay(payable_account) is None
 
-    def test_can_pay_gives_a_reason_for_an_account_it_refuses(self, solution, unpayable_account):
+    def test_can_pay_gives_a_reason_for_an_account_it_refuses(self, solution: Solution,
+                                                              unpayable_account: AccountDetails) -> None:
         reason = solution.can_pay(unpayable_account)
         assert isinstance(reason, str) and len(reason.split()) >= 3, reason
 
-    def test_submitting_twice_with_one_key_is_one_transfer(self, solution, make_transfer, held):
+    def test_submitting_twice_with_one_key_is_one_transfer(self, solution: Solution, make_transfer: MakeTransfer,
+                                                           held: Callable[[], int]) -> None:
         transfer = make_transfer()
         before = held()
         first = solution.submit(transfer, idempotency_key=transfer.id)
@@ -162,15 +175,16 @@ class SolutionContract:
         assert third.reference != first.reference
         assert held() == before + 2
 
-    def test_a_submitted_transfer_has_a_status(self, solution, make_transfer):
+    def test_a_submitted_transfer_has_a_status(self, solution: Solution, make_transfer: MakeTransfer) -> None:
         transfer = make_transfer()
         submitted = solution.submit(transfer, idempotency_key=transfer.id)
-        assert submitted.status in RAIL_STATUSES
+        assert submitted.status in RAIL_STATUSES and submitted.reference, submitted
         now = solution.status(submitted.reference)
         assert isinstance(now, RailStatus)
         assert now.reference == submitted.reference and now.status in RAIL_STATUSES
 
-    def test_the_status_reaches_a_final_state_as_the_clock_moves(self, solution, make_transfer, frozen_clock):
+    def test_the_status_reaches_a_final_state_as_the_clock_moves(self, solution: Solution, make_transfer: MakeTransfer,
+                                                                 frozen_clock: FrozenClock) -> None:
         transfer = make_transfer()
         answer = solution.submit(transfer, idempotency_key=transfer.id)
         seen = [answer.status]
@@ -183,18 +197,20 @@ class SolutionContract:
                 frozen_clock.advance(seconds=wait.total_seconds())
             else:
                 frozen_clock.advance(hours=1)
+            assert answer.reference, f"an answer names its transfer: {answer}"
             answer = solution.status(answer.reference)
             seen.append(answer.status)
         assert answer.status in FINAL and answer.check_at is None, f"not final after {self.max_checks} checks: {seen}"
         assert answer.status in ({"SETTLED"} if transfer.type == "SEND" else {"CLEARED", "SETTLED"}), seen
 
-    def test_an_unknown_reference_is_a_rail_error(self, solution):
+    def test_an_unknown_reference_is_a_rail_error(self, solution: Solution) -> None:
         with pytest.raises(RailError):
             solution.status(f"unknown-{uuid.uuid4().hex}")
 
-    def test_cancel_cancels_or_is_refused_for_good(self, solution, make_transfer):
+    def test_cancel_cancels_or_is_refused_for_good(self, solution: Solution, make_transfer: MakeTransfer) -> None:
         transfer = make_transfer()
         submitted = solution.submit(transfer, idempotency_key=transfer.id)
+        assert submitted.reference, submitted
         try:
             answer = solution.cancel(submitted.reference)
         except RailError as exc:
@@ -206,8 +222,8 @@ class SolutionContract:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _workflow_body(self, book, solution, entry):
-        params = {
+    def _workflow_body(self, book: RuleBook, solution: Solution, entry: dict[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = {
             "channel": "SMS", "phoneNumber": "+16471234567", "customerId": str(uuid.uuid4()),
             "customerFinancialAccountId": str(uuid.uuid4()), "transactionType": entry["transactionTypes"][0],
             "solution": solution.name, "baFinancialAccountId": str(uuid.uuid4()), "currency": self.currency,

@@ -30,6 +30,7 @@ replayed is refused as not current.
 import ast
 import inspect
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,68 +47,71 @@ from ..services.flow import on_first_notification, steps_of
 from ..services.workflows import create_workflow
 from ..steps import RESERVED, Page, StepKind, StepView
 from ..store import db
-from ..store.models import Business, Event, Workflow
+from ..store.models import Business, CustomerFinancialAccount, Event, Workflow, WorkflowStep
 
 
 class PlainWords:
     """The Gateway's formatting, plainly, in English: what a kind's ``view.words`` offers."""
 
     @staticmethod
-    def money(workflow):
+    def money(workflow: Workflow) -> str:
         return f"{workflow.amount} {workflow.currency}"
 
     @staticmethod
-    def account(account):
+    def account(account: CustomerFinancialAccount) -> str:
         return f"{account.subtype.lower()} ending {account.last4}"
 
     @staticmethod
-    def subtype(subtype):
+    def subtype(subtype: str) -> str:
         return subtype.lower()
 
     subtype_title = subtype
 
     @staticmethod
-    def country(code):
+    def country(code: str) -> str:
         return code
 
     @staticmethod
-    def phone(number):
+    def phone(number: str) -> str:
         return number
 
     @staticmethod
-    def label(text):
+    def label(text: str) -> str:
         return text
 
     @staticmethod
-    def document_url(workflow, document_id):
+    def document_url(workflow: Workflow, document_id: str) -> str:
         return f"/g/{workflow.id}/documents/{document_id}"
 
     @staticmethod
-    def arrival(workflow):
+    def arrival(workflow: Workflow) -> str:
         return "Expected arrival: soon."
 
     @staticmethod
-    def move_sentence(workflow, account, business):
+    def move_sentence(workflow: Workflow, account: CustomerFinancialAccount, business: Business) -> str:
         return f"{business.display_name} moves {workflow.amount} {workflow.currency}"
 
 
-def messages_of(kind: StepKind) -> set:
+def messages_of(kind: StepKind) -> set[str]:
     """The literal messages a kind's module passes to ``_`` or ``view._`` (what its catalogs must hold)."""
     source = Path(inspect.getsourcefile(type(kind)) or "")
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
                 and isinstance(node.args[0].value, str):
             func = node.func
-            if (isinstance(func, ast.Name) and func.id == "_") or (isinstance(func, ast.Attribute) and func.attr == "_"):
+            if ((isinstance(func, ast.Name) and func.id == "_")
+                    or (isinstance(func, ast.Attribute) and func.attr == "_")):
                 found.add(node.args[0].value)
     return found
 
 
-def catalog_of(kind: StepKind, locale: str = "fr_CA") -> dict:
-    """``{msgid: translation}`` of a kind's own catalog (its ``.po`` file) for ``locale``."""
+def catalog_of(kind: StepKind, locale: str = "fr_CA") -> dict[Any, Any]:
+    """``{msgid: translation}`` of a kind's own catalog (its ``.po`` file) for ``locale`` (a plural's are tuples)."""
     from babel.messages.pofile import read_po
 
+    if kind.translations_dir is None:
+        raise TypeError(f"the step kind {kind.name} brings no catalogs (its translations_dir is None)")
     path = Path(kind.translations_dir) / locale / "LC_MESSAGES" / f"{kind.translation_domain}.po"
     with path.open("rb") as handle:
         return {m.id: m.string for m in read_po(handle) if m.id and m.string and not m.fuzzy}
@@ -117,27 +121,27 @@ class StepKindContract:
     """Subclass it (as ``Test...``) and set the class attributes named in the module's docstring."""
 
     kind: StepKind
-    plugins: tuple = ()
-    workflow: dict
-    forms: dict = {}
-    good_form: dict = {}
+    plugins: tuple[object, ...] = ()
+    workflow: dict[str, Any]
+    forms: dict[str, dict[str, Any]] = {}
+    good_form: dict[str, Any] = {}
     stays = False
 
-    def workflow_body(self, rt: Runtime, business: Any) -> dict:
+    def workflow_body(self, rt: Runtime, business: Business) -> dict[str, Any]:
         """The workflow to create for ``business`` (``workflow`` by default)."""
         return self.workflow
 
-    def before_good_form(self, rt: Runtime, workflow_id: Any) -> None:
+    def before_good_form(self, rt: Runtime, workflow_id: uuid.UUID) -> None:
         """What must happen before the good post (a code sent, say). Nothing by default."""
 
-    def good_post(self, rt: Runtime, workflow_id: Any) -> dict:
+    def good_post(self, rt: Runtime, workflow_id: uuid.UUID) -> dict[str, Any]:
         """The post that completes the step (``good_form`` by default)."""
         return self.good_form
 
     # -- fixtures --------------------------------------------------------------------------------
 
     @pytest.fixture
-    def rt(self, tmp_path):
+    def rt(self, tmp_path: Path) -> Iterator[Runtime]:
         settings = Settings.load(environ={}, env="test", secret_key="contract-" + uuid.uuid4().hex,
                                  data_key=Fernet.generate_key().decode(),
                                  database_url=f"sqlite:///{tmp_path / 'contract.db'}", instance_path=str(tmp_path))
@@ -148,7 +152,7 @@ class StepKindContract:
         runtime.database.close()
 
     @pytest.fixture
-    def at_step(self, rt):
+    def at_step(self, rt: Runtime) -> uuid.UUID:
         """The id of a workflow whose current step is the kind's (the steps before it done)."""
         business, _key = create_business(rt, f"contract-{uuid.uuid4().hex[:8]}")
         created = create_workflow(rt, business, self.workflow_body(rt, business))
@@ -164,33 +168,33 @@ class StepKindContract:
             journey.submit(rt, workflow_id, step.position, step.name, self.forms.get(step.name, {}))
         raise AssertionError(f"the workflow never reached {self.kind.name}: give `forms` for the steps before it")
 
-    def translate(self, lang):
+    def translate(self, lang: str) -> Callable[..., str]:
         """The kind's ``_`` in ``lang``: its own catalog's French, English otherwise (as the Gateway's)."""
         french = catalog_of(self.kind) if lang == "fr" and self.kind.translations_dir is not None else {}
 
-        def _(msgid, **values):
+        def _(msgid: str, **values: Any) -> str:
             text = french.get(msgid) or msgid
             return text.format(**values) if values else text
 
         return _
 
-    def view(self, rt, workflow_id, lang="en"):
+    def view(self, rt: Runtime, workflow_id: uuid.UUID, lang: str = "en") -> StepView:
         workflow = Workflow.get_by_id(workflow_id)
         return StepView(rt=rt, workflow=workflow, business=Business.get_by_id(workflow.business_id), lang=lang,
                         _=self.translate(lang), url=lambda **query: f"/g/{workflow_id}/step", args={},
                         words=PlainWords())
 
-    def snapshot(self, workflow_id):
+    def snapshot(self, workflow_id: uuid.UUID) -> tuple[Any, ...]:
         """What a refused post must leave as it was: the events, the workflow's version, each step's data."""
         workflow = Workflow.get_by_id(workflow_id)
         return (Event.select().count(), workflow.version, workflow.current_step,
                 [(s.status, s.data) for s in steps_of(workflow)])
 
-    def current(self, workflow_id):
+    def current(self, workflow_id: uuid.UUID) -> tuple[Workflow, WorkflowStep]:
         workflow = Workflow.get_by_id(workflow_id)
         return workflow, steps_of(workflow)[workflow.current_step]
 
-    def post(self, rt, workflow_id, form):
+    def post(self, rt: Runtime, workflow_id: uuid.UUID, form: Mapping[str, str]) -> Any:
         """A post as the Gateway makes it: the kind's ``collect``, then :func:`journey.submit`."""
         workflow, step = self.current(workflow_id)
         values = self.kind.collect(self.view(rt, workflow_id), form)
@@ -198,7 +202,7 @@ class StepKindContract:
 
     # -- the contract ----------------------------------------------------------------------------
 
-    def test_the_kind_is_named_and_the_rules_know_it(self, rt):
+    def test_the_kind_is_named_and_the_rules_know_it(self, rt: Runtime) -> None:
         assert isinstance(self.kind, StepKind)
         assert self.kind.name and self.kind.name == self.kind.name.strip()
         assert rt.step_kinds.get(self.kind.name) is not None, "the kind is not installed by `plugins`"
@@ -208,20 +212,20 @@ class StepKindContract:
         entry = self.kind.rule_entry()
         assert entry is None or isinstance(entry, dict)
 
-    def test_it_describes_itself_in_english_and_french(self, rt, at_step):
+    def test_it_describes_itself_in_english_and_french(self, rt: Runtime, at_step: uuid.UUID) -> None:
         english, french = (self.kind.describe(self.view(rt, at_step, lang)) for lang in ("en", "fr"))
         assert isinstance(english, str) and english.strip() and isinstance(french, str) and french.strip()
         if self.kind.translations_dir is not None:
             assert french != english or french in catalog_of(self.kind).values(), "not translated: " + french
 
-    def test_a_kind_with_catalogs_translates_each_of_its_messages(self):
+    def test_a_kind_with_catalogs_translates_each_of_its_messages(self) -> None:
         if self.kind.translations_dir is None:
             pytest.skip("the kind uses the Gateway's catalog (checked by the Gateway's own tests)")
         catalog = catalog_of(self.kind)
         missing = sorted(m for m in messages_of(self.kind) if m not in catalog)
         assert not missing, f"no French for: {missing}"
 
-    def test_its_page_has_a_template_and_named_fields(self, rt, at_step):
+    def test_its_page_has_a_template_and_named_fields(self, rt: Runtime, at_step: uuid.UUID) -> None:
         if not self.kind.has_page:
             pytest.skip("the customer never sees this step")
         page = self.kind.page(self.view(rt, at_step), {})
@@ -233,7 +237,7 @@ class StepKindContract:
         if self.kind.templates_dir is not None:
             assert (Path(self.kind.templates_dir) / page.template).is_file(), page.template
 
-    def test_a_bad_post_is_refused_field_by_field_and_keeps_nothing(self, rt, at_step):
+    def test_a_bad_post_is_refused_field_by_field_and_keeps_nothing(self, rt: Runtime, at_step: uuid.UUID) -> None:
         if not self.kind.has_page:
             pytest.skip("the customer never sees this step")
         bad = ("\x1b[2J\u202e", "", "x" * 5000, "１２３", "١٢٣٤٥٦", "<script>")  # "١٢٣٤٥٦": digits, not ASCII
@@ -253,7 +257,7 @@ class StepKindContract:
                 assert self.snapshot(at_step) == before, "a refused post changed the store"
                 names = None  # refused: the same page is tried with the next junk
 
-    def test_the_good_post_completes_the_step_once(self, rt, at_step):
+    def test_the_good_post_completes_the_step_once(self, rt: Runtime, at_step: uuid.UUID) -> None:
         self.before_good_form(rt, at_step)
         before, step = self.current(at_step)
         good = self.good_post(rt, at_step)

@@ -15,7 +15,8 @@ PROFILE = (  # name, label, kind, autocomplete, inputmode
 )
 PROFILE_NAMES = tuple(name for name, *_rest in PROFILE)
 ADDRESS_PARTS = (("street", N_("Street address"), "address-line1"), ("city", N_("City"), "address-level2"),
-                 ("state", N_("State or province"), "address-level1"), ("postalCode", N_("ZIP or postal code"), "postal-code"))
+                 ("state", N_("State or province"), "address-level1"),
+                 ("postalCode", N_("ZIP or postal code"), "postal-code"))
 ACCOUNT_FIELDS = ("holderName", "cardNumber", "expiry", "postalCode", "routingNumber", "accountNumber", "subtype",
                   "street", "city", "state", "country")
 

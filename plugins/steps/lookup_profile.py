@@ -12,7 +12,8 @@ class LookupProfile(StepKind):
 
     def page(self, view, values):
         customer = customers.existing_customer(view.workflow)
-        return Page("gateway/welcome.html", view._("Welcome back, {name}", name=customer.first_name if customer else ""),
+        return Page("gateway/welcome.html",
+                    view._("Welcome back, {name}", name=customer.first_name if customer else ""),
                     text=view._("{business} already knows you, so there is nothing to fill in.",
                                 business=view.business.display_name), not_you=True)
 

@@ -13,12 +13,33 @@ The tables (``WebhookSubscription``, ``WebhookDelivery``) stay in the core's sto
 from linx_core import hookimpl
 
 from . import delivery
-from .delivery import JOB_KIND, MAX_ATTEMPTS, RETRY_SCHEDULE, deliver, deliveries, next_attempt_at, on_event, \
-    parse_retry_after, redeliver
+from .delivery import (
+    JOB_KIND,
+    MAX_ATTEMPTS,
+    RETRY_SCHEDULE,
+    deliver,
+    deliveries,
+    next_attempt_at,
+    on_event,
+    parse_retry_after,
+    redeliver,
+)
 from .guard import AddressPolicy, check_url
 from .signing import envelope, iso, payload, signature_header
-from .subscriptions import ALL_TYPES, STATUSES, check_event_types, create, delete, get, list_subscriptions, matches, \
-    rotate_secret, suspend, unsuspend, update
+from .subscriptions import (
+    ALL_TYPES,
+    STATUSES,
+    check_event_types,
+    create,
+    delete,
+    get,
+    list_subscriptions,
+    matches,
+    rotate_secret,
+    suspend,
+    unsuspend,
+    update,
+)
 
 __all__ = ["ALL_TYPES", "AddressPolicy", "JOB_KIND", "MAX_ATTEMPTS", "RETRY_SCHEDULE", "STATUSES", "check_event_types",
            "check_url", "create", "delete", "deliver", "deliveries", "envelope", "get", "iso", "list_subscriptions",

@@ -84,7 +84,7 @@ def deliver(rt, job):
     }
     headers["webhook-signature"] = signature_header(
         signing_secrets(rt, subscription), msg_id,
-        dt.datetime.fromtimestamp(int(headers["webhook-timestamp"]), dt.timezone.utc), body)
+        dt.datetime.fromtimestamp(int(headers["webhook-timestamp"]), dt.UTC), body)
     status, error, retry_after = None, None, None
     started = time.monotonic()
     try:
@@ -136,7 +136,7 @@ def parse_retry_after(value, now=None):
         return None
     if when is None:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def _redact(url):

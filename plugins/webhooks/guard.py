@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from socket import timeout as SocketTimeout
 from urllib.parse import urlsplit
 
 import requests
@@ -152,7 +151,7 @@ class _Guarded:
         except socket.gaierror as exc:
             raise NameResolutionError(self.host, self, exc) from exc
         refused, error = [], None
-        for family, _, _, _, sockaddr in infos:
+        for _family, _, _, _, sockaddr in infos:
             ip = _ip(sockaddr[0])
             reason = self.policy.refusal(ip)
             if reason:
@@ -162,7 +161,7 @@ class _Guarded:
                 return urllib3_connection.create_connection(
                     (sockaddr[0], self.port), self.timeout, source_address=self.source_address,
                     socket_options=self.socket_options)
-            except SocketTimeout as exc:
+            except TimeoutError as exc:
                 raise ConnectTimeoutError(
                     self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from exc
             except OSError as exc:

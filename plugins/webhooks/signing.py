@@ -39,5 +39,5 @@ def signature_header(secrets_, msg_id, timestamp, body):
 def wall_clock():
     """Real time, for ``webhook-timestamp``: receivers check it against their own clocks,
     so it never follows an injected (sped-up or frozen) clock."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 

@@ -183,7 +183,8 @@ def check_description(description):
 
 
 def check_event_types(rt, event_types):
-    """The event types, deduplicated in their order; types not in ``rt.event_types`` are refused at ``eventTypes[i]``."""
+    """The event types, deduplicated in their order; types not in ``rt.event_types`` are refused at
+    ``eventTypes[i]``."""
     if not isinstance(event_types, (list, tuple)) or not all(isinstance(t, str) for t in event_types):
         raise InvalidRequest("The request is malformed.", [Problem("eventTypes", "Must be a list of strings.",
                                                                    "INVALID_TYPE")])

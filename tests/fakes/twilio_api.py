@@ -125,7 +125,7 @@ class FakeTwilioApi:
             return _json(400, {"code": code, "message": f"A '{name}' parameter is required.",
                                "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": 400})
         sid = "SM" + uuid.uuid4().hex
-        now = email.utils.format_datetime(dt.datetime.now(dt.timezone.utc))
+        now = email.utils.format_datetime(dt.datetime.now(dt.UTC))
         resource = {
             "account_sid": self.account_sid, "api_version": "2010-04-01", "body": form["Body"],
             "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",

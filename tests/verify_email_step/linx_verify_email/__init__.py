@@ -28,7 +28,7 @@ DIGITS = 6
 MAX_TRIES = 5  # wrong codes before a new one must be sent
 MAX_SENDS = 3
 VALID_MINUTES = 10
-CODE = re.compile(r"[0-9]{%d}" % DIGITS)  # ASCII digits only: a code is compared byte for byte
+CODE = re.compile(rf"[0-9]{{{DIGITS}}}")  # ASCII digits only: a code is compared byte for byte
 
 
 def code_for(rt, workflow_id, n):
