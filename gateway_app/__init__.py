@@ -1,4 +1,4 @@
-"""The HTTP edge: the business API (and, later, the customer Gateway).
+"""The HTTP edge: the business API, the customer Gateway, the operations endpoints and plugins' blueprints.
 
 ``create_app(test_config=None)`` as in Flask's tutorial: settings from defaults,
 then ``LINX_*`` environment variables, then ``test_config``. The web layer is
@@ -70,7 +70,7 @@ def create_app(test_config=None, runtime=None):
     app.register_blueprint(events.bp, url_prefix="/v2")
     app.register_blueprint(transactions.bp, url_prefix="/v2")
     app.register_blueprint(openapi.bp, url_prefix="/v2")
-    gateway.init_app(app)  # the customer Gateway: /l/<token>, /g/...; its cookies, CSRF and headers
+    gateway.init_app(app)  # the customer Gateway: /l/<token>, /g/...; its cookies, limits and headers
     ops.init_app(app)  # /healthz, /readyz, /metrics; request timing; the traceId in every log line
     # CSRF on every form a browser posts; the API (Bearer keys) and plugins' callbacks (signed) are exempt
     forms.init_app(app, exempt_blueprints=(workflows.bp, events.bp, transactions.bp, openapi.bp))
@@ -78,7 +78,8 @@ def create_app(test_config=None, runtime=None):
         for item in blueprints or []:
             blueprint, prefix = item if isinstance(item, tuple) else (item, None)
             app.register_blueprint(blueprint, url_prefix=prefix)
-            forms.exempt(app, blueprint)
+            if getattr(blueprint, "csrf_exempt", False):  # for machines: a provider callback, an API with keys
+                forms.exempt(app, blueprint)
     return app
 
 

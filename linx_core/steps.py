@@ -113,7 +113,9 @@ class StepAct:
     ``workflow`` is the locked row, ``steps`` all its steps, ``position`` the current one.
     ``data(**values)`` merges values into the step's ``data`` (its outcome, read by the API);
     ``save(**changes)`` writes columns of the workflow (``customer``, ``customer_account``) under its
-    version; ``stay()`` keeps the step current when the transaction commits.
+    version; ``stay()`` keeps the step current when the transaction commits. A step that stays for a
+    transaction puts its id in its data (``transactionId``): the transaction's outcome then completes
+    (or fails) that step and the workflow.
     """
 
     rt: Runtime

@@ -215,6 +215,7 @@ def linx_register_blueprints(rt):
     from linx_core.services import notifications
 
     bp = Blueprint("twilio_callbacks", __name__)
+    bp.csrf_exempt = True  # Twilio signs each callback; no browser posts here
     validator = RequestValidator(settings.twilio_auth_token)
 
     @bp.post(STATUS_PATH)

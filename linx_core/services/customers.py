@@ -33,6 +33,12 @@ def max_length(rt: Runtime, field: str) -> int:
     return int((form.get(field) or form.get("text") or {"maxLength": 40})["maxLength"])
 
 
+def matches(rt: Runtime, field: str, value: str) -> bool:
+    """Whether ``value`` matches in full the pattern the rules' ``profileForm`` gives ``field`` (if any)."""
+    pattern = (rt.rules.catalog.get("profileForm", {}).get(field) or {}).get("pattern")
+    return pattern is None or re.fullmatch(pattern, value) is not None
+
+
 def countries(rt: Runtime) -> list[str]:
     """The countries a customer's address may be in (the rules' ``countries``)."""
     return list(rt.rules.catalog.get("countries", {}))
@@ -160,15 +166,17 @@ def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> Cus
             Problem("subtype", f"Choose one of: {', '.join(allowed)}.", "NOT_ALLOWED")])
     kind = rt.rules.account_kind(subtype)
     holder = (form.get("holderName") or "").strip()
-    if not holder or len(holder) > 120:
-        problems.append(Problem("holderName", "Enter the name on the account (up to 120 characters).", "REQUIRED"))
+    holder_max = max_length(rt, "holderName")
+    if not holder or len(holder) > holder_max:
+        problems.append(Problem("holderName", f"Enter the name on the account (up to {holder_max} characters).",
+                                "REQUIRED"))
     brand = expiry = routing = None
     if kind == "CARD":
         number = accounts.digits(form.get("cardNumber"))
         brand, expiry, card_problems = accounts.check_card(number, form.get("expiry"), clock.now().date())
         problems += card_problems
         postal = (form.get("postalCode") or "").strip()
-        if not re.fullmatch(r"[A-Za-z0-9 -]{3,10}", postal):
+        if not postal or not matches(rt, "anyPostalCode", postal):
             problems.append(Problem("postalCode", "Enter the card's ZIP or postal code.", "INVALID_POSTAL_CODE"))
         billing: dict | None = {"postalCode": postal}
     else:
@@ -258,4 +266,4 @@ def workflow_account(workflow: Workflow) -> CustomerFinancialAccount | None:
 
 __all__ = ["profile_problems", "address_from", "existing_customer", "create_customer", "account_subtypes",
            "needs_billing_address", "add_account", "rail_refusal", "named_account", "use_named_account",
-           "workflow_account", "max_length", "countries", "ADDRESS_PARTS"]
+           "workflow_account", "max_length", "matches", "countries", "ADDRESS_PARTS", "date_of_birth"]

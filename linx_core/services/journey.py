@@ -155,7 +155,7 @@ def submit(rt: Runtime, workflow_id: uuid.UUID | str, position: int, name: str,
     return outcome
 
 
-# -- move-money, decline ---------------------------------------------------------------------------
+# -- decline ---------------------------------------------------------------------------------
 
 def decline(rt: Runtime, workflow_id: uuid.UUID | str, reason: str) -> Workflow:
     """The customer says no, with a reason from the rules' ``declineReasons``."""

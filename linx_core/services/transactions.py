@@ -25,10 +25,9 @@ from ..store.models import (
     Transaction,
     TransactionStatus,
     Workflow,
-    WorkflowStep,
 )
 from . import notifications
-from .flow import finish_workflow, locked, move_step
+from .flow import finish_workflow, locked, move_step, steps_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -97,10 +96,10 @@ def _move_workflow(rt: Runtime, tx: Transaction, workflow_id: uuid.UUID) -> None
     if not (final_ok or tx.status in FAILED):
         return
     workflow = locked(workflow_id)
-    if workflow.status not in ("ACTIVE", "CREATED"):
+    if workflow.status not in WORKFLOWS.open_states:
         return
-    step = (WorkflowStep.select().where((WorkflowStep.workflow == workflow.id) & (WorkflowStep.name == "move-money"))
-            .first())
+    # the step that stayed for this transaction (its kind put the id in its data), whatever the kind
+    step = next((s for s in steps_of(workflow) if (s.data or {}).get("transactionId") == str(tx.id)), None)
     if step is not None and step.status in STEPS.open_states:
         move_step(rt, workflow, step, "complete" if final_ok else "fail")
     finish_workflow(rt, workflow, "complete" if final_ok else "fail")

@@ -6,11 +6,10 @@ from linx_core.errors import Problem
 from linx_core.services import customers
 from linx_core.steps import Field, Page, StepKind, clean, refuse
 
-from .forms import ADDRESS_PARTS, address_group
+from .forms import address_group
 
-PARTS = tuple(part for part, *_rest in ADDRESS_PARTS)
+PARTS = customers.ADDRESS_PARTS
 PHONE = re.compile(r"\+?[0-9 ().-]{7,20}")
-POSTAL = re.compile(r"[A-Za-z0-9 -]{3,10}")
 
 
 def _wanted(workflow):
@@ -33,7 +32,7 @@ def problems(rt, wanted, values, _=lambda m, **v: m.format(**v)):
                                                                                                 "state")}, [])
             found += [Problem(f"{name}.{p.path}", p.message, p.code) for p in parts]
             postal = values.get(f"{name}.postalCode", "").strip()
-            if postal and not POSTAL.fullmatch(postal):
+            if postal and not customers.matches(rt, "anyPostalCode", postal):
                 found.append(Problem(f"{name}.postalCode", _("Enter a valid ZIP or postal code."),
                                      "INVALID_POSTAL_CODE"))
         elif name.endswith("Phone") and values.get(name, "").strip():
@@ -99,7 +98,7 @@ class EnhanceProfile(StepKind):
             elif field == "dateOfBirth":
                 customer.date_of_birth = customers.date_of_birth(values)
             else:
-                extra[field] = (values.get(field) or "").strip()[:120]
+                extra[field] = (values.get(field) or "").strip()
         customer.addresses = addresses
         customer.save()
         act.data(fields=sorted(wanted), **extra)

@@ -14,14 +14,16 @@ PROFILE = (  # name, label, kind, autocomplete, inputmode
     ("country", N_("Country"), "select", "country", ""),
 )
 PROFILE_NAMES = tuple(name for name, *_rest in PROFILE)
-ADDRESS_PARTS = (("street", N_("Street address"), "address-line1"), ("city", N_("City"), "address-level2"),
-                 ("state", N_("State or province"), "address-level1"),
-                 ("postalCode", N_("ZIP or postal code"), "postal-code"))
+#: an address's parts (``customers.ADDRESS_PARTS``): their labels and autocomplete tokens
+ADDRESS_WORDS = {"street": (N_("Street address"), "address-line1"), "city": (N_("City"), "address-level2"),
+                 "state": (N_("State or province"), "address-level1"),
+                 "postalCode": (N_("ZIP or postal code"), "postal-code")}
 ACCOUNT_FIELDS = ("holderName", "cardNumber", "expiry", "postalCode", "routingNumber", "accountNumber", "subtype",
                   "street", "city", "state", "country")
 
 
-def max_length(view, name):
+def field_length(view, name):
+    """The ``maxlength`` of a profile field: the rules' for text, the value's own for a date or a country."""
     return 10 if name == "dateOfBirth" else 3 if name == "country" else customers.max_length(view.rt, name)
 
 
@@ -33,7 +35,7 @@ def profile_fields(view, values, required, names=None):
         if names is not None and name not in names:
             continue
         f = Field(name, _(label), kind=kind, value=values.get(name, ""), required=name in required,
-                  autocomplete=autocomplete, maxlength=max_length(view, name), inputmode=inputmode)
+                  autocomplete=autocomplete, maxlength=field_length(view, name), inputmode=inputmode)
         if name == "state":
             f.hint = _("Two letters, for example NY or ON")
         elif name == "country":
@@ -50,7 +52,7 @@ def address_group(view, name, values):
     parts = [Field(f"{name}.{part}", _(label), value=values.get(f"{name}.{part}", ""), required=True,
                    autocomplete=f"{prefix} {auto}" if name != "physicalAddress" else auto,
                    maxlength=customers.max_length(view.rt, part))
-             for part, label, auto in ADDRESS_PARTS]
+             for part in customers.ADDRESS_PARTS for label, auto in [ADDRESS_WORDS[part]]]
     for part in parts:
         if part.name.endswith(".state"):
             part.hint = _("Two letters, for example NY or ON")
@@ -83,7 +85,7 @@ def account_form(view, values, action=None):
     fields = []
     if kind == "CARD":
         fields.append(Field("holderName", _("Name on card"), value=values.get("holderName", ""), required=True,
-                            autocomplete="cc-name", maxlength=120))
+                            autocomplete="cc-name", maxlength=customers.max_length(rt, "holderName")))
         fields.append(Field("cardNumber", _("Card number"), required=True, autocomplete="cc-number",
                             inputmode="numeric", maxlength=23))
         fields.append(Field("expiry", _("Expiry (MM/YY)"), value=values.get("expiry", ""), required=True,
@@ -96,7 +98,7 @@ def account_form(view, values, action=None):
                                    + [(s, view.words.subtype_title(s)) for s in subtypes]))
     else:
         fields.append(Field("holderName", _("Name on account"), value=values.get("holderName", ""), required=True,
-                            autocomplete="name", maxlength=120))
+                            autocomplete="name", maxlength=customers.max_length(rt, "holderName")))
         fields.append(Field("routingNumber", _("Routing number"), value=values.get("routingNumber", ""),
                             required=True, inputmode="numeric", maxlength=11, hint=_("9 digits")))
         fields.append(Field("accountNumber", _("Account number"), required=True, inputmode="numeric",

@@ -178,6 +178,7 @@ def _query(web, allowed):
 def blueprint(web):
     """The ``push_notifications`` blueprint (mount it under ``/v2``), its views made with ``web``'s helpers."""
     bp = Blueprint("push_notifications", __name__)
+    bp.csrf_exempt = True  # an API: each request carries its business's key, never a session cookie
     bp.before_request(web.require_business)
     idempotent = web.idempotent
 
