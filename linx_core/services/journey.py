@@ -64,7 +64,26 @@ def open_link(rt: Runtime, token: str | None) -> Workflow:
     reason = availability(workflow)
     if reason in ("EXPIRED", "CANCELLED", "ARCHIVED") or (link.revoked_at is not None and reason is None):
         raise Unavailable(reason or "EXPIRED", workflow)
+    if reason is None and workflow.status == "CREATED":
+        workflow = _sent_by_its_link(rt, workflow)
     return workflow
+
+
+def _sent_by_its_link(rt: Runtime, workflow: Workflow) -> Workflow:
+    """A live link of a workflow still CREATED: its message was handed to the channel, so it counts as sent.
+
+    The ``notify`` job records the link in the same transaction that marks its notification SENDING,
+    before the channel is called; the workflow becomes ACTIVE only when the job records the send
+    (``_finish``). A worker killed in between leaves the notification SENDING until its job's lease
+    ends (up to a minute), while the customer already holds the link: the link itself is the proof
+    that the message left, so opening it activates the workflow now, as
+    :func:`flow.on_first_notification` would (idempotent: the job's own ``_finish`` later finds it
+    ACTIVE). The message itself is never sent again: the job that comes back finds its notification
+    SENDING and marks it UNKNOWN (at most once). A link whose send failed was revoked and never gets here.
+    """
+    with db.atomic():
+        flow.on_first_notification(rt, workflow.id)
+    return Workflow.get_by_id(workflow.id)
 
 
 def availability(workflow: Workflow) -> str | None:
