@@ -270,8 +270,8 @@ class Browser(requests.Session):
         self.mount("http://", FromAddress(f"127.0.{1 + index // 250}.{1 + index % 250}"))
 
     def until_ready(self, page):
-        """Reload "Almost ready" as the page says: the SMS can reach the phone before LinX has recorded it sent
-        (and, when the worker that sent it was killed, until its job comes back and marks it UNKNOWN)."""
+        """Reload "Almost ready" as the page says, should a step page ever answer it (opening the link activates
+        a workflow whose first send was not recorded yet, even when the worker that sent it was killed)."""
         deadline = time.monotonic() + LINK_WAIT_SECONDS
         while page.status_code == 409 and "Almost ready" in page.text and time.monotonic() < deadline:
             time.sleep(1)
