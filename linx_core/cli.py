@@ -40,8 +40,22 @@ class Group(click.Group):
 
 @click.group(cls=Group)
 @click.version_option(package_name="linx")
-def main() -> None:
-    """LinX: do it by link. Settings come from LINX_* environment variables."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """LinX: do it by link. Settings come from LINX_* environment variables (and, in a clone where `make run`
+    has run, from ./instance/linx.env unless LINX_ENV says other than development)."""
+    _read_development_file(ctx)
+
+
+def _read_development_file(ctx: click.Context) -> None:
+    """Run from a clone in development, the command also takes the settings ``make run`` wrote to
+    ``instance/linx.env`` (:mod:`linx_core.devfile` has the exact rule), so the README's commands work as
+    pasted in a new shell; they are taken out of the environment again when the command ends."""
+    from . import devfile
+
+    path = ctx.with_resource(devfile.applied())
+    if path is not None:
+        click.echo(f"linx: development settings from {devfile.PATH}", err=True)
 
 
 @main.command()
@@ -51,6 +65,8 @@ def init(demo: bool, as_json: bool) -> None:
     """Create or upgrade the database (idempotent)."""
     from .boot import runtime
 
+    if demo:
+        _refuse_demo_outside_development()
     rt = runtime(migrated=False)
     with rt.database.connection_context():
         applied = rt.migrate()
@@ -65,6 +81,38 @@ def init(demo: bool, as_json: bool) -> None:
         click.echo(json.dumps({"businessId": str(business.id), "apiKey": key}))
     else:
         click.echo(f"Demo Co is ready (business {business.id}).\nAPI key: {key}")
+
+
+def _refuse_demo_outside_development() -> None:
+    """Demo Co's API key is derived from the secret key, and its data is made up: neither belongs in production."""
+    from .config import Settings
+    from .errors import ConfigurationError
+
+    env = Settings.load(secrets=False).env
+    if env != "development":
+        raise ConfigurationError(f"`linx init --demo` is for development, not LINX_ENV={env}: run `linx init`, "
+                                 "then `linx business create NAME` for a real business and its API key.")
+
+
+@main.group("secrets", cls=Group)
+def secrets_group() -> None:
+    """Secret keys for the environment of every LinX process."""
+
+
+@secrets_group.command("generate")
+@click.option("--json", "as_json", is_flag=True, help='Print {"LINX_SECRET_KEY": ..., "LINX_DATA_KEY": ...}.')
+def secrets_generate(as_json: bool) -> None:
+    """Print a fresh LINX_SECRET_KEY and LINX_DATA_KEY, as NAME=value lines to paste (an env file, or
+    `export` in a shell). Generate them once per deployment: every process shares them, and changing them
+    later invalidates API keys and passcodes (secret key) and sealed numbers (data key)."""
+    from .config import generate_secrets
+
+    values = generate_secrets()
+    if as_json:
+        click.echo(json.dumps(values))
+        return
+    for name, value in values.items():
+        click.echo(f"{name}={value}")
 
 
 @main.group(cls=Group)
@@ -152,7 +200,10 @@ def rules_check(directory: str | None) -> None:
               help="Web processes; above 1, gunicorn's master forks them (each with its own worker thread "
                    "unless --no-worker).")
 @click.option("--no-worker", is_flag=True, help="Run no job worker thread in the web process(es).")
-def serve(host: str, port: int, threads: int, workers: int, no_worker: bool) -> None:
+@click.option("--i-know", is_flag=True,
+              help="In development, serve on a non-loopback address anyway (the developer inbox at /dev/messages "
+                   "shows every customer's link to whoever reaches it).")
+def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, i_know: bool) -> None:
     """Serve the API and the Gateway, with a worker thread unless --no-worker."""
     import signal
     import threading
@@ -164,6 +215,7 @@ def serve(host: str, port: int, threads: int, workers: int, no_worker: bool) -> 
 
     rt = runtime(migrated=False, web=workers == 1)  # gunicorn's processes build their own, after the fork
     configure(rt.settings)
+    _guard_public_development(rt, host, i_know)
     stopped = threading.Event()  # a SIGTERM while waiting for the database: exit 0, as a running server does
     before = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:  # refuses a database `linx init` has not set up, before anything listens
@@ -184,6 +236,46 @@ def serve(host: str, port: int, threads: int, workers: int, no_worker: bool) -> 
     click.echo(f"LinX is serving on {base}  (API docs: {base}/v2/docs)"
                + ("" if no_worker else ", with a worker thread"))
     serving.serve(app, host, port, threads)
+
+
+def _guard_public_development(rt: Runtime, host: str, i_know: bool) -> None:
+    """Development on a non-loopback address serves the developer inbox, every customer's link in it, to
+    anyone who can reach the address: refused unless ``--i-know``, and then said loudly in the log."""
+    import logging
+
+    from .errors import ConfigurationError
+
+    if not rt.settings.development or _loopback(host):
+        return
+    if not i_know:
+        raise ConfigurationError(
+            f"LINX_ENV=development on {host!r}, a non-loopback address: the developer inbox (/dev/messages) would "
+            "show every customer's link to anyone who can reach it. Serve on 127.0.0.1 (the default), or pass "
+            "--i-know if this network is yours alone; a deployment runs without LINX_ENV=development.")
+    logging.getLogger("linx.serve").warning(
+        "DEVELOPMENT MODE ON A NON-LOOPBACK ADDRESS (%s, --i-know): the developer inbox /dev/messages shows every "
+        "customer's link, and development secrets and settings are in use; anyone who can reach this address "
+        "can read them. Never do this on a network you do not control.", host)
+
+
+def _loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (``127.0.0.1``, ``::1``, ``localhost``); an empty
+    host, a wildcard (``0.0.0.0``, ``::``) or a name that does not resolve is not."""
+    import ipaddress
+    import socket
+
+    name = host.strip("[]")
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    if not name:
+        return False
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in found)
 
 
 def _let_go_of_the_database(rt: Runtime) -> None:

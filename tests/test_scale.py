@@ -36,6 +36,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from linx_core import clock, store
+from linx_core.demo import init_demo
 from linx_core.runtime import Runtime
 from linx_core.store.models import Event, Job, Notification, Transaction, TransactionStatus, Workflow
 from linx_core.testing.postgres import temporary_database
@@ -376,12 +377,12 @@ def test_300_workflows_on_2_web_and_3_worker_processes_with_workers_killed(scale
                LINX_JOB_LEASE_SECONDS=str(LEASE_SECONDS), LINX_WORKER_POLL_SECONDS="0.2",
                LINX_WEBHOOK_ALLOW_PRIVATE="true", LINX_TWILIO_ACCOUNT_SID=SID, LINX_TWILIO_AUTH_TOKEN=TOKEN,
                LINX_TWILIO_FROM_NUMBER=FROM, LINX_TWILIO_API_URL=phones.url)
-    init = subprocess.run([LINX, "init", "--demo", "--json"], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    init = subprocess.run([LINX, "init"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert init.returncode == 0, init.stderr
-    business = Business(base, json.loads(init.stdout)["apiKey"])
     bound = store.db.obj  # the runtime below points the models at this test's database: put them back after
     rt = Runtime(make_settings(database_url=scale_url))  # the test's own view of the database
+    with rt.database.connection_context():  # the demo data set (`linx init --demo` is for development only)
+        business = Business(base, init_demo(rt)[1])
     fleet = Fleet(env, tmp_path)
     stop_killing = threading.Event()
     kills = threading.Thread(target=killer, args=(fleet, stop_killing, rng), daemon=True)

@@ -24,6 +24,14 @@ from ..forms import rotate_csrf
 from .blueprint import bp
 
 CSP = "default-src 'self'"
+#: on every Gateway page, and (unless a view sets its own) on every other response of the app: the developer
+#: inbox and /v2/docs included (``gateway_app.create_app``)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 DEFAULTS = {
     # (requests, seconds) per client address, in memory per process
     "LINX_GATEWAY_LINK_LIMIT": (30, 60.0),
@@ -90,10 +98,7 @@ def limit(kind):
 
 @bp.after_request
 def _security_headers(response):
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.update(SECURITY_HEADERS)
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")
     return response
