@@ -161,5 +161,5 @@ def _step_event(rt: Runtime, workflow: Workflow, steps: list[WorkflowStep], step
     })
 
 
-__all__ = ["locked", "steps_of", "status_event", "move", "finish_workflow", "revoke_links", "end_sessions", "schedule_reminder",
-           "complete_step", "move_step", "on_first_notification"]
+__all__ = ["locked", "steps_of", "status_event", "move", "finish_workflow", "revoke_links", "end_sessions",
+           "schedule_reminder", "complete_step", "move_step", "on_first_notification"]
