@@ -139,17 +139,65 @@ def business_create(name: str, display_name: str | None, no_passcode: bool, as_j
 
 @business.command("key")
 @click.argument("name")
+@click.option("--label", help="A name for the key, unique among the business's keys not revoked "
+                              "(letters, digits, '.', '_', '-'); `revoke-key` takes it.")
+@click.option("--read-only", is_flag=True, help="The key may only read (GET); anything else is refused (403).")
 @click.option("--json", "as_json", is_flag=True)
-def business_key(name: str, as_json: bool) -> None:
-    """Issue a new API key for the business NAME."""
+def business_key(name: str, label: str | None, read_only: bool, as_json: bool) -> None:
+    """Issue a new API key for the business NAME (shown this once; only its hash is kept)."""
     from .boot import runtime
     from .services.businesses import find_business, issue_key
 
     rt = runtime()
     with rt.database.connection_context():
         found = find_business(name)
-        key = issue_key(rt, found)
-    _print({"businessId": str(found.id), "apiKey": key}, as_json, f"API key: {key}")
+        key = issue_key(rt, found, label, read_only=read_only)
+    _print({"businessId": str(found.id), "apiKey": key, "prefix": key[:10], "label": label, "readOnly": read_only},
+           as_json, f"API key{f' {label!r}' if label else ''}{' (read-only)' if read_only else ''}: {key}")
+
+
+@business.command("keys")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+def business_keys(name: str, as_json: bool) -> None:
+    """List the API keys of the business NAME: prefix, label, access, created, last used, revoked."""
+    from .boot import runtime
+    from .events import iso
+    from .services.businesses import find_business, list_keys
+
+    rt = runtime()
+    with rt.database.connection_context():
+        found = find_business(name)
+        rows: list[dict[str, Any]] = [
+            {"prefix": k.prefix, "label": k.label, "readOnly": k.read_only, "createdAt": iso(k.created_at),
+             "lastUsedAt": iso(k.last_used_at), "revokedAt": iso(k.revoked_at)} for k in list_keys(found)]
+    if as_json:
+        click.echo(json.dumps({"businessId": str(found.id), "keys": rows}))
+        return
+    click.echo(f"{'PREFIX':<12}{'LABEL':<20}{'ACCESS':<8}{'CREATED':<22}{'LAST USED':<22}REVOKED")
+    for row in rows:
+        click.echo(f"{row['prefix']:<12}{row['label'] or '-':<20}{'read' if row['readOnly'] else 'all':<8}"
+                   f"{(row['createdAt'] or '-')[:19]:<22}{(row['lastUsedAt'] or '-')[:19]:<22}"
+                   f"{(row['revokedAt'] or '-')[:19]}")
+
+
+@business.command("revoke-key")
+@click.argument("name")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True)
+def business_revoke_key(name: str, key: str, as_json: bool) -> None:
+    """Revoke an API key of the business NAME. KEY is its label, its prefix (as `keys` lists it) or the key
+    itself; every server refuses it (401) from now on."""
+    from .boot import runtime
+    from .events import iso
+    from .services.businesses import find_business, revoke_key
+
+    rt = runtime()
+    with rt.database.connection_context():
+        found = find_business(name)
+        row = revoke_key(rt, found, key)
+    _print({"businessId": str(found.id), "prefix": row.prefix, "label": row.label, "revokedAt": iso(row.revoked_at)},
+           as_json, f"Revoked the key {row.prefix}{f' ({row.label})' if row.label else ''}.")
 
 
 @business.command("account")

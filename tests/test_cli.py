@@ -129,11 +129,34 @@ def test_business_create_and_a_new_key(linx):
     created = ok_json(linx("business", "create", "Acme", "--json"))
     assert set(created) == {"businessId", "apiKey"}
     issued = ok_json(linx("business", "key", "Acme", "--json"))
+    assert set(issued) == {"businessId", "apiKey", "prefix", "label", "readOnly"}
     assert issued["businessId"] == created["businessId"]
     assert issued["apiKey"] != created["apiKey"]
     # both keys are valid, both stored only as hashes
     assert len(key_rows(linx.database, created["apiKey"])) == 1
     assert len(key_rows(linx.database, issued["apiKey"])) == 1
+
+
+def test_labelled_and_read_only_keys_are_listed_and_revoked_by_label_or_prefix(linx):
+    ok(linx("init"))
+    first = ok_json(linx("business", "create", "Acme", "--json"))["apiKey"]
+    ci = ok_json(linx("business", "key", "Acme", "--label", "ci", "--read-only", "--json"))
+    assert ci["label"] == "ci" and ci["readOnly"] is True and ci["prefix"] == ci["apiKey"][:10]
+    refused(linx("business", "key", "Acme", "--label", "ci"), "labelled 'ci' already")
+    refused(linx("business", "key", "Acme", "--label", "bad label"), "label")
+    listed = ok_json(linx("business", "keys", "Acme", "--json"))["keys"]
+    assert [(k["label"], k["readOnly"], k["revokedAt"]) for k in listed] == [("default", False, None),
+                                                                            ("ci", True, None)]
+    assert ci["apiKey"] not in json.dumps(listed)
+    table = ok(linx("business", "keys", "Acme"))
+    assert "PREFIX" in table and "LAST USED" in table and ci["prefix"] in table and "read" in table
+    revoked = ok_json(linx("business", "revoke-key", "Acme", "ci", "--json"))
+    assert revoked["label"] == "ci" and revoked["revokedAt"]
+    assert key_rows(linx.database, ci["apiKey"])[0][1] is not None
+    assert "Revoked the key" in ok(linx("business", "revoke-key", "Acme", first[:10]))
+    refused(linx("business", "revoke-key", "Acme", first[:10]), "no key")
+    assert all(k["revokedAt"] for k in ok_json(linx("business", "keys", "Acme", "--json"))["keys"])
+    ok(linx("business", "key", "Acme", "--label", "ci"))  # the label is free again
 
 
 def test_creating_a_business_twice_is_refused_clearly(linx):

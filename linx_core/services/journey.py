@@ -103,7 +103,8 @@ def confirmed(workflow: Workflow) -> bool:
 
 
 def check_passcode(rt: Runtime, workflow_id: uuid.UUID | str, passcode: str | None) -> PasscodeResult:
-    """Compare in constant time; count failures; lock (with an event) at the limit."""
+    """Compare in constant time; count failures; lock (with an event, ending the workflow's sessions) at the
+    limit."""
     limit = rt.rules.workflow["passcode"]["maxAttempts"]
     with db.atomic():
         workflow = flow.locked(workflow_id)
@@ -116,8 +117,10 @@ def check_passcode(rt: Runtime, workflow_id: uuid.UUID | str, passcode: str | No
             return PasscodeResult(True, limit)
         attempts = workflow.passcode_attempts + 1
         locked = attempts >= limit
+        # a lockout also ends the workflow's Gateway sessions (a customer already past the passcode too: whoever
+        # is guessing may share the device); its links then open only the locked page, until a resend
         save_status(workflow, workflow.status, passcode_attempts=attempts,
-                    locked_at=clock.now() if locked else None)
+                    **({"locked_at": clock.now(), **flow.end_sessions(workflow)} if locked else {}))
         if locked:
             events.record(rt, workflow.business_id, "linx.workflow-locked", workflow.id, {
                 "workflowId": str(workflow.id), "attempts": attempts, "status": workflow.status})
