@@ -17,6 +17,7 @@ from .meta import (
     NAME,
     SECTION_SCHEMAS,
     Combination,
+    MessageLimitsSpec,
     NotificationsSpec,
     Strict,
     WorkflowSpec,
@@ -24,7 +25,10 @@ from .meta import (
 )
 
 REQUIRED_SECTIONS = ("parameters", "steps", "solutions", "workflow", "combinations", "currencies",
-                     "financialAccountSubTypes", "messages", "notifications")
+                     "financialAccountSubTypes", "messages", "notifications", "messageLimits")
+# sections checked as one whole (the others are maps of named entries, each checked alone)
+WHOLE_SECTIONS: dict[str, type[Schema]] = {"workflow": WorkflowSpec, "notifications": NotificationsSpec,
+                                           "messageLimits": MessageLimitsSpec}
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class RuleBook:
         self.combinations = data["combinations"]
         self.messages = data["messages"]
         self.notifications = data["notifications"]
+        self.message_limits = data["messageLimits"]
         self.conditions = self._compile_conditions()
         self.request_schema = self._compile_request_schema()
         self._loaders = threading.local()  # one schema instance per thread, made on its first request
@@ -64,7 +69,8 @@ class RuleBook:
         fault at once (:class:`RuleFileError`)."""
         problems: list[Problem] = []
         data: dict[str, Any] = {"catalog": {}, "parameters": {}, "steps": {}, "solutions": {}, "workflow": {},
-                                "combinations": [], "messages": {}, "notifications": {}}
+                                "combinations": [], "messages": {}, "notifications": {},
+                                "messageLimits": {}}
         for section in REQUIRED_SECTIONS:
             if section not in doc.data:
                 problems.append(Problem(str(doc.directory), f"no rule file defines the section `{section}`",
@@ -84,8 +90,8 @@ class RuleBook:
                     loaded = load(Combination(), item, ("combinations", i))
                     if loaded:
                         data["combinations"].append(loaded)
-            elif section in ("workflow", "notifications"):
-                spec: Schema = WorkflowSpec() if section == "workflow" else NotificationsSpec()
+            elif section in WHOLE_SECTIONS:
+                spec: Schema = WHOLE_SECTIONS[section]()
                 data[section] = load(spec, entries, (section,)) or {}
             elif section in SECTION_SCHEMAS:
                 for key, value in entries.items():
