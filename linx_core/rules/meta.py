@@ -296,7 +296,7 @@ class BusinessLimits(Strict):
 
 
 class MessageLimitsSpec(Strict):
-    """The ``messageLimits`` section: what a create or a resend may send (counted in :mod:`linx_core.services.limits`)."""
+    """The ``messageLimits`` section: what creates and resends may send (:mod:`linx_core.services.limits`)."""
 
     recipient = fields.Nested(RecipientLimits, required=True)
     business = fields.Nested(BusinessLimits, required=True)

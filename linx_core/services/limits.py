@@ -135,6 +135,6 @@ def _upsert(rows: int) -> Prepared:
                                                     RateCounter.expires_at),
             }).returning(RateCounter.key, RateCounter.count, RateCounter.expires_at).tuples())
 
-        prepared = _UPSERTS[rows] = Prepared(
-            build, RateCounter.expires_at, *[RateCounter.id, RateCounter.key, RateCounter.expires_at] * rows)
+        row: list[peewee.Field | None] = [RateCounter.id, RateCounter.key, RateCounter.expires_at]
+        prepared = _UPSERTS[rows] = Prepared(build, RateCounter.expires_at, *row * rows)
     return prepared
