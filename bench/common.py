@@ -7,9 +7,11 @@ them (``linx serve``, ``linx worker``, or ``bench/server.py``, which serves the 
 """
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -39,6 +41,29 @@ def seed_body(index=2):
     from tests.conftest import seed_examples
 
     return seed_examples()[index]
+
+
+SEED_PHONE = "+16471234567"
+
+
+def numbered_bodies(index=2):
+    """A function giving seed example ``index`` as bytes, each call to a phone number of its own (thread-safe).
+
+    The rules limit the messages one recipient gets (rules/limits.yaml: 20 an hour), so a benchmark sends
+    each workflow to a new number, as a business's real traffic does; both sides of a ratio take these bodies.
+    """
+    text = seed_body(index)
+    assert text.count(SEED_PHONE) == 1, "the seed example names its phone number once"
+    head, tail = text.split(SEED_PHONE)
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def next_body():
+        with lock:
+            n = next(counter)
+        return f"{head}+1647{n % 10_000_000:07d}{tail}".encode()
+
+    return next_body
 
 
 def arguments(description, sizes, extra=None):
@@ -74,9 +99,11 @@ def database(backend, folder):
 
 def linx_env(url, folder, port=None, **extra):
     """The environment of a LinX process on ``url``: development (the console channel's inbox, loopback
-    webhook receivers), fixed secrets shared by every process of the run, logs at warning level."""
+    webhook receivers), fixed secrets shared by every process of the run, logs at warning level, and the
+    shipped rules with the business's daily message cap raised (:func:`bench_rules`)."""
     env = dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=url, LINX_INSTANCE_PATH=str(folder / "instance"),
-               LINX_SECRET_KEY="bench-secret-key", LINX_DATA_KEY=_DATA_KEY, LINX_WORKER_POLL_SECONDS="0.05")
+               LINX_SECRET_KEY="bench-secret-key", LINX_DATA_KEY=_DATA_KEY, LINX_WORKER_POLL_SECONDS="0.05",
+               LINX_RULES_DIR=str(bench_rules(folder)))
     if port:
         env["LINX_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     env.update({k: str(v) for k, v in extra.items()})
@@ -84,6 +111,20 @@ def linx_env(url, folder, port=None, **extra):
 
 
 _DATA_KEY = Fernet.generate_key().decode()
+BENCH_BUSINESS_PER_DAY = 10_000_000
+
+
+def bench_rules(folder):
+    """A copy of the shipped rules in ``folder`` with Demo Co's daily message cap raised, as an admin raises it:
+    the memory benchmark alone creates 100,000 workflows in a run, past the shipped 25,000 a day."""
+    target = Path(folder) / "rules"
+    if not target.exists():
+        shutil.copytree(ROOT / "rules", target, ignore=shutil.ignore_patterns("__pycache__"))
+        limits = target / "limits.yaml"
+        text = limits.read_text()
+        assert text.count("perDay: 25000") == 1, "rules/limits.yaml names the business's daily cap once"
+        limits.write_text(text.replace("perDay: 25000", f"perDay: {BENCH_BUSINESS_PER_DAY}"))
+    return target
 
 
 def init_demo(env, folder):

@@ -46,7 +46,11 @@ def init_app(app):
         status = exc.status if exc.status < 500 else 500
         if status >= 500:
             log.error("trace %s: %s", g.get("trace_id"), exc)
-        return error_response(status, exc.message, exc.code, exc.problems)
+        response = error_response(status, exc.message, exc.code, exc.problems)
+        retry_after = getattr(exc, "retry_after", None)  # a limit reached (linx_core.services.limits): when to retry
+        if retry_after:
+            response.headers["Retry-After"] = str(int(retry_after))
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc):

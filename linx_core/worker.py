@@ -20,7 +20,7 @@ import peewee
 from playhouse.pool import MaxConnectionsExceeded
 
 from . import clock, jobs
-from .services import idempotency
+from .services import idempotency, limits
 from .store import unavailable
 from .store.models import Job
 
@@ -138,7 +138,7 @@ class Worker:
                 log.warning("worker %s: could not renew leases: %s", self.id, exc, exc_info=not unavailable(exc))
 
     def maintain(self, every_seconds: float = 3600) -> None:
-        """Hourly: drop expired idempotency records and old finished jobs."""
+        """Hourly: drop expired idempotency records, old finished jobs and rate counters whose window ended."""
         now = clock.now()
         if self._last_maintenance is not None and (now - self._last_maintenance).total_seconds() < every_seconds:
             return
@@ -147,8 +147,10 @@ class Worker:
         with self.rt.database.connection_context():
             purged = idempotency.purge_expired()
             done = jobs.purge_done(self.rt.settings.job_retention_days)
-        if purged or done:
-            log.info("worker %s: purged %s idempotency record(s) and %s finished job(s)", self.id, purged, done)
+            counters = limits.purge_expired()
+        if purged or done or counters:
+            log.info("worker %s: purged %s idempotency record(s), %s finished job(s) and %s rate counter(s)",
+                     self.id, purged, done, counters)
 
     def stop(self) -> None:
         self.stopping.set()

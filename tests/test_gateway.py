@@ -31,6 +31,7 @@ from linx_core.store.models import (
     Workflow,
 )
 
+from .conftest import make_app
 from .conftest import test_settings as make_settings
 from .drive import link_token, seed
 
@@ -980,13 +981,24 @@ def _good_values(page):
                 if any(b in f["buttons"] for f in page.parsed.forms))
 
 
-def test_rate_limiter_forgets_the_oldest_addresses_past_its_bound():
-    limiter = gateway.RateLimiter(max_keys=3)
-    for n in range(5):
-        assert limiter.allow(("link", f"10.0.0.{n}"), 1, 60) == (True, 0)
-    assert len(limiter._hits) == 3
-    assert limiter.allow(("link", "10.0.0.0"), 1, 60) == (True, 0)  # forgotten, so allowed again
-    assert limiter.allow(("link", "10.0.0.4"), 1, 60)[0] is False
+def test_the_per_address_limits_hold_across_two_apps_on_one_database(rt, api):
+    """Two web processes are two apps on one database: requests from one address, alternating between them,
+    are counted together (the counters are rows, not a process's memory)."""
+    apps = [make_app(rt) for _ in range(2)]
+    for app in apps:
+        app.config["LINX_GATEWAY_LINK_LIMIT"] = (3, 60)
+        app.config["LINX_GATEWAY_PASSCODE_LIMIT"] = (2, 60)
+    same = [Visitor(app, addr="203.0.113.9") for app in apps]
+    statuses = [same[n % 2].get("/l/" + "C" * 43).status for n in range(8)]
+    assert statuses == [410] * 3 + [429] * 5
+    wid, token, passcode = opened(rt, api, 0)
+    other = [Visitor(app, addr="203.0.113.10") for app in apps]
+    pages = [visitor.get(f"/l/{token}") for visitor in other]
+    assert [page.status for page in pages] == [200, 200]
+    wrong = "000000" if passcode != "000000" else "111111"
+    answers = [other[n % 2].submit(pages[n % 2], "Continue", follow=False, passcode=wrong).status for n in range(4)]
+    assert answers == [422, 422, 429, 429]
+    assert workflow(wid).passcode_attempts == 2
 
 
 def test_a_finished_workflow_shows_no_amount_to_someone_without_the_passcode(api, rt, app):

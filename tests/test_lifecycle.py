@@ -198,10 +198,15 @@ def test_resend_issues_a_new_passcode_unlocks_and_sends_again(api, rt, frozen):
         "newpasscode", "")
 
 
-def test_resend_is_rate_limited(api):
+def test_resend_is_rate_limited(api, frozen):
     wf = _create(api, 0)
-    codes = [_post(api, f"/v2/linx/workflows/{wf['id']}/resend").status_code for _ in range(6)]
-    assert codes == [200] * 5 + [429]
+    answers = []
+    for _ in range(6):
+        answers.append(_post(api, f"/v2/linx/workflows/{wf['id']}/resend"))
+        frozen.advance(seconds=30)
+    assert [a.status_code for a in answers] == [200] * 5 + [429]
+    assert answers[-1].get_json()["errorCode"] == "RESEND_RATE_LIMITED"
+    assert answers[-1].headers["Retry-After"] == str(10 * 60 - 5 * 30)  # when the first resend leaves the window
 
 
 # -- reminders and expiry --------------------------------------------------------------------

@@ -432,3 +432,29 @@ def test_the_runtime_refuses_a_solution_no_plugin_provides(rules_copy):
     problem = caught.value.problems[0]
     assert problem.path == f"rtp.yaml:{line_of(rules_copy / 'rtp.yaml', 'rtp:')}: solutions.rtp"
     assert "no installed payment solution is named 'rtp' (installed: ach, push-to-card, wire)" in problem.message
+
+
+# -- the message limits (rules/limits.yaml) ----------------------------------------------------------------
+
+@pytest.mark.parametrize("old, new, where, fragment", [
+    ("perHour: 20", "perHour: 0", "messageLimits.recipient.perHour", "greater than or equal to 1"),
+    ("perHour: 20", "perHour: twenty", "messageLimits.recipient.perHour", "Not a valid integer"),
+    ("perHour: 20", "perHour: 60", "messageLimits.recipient.perHour", "perHour is greater than perDay"),
+    ("perDay: 25000", "perDay: -1", "messageLimits.business.perDay", "greater than or equal to 1"),
+    ("perDay: 25000", "perDay: 25000\n    perWeek: 99", "messageLimits.business.perWeek", "Unknown field"),
+])
+def test_a_bad_message_limit_is_refused_with_its_place(rules_copy, old, new, where, fragment):
+    limits = rules_copy / "limits.yaml"
+    replace(limits, old, new)
+    line = line_of(limits, new.splitlines()[-1].strip())
+    assert_one_problem(rules_copy, f"limits.yaml:{line}: {where}", fragment)
+
+
+def test_the_message_limits_are_required(rules_copy):
+    (rules_copy / "limits.yaml").unlink()
+    assert_one_problem(rules_copy, str(rules_copy), "no rule file defines the section `messageLimits`")
+
+
+def test_an_admin_raises_a_message_limit_in_the_rule_file(rules_copy):
+    replace(rules_copy / "limits.yaml", "perDay: 25000", "perDay: 100000")
+    assert load_rules(rules_copy).message_limits["business"]["perDay"] == 100_000

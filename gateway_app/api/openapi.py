@@ -26,6 +26,12 @@ ERRORS = {
 IDEMPOTENCY_KEY = {"type": "string", "minLength": 6, "maxLength": 255, "pattern": "^[ -~]+$"}
 
 
+# a create or resend past a message limit (rules/limits.yaml) or a workflow's resend cap
+LIMITED = {"description": "A limit is reached (`RECIPIENT_LIMIT`, `BUSINESS_MESSAGE_LIMIT`, `RESEND_RATE_LIMITED`); "
+                          "nothing was done. Retry after the seconds in `Retry-After`.",
+           "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+           "content": {"application/json": {"schema": "Error"}}}
+
 def build_spec(rt):
     spec = APISpec(
         title="LinX API", version=__version__, openapi_version="3.0.3",
@@ -63,7 +69,7 @@ def build_spec(rt):
             "requestBody": {"required": True, "content": {"application/json": {"schema": "WorkflowCreateRequest"}}},
             "responses": {"201": {"description": "Created. `passcode` appears this once.",
                                   "content": {"application/json": {"schema": "WorkflowCreated"}}},
-                          **errors(400, 401, 409, 413, 422)},
+                          **errors(400, 401, 409, 413, 422), "429": LIMITED},
         },
         "get": {
             "summary": "Search workflows",
@@ -110,8 +116,7 @@ def build_spec(rt):
                           **errors(400, 401, 404, 409, 422)},
         }
         if action == "resend":
-            operation["responses"]["429"] = {"description": "Too many resends for now.",
-                                             "content": {"application/json": {"schema": "Error"}}}
+            operation["responses"]["429"] = LIMITED
         if body:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
         spec.path(path=f"/v2/linx/workflows/{{workflowId}}/{action}", operations={"post": operation})

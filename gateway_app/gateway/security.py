@@ -10,17 +10,15 @@
 - cookies are HttpOnly, SameSite=Lax, and Secure unless in development on plain http;
 - ``Content-Security-Policy: default-src 'self'``, ``X-Frame-Options: DENY``,
   ``Referrer-Policy: no-referrer``; no inline script or style; nothing from another host;
-- link openings and passcode checks are rate-limited per client address, in memory per process
-  (the passcode's attempt limit and the lock are in the database and hold across processes).
+- link openings and passcode checks are rate-limited per client address, with counters in the database
+  that every web process shares (as are the passcode's attempt limit and the lock).
 """
-import threading
 import time
 import uuid
-from collections import OrderedDict, deque
 
 from flask import abort, current_app, redirect, request, session, url_for
 
-from linx_core.services import journey
+from linx_core.services import journey, limits
 from linx_core.store.models import Workflow
 
 from ..forms import rotate_csrf
@@ -36,7 +34,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 DEFAULTS = {
-    # (requests, seconds) per client address, in memory per process
+    # (requests, seconds) per client address, counted in the database across every process
     "LINX_GATEWAY_LINK_LIMIT": (30, 60.0),
     "LINX_GATEWAY_PASSCODE_LIMIT": (10, 60.0),
     "LINX_GATEWAY_IDLE_SECONDS": 3600,
@@ -57,30 +55,13 @@ def init_app(app):
 # -- rate limits -----------------------------------------------------------------------------------
 
 class RateLimiter:
-    """Sliding-window counters per (kind, client address), in this process's memory.
-
-    Bounded: past ``max_keys`` addresses the least recently seen are forgotten.
-    """
-
-    def __init__(self, max_keys=10_000):
-        self.max_keys = max_keys
-        self._hits = OrderedDict()
-        self._lock = threading.Lock()
+    """Fixed-window counters per (kind, client address), in the database: every web process counts in the same
+    rows (:func:`linx_core.services.limits.allow`), so a limit holds however many processes serve."""
 
     def allow(self, key, limit, window):
         """Count one hit for ``key``; False (and the seconds to wait) when over ``limit`` in ``window``."""
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.pop(key, None) or deque()
-            while hits and hits[0] <= now - window:
-                hits.popleft()
-            self._hits[key] = hits
-            while len(self._hits) > self.max_keys:
-                self._hits.popitem(last=False)
-            if len(hits) >= limit:
-                return False, max(1, int(hits[0] + window - now) + 1)
-            hits.append(now)
-            return True, 0
+        kind, address = key
+        return limits.allow(f"gateway-{kind}:{address}:{int(window)}", limit, window)
 
 
 class TooManyRequests(Exception):

@@ -17,6 +17,7 @@ from .meta import (
     NAME,
     SECTION_SCHEMAS,
     Combination,
+    MessageLimitsSpec,
     NachaSpec,
     NotificationsSpec,
     Strict,
@@ -25,7 +26,10 @@ from .meta import (
 )
 
 REQUIRED_SECTIONS = ("parameters", "steps", "solutions", "workflow", "combinations", "currencies",
-                     "financialAccountSubTypes", "messages", "notifications")
+                     "financialAccountSubTypes", "messages", "notifications", "messageLimits")
+# sections checked as one whole (the others are maps of named entries, each checked alone)
+WHOLE_SECTIONS: dict[str, type[Schema]] = {"workflow": WorkflowSpec, "notifications": NotificationsSpec,
+                                           "messageLimits": MessageLimitsSpec, "nacha": NachaSpec}
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class RuleBook:
         self.notifications = data["notifications"]
         #: the NACHA files' retention (``retentionDays``); optional in the rule files, defaults from the meta-schema
         self.nacha = data["nacha"] or NachaSpec().load({})
+        self.message_limits = data["messageLimits"]
         self.conditions = self._compile_conditions()
         self.request_schema = self._compile_request_schema()
         self._loaders = threading.local()  # one schema instance per thread, made on its first request
@@ -68,7 +73,7 @@ class RuleBook:
         problems: list[Problem] = []
         data: dict[str, Any] = {"catalog": {}, "parameters": {}, "steps": {}, "solutions": {}, "workflow": {},
                                 "combinations": [], "messages": {}, "notifications": {},
-                                "nacha": {}}
+                                "nacha": {}, "messageLimits": {}}
         for section in REQUIRED_SECTIONS:
             if section not in doc.data:
                 problems.append(Problem(str(doc.directory), f"no rule file defines the section `{section}`",
@@ -88,9 +93,8 @@ class RuleBook:
                     loaded = load(Combination(), item, ("combinations", i))
                     if loaded:
                         data["combinations"].append(loaded)
-            elif section in ("workflow", "notifications", "nacha"):
-                spec: Schema = {"workflow": WorkflowSpec, "notifications": NotificationsSpec,
-                                "nacha": NachaSpec}[section]()
+            elif section in WHOLE_SECTIONS:
+                spec: Schema = WHOLE_SECTIONS[section]()
                 data[section] = load(spec, entries, (section,)) or {}
             elif section in SECTION_SCHEMAS:
                 for key, value in entries.items():

@@ -282,3 +282,29 @@ class NachaSpec(Strict):
 
 
 SECTION_SCHEMAS["messages"] = MessageSpec
+
+
+MAX_MESSAGE_LIMIT = 10_000_000
+
+
+class RecipientLimits(Strict):
+    """Messages to one phone number or email address, across all of one business's workflows."""
+
+    perHour = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_MESSAGE_LIMIT))
+    perDay = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_MESSAGE_LIMIT))
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "perHour" in data and "perDay" in data and data["perHour"] > data["perDay"]:
+            raise ValidationError("perHour is greater than perDay (a day holds the hour)", "perHour")
+
+
+class BusinessLimits(Strict):
+    perDay = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_MESSAGE_LIMIT))
+
+
+class MessageLimitsSpec(Strict):
+    """The ``messageLimits`` section: what creates and resends may send (:mod:`linx_core.services.limits`)."""
+
+    recipient = fields.Nested(RecipientLimits, required=True)
+    business = fields.Nested(BusinessLimits, required=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import peewee
 
 from .. import clock, events, jobs
-from ..errors import Conflict, InvalidRequest, LinxError, NotFound, Problem, RuleViolation
+from ..errors import Conflict, InvalidRequest, NotFound, Problem, RuleViolation
 from ..lifecycle import WORKFLOWS, save_status
 from ..secrets import new_passcode, passcode_hash
 from ..sms import segments
@@ -27,7 +28,7 @@ from ..store.models import (
     Workflow,
     WorkflowStep,
 )
-from . import flow, notifications, transactions
+from . import flow, limits, notifications, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
 from .paging import Page
 
@@ -59,6 +60,9 @@ def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
     One transaction holds the workflow, its steps, the CREATED event and the
     job that sends the first notification. The link is made when a message is
     sent (one per message; only its hash is kept), so no token ever waits in a row.
+    The message counts against the rules' ``messageLimits`` in the same transaction,
+    last (its counters stay locked only until the commit): over a limit, a 429 and
+    nothing stored.
     """
     request = rt.rules.validate_workflow(body)
     params = request.parameters
@@ -88,6 +92,7 @@ def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
         flow.status_event(rt, workflow, None)
         notifications.queue(rt, workflow, "INITIAL", first=True)
         _schedule_expiry(workflow)
+        limits.count_message(rt, business, workflow)
     return Created(workflow, steps, passcode)
 
 
@@ -158,7 +163,8 @@ def resend(rt: Runtime, business: Business, workflow_id: object) -> tuple[Workfl
     """Send the link again; unlock a workflow locked by passcode attempts; a new passcode if one is used.
 
     Every link sent before stops working and every Gateway session of the workflow ends: whoever held the
-    old link or cookie (the old passcode with it) must now have the new message.
+    old link or cookie (the old passcode with it) must now have the new message. Besides this workflow's own
+    cap on resends, the message counts against the rules' ``messageLimits`` (429, and nothing done, past one).
 
     Returns ``(workflow, passcode or None)``.
     """
@@ -166,12 +172,14 @@ def resend(rt: Runtime, business: Business, workflow_id: object) -> tuple[Workfl
         workflow = flow.locked(get_workflow(business, workflow_id).id, business)
         WORKFLOWS.next_state(workflow.status, "resend")
         now = clock.now()
-        recent = (Notification.select().where((Notification.workflow == workflow.id)
-                                              & (Notification.origin == "MANUAL")
-                                              & (Notification.created_at > now - MANUAL_WINDOW)).count())
-        if recent >= MANUAL_SENDS_PER_WINDOW:
-            raise LinxError(f"At most {MANUAL_SENDS_PER_WINDOW} resends in {MANUAL_WINDOW.seconds // 60} minutes.",
-                            "RESEND_RATE_LIMITED", 429)
+        recent = [n.created_at for n in Notification.select(Notification.created_at).where(
+            (Notification.workflow == workflow.id) & (Notification.origin == "MANUAL")
+            & (Notification.created_at > now - MANUAL_WINDOW)).order_by(Notification.created_at.desc())]
+        if len(recent) >= MANUAL_SENDS_PER_WINDOW:
+            freed = recent[MANUAL_SENDS_PER_WINDOW - 1] + MANUAL_WINDOW  # when the oldest that counts leaves
+            raise limits.LimitReached(
+                f"At most {MANUAL_SENDS_PER_WINDOW} resends in {MANUAL_WINDOW.seconds // 60} minutes.",
+                "RESEND_RATE_LIMITED", max(1, math.ceil((freed - now).total_seconds())))
         passcode = None
         changes: dict[str, Any] = {"locked_at": None, "passcode_attempts": 0, "updated_at": now,
                                     **flow.end_sessions(workflow)}
@@ -184,6 +192,7 @@ def resend(rt: Runtime, business: Business, workflow_id: object) -> tuple[Workfl
         notifications.queue(rt, workflow, "MANUAL")
         events.record(rt, workflow.business_id, "linx.workflow-resent", workflow.id, {
             "workflowId": str(workflow.id), "unlocked": was_locked, "newPasscode": passcode is not None})
+        limits.count_message(rt, business, workflow)
     return workflow, passcode
 
 

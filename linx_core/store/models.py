@@ -407,9 +407,23 @@ class IdempotencyRecord(BaseModel):
         indexes = ((("business", "key"), True),)
 
 
+class RateCounter(BaseModel):
+    """One rate limit's counter: the hits on ``key`` in the window from ``window_start`` to ``expires_at``.
+
+    Counters live here, not in a process's memory, so that every web process shares them
+    (:mod:`linx_core.services.limits`). A window starts at its key's first hit; the first hit after it
+    ends starts the next one. Rows whose window has ended are purged by the worker's maintenance.
+    """
+
+    key = pw.CharField(max_length=128, unique=True)  # kind:scope:window-seconds (a contact only as a hash)
+    window_start = UTCDateTimeField()
+    expires_at = UTCDateTimeField(index=True)
+    count = pw.IntegerField(default=0)
+
+
 MODELS = [
     Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
     Workflow, WorkflowStep, DocumentAcceptance, Transaction, TransactionStatus, Link, Notification, Event, Job,
     WebhookSubscription, WebhookDelivery,
-    IdempotencyRecord,
+    IdempotencyRecord, RateCounter,
 ]

@@ -1,0 +1,140 @@
+"""Rate limits whose counters every process shares: they live in the database (``rate_counter``).
+
+Two users:
+
+- the messages a business sends (:func:`count_message`): per recipient (a phone number or an email
+  address, across all of one business's workflows) in an hour and in a day, and per business in a day,
+  from the rule files' ``messageLimits`` section. A create or resend counts inside its own transaction, so
+  a refused one leaves nothing behind (its count included) and two at once cannot both slip past: the
+  counter's row is written (and so locked, until the commit) by an upsert, and the count it returns is
+  the one that decides. On PostgreSQL the second transaction waits for the first's row lock, then counts
+  on top of what it committed; on SQLite every write transaction takes the write lock up front.
+- the Gateway's per-address limits on link openings and passcode checks (:func:`allow`), each hit in a
+  transaction of its own.
+
+Each counter is a fixed window that starts at its key's first hit (so a burst is never split over a
+boundary) and is replaced by a new one at the first hit after it ends. Rows of ended windows are purged
+by the worker's maintenance (:func:`purge_expired`); a key that comes back meanwhile simply restarts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import peewee
+
+from .. import clock
+from ..errors import LinxError
+from ..store import Prepared, db
+from ..store.models import Business, RateCounter, Workflow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+class LimitReached(LinxError):
+    """A limit is reached (HTTP 429); ``retry_after`` is the seconds until the window that refused ends."""
+
+    def __init__(self, message: str, code: str, retry_after: int) -> None:
+        super().__init__(message, code, 429)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``most`` hits on ``key`` in ``window`` seconds."""
+
+    key: str
+    most: int
+    window: int
+
+
+def hit(limits: Sequence[Limit]) -> list[int]:
+    """Count one hit on each of ``limits`` (one statement); for each, 0 if within it, else the seconds to wait.
+
+    Inside the caller's transaction: the rows stay locked until it ends, and a rollback takes the hits back.
+    """
+    now = clock.now()
+    values: list[Any] = [now]
+    for limit in limits:
+        values += [uuid.uuid4(), limit.key, now + dt.timedelta(seconds=limit.window)]
+    counts = {key: (count, expires_at) for key, count, expires_at in _upsert(len(limits)).rows(*values)}
+    waits = []
+    for limit in limits:
+        count, expires_at = counts[limit.key]
+        waits.append(0 if count <= limit.most else max(1, math.ceil((expires_at - now).total_seconds())))
+    return waits
+
+
+def allow(key: str, most: int, window: float) -> tuple[bool, int]:
+    """One hit on ``key`` in a transaction of its own: ``(True, 0)`` within ``most`` per ``window`` seconds,
+    else ``(False, seconds to wait)``. The Gateway's :class:`~gateway_app.gateway.security.RateLimiter`."""
+    with db.atomic():
+        wait, = hit([Limit(key, most, max(1, math.ceil(window)))])
+    return wait == 0, wait
+
+
+def count_message(rt: Runtime, business: Business, workflow: Workflow) -> None:
+    """Count one message of ``business`` to ``workflow``'s recipient, in the caller's transaction (a create or
+    a resend, at its end: the rows stay locked only until the commit); :class:`LimitReached` past a limit.
+    """
+    rules = rt.rules.message_limits
+    recipient = _recipient(workflow)
+    limits = [Limit(f"business:{business.id}:{DAY}", rules["business"]["perDay"], DAY)]
+    if recipient:
+        scope = f"recipient:{business.id}:{hashlib.sha256(recipient.encode()).hexdigest()[:32]}"
+        limits += [Limit(f"{scope}:{HOUR}", rules["recipient"]["perHour"], HOUR),
+                   Limit(f"{scope}:{DAY}", rules["recipient"]["perDay"], DAY)]
+    business_wait, *recipient_waits = hit(limits)
+    if any(recipient_waits):
+        per = "hour" if recipient_waits[0] else "day"
+        most = rules["recipient"]["perHour" if per == "hour" else "perDay"]
+        raise LimitReached(f"This recipient has had {most} messages from this business in the last {per}, the most "
+                           f"the rules allow; try again later.", "RECIPIENT_LIMIT", max(recipient_waits))
+    if business_wait:
+        raise LimitReached(f"This business has sent {rules['business']['perDay']} messages in the last day, the most "
+                           f"the rules allow; try again later.", "BUSINESS_MESSAGE_LIMIT", business_wait)
+
+
+def purge_expired() -> int:
+    """Delete the counters whose window has ended (the worker's maintenance); how many."""
+    return RateCounter.delete().where(RateCounter.expires_at <= clock.now()).execute()
+
+
+def _recipient(workflow: Workflow) -> str:
+    """Where the workflow's messages go (its channel's contact), in one form: an email in lower case."""
+    contact = workflow.phone_number if workflow.channel == "SMS" else workflow.email
+    return (contact or "").strip().lower()
+
+
+_UPSERTS: dict[int, Prepared] = {}
+
+
+def _upsert(rows: int) -> Prepared:
+    """The upsert of ``rows`` counters (its SQL text built once per count of rows): each row starts a window, or
+    counts one more hit in the one it has, or starts the next one when its window has ended; the new counts."""
+    prepared = _UPSERTS.get(rows)
+    if prepared is None:
+        def build(now: Any, *values: Any) -> Any:
+            ended = RateCounter.expires_at <= now
+            new = [{RateCounter.id: values[i], RateCounter.key: values[i + 1], RateCounter.window_start: now,
+                    RateCounter.expires_at: values[i + 2], RateCounter.count: 1} for i in range(0, len(values), 3)]
+            return (RateCounter.insert_many(new).on_conflict(conflict_target=[RateCounter.key], update={
+                RateCounter.count: peewee.Case(None, [(ended, 1)], RateCounter.count + 1),
+                RateCounter.window_start: peewee.Case(None, [(ended, peewee.EXCLUDED.window_start)],
+                                                      RateCounter.window_start),
+                RateCounter.expires_at: peewee.Case(None, [(ended, peewee.EXCLUDED.expires_at)],
+                                                    RateCounter.expires_at),
+            }).returning(RateCounter.key, RateCounter.count, RateCounter.expires_at).tuples())
+
+        row: list[peewee.Field | None] = [RateCounter.id, RateCounter.key, RateCounter.expires_at]
+        prepared = _UPSERTS[rows] = Prepared(build, RateCounter.expires_at, *row * rows)
+    return prepared
