@@ -38,7 +38,10 @@ compile: $(MO_FILES)
 $(I18N)/%/LC_MESSAGES/messages.mo: $(I18N)/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -i $< -o $@
 
+# the LINX_* settings it runs with go to instance/linx.env too, so that a `linx` command pasted from the README
+# into a new shell in this folder uses them (linx_core/devfile.py: only in development, only from this folder)
 run: $(STAMP) compile
+	@$(BIN)/python -m linx_core.devfile instance/linx.env
 	@$(BIN)/linx init --demo --json > $(VENV)/demo.json
 	@$(BIN)/python -m linx_core.banner $(VENV)/demo.json
 	$(BIN)/linx serve --host $(HOST) --port $(PORT)

@@ -53,10 +53,15 @@ def create_app(test_config=None, runtime=None):
             return
         database.close()
 
+    from .gateway.security import SECURITY_HEADERS
+
     @app.after_request
     def _headers(response):
         response.headers["X-Trace-Id"] = g.get("trace_id", "")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # the Gateway's headers on every page, so that a page outside it (the developer inbox, /v2/docs, a
+        # plugin's) cannot be framed, run a script from elsewhere or leak its URL; a view may set its own
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -40,8 +40,22 @@ class Group(click.Group):
 
 @click.group(cls=Group)
 @click.version_option(package_name="linx")
-def main() -> None:
-    """LinX: do it by link. Settings come from LINX_* environment variables."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """LinX: do it by link. Settings come from LINX_* environment variables (and, in a clone where `make run`
+    has run, from ./instance/linx.env unless LINX_ENV says other than development)."""
+    _read_development_file(ctx)
+
+
+def _read_development_file(ctx: click.Context) -> None:
+    """Run from a clone in development, the command also takes the settings ``make run`` wrote to
+    ``instance/linx.env`` (:mod:`linx_core.devfile` has the exact rule), so the README's commands work as
+    pasted in a new shell; they are taken out of the environment again when the command ends."""
+    from . import devfile
+
+    path = ctx.with_resource(devfile.applied())
+    if path is not None:
+        click.echo(f"linx: development settings from {devfile.PATH}", err=True)
 
 
 @main.command()
@@ -51,6 +65,8 @@ def init(demo: bool, as_json: bool) -> None:
     """Create or upgrade the database (idempotent)."""
     from .boot import runtime
 
+    if demo:
+        _refuse_demo_outside_development()
     rt = runtime(migrated=False)
     with rt.database.connection_context():
         applied = rt.migrate()
@@ -65,6 +81,38 @@ def init(demo: bool, as_json: bool) -> None:
         click.echo(json.dumps({"businessId": str(business.id), "apiKey": key}))
     else:
         click.echo(f"Demo Co is ready (business {business.id}).\nAPI key: {key}")
+
+
+def _refuse_demo_outside_development() -> None:
+    """Demo Co's API key is derived from the secret key, and its data is made up: neither belongs in production."""
+    from .config import Settings
+    from .errors import ConfigurationError
+
+    env = Settings.load(secrets=False).env
+    if env != "development":
+        raise ConfigurationError(f"`linx init --demo` is for development, not LINX_ENV={env}: run `linx init`, "
+                                 "then `linx business create NAME` for a real business and its API key.")
+
+
+@main.group("secrets", cls=Group)
+def secrets_group() -> None:
+    """Secret keys for the environment of every LinX process."""
+
+
+@secrets_group.command("generate")
+@click.option("--json", "as_json", is_flag=True, help='Print {"LINX_SECRET_KEY": ..., "LINX_DATA_KEY": ...}.')
+def secrets_generate(as_json: bool) -> None:
+    """Print a fresh LINX_SECRET_KEY and LINX_DATA_KEY, as NAME=value lines to paste (an env file, or
+    `export` in a shell). Generate them once per deployment: every process shares them, and changing them
+    later invalidates API keys and passcodes (secret key) and sealed numbers (data key)."""
+    from .config import generate_secrets
+
+    values = generate_secrets()
+    if as_json:
+        click.echo(json.dumps(values))
+        return
+    for name, value in values.items():
+        click.echo(f"{name}={value}")
 
 
 @main.group(cls=Group)
@@ -91,17 +139,65 @@ def business_create(name: str, display_name: str | None, no_passcode: bool, as_j
 
 @business.command("key")
 @click.argument("name")
+@click.option("--label", help="A name for the key, unique among the business's keys not revoked "
+                              "(letters, digits, '.', '_', '-'); `revoke-key` takes it.")
+@click.option("--read-only", is_flag=True, help="The key may only read (GET); anything else is refused (403).")
 @click.option("--json", "as_json", is_flag=True)
-def business_key(name: str, as_json: bool) -> None:
-    """Issue a new API key for the business NAME."""
+def business_key(name: str, label: str | None, read_only: bool, as_json: bool) -> None:
+    """Issue a new API key for the business NAME (shown this once; only its hash is kept)."""
     from .boot import runtime
     from .services.businesses import find_business, issue_key
 
     rt = runtime()
     with rt.database.connection_context():
         found = find_business(name)
-        key = issue_key(rt, found)
-    _print({"businessId": str(found.id), "apiKey": key}, as_json, f"API key: {key}")
+        key = issue_key(rt, found, label, read_only=read_only)
+    _print({"businessId": str(found.id), "apiKey": key, "prefix": key[:10], "label": label, "readOnly": read_only},
+           as_json, f"API key{f' {label!r}' if label else ''}{' (read-only)' if read_only else ''}: {key}")
+
+
+@business.command("keys")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+def business_keys(name: str, as_json: bool) -> None:
+    """List the API keys of the business NAME: prefix, label, access, created, last used, revoked."""
+    from .boot import runtime
+    from .events import iso
+    from .services.businesses import find_business, list_keys
+
+    rt = runtime()
+    with rt.database.connection_context():
+        found = find_business(name)
+        rows: list[dict[str, Any]] = [
+            {"prefix": k.prefix, "label": k.label, "readOnly": k.read_only, "createdAt": iso(k.created_at),
+             "lastUsedAt": iso(k.last_used_at), "revokedAt": iso(k.revoked_at)} for k in list_keys(found)]
+    if as_json:
+        click.echo(json.dumps({"businessId": str(found.id), "keys": rows}))
+        return
+    click.echo(f"{'PREFIX':<12}{'LABEL':<20}{'ACCESS':<8}{'CREATED':<22}{'LAST USED':<22}REVOKED")
+    for row in rows:
+        click.echo(f"{row['prefix']:<12}{row['label'] or '-':<20}{'read' if row['readOnly'] else 'all':<8}"
+                   f"{(row['createdAt'] or '-')[:19]:<22}{(row['lastUsedAt'] or '-')[:19]:<22}"
+                   f"{(row['revokedAt'] or '-')[:19]}")
+
+
+@business.command("revoke-key")
+@click.argument("name")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True)
+def business_revoke_key(name: str, key: str, as_json: bool) -> None:
+    """Revoke an API key of the business NAME. KEY is its label, its prefix (as `keys` lists it) or the key
+    itself; every server refuses it (401) from now on."""
+    from .boot import runtime
+    from .events import iso
+    from .services.businesses import find_business, revoke_key
+
+    rt = runtime()
+    with rt.database.connection_context():
+        found = find_business(name)
+        row = revoke_key(rt, found, key)
+    _print({"businessId": str(found.id), "prefix": row.prefix, "label": row.label, "revokedAt": iso(row.revoked_at)},
+           as_json, f"Revoked the key {row.prefix}{f' ({row.label})' if row.label else ''}.")
 
 
 @business.command("account")
@@ -152,12 +248,15 @@ def rules_check(directory: str | None) -> None:
               help="Web processes; above 1, gunicorn's master forks them (each with its own worker thread "
                    "unless --no-worker).")
 @click.option("--no-worker", is_flag=True, help="Run no job worker thread in the web process(es).")
+@click.option("--i-know", is_flag=True,
+              help="In development, serve on a non-loopback address anyway (the developer inbox at /dev/messages "
+                   "shows every customer's link to whoever reaches it).")
 @click.option("--metrics-port", type=click.IntRange(1, 65535),
               help="Also listen on this port for /metrics and /healthz alone (no token asked there unless "
                    "LINX_METRICS_TOKEN is set).")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True,
               help="The address --metrics-port listens on.")
-def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, metrics_port: int | None,
+def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, i_know: bool, metrics_port: int | None,
           metrics_host: str) -> None:
     """Serve the API and the Gateway, with a worker thread unless --no-worker."""
     import signal
@@ -172,6 +271,7 @@ def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, met
     serving.check_metrics_address(host, port, metrics)
     rt = runtime(migrated=False, web=workers == 1)  # gunicorn's processes build their own, after the fork
     configure(rt.settings)
+    _guard_public_development(rt, host, i_know)
     stopped = threading.Event()  # a SIGTERM while waiting for the database: exit 0, as a running server does
     before = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:  # refuses a database `linx init` has not set up, before anything listens
@@ -207,6 +307,46 @@ def _metrics_where(rt: Runtime, base: str, metrics: tuple[str, int] | None) -> s
     if rt.settings.development:
         return f"metrics at {base}/metrics (development: no token)"
     return "/metrics is not served (set LINX_METRICS_TOKEN or use --metrics-port)"
+
+
+def _guard_public_development(rt: Runtime, host: str, i_know: bool) -> None:
+    """Development on a non-loopback address serves the developer inbox, every customer's link in it, to
+    anyone who can reach the address: refused unless ``--i-know``, and then said loudly in the log."""
+    import logging
+
+    from .errors import ConfigurationError
+
+    if not rt.settings.development or _loopback(host):
+        return
+    if not i_know:
+        raise ConfigurationError(
+            f"LINX_ENV=development on {host!r}, a non-loopback address: the developer inbox (/dev/messages) would "
+            "show every customer's link to anyone who can reach it. Serve on 127.0.0.1 (the default), or pass "
+            "--i-know if this network is yours alone; a deployment runs without LINX_ENV=development.")
+    logging.getLogger("linx.serve").warning(
+        "DEVELOPMENT MODE ON A NON-LOOPBACK ADDRESS (%s, --i-know): the developer inbox /dev/messages shows every "
+        "customer's link, and development secrets and settings are in use; anyone who can reach this address "
+        "can read them. Never do this on a network you do not control.", host)
+
+
+def _loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (``127.0.0.1``, ``::1``, ``localhost``); an empty
+    host, a wildcard (``0.0.0.0``, ``::``) or a name that does not resolve is not."""
+    import ipaddress
+    import socket
+
+    name = host.strip("[]")
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    if not name:
+        return False
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in found)
 
 
 def _let_go_of_the_database(rt: Runtime) -> None:

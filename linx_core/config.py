@@ -3,7 +3,9 @@
 Secrets (``LINX_SECRET_KEY`` for hashes, ``LINX_DATA_KEY`` for the vault) come
 from the environment. In development (``LINX_ENV=development``) missing ones are
 generated once and kept in the instance folder, so ``make run`` needs no set-up;
-elsewhere a missing secret is a configuration error that says what to set.
+elsewhere a missing secret is a configuration error that says what to set, and so is a weak one
+(:func:`check_secrets`): a forged session cookie or a derived API key is only as hard to make as the
+secret key is to guess. ``linx secrets generate`` (:func:`generate_secrets`) prints strong ones.
 """
 import base64
 import json
@@ -103,17 +105,20 @@ class Settings:
                                      "characters (python -c 'import secrets; print(secrets.token_urlsafe(32))').")
 
     def with_secrets(self) -> "Settings":
-        """Fill missing secrets from the instance folder in development, else refuse."""
+        """Fill missing secrets from the instance folder in development, else refuse; refuse weak ones outside
+        development and tests (:func:`check_secrets`)."""
         if self.secret_key and self.data_key:
             self._check_data_key(self.data_key)
+            if self.env not in LENIENT_ENVS:
+                check_secrets(self.secret_key, self.data_key, self.env)
             return self
         if not self.development:
             missing = [n for n, v in (("LINX_SECRET_KEY", self.secret_key),
                                       ("LINX_DATA_KEY", self.data_key)) if not v]
             raise ConfigurationError(
-                f"{' and '.join(missing)} must be set (LINX_DATA_KEY is a Fernet key: "
-                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'), "
-                "or set LINX_ENV=development to keep generated keys in the instance folder."
+                f"{' and '.join(missing)} must be set: `linx secrets generate` prints both, to paste into "
+                "the environment of every LinX process (or set LINX_ENV=development, on a developer's machine "
+                "only, to keep generated keys in the instance folder)."
             )
         stored = self._instance_secrets()
         return replace(self, secret_key=self.secret_key or stored["secret_key"],
@@ -132,7 +137,8 @@ class Settings:
                 raise ConfigurationError(
                     f"{path}: not a LinX secrets file ({exc}); move it away to regenerate.") from None
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"secret_key": secrets.token_urlsafe(32), "data_key": Fernet.generate_key().decode()}
+        fresh = generate_secrets()
+        data = {"secret_key": fresh["LINX_SECRET_KEY"], "data_key": fresh["LINX_DATA_KEY"]}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh)
@@ -140,12 +146,81 @@ class Settings:
 
     @staticmethod
     def _check_data_key(key: str) -> None:
+        if _fernet_bytes(key) is None:
+            raise ConfigurationError("LINX_DATA_KEY is not a Fernet key (32 url-safe base64-encoded bytes): "
+                                     "`linx secrets generate` prints one.")
+
+
+#: the environments where weak secrets are let through: a developer's machine and the test suite
+LENIENT_ENVS = ("development", "test")
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_MIN_DISTINCT = 10
+DATA_KEY_HALF_MIN_DISTINCT = 8  # distinct bytes in each 16-byte half of a Fernet key (random: 16 in 10^13 fall short)
+#: secret keys seen in examples, tutorials and test suites, compared without case or separators (-, _, ., space)
+PLACEHOLDERS = frozenset({"changeme", "changeit", "secret", "secretkey", "mysecret", "supersecret", "password",
+                          "passw0rd", "testsecretkey", "test", "testing", "dev", "development", "devkey",
+                          "default", "insecure", "example", "linx", "linxsecretkey", "letmein", "xxx", "todo"})
+#: words that mark a placeholder whatever surrounds them ("please-change-me-...", "your-secret-key-here")
+PLACEHOLDER_WORDS = ("changeme", "changethis", "replaceme", "placeholder", "yoursecret", "notasecret",
+                     "insecure", "example")
+
+
+def check_secrets(secret_key: str, data_key: str, env: str = "production") -> None:
+    """Refuse secrets too weak for ``env``: a secret key under :data:`SECRET_KEY_MIN_LENGTH` characters, a
+    known placeholder, or one of fewer than :data:`SECRET_KEY_MIN_DISTINCT` distinct characters; a data key
+    that is not a Fernet key, or whose signing or encryption half is nearly one byte repeated (an all-zero
+    key); the same value for both. The secret key signs the Gateway's session cookies and derives the demo
+    API key: guessed, it opens a customer's steps with no link and no passcode.
+
+    The message names the settings and the fix, never the secret itself.
+    """
+    problems = []
+    normal = "".join(ch for ch in secret_key.lower() if ch not in "-_. ")
+    if normal in PLACEHOLDERS or any(word in normal for word in PLACEHOLDER_WORDS):
+        problems.append("LINX_SECRET_KEY is a placeholder from an example")
+    elif len(secret_key) < SECRET_KEY_MIN_LENGTH:
+        problems.append(f"LINX_SECRET_KEY has {len(secret_key)} characters (at least {SECRET_KEY_MIN_LENGTH} "
+                        "are needed)")
+    elif len(set(secret_key)) < SECRET_KEY_MIN_DISTINCT:
+        problems.append(f"LINX_SECRET_KEY has {len(set(secret_key))} distinct characters (at least "
+                        f"{SECRET_KEY_MIN_DISTINCT} are needed)")
+    raw = _fernet_bytes(data_key)
+    if raw is None:
+        problems.append("LINX_DATA_KEY is not a Fernet key (32 url-safe base64-encoded bytes)")
+    elif len(set(raw)) == 1:
+        problems.append("LINX_DATA_KEY is one byte repeated")
+    elif min(len(set(raw[:16])), len(set(raw[16:]))) < DATA_KEY_HALF_MIN_DISTINCT:
+        problems.append("LINX_DATA_KEY is not random (a half of it is nearly one byte repeated)")
+    if secret_key == data_key:
+        problems.append("LINX_SECRET_KEY and LINX_DATA_KEY are the same")
+    if problems:
+        raise ConfigurationError(
+            f"Weak secrets for LINX_ENV={env}: {'; '.join(problems)}. Run `linx secrets generate` and set the "
+            "LINX_SECRET_KEY and LINX_DATA_KEY lines it prints in the environment of every LinX process "
+            "(a new LINX_SECRET_KEY invalidates the API keys and passcodes issued with the old one; a new "
+            "LINX_DATA_KEY cannot open the numbers sealed with the old one). Weak keys are allowed only with "
+            "LINX_ENV=development or test.")
+
+
+def generate_secrets() -> dict[str, str]:
+    """Fresh ``LINX_SECRET_KEY`` (64 url-safe characters, 384 random bits) and ``LINX_DATA_KEY`` (a Fernet
+    key), drawn again in the (astronomically rare) case that :func:`check_secrets` would refuse them."""
+    while True:
+        values = {"LINX_SECRET_KEY": secrets.token_urlsafe(48), "LINX_DATA_KEY": Fernet.generate_key().decode()}
         try:
-            if len(base64.urlsafe_b64decode(key.encode())) != 32:
-                raise ValueError
-        except (ValueError, TypeError):
-            raise ConfigurationError(
-                "LINX_DATA_KEY is not a Fernet key (32 url-safe base64-encoded bytes).") from None
+            check_secrets(values["LINX_SECRET_KEY"], values["LINX_DATA_KEY"])
+        except ConfigurationError:  # pragma: no cover - about 1 draw in 10^12
+            continue
+        return values
+
+
+def _fernet_bytes(key: str) -> bytes | None:
+    """The 32 bytes of a Fernet key, or None if ``key`` is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(key.encode())
+    except (ValueError, TypeError):
+        return None
+    return raw if len(raw) == 32 else None
 
 
 def _coerce(f: Field[Any], raw: str, key: str) -> object:

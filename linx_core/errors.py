@@ -69,6 +69,13 @@ class Unauthorized(LinxError):
         super().__init__(message, code, 401)
 
 
+class Forbidden(LinxError):
+    """The caller is known but may not do this (HTTP 403): a read-only API key asked to write."""
+
+    def __init__(self, message: str = "Not allowed.", code: str = "FORBIDDEN") -> None:
+        super().__init__(message, code, 403)
+
+
 class ProviderError(Exception):
     """A call to an outside provider (a channel, a rail) that did not work.
 

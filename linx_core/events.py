@@ -143,6 +143,13 @@ class WorkflowLocked(Payload):
     status = _status(WORKFLOWS, required=True)
 
 
+class ApiKeyChanged(Payload):
+    apiKeyId = fields.UUID(required=True)
+    prefix = fields.String(required=True, metadata={"description": "The key's first characters, as listed."})
+    label = fields.String(required=True, allow_none=True)
+    readOnly = fields.Boolean(required=True)
+
+
 class NotificationStatusChanged(Payload):
     workflowId = fields.UUID(required=True)
     notificationId = fields.UUID(required=True)
@@ -210,6 +217,9 @@ CORE_EVENT_TYPES = (
     EventType("financial-account.state-updated", "A customer's financial account was added or changed state.",
               FinancialAccountStateUpdated),
     EventType("transactions.status-changed", "A transaction moved to another status.", TransactionStatusChanged),
+    EventType("linx.api-key-issued", "An API key of the business was issued (never the key itself).", ApiKeyChanged),
+    EventType("linx.api-key-revoked", "An API key of the business was revoked: it is refused from now on.",
+              ApiKeyChanged),
 )
 
 

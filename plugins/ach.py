@@ -8,9 +8,15 @@ Reserve's holidays.
   (cut-offs 10:30, 14:45 and 16:45; settlement 13:00, 17:00 and 18:00 the same day); after the last
   cut-off, or on a day without settlement, in the next banking day's first window. NEXT_DAY entries
   go in the window whose cut-off is 17:00 on a banking day, settling at 08:30 the next banking day.
-- **Files.** When a window's cut-off passes, the rail writes one NACHA file for it
-  (``<instance>/rails/ach/nacha/ACH-YYYYMMDD-<window>.ach``): one PPD batch per business account,
-  entry transaction codes 22/32 (credit to checking/savings) for SEND and 27/37 (debit) for REQUEST.
+- **Files.** When a window's cut-off passes, the rail writes one NACHA file for it: one PPD batch per
+  business account, entry transaction codes 22/32 (credit to checking/savings) for SEND and 27/37
+  (debit) for REQUEST. The format requires each entry's full account number in the file, so the file
+  is sealed at rest with the data key (Fernet, ``<instance>/rails/ach/nacha/ACH-YYYYMMDD-<window>.ach.sealed``,
+  readable by its owner only) and opened only to hand it to the bank's transport (the sandbox's is
+  :class:`SandboxBank`); :meth:`AchSandbox.open_file` opens one for an operator or a test. Each file
+  cycle (any submit, poll or cancel) also purges the files older than the rule files'
+  ``nacha.retentionDays`` (days after the window's day), with the sealed account numbers the ledger kept
+  for them.
 - **Statuses.** PROCESSING until the cut-off; APPROVED once the file is sent; SETTLED (SEND) or
   CLEARED (REQUEST) on the settlement date; returns arrive one banking day after settlement at 10:00
   (REVERSED with the return code), and a transfer is final two banking days after settlement.
@@ -63,6 +69,22 @@ RETURNS = {
     "000111111116": ("R03", "No account / unable to locate account"),
 }
 DECLINED_AMOUNT = Decimal("13.13")
+SEALED_SUFFIX = ".ach.sealed"
+DEFAULT_RETENTION_DAYS = 90  # the rule files' default (``nacha.retentionDays``), for a rail built without rules
+
+
+class SandboxBank:
+    """The sandbox ODFI's file transport: it takes a NACHA file's clear text, as a bank's SFTP drop would.
+
+    It keeps nothing: it checks the file's shape (records of 94 characters, a file header first) and logs
+    the file's name and entry count, never its content. A real deployment passes its own ``transport``.
+    """
+
+    def __call__(self, name, text):
+        records = text.splitlines()
+        if not records or not records[0].startswith("101") or any(len(r) != nacha.RECORD_SIZE for r in records):
+            raise RailError("FILE_REFUSED", f"The bank refused {name}: not a NACHA file.", permanent=False)
+        log.info("ach: %s handed to the sandbox bank (%s entries)", name, sum(r.startswith("6") for r in records))
 
 def windows_after(priority, moment):
     """The windows, ``(id, cut-off, settlement)``, of ``priority`` whose cut-off is after ``moment``, in order."""
@@ -92,11 +114,17 @@ class AchSandbox(Solution):
     required_parameters = ("priority",)
     limits = {"USD": {"min": "0.01", "max": "1000000.00"}}
 
-    def __init__(self, folder=None, seal=None, unseal=None, company_name=None, company_id=None, odfi=None):
+    def __init__(self, folder=None, seal=None, unseal=None, company_name=None, company_id=None, odfi=None,
+                 transport=None, retention_days=None):
+        """``transport(name, text)`` takes each file's clear text to the bank (default :class:`SandboxBank`);
+        ``retention_days``: days a file is kept after its window's day, a number or a function returning one
+        (the runtime's reads the rule files' ``nacha.retentionDays`` when the files are purged)."""
         self.folder = Path(folder) if folder else None
         self.ledger = Ledger(self.folder, "ach") if folder else None
         self.seal = seal
         self.unseal = unseal
+        self.transport = transport or SandboxBank()
+        self.retention_days = retention_days if retention_days is not None else DEFAULT_RETENTION_DAYS
         self.company_name = company_name or os.environ.get("LINX_ACH_COMPANY_NAME") or "LINX SANDBOX"
         self.company_id = company_id or os.environ.get("LINX_ACH_COMPANY_ID") or "1234567890"
         self.odfi = odfi or os.environ.get("LINX_ACH_ODFI") or "110000000"
@@ -240,13 +268,14 @@ class AchSandbox(Solution):
         raise RailError("NO_WINDOW", "No ACH window is open.", permanent=False)
 
     def _window_file(self, window_id):
-        return self.files_folder / f"ACH-{window_id}.ach"
+        return self.files_folder / f"ACH-{window_id}{SEALED_SUFFIX}"
 
     def _closed(self, conn, window_id):
         return self._window_file(window_id).exists()
 
     def close_due_windows(self, now=None):
-        """Write the NACHA file of every window whose cut-off has passed; returns the files written."""
+        """The file cycle: write, seal and hand to the bank the NACHA file of every window whose cut-off has
+        passed, then purge the files past their retention. Returns the files written (sealed)."""
         if self.ledger is None:
             return []
         now = now or clock.now()
@@ -260,11 +289,55 @@ class AchSandbox(Solution):
                     due.setdefault(data["window"], []).append(dict(data, reference=row["reference"]))
             for window_id, entries in sorted(due.items(), key=lambda kv: kv[1][0]["cutoff"]):
                 path = self._write_file(window_id, entries)
+                try:
+                    self._hand_to_bank(path)
+                except Exception as exc:  # noqa: BLE001 - not sent: no file, the entries stay queued for the next cycle
+                    path.unlink(missing_ok=True)
+                    log.warning("ach window %s: the bank's transport did not take the file: %s: %s", window_id,
+                                type(exc).__name__, getattr(exc, "reason", exc))
+                    continue
                 for entry in entries:
                     self.ledger.update(conn, entry["reference"], status="SENT", file=path.name)
                 written.append(path)
                 log.info("ach window %s: %s entries in %s", window_id, len(entries), path.name)
+        self.purge_files(now)
         return written
+
+    def _hand_to_bank(self, path):
+        """Open the sealed file and give its clear text to the bank's transport: the only place it is opened
+        (but :meth:`open_file`, an operator's or a test's)."""
+        self.transport(path.name[: -len(SEALED_SUFFIX)] + ".ach", self.open_file(path))
+
+    def open_file(self, path):
+        """The clear text of the sealed NACHA file ``path`` (one of :meth:`files`), for an operator or a test."""
+        return self._unseal(Path(path).read_text(encoding="ascii"))
+
+    def purge_files(self, now=None):
+        """Delete the NACHA files older than the retention (days after their window's day, Eastern), and the
+        sealed account numbers the ledger kept for them. Returns the names purged."""
+        if self.ledger is None or not self.files_folder.exists():
+            return []
+        now = now or clock.now()
+        days = self.retention_days() if callable(self.retention_days) else self.retention_days
+        oldest_kept = eastern_date(now) - dt.timedelta(days=int(days))
+        purged = []
+        for path in self.files():
+            try:
+                day = dt.datetime.strptime(path.name.split("-")[1], "%Y%m%d").date()
+            except (IndexError, ValueError):
+                continue  # not a file of this rail's naming: left alone
+            if day >= oldest_kept:
+                continue
+            with self.ledger.transaction() as conn:
+                for row in conn.execute("SELECT reference, data FROM transfers").fetchall():
+                    data = json.loads(row["data"])
+                    if data.get("file") == path.name and data.get("sealedAccount"):
+                        self.ledger.update(conn, row["reference"], sealedAccount=None, purgedAt=iso(now))
+                path.unlink(missing_ok=True)
+            purged.append(path.name)
+        if purged:
+            log.info("ach: purged %s NACHA file(s) older than %s days: %s", len(purged), days, ", ".join(purged))
+        return purged
 
     def _write_file(self, window_id, entries):
         cutoff = parse_time(entries[0]["cutoff"])
@@ -296,9 +369,10 @@ class AchSandbox(Solution):
         with contextlib.suppress(OSError):
             os.chmod(folder, 0o700)
         path = self._window_file(window_id)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".ach")
+        sealed = self._seal(text)  # the clear text never touches the disk
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=SEALED_SUFFIX)
         with os.fdopen(fd, "w", encoding="ascii", newline="") as fh:
-            fh.write(text)
+            fh.write(sealed)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
@@ -306,10 +380,10 @@ class AchSandbox(Solution):
         return path
 
     def files(self):
-        """The NACHA files written so far, oldest window first."""
+        """The sealed NACHA files kept (written, not yet purged), by name; open one with :meth:`open_file`."""
         if self.folder is None or not self.files_folder.exists():
             return []
-        return sorted(self.files_folder.glob("ACH-*.ach"))
+        return sorted(self.files_folder.glob(f"ACH-*{SEALED_SUFFIX}"))
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -330,7 +404,8 @@ def for_runtime(rt):
     if rt is None:  # rules only (``load_rules``): no transfer is ever made with it
         return AchSandbox()
     return AchSandbox(Path(rt.settings.instance_path) / "rails" / NAME,
-                      seal=lambda number: rt.vault.seal_text(number), unseal=lambda sealed: rt.vault.unseal(sealed))
+                      seal=lambda number: rt.vault.seal_text(number), unseal=lambda sealed: rt.vault.unseal(sealed),
+                      retention_days=lambda: rt.rules.nacha["retentionDays"])  # rt.rules is built after the rails
 
 
 @hookimpl

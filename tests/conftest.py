@@ -26,7 +26,8 @@ from linx_core.testing.postgres import ADMIN, admin_connection, temporary_databa
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = ADMIN
-SECRET_KEY = "test-secret-key"
+# strong enough for the tests that run LinX in production mode (linx_core.config.check_secrets)
+SECRET_KEY = "linx-suite-7Qx2vR9mKp4Wz8Ns3Jd6Hb1Lf5Tc0Ya"
 DATA_KEY = Fernet.generate_key().decode()
 INSTANCE = tempfile.mkdtemp(prefix="linx-test-instance-")
 

@@ -109,3 +109,29 @@ def test_outside_development_nothing_is_sent_and_the_failure_says_why(rt, tmp_pa
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "not sent" in logged and link not in logged and "+16471234567" not in logged
     assert not console.inbox_path(runtime).exists()
+
+
+# -- the pages outside the Gateway carry its security headers (issue 12, item 8) -----------------------------------
+
+GATEWAY_HEADERS = {"Content-Security-Policy": "default-src 'self'", "X-Frame-Options": "DENY",
+                   "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+
+
+@pytest.mark.parametrize("path", ["/dev/messages", "/dev/messages.json", "/v2/docs", "/v2/openapi.json"])
+def test_the_developer_inbox_and_the_api_docs_carry_the_gateways_security_headers(dev, path):
+    _, client, _ = dev
+    answer = client.get(path)
+    assert answer.status_code == 200
+    for name, value in GATEWAY_HEADERS.items():
+        assert answer.headers.get(name) == value, (path, name, answer.headers)
+
+
+def test_the_api_docs_work_under_that_policy(dev):
+    """default-src 'self': no inline script or style, nothing from another host; its stylesheet is served."""
+    _, client, _ = dev
+    html = client.get("/v2/docs").get_data(as_text=True)
+    assert not re.search(r"<script|<style|\sstyle=|\son[a-z]+=|javascript:", html, re.I)
+    sources = re.findall(r'(?:href|src)="([^"#]+)"', html)
+    assert sources and not [s for s in sources if re.match(r"(https?:)?//", s)], sources
+    [stylesheet] = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert client.get(stylesheet).status_code == 200

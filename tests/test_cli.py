@@ -129,11 +129,34 @@ def test_business_create_and_a_new_key(linx):
     created = ok_json(linx("business", "create", "Acme", "--json"))
     assert set(created) == {"businessId", "apiKey"}
     issued = ok_json(linx("business", "key", "Acme", "--json"))
+    assert set(issued) == {"businessId", "apiKey", "prefix", "label", "readOnly"}
     assert issued["businessId"] == created["businessId"]
     assert issued["apiKey"] != created["apiKey"]
     # both keys are valid, both stored only as hashes
     assert len(key_rows(linx.database, created["apiKey"])) == 1
     assert len(key_rows(linx.database, issued["apiKey"])) == 1
+
+
+def test_labelled_and_read_only_keys_are_listed_and_revoked_by_label_or_prefix(linx):
+    ok(linx("init"))
+    first = ok_json(linx("business", "create", "Acme", "--json"))["apiKey"]
+    ci = ok_json(linx("business", "key", "Acme", "--label", "ci", "--read-only", "--json"))
+    assert ci["label"] == "ci" and ci["readOnly"] is True and ci["prefix"] == ci["apiKey"][:10]
+    refused(linx("business", "key", "Acme", "--label", "ci"), "labelled 'ci' already")
+    refused(linx("business", "key", "Acme", "--label", "bad label"), "label")
+    listed = ok_json(linx("business", "keys", "Acme", "--json"))["keys"]
+    assert [(k["label"], k["readOnly"], k["revokedAt"]) for k in listed] == [("default", False, None),
+                                                                            ("ci", True, None)]
+    assert ci["apiKey"] not in json.dumps(listed)
+    table = ok(linx("business", "keys", "Acme"))
+    assert "PREFIX" in table and "LAST USED" in table and ci["prefix"] in table and "read" in table
+    revoked = ok_json(linx("business", "revoke-key", "Acme", "ci", "--json"))
+    assert revoked["label"] == "ci" and revoked["revokedAt"]
+    assert key_rows(linx.database, ci["apiKey"])[0][1] is not None
+    assert "Revoked the key" in ok(linx("business", "revoke-key", "Acme", first[:10]))
+    refused(linx("business", "revoke-key", "Acme", first[:10]), "no key")
+    assert all(k["revokedAt"] for k in ok_json(linx("business", "keys", "Acme", "--json"))["keys"])
+    ok(linx("business", "key", "Acme", "--label", "ci"))  # the label is free again
 
 
 def test_creating_a_business_twice_is_refused_clearly(linx):
@@ -208,3 +231,77 @@ def test_production_without_a_secret_key_names_the_variable(linx):
 def test_rules_check_needs_no_secrets(linx):
     assert "OK" in ok(linx("rules", "check", LINX_ENV="production"))
     assert not (linx.tmp_path / "instance").exists()
+
+
+# -- secrets in production, `linx secrets generate`, make run's settings file (issue 12, item 1) ------------------
+
+WEAK = {"LINX_ENV": "production", "LINX_SECRET_KEY": "changeme",
+        "LINX_DATA_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}  # an all-zero Fernet key
+
+
+def generated(linx):
+    lines = ok(linx("secrets", "generate")).splitlines()
+    values = dict(line.split("=", 1) for line in lines)
+    assert list(values) == ["LINX_SECRET_KEY", "LINX_DATA_KEY"], lines
+    return values
+
+
+@pytest.mark.parametrize("command", [["init"], ["serve", "--port", "1"], ["worker"], ["worker", "--once"],
+                                     ["business", "create", "Acme"]])
+def test_production_refuses_to_start_with_weak_secrets(linx, command):
+    err = refused(linx(*command, **WEAK), "LINX_SECRET_KEY", "placeholder", "LINX_DATA_KEY", "one byte repeated",
+                  "linx secrets generate")
+    assert "changeme" not in err
+    assert not linx.database.exists() and not (linx.tmp_path / "instance").exists()
+
+
+def test_secrets_generate_prints_fresh_keys_that_production_accepts(linx):
+    first, second = generated(linx), generated(linx)
+    assert first != second
+    as_json = ok_json(linx("secrets", "generate", "--json"))
+    assert set(as_json) == {"LINX_SECRET_KEY", "LINX_DATA_KEY"} and as_json != first
+    assert "applied" in ok(linx("init", LINX_ENV="production", **first))
+    created = ok_json(linx("business", "create", "Acme", "--json", LINX_ENV="production", **first))
+    assert created["apiKey"]
+    ok(linx("init", LINX_ENV="production", **as_json))
+
+
+@pytest.mark.parametrize("env", ["production", "test"])
+def test_init_demo_is_refused_outside_development(linx, env):
+    refused(linx("init", "--demo", LINX_ENV=env, **generated(linx)), "--demo", "development", "linx business create")
+    assert not linx.database.exists()
+
+
+def _fresh_shell(linx, *args, cwd=None, **env):
+    """``linx`` as pasted into a new shell: no LINX_* variable but those given."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LINX_")}
+    environ.update(env)
+    return subprocess.run([str(LINX), *args], cwd=cwd or linx.tmp_path, env=environ, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_a_new_shell_in_the_clone_uses_the_settings_make_run_wrote(linx):
+    clone = linx.tmp_path
+    other = clone / "other.db"
+    written = subprocess.run([sys.executable, "-m", "linx_core.devfile", "instance/linx.env"], cwd=clone,
+                             env=dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=f"sqlite:///{other}"),
+                             capture_output=True, text=True, timeout=60)
+    assert written.returncode == 0, written.stderr
+    assert (clone / "instance" / "linx.env").stat().st_mode & 0o777 == 0o600
+
+    done = _fresh_shell(linx, "init", "--demo", "--json")
+    assert done.returncode == 0 and "instance/linx.env" in done.stderr, done.stderr
+    assert json.loads(done.stdout)["apiKey"] and other.exists()
+    assert (clone / "instance" / "secrets.json").exists()  # development's keys, as make run's
+    assert _fresh_shell(linx, "business", "create", "Acme", LINX_ENV="development").returncode == 0
+
+    # production, or another folder: the file is not read
+    refused(_fresh_shell(linx, "init", LINX_ENV="production"), "LINX_SECRET_KEY")
+    elsewhere = clone / "elsewhere"
+    elsewhere.mkdir()
+    refused(_fresh_shell(linx, "init", cwd=elsewhere), "LINX_SECRET_KEY")
+    assert not (elsewhere / "linx.db").exists()
+
+    # a file that does not say development is refused, not half-read
+    (clone / "instance" / "linx.env").write_text(f"LINX_DATABASE_URL=sqlite:///{other}\n")
+    refused(_fresh_shell(linx, "init"), "instance/linx.env", "LINX_ENV=development")

@@ -9,7 +9,7 @@ from linx_core import events, hookimpl
 from linx_core.events import CORE_EVENT_TYPES, EventType, EventTypes, UnknownEventType
 from linx_core.plugins import make_manager
 from linx_core.runtime import Runtime
-from linx_core.services import journey
+from linx_core.services import businesses, journey
 from linx_core.store import db
 from linx_core.store.models import Event
 
@@ -95,6 +95,8 @@ def test_every_event_a_journey_records_matches_its_schema_strictly(rt, api, demo
     api.client.post(f"/v2/linx/workflows/{locked['id']}/extend", json={"expireInHours": 48}, headers=api.headers())
     api.client.post(f"/v2/linx/workflows/{locked['id']}/resend", headers=api.headers())
     link_token(rt, locked["id"])
+    businesses.issue_key(rt, demo[0], "ci", read_only=True)
+    businesses.revoke_key(rt, demo[0], "ci")
     seen = {}
     for event in Event.select():
         assert event.type in rt.event_types

@@ -187,7 +187,8 @@ def test_another_business_events_are_never_listed(rt, api, other_api, demo, othe
     assert ids(listing(api)) == [str(mine.id)]
     assert listing(api, type="financial-account.state-updated")["content"] == []
     assert listing(api, since=iso(clock.now()))["content"] == []
-    assert ids(listing(other_api)) == [str(theirs.id), str(their_account.id)]
+    listed = [e["id"] for e in listing(other_api)["content"] if not e["type"].startswith("linx.api-key-")]
+    assert listed == [str(theirs.id), str(their_account.id)]  # (its first key's issue is its own event too)
 
 
 @pytest.mark.parametrize("since", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"])

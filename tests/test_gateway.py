@@ -552,11 +552,12 @@ def test_a_cancelled_workflow_shows_the_cancelled_page(rt, api, visitor):
     wid, token, passcode = opened(rt, api, 0)
     page = visitor.open(token, passcode)
     assert api.client.post(f"/v2/linx/workflows/{wid}/cancel", headers=api.headers()).status_code == 200
-    step = visitor.get(f"/g/{wid}/step")
-    assert step.status == 410 and step.h1 == "This request was cancelled" and "Demo Co" in step.html
-    posted = visitor.submit(page, "Continue")
-    assert posted.status == 410 and posted.h1 == "This request was cancelled"
-    assert visitor.get(f"/l/{token}").status == 410
+    posted = visitor.submit(page, "Continue")  # the cancel ended the session
+    assert posted.status == 403 and posted.h1 == "Open the link from your message"
+    assert _ended(visitor, wid)
+    again = visitor.get(f"/l/{token}")  # the link says why
+    assert again.status == 410 and again.h1 == "This request was cancelled" and "Demo Co" in again.html
+    assert visitor.get(f"/g/{wid}/step").status == 403  # and binds nothing
 
 
 def test_five_wrong_passcodes_lock_the_link_with_an_event_and_a_resend_unlocks_it(rt, api, visitor):
@@ -571,7 +572,7 @@ def test_five_wrong_passcodes_lock_the_link_with_an_event_and_a_resend_unlocks_i
     assert "Ask Demo Co to send you the link again." in locked.html
     assert visitor.get(f"/l/{token}").status == 423
     assert visitor.post(f"/g/{wid}/start", {"csrf_token": page.form("Continue")["fields"]["csrf_token"],
-                                            "passcode": passcode}).status == 423  # even the right one now
+                                            "passcode": passcode}).status == 403  # the lock ended the session
     [event] = Event.select().where((Event.type == "linx.workflow-locked") & (Event.subject_id == wid))
     assert event.data["attempts"] == 5
     resent = api.client.post(f"/v2/linx/workflows/{wid}/resend", headers=api.headers())
@@ -580,6 +581,56 @@ def test_five_wrong_passcodes_lock_the_link_with_an_event_and_a_resend_unlocks_i
     new_token = link_token(rt, wid)
     fresh = Visitor(visitor.client.application).open(new_token, new_passcode)
     assert fresh.status == 200 and fresh.h1 == "Welcome back, John"
+
+
+def _ended(visitor, wid):
+    """Every page of the workflow sends ``visitor`` back to the link: its session is over."""
+    for url in (f"/g/{wid}/step", f"/g/{wid}", f"/g/{wid}/done", f"/g/{wid}/decline"):
+        page = visitor.get(url)
+        assert page.status == 403 and page.h1 == "Open the link from your message", url
+    return True
+
+
+def test_a_resend_ends_every_session_and_link_sent_before(rt, api, app, visitor):
+    wid, token, passcode = opened(rt, api, 0)
+    page = visitor.open(token, passcode)
+    assert page.status == 200 and visitor.get(f"/g/{wid}/step").status == 200
+    onlooker = Visitor(app, addr="198.51.100.20")  # opened the link, no passcode yet
+    waiting = onlooker.get(f"/l/{token}")
+    resent = api.client.post(f"/v2/linx/workflows/{wid}/resend", headers=api.headers())
+    assert resent.status_code == 200, resent.get_json()
+    new_passcode = resent.get_json()["passcode"]
+    assert visitor.submit(page, "Continue").status == 403  # a form of the old session changes nothing
+    assert onlooker.submit(waiting, "Continue", follow=False, passcode=new_passcode).status == 403
+    assert _ended(visitor, wid)
+    old = visitor.get(f"/l/{token}")
+    assert old.status == 410 and old.h1 == "This link has expired"
+    assert _ended(visitor, wid)  # the old link binds nothing
+    new_token = link_token(rt, wid)
+    assert new_token != token
+    landing = visitor.get(f"/l/{new_token}")  # the new link, and only with the new passcode
+    assert visitor.submit(landing, "Continue", follow=False, passcode=passcode).status == 422
+    fresh = visitor.open(new_token, new_passcode)
+    assert fresh.status == 200 and fresh.h1 == "Welcome back, John"
+
+
+def test_a_lockout_ends_the_sessions_and_the_link_then_opens_only_the_locked_page(rt, api, app, visitor):
+    wid, token, passcode = opened(rt, api, 0)
+    assert visitor.open(token, passcode).status == 200  # the customer, past the passcode
+    guesser = Visitor(app, addr="198.51.100.21")
+    wrong = "000000" if passcode != "000000" else "111111"
+    page = guesser.get(f"/l/{token}")
+    for _attempt in range(4):
+        page = guesser.submit(page, "Continue", follow=False, passcode=wrong)
+    assert guesser.submit(page, "Continue", follow=False, passcode=wrong).status == 423
+    assert _ended(visitor, wid) and _ended(guesser, wid)
+    for someone in (visitor, guesser, Visitor(app, addr="198.51.100.22")):
+        locked = someone.get(f"/l/{token}")
+        assert locked.status == 423 and locked.h1 == "This link is locked"
+        assert _ended(someone, wid)
+    resent = api.client.post(f"/v2/linx/workflows/{wid}/resend", headers=api.headers()).get_json()
+    assert visitor.get(f"/l/{token}").status == 410
+    assert visitor.open(link_token(rt, wid), resent["passcode"]).h1 == "Welcome back, John"
 
 
 def test_decline_asks_a_reason_from_the_rules_and_ends_the_workflow(rt, api, visitor):

@@ -73,6 +73,26 @@ def test_five_wrong_passcodes_lock_the_workflow_and_resend_unlocks(api, rt):
     assert journey.check_passcode(rt, wf["id"], resent["passcode"]).ok
 
 
+def test_a_lockout_shows_on_the_workflow_until_a_resend_clears_it(api, rt):
+    wf = created(api, seed(0))
+    assert (wf["locked"], wf["lockedAt"]) == (False, None)
+    frozen = FrozenClock()
+    clock.set_clock(frozen)
+    for _ in range(5):
+        journey.check_passcode(rt, wf["id"], "x")
+    shown = api.get(f"/v2/linx/workflows/{wf['id']}").get_json()
+    assert shown["locked"] is True and shown["lockedAt"] == frozen.now().isoformat().replace("+00:00", "Z")
+    [listed] = [w for w in api.get("/v2/linx/workflows").get_json()["content"] if w["id"] == wf["id"]]
+    assert (listed["locked"], listed["lockedAt"]) == (True, shown["lockedAt"])
+    resent = api.client.post(f"/v2/linx/workflows/{wf['id']}/resend", headers=api.headers()).get_json()
+    assert (resent["locked"], resent["lockedAt"]) == (False, None)
+    again = api.get(f"/v2/linx/workflows/{wf['id']}").get_json()
+    assert (again["locked"], again["lockedAt"]) == (False, None)
+    document = api.client.get("/v2/openapi.json").get_json()
+    properties = document["components"]["schemas"]["Workflow"]["properties"]
+    assert properties["locked"]["type"] == "boolean" and properties["lockedAt"]["format"] == "date-time"
+
+
 def test_a_right_passcode_resets_the_count(api, rt):
     wf = created(api, seed(0))
     journey.check_passcode(rt, wf["id"], "bad")

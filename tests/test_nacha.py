@@ -68,7 +68,7 @@ def submit(ach, n, type, subtype, amount, business=BUSINESS_A, number=None, rout
 def window_file(ach):
     freeze(AFTER_SD1)
     [path] = ach.close_due_windows()
-    return path.read_text(encoding="ascii")
+    return ach.open_file(path)  # sealed at rest: opened through the rail's helper
 
 
 def test_a_file_with_every_transaction_code_and_two_businesses(ach):

@@ -1,6 +1,8 @@
 """ACH: same-day and next-day windows on the clock, a NACHA file per window, settlement, returns."""
 import datetime as dt
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -105,7 +107,7 @@ def test_an_entry_waits_for_its_window_then_settles(ach):
     frozen.advance(minutes=90)  # 10:30: the cut-off
     answer = ach.status(answer.reference)
     assert (answer.status, answer.check_at) == ("APPROVED", at(3, 13))
-    assert [p.name for p in ach.files()] == ["ACH-20260203-SD1.ach"]
+    assert [p.name for p in ach.files()] == ["ACH-20260203-SD1.ach.sealed"]
     frozen.advance(hours=2, minutes=30)  # 13:00: settlement
     answer = ach.status(answer.reference)
     assert (answer.status, answer.check_at) == ("SETTLED", at(5, 17))  # returns may come for two banking days
@@ -174,7 +176,7 @@ def test_cancel_before_the_cut_off_leaves_the_entry_out_of_the_file(ach):
     frozen.advance(hours=2)
     assert ach.status(dropped).status == "CANCELLED"
     assert ach.status(kept).status == "APPROVED"
-    parsed = nacha_reader.read(ach.files()[0].read_text())
+    parsed = nacha_reader.read(ach.open_file(ach.files()[0]))
     assert [e["amountCents"] for b in parsed["batches"] for e in b["entries"]] == [10000]
     with pytest.raises(RailError) as caught:
         ach.cancel(kept)
@@ -190,11 +192,12 @@ def test_each_window_writes_its_own_file(ach):
     ach.submit(transfer(3, amount="3.00", priority="NEXT_DAY"), "key-3")
     frozen.advance(hours=6)  # 17:00: SD2, SD3 (empty) and ND have closed
     ach.close_due_windows()
-    assert [p.name for p in ach.files()] == ["ACH-20260203-ND.ach", "ACH-20260203-SD1.ach", "ACH-20260203-SD2.ach"]
-    amounts = {p.name: [e["amountCents"] for b in nacha_reader.read(p.read_text())["batches"] for e in b["entries"]]
+    assert [p.name for p in ach.files()] == ["ACH-20260203-ND.ach.sealed", "ACH-20260203-SD1.ach.sealed",
+                                             "ACH-20260203-SD2.ach.sealed"]
+    amounts = {p.name: [e["amountCents"] for b in nacha_reader.read(ach.open_file(p))["batches"] for e in b["entries"]]
                for p in ach.files()}
-    assert amounts == {"ACH-20260203-SD1.ach": [10000], "ACH-20260203-SD2.ach": [200],
-                       "ACH-20260203-ND.ach": [300]}
+    assert amounts == {"ACH-20260203-SD1.ach.sealed": [10000], "ACH-20260203-SD2.ach.sealed": [200],
+                       "ACH-20260203-ND.ach.sealed": [300]}
 
 
 def test_the_ledger_never_holds_a_full_account_number(ach):
@@ -243,7 +246,7 @@ def test_a_transfer_through_linx_waits_for_its_window_and_settles(rt, demo, tmp_
     run(runtime)
     assert reload(tx).status == "APPROVED"
     [path] = runtime.solution("ach").files()
-    parsed = nacha_reader.read(path.read_text())
+    parsed = nacha_reader.read(runtime.solution("ach").open_file(path))
     [entry] = parsed["batches"][0]["entries"]
     assert (entry["code"], entry["amountCents"], entry["account"], entry["routing"]) == \
         (code, 25625, "000123456789", "110000000")
@@ -303,7 +306,7 @@ def test_a_next_day_transfer_after_the_friday_cut_off_settles_on_tuesday_after_a
     advance_to(frozen, at(17, 17))
     run(runtime)
     assert reload(tx).status == "APPROVED"
-    assert [p.name for p in runtime.solution("ach").files()] == ["ACH-20260217-ND.ach"]
+    assert [p.name for p in runtime.solution("ach").files()] == ["ACH-20260217-ND.ach.sealed"]
     advance_to(frozen, at(18, 8, 30))
     run(runtime)
     assert reload(tx).status == "SETTLED"
@@ -351,3 +354,103 @@ def test_a_holder_name_nacha_cannot_carry_is_refused(rt):
     cyrillic = AccountDetails(kind="BANK", subtype="CHECKING", number="000123456789", holder_name="Иван Петров",
                               routing_number="011000015", last4="6789")
     assert "Latin" in rt.solution("ach").can_pay(cyrillic)
+
+
+# -- the files at rest: sealed, handed to the bank, purged -------------------------------------------------
+
+
+def clear_hits(folder, number):
+    """The files under ``folder`` holding ``number`` in clear (SQLite files and WALs included)."""
+    return [p for p in Path(folder).rglob("*") if p.is_file() and number in p.read_bytes().decode("latin-1")]
+
+
+def test_a_nacha_file_is_sealed_at_rest_and_opened_only_for_the_banks_transport(tmp_path):
+    vault = Vault(Fernet.generate_key().decode())
+    handed = []
+    ach = AchSandbox(tmp_path / "ach", seal=vault.seal_text, unseal=vault.unseal,
+                     transport=lambda name, text: handed.append((name, text)))
+    frozen = freeze(at(3, 9))
+    ach.submit(transfer(number="000987654321"), "key-1")
+    frozen.advance(hours=2)
+    [path] = ach.close_due_windows()
+    assert path.name == "ACH-20260203-SD1.ach.sealed" and clear_hits(tmp_path, "000987654321") == []
+    [(name, text)] = handed  # the bank got the clear file, under its NACHA name
+    assert name == "ACH-20260203-SD1.ach" and text == ach.open_file(path)
+    [entry] = nacha_reader.read(text)["batches"][0]["entries"]
+    assert entry["account"] == "000987654321"
+    other = Vault(Fernet.generate_key().decode())
+    with pytest.raises(Exception, match="does not open"):  # another data key cannot open it
+        AchSandbox(tmp_path / "ach", seal=other.seal_text, unseal=other.unseal).open_file(path)
+
+
+def test_a_file_the_bank_does_not_take_is_written_again_at_the_next_cycle(tmp_path):
+    vault = Vault(Fernet.generate_key().decode())
+    down = [True]
+
+    def transport(name, text):
+        if down[0]:
+            raise OSError("connection refused")
+
+    ach = AchSandbox(tmp_path / "ach", seal=vault.seal_text, unseal=vault.unseal, transport=transport)
+    frozen = freeze(at(3, 9))
+    reference = ach.submit(transfer(), "key-1").reference
+    frozen.advance(hours=2)
+    assert ach.close_due_windows() == [] and ach.files() == []
+    assert ach.status(reference).status == "PROCESSING"
+    down[0] = False
+    assert [p.name for p in ach.close_due_windows()] == ["ACH-20260203-SD1.ach.sealed"]
+    assert ach.status(reference).status == "APPROVED"
+
+
+def test_nacha_files_are_purged_after_the_retention_days_of_the_rule_files(rt, demo, tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "rules", rules,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (rules / "nacha.yaml").write_text("nacha:\n  retentionDays: 5\n")
+    frozen = freeze(at(3, 9))
+    runtime = rail_runtime(rt, tmp_path / "instance", rules_dir=str(rules))
+    assert runtime.rules.nacha == {"retentionDays": 5}
+    ach = runtime.solution("ach")
+    workflow_id = create(api_for(runtime, demo[1]), body(solution="ach", phone="+16475550203"))
+    tx = to_confirmation(runtime, workflow_id, dict(BANK_FORM, accountNumber="000444555666"))
+    run(runtime)
+    advance_to(frozen, at(3, 10, 30))
+    run(runtime)
+    assert reload(tx).status == "APPROVED"
+    [path] = ach.files()
+    assert "000444555666" in ach.open_file(path) and clear_hits(tmp_path, "000444555666") == []
+    [kept] = ach.ledger.transfers()
+    assert kept["sealedAccount"] and kept["file"] == path.name
+
+    advance_to(frozen, at(8, 23))  # five days after the window's day: still kept
+    assert ach.purge_files() == [] and path.exists()
+    advance_to(frozen, at(9, 0, 1))  # the sixth day: the next file cycle purges it
+    ach.status(kept["reference"])
+    assert not path.exists() and ach.files() == []
+    [purged] = ach.ledger.transfers()
+    assert purged["sealedAccount"] is None and purged["purgedAt"]
+    assert ach.status(kept["reference"]).status == "SETTLED"  # the entry's history stays
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "'90'", "9999", "[]"])
+def test_a_bad_retention_is_refused_with_its_place(value, tmp_path):
+    from linx_core.errors import RuleFileError
+    from linx_core.rules import load_rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "rules", rules,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (rules / "nacha.yaml").write_text(f"nacha:\n  retentionDays: {value}\n")
+    with pytest.raises(RuleFileError) as caught:
+        load_rules(rules)
+    assert [p.path for p in caught.value.problems] == ["nacha.yaml:2: nacha.retentionDays"], caught.value.problems
+
+
+def test_without_a_nacha_section_files_are_kept_90_days(tmp_path):
+    from linx_core.rules import load_rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "rules", rules,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (rules / "nacha.yaml").unlink()
+    assert load_rules(rules).nacha == {"retentionDays": 90}

@@ -1,7 +1,8 @@
 """A known card number and a known bank account number go through whole flows (push to card, ACH, wire);
 then the database, the captured logs, every event, every webhook body and every API response are searched
-for them: zero hits. (The ACH rail's NACHA file must hold the account number, by format: it is checked to
-be readable by its owner only.)"""
+for them: zero hits, and so is every file under the instance folder. (The ACH rail's NACHA file must hold
+the account number, by format: it is sealed at rest with the data key, holds the number once opened, is
+readable by its owner only, and is purged after the rule files' retention.)"""
 import datetime as dt
 import json
 import logging
@@ -164,21 +165,23 @@ def test_no_full_number_anywhere(fresh, caplog, capfd):
             for model in MODELS:
                 rows = runtime.database.execute_sql(f'SELECT t::text FROM "{model._meta.table_name}" t').fetchall()
                 assert not [h for (row,) in rows for h in hits(row)], model
-        # the instance folder: the rails' ledgers, the console inbox; only the NACHA file holds the number
+        # the instance folder: the rails' ledgers, the console inbox and the NACHA file, sealed at rest
         instance = runtime.settings.instance_path
         from pathlib import Path
 
-        nacha_files = []
-        for path in Path(instance).rglob("*"):
-            if path.is_file():
-                found = hits(path.read_bytes().decode("latin-1"))
-                if path.suffix == ".ach":
-                    nacha_files.append(path)
-                    assert found == ["account: 000555666777", "account: 555666777"]
-                    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-                    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-                else:
-                    assert not found, path
-        assert len(nacha_files) == 1
+        ach = runtime.solution("ach")
+        [nacha_file] = ach.files()
+        assert hits(ach.open_file(nacha_file)) == ["account: 000555666777", "account: 555666777"]  # by format
+        assert stat.S_IMODE(nacha_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(nacha_file.parent.stat().st_mode) == 0o700
+        files = [path for path in Path(instance).rglob("*") if path.is_file()]
+        assert nacha_file in files and len(files) > 3
+        for path in files:
+            assert not hits(path.read_bytes().decode("latin-1")), path
+        # past the rule files' retention, the next file cycle purges the file and the ledger's sealed number
+        frozen.advance(days=runtime.rules.nacha["retentionDays"] + 1)
+        ach.status(ach.ledger.transfers()[0]["reference"])
+        assert ach.files() == [] and not nacha_file.exists()
+        assert [t["sealedAccount"] for t in ach.ledger.transfers()] == [None]
     finally:
         receiver.down()

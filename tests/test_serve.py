@@ -224,3 +224,49 @@ def test_a_worker_process_never_imports_the_web_layer(tmp_path):
     assert ran.returncode == 0, ran.stderr
     said = ran.stdout.splitlines()
     assert said[-2].startswith("ran ") and said[-1] == "[]", ran.stdout
+
+
+# -- development on a public address (issue 12, item 8) ------------------------------------------------------------
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_development_refuses_a_non_loopback_address_without_i_know(tmp_path, host):
+    env = dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=f"sqlite:///{tmp_path}/linx.db",
+               LINX_INSTANCE_PATH=str(tmp_path / "instance"))
+    result = subprocess.run([LINX, "serve", "--host", host, "--port", str(_free_port())], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "non-loopback" in result.stderr and "--i-know" in result.stderr and "/dev/messages" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_may_serve_on_every_address(tmp_path):
+    from linx_core.config import generate_secrets
+
+    env = dict(os.environ, LINX_ENV="production", LINX_DATABASE_URL=f"sqlite:///{tmp_path}/none.db",
+               **generate_secrets())
+    result = subprocess.run([LINX, "serve", "--host", "0.0.0.0", "--port", str(_free_port())], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "linx init" in result.stderr and "--i-know" not in result.stderr
+
+
+def test_development_on_every_address_with_i_know_serves_and_warns_loudly(tmp_path):
+    port = _free_port()
+    env, _ = _environment(tmp_path, port)
+    server = subprocess.Popen([LINX, "serve", "--host", "0.0.0.0", "--port", str(port), "--no-worker", "--i-know"],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert _wait(lambda: _up(f"http://127.0.0.1:{port}")), "the server did not come up"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0]
+    assert "WARNING" in output and "DEVELOPMENT MODE ON A NON-LOOPBACK ADDRESS (0.0.0.0, --i-know)" in output, output
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True),
+                                            ("[::1]", True), ("localhost", True), ("0.0.0.0", False),
+                                            ("::", False), ("", False), ("192.168.1.20", False),
+                                            ("10.0.0.5", False), ("no-such-host.invalid", False)])
+def test_which_hosts_are_loopback(host, loopback):
+    from linx_core.cli import _loopback
+
+    assert _loopback(host) is loopback

@@ -13,7 +13,7 @@ from linx_core import store
 from linx_core.errors import ConfigurationError
 from linx_core.store import models
 from linx_core.store.fields import MoneyField
-from linx_core.store.migrate import migrate, pending
+from linx_core.store.migrate import MIGRATIONS_DIR, migrate, pending
 from linx_core.vault import Vault, mask
 
 from .conftest import DATA_KEY
@@ -108,7 +108,7 @@ def test_sqlite_database_file_is_a_real_sqlite_database(tmp_path):
 
     rt = Runtime(test_settings(database_url=f"sqlite:///{tmp_path}/real.db"))
     applied = rt.migrate()
-    assert applied == ["0001_initial"]
+    assert applied[0] == "0001_initial" and applied == sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))
     tables = {r[0] for r in sqlite3.connect(tmp_path / "real.db").execute("select name from sqlite_master")}
     assert {"workflow", "workflow_step", "event", "job", "idempotency_record", "linx_migration"} <= tables
     assert rt.migrate() == []

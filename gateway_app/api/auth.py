@@ -13,12 +13,13 @@ from .body import parse_json
 
 
 def require_business():
-    """``before_request`` for API blueprints: sets ``g.business`` or answers 401."""
+    """``before_request`` for API blueprints: sets ``g.business`` or answers 401 (403 for a read-only key
+    asked to write: ``READ_ONLY_API_KEY``)."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Send your API key as `Authorization: Bearer <apiKey>`.", "MISSING_API_KEY")
-    g.business = businesses.authenticate(key.strip())
+    g.business = businesses.authenticate(key.strip(), request.method)
 
 
 def idempotent(view):

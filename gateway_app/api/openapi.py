@@ -14,7 +14,8 @@ bp = Blueprint("openapi", __name__)
 
 ERRORS = {
     400: "The request is malformed: bad JSON, wrong content type, wrong types, unknown or missing fields.",
-    401: "No API key, or a key that is not valid.",
+    401: "No API key, or a key that is not valid (or revoked).",
+    403: "The API key is read-only (errorCode READ_ONLY_API_KEY): it may only GET.",
     404: "No such resource (another business's resources look the same).",
     409: "A conflict: an Idempotency-Key reused with another body or still in flight, or a move the state "
          "does not allow (errorCode names the state, e.g. WORKFLOW_COMPLETED, TRANSACTION_PROCESSING).",
@@ -127,9 +128,18 @@ def build_spec(rt):
     transactions.add_paths(spec, errors)
     document = spec.to_dict()
     for operations in document["paths"].values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             _state_the_limits(operation, rt.settings)
+            _refused_to_read_only_keys(method, operation)
     return document
+
+
+def _refused_to_read_only_keys(method, operation):
+    """Every operation a key must be allowed to write for answers 403 to a read-only key
+    (:func:`gateway_app.api.auth.require_business`), whichever module declared it."""
+    if method.lower() not in ("get", "head", "options") and operation.get("security") and isinstance(operation, dict):
+        operation.setdefault("responses", {}).setdefault("403", {"description": ERRORS[403], "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 
 
 def _state_the_limits(operation, settings):

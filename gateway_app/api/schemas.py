@@ -33,7 +33,18 @@ class Timestamp(fields.DateTime):
 
 
 class IsSet(fields.Boolean):
-    """True when the attribute it reads has a value (``passcodeRequired`` from the passcode's hash)."""
+    """True when the attribute it reads has a value (``passcodeRequired`` from the passcode's hash).
+
+    ``reads`` names that attribute when another field already reads it with ``attribute=`` (marshmallow
+    refuses two fields with one ``attribute``): ``locked`` from ``locked_at``, which ``lockedAt`` shows.
+    """
+
+    def __init__(self, reads=None, **kwargs):
+        super().__init__(**kwargs)
+        self.reads = reads
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return super().get_value(obj, self.reads or attr, accessor, default)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value is not None
@@ -96,6 +107,10 @@ class WorkflowOut(Out):
     parameters = fields.Dict(metadata={"description": "The parameters as accepted; amounts as decimal strings."})
     customerMemo = fields.String(attribute="customer_memo", allow_none=True)
     passcodeRequired = IsSet(attribute="passcode_hash")
+    locked = IsSet(reads="locked_at", metadata={
+        "description": "Too many wrong passcodes: the link opens only a page saying so, until a resend."})
+    lockedAt = Timestamp(attribute="locked_at", allow_none=True, metadata={
+        "description": "When the passcode attempts ran out (null when not locked; a resend clears it)."})
     expireAt = Timestamp(attribute="expire_at")
     nextNotificationAt = Timestamp(attribute="next_notification_at", allow_none=True)
     completedAt = Timestamp(attribute="completed_at", allow_none=True)

@@ -2,6 +2,9 @@
 
 - the session (Flask's signed cookie) names one workflow; a session from one link never opens
   another, and a new link rebinds it (and asks for that link's passcode);
+- the session also carries the workflow's ``session_epoch`` as it was when bound: a resend, a cancel
+  or a passcode lockout moves the epoch on, and every session bound before opens nothing more (the
+  cookie lives in the browser, so it is the workflow's row that decides, read on every request);
 - every POST carries a CSRF token (Flask-WTF, :mod:`gateway_app.forms`), a new one for each new link
   and once past the passcode;
 - cookies are HttpOnly, SameSite=Lax, and Secure unless in development on plain http;
@@ -24,6 +27,14 @@ from ..forms import rotate_csrf
 from .blueprint import bp
 
 CSP = "default-src 'self'"
+#: on every Gateway page, and (unless a view sets its own) on every other response of the app: the developer
+#: inbox and /v2/docs included (``gateway_app.create_app``)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 DEFAULTS = {
     # (requests, seconds) per client address, in memory per process
     "LINX_GATEWAY_LINK_LIMIT": (30, 60.0),
@@ -90,10 +101,7 @@ def limit(kind):
 
 @bp.after_request
 def _security_headers(response):
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.update(SECURITY_HEADERS)
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")
     return response
@@ -116,6 +124,7 @@ def bind(workflow):
     """Bind this browser's session to ``workflow``, and to nothing else."""
     session.clear()
     session["wf"] = str(workflow.id)
+    session["ep"] = workflow.session_epoch
     session["ok"] = workflow.passcode_hash is None
     session["seen"] = int(time.time())
     rotate_csrf()
@@ -126,7 +135,8 @@ def touch():
 
 
 def is_bound(workflow):
-    return session.get("wf") == str(workflow.id)
+    """Whether this session is bound to ``workflow`` in its current epoch (no resend, cancel or lockout since)."""
+    return session.get("wf") == str(workflow.id) and session.get("ep") == workflow.session_epoch
 
 
 def passed():
@@ -145,7 +155,8 @@ def leave():
 
 
 def bound_workflow(workflow_id):
-    """The workflow this session is bound to, if it is ``workflow_id``; else :class:`NotBound`."""
+    """The workflow this session is bound to, if it is ``workflow_id`` and the session's epoch is still the
+    workflow's; else :class:`NotBound`."""
     if not workflow_id or session.get("wf") != workflow_id:
         raise NotBound()
     seen = session.get("seen", 0)
@@ -158,6 +169,9 @@ def bound_workflow(workflow_id):
     except ValueError:
         workflow = None
     if workflow is None:
+        raise NotBound()
+    if session.get("ep") != workflow.session_epoch:  # ended by a resend, a cancel or a lockout
+        session.clear()
         raise NotBound()
     return workflow
 

@@ -17,6 +17,7 @@ from .meta import (
     NAME,
     SECTION_SCHEMAS,
     Combination,
+    NachaSpec,
     NotificationsSpec,
     Strict,
     WorkflowSpec,
@@ -52,6 +53,8 @@ class RuleBook:
         self.combinations = data["combinations"]
         self.messages = data["messages"]
         self.notifications = data["notifications"]
+        #: the NACHA files' retention (``retentionDays``); optional in the rule files, defaults from the meta-schema
+        self.nacha = data["nacha"] or NachaSpec().load({})
         self.conditions = self._compile_conditions()
         self.request_schema = self._compile_request_schema()
         self._loaders = threading.local()  # one schema instance per thread, made on its first request
@@ -64,7 +67,8 @@ class RuleBook:
         fault at once (:class:`RuleFileError`)."""
         problems: list[Problem] = []
         data: dict[str, Any] = {"catalog": {}, "parameters": {}, "steps": {}, "solutions": {}, "workflow": {},
-                                "combinations": [], "messages": {}, "notifications": {}}
+                                "combinations": [], "messages": {}, "notifications": {},
+                                "nacha": {}}
         for section in REQUIRED_SECTIONS:
             if section not in doc.data:
                 problems.append(Problem(str(doc.directory), f"no rule file defines the section `{section}`",
@@ -84,8 +88,9 @@ class RuleBook:
                     loaded = load(Combination(), item, ("combinations", i))
                     if loaded:
                         data["combinations"].append(loaded)
-            elif section in ("workflow", "notifications"):
-                spec: Schema = WorkflowSpec() if section == "workflow" else NotificationsSpec()
+            elif section in ("workflow", "notifications", "nacha"):
+                spec: Schema = {"workflow": WorkflowSpec, "notifications": NotificationsSpec,
+                                "nacha": NachaSpec}[section]()
                 data[section] = load(spec, entries, (section,)) or {}
             elif section in SECTION_SCHEMAS:
                 for key, value in entries.items():

@@ -18,9 +18,10 @@ LIST_SECTIONS = {"combinations"}
 MAP_SECTIONS = {
     "channels", "financialAccountSubTypes", "transactionTypes", "priorities", "currencies",
     "paymentReasons", "documents", "declineReasons", "profileFields", "countries", "profileForm",
-    "parameters", "steps", "solutions", "workflow", "messages", "notifications",
+    "parameters", "steps", "solutions", "workflow", "messages", "notifications", "nacha",
 }
-CATALOG_SECTIONS = MAP_SECTIONS - {"parameters", "steps", "solutions", "workflow", "messages", "notifications"}
+CATALOG_SECTIONS = MAP_SECTIONS - {"parameters", "steps", "solutions", "workflow", "messages", "notifications",
+                                   "nacha"}
 MAX_FILE_BYTES = 1_048_576
 PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_DEPTH = 32  # the shipped files nest 6 deep

@@ -273,4 +273,12 @@ class NotificationsSpec(Strict):
     sms = fields.Nested(SmsLimits, load_default=lambda: {"maxSegments": 2})
 
 
+class NachaSpec(Strict):
+    """The ACH rail's NACHA files: they carry full account numbers (the format requires them), so they are
+    sealed at rest and purged ``retentionDays`` after their window's day. The default keeps a file through
+    the 60 days in which a consumer may still dispute a debit (returns R05, R07, R10)."""
+
+    retentionDays = fields.Integer(strict=True, validate=validate.Range(min=1, max=3660), load_default=90)
+
+
 SECTION_SCHEMAS["messages"] = MessageSpec

@@ -1,15 +1,17 @@
 """Business accounts, their API keys and their own financial accounts."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import re
 import uuid
 from typing import TYPE_CHECKING
 
 import peewee
 
-from .. import clock
-from ..errors import Conflict, LinxError, NotFound, Problem, RuleViolation, Unauthorized
+from .. import clock, events
+from ..errors import Conflict, Forbidden, LinxError, NotFound, Problem, RuleViolation, Unauthorized
 from ..secrets import API_KEY_PREFIX, new_api_key, token_hash
 from ..store import Prepared, db
 from ..store.models import ApiKey, Business, BusinessFinancialAccount
@@ -21,7 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def create_business(rt: Runtime, name: str, display_name: str | None = None,
                     passcode_default: bool = True) -> tuple[Business, str]:
-    """A new business and its first API key: ``(business, key)``; the key is shown only now."""
+    """A new business and its first API key, labelled ``default``: ``(business, key)``; the key is shown only
+    now."""
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise RuleViolation("A business needs a name of 1 to 120 characters.",
@@ -32,7 +35,7 @@ def create_business(rt: Runtime, name: str, display_name: str | None = None,
                                        passcode_default=passcode_default)
         except peewee.IntegrityError:
             raise Conflict(f"A business named {name!r} exists already.", "BUSINESS_EXISTS") from None
-        key = issue_key(rt, business)
+        key = issue_key(rt, business, FIRST_KEY_LABEL)
     return business, key
 
 
@@ -43,11 +46,79 @@ def find_business(name: str) -> Business:
     return business
 
 
-def issue_key(rt: Runtime, business: Business) -> str:
-    """A new API key for ``business``; only its hash is kept."""
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+FIRST_KEY_LABEL = "default"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LAST_USED_EVERY = dt.timedelta(minutes=1)  # how stale a key's last_used_at may be: at most one write a minute
+
+
+def _check_label(business: Business, label: str | None) -> str | None:
+    """``label``, checked: 1 to 64 letters, digits, ``.``, ``_`` or ``-``, not like a key, and free among the
+    business's keys not revoked."""
+    if label is None:
+        return None
+    if not LABEL.fullmatch(label) or label.startswith(API_KEY_PREFIX):
+        raise RuleViolation("The label is not valid.", [Problem(
+            "label", f"Must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, and not "
+                     f"start with {API_KEY_PREFIX!r} (a key's prefix).", "INVALID_LABEL")])
+    if (ApiKey.select().where((ApiKey.business == business) & (ApiKey.label == label)
+                              & ApiKey.revoked_at.is_null()).exists()):
+        raise Conflict(f"{business.name} has a key labelled {label!r} already: revoke it first, or choose another "
+                       "label.", "API_KEY_LABEL_TAKEN")
+    return label
+
+
+def _key_event(rt: Runtime, row: ApiKey, type: str) -> None:
+    events.record(rt, row.business_id, type, row.id, {
+        "apiKeyId": str(row.id), "prefix": row.prefix, "label": row.label, "readOnly": row.read_only})
+
+
+def issue_key(rt: Runtime, business: Business, label: str | None = None, read_only: bool = False) -> str:
+    """A new API key for ``business``, under ``label`` (unique among its keys not revoked), and for reading
+    only when ``read_only``; only its hash is kept, and the key is shown only now."""
+    label = _check_label(business, label)
     key, prefix, digest = new_api_key()
-    ApiKey.create(business=business, prefix=prefix, key_hash=digest)
+    with db.atomic():
+        try:
+            with db.atomic():  # a savepoint: PostgreSQL's transaction stays usable after the refusal
+                row = ApiKey.create(business=business, prefix=prefix, key_hash=digest, label=label,
+                                    read_only=read_only, created_at=clock.now())
+        except peewee.IntegrityError:  # the same label, given at the same moment elsewhere
+            raise Conflict(f"{business.name} has a key labelled {label!r} already.", "API_KEY_LABEL_TAKEN") from None
+        _key_event(rt, row, "linx.api-key-issued")
     return key
+
+
+def list_keys(business: Business) -> list[ApiKey]:
+    """The business's keys, oldest first, revoked ones too (their hashes stay, for the audit)."""
+    return list(ApiKey.select().where(ApiKey.business == business).order_by(ApiKey.created_at, ApiKey.id))
+
+
+def revoke_key(rt: Runtime, business: Business, which: str) -> ApiKey:
+    """Revoke the key of ``business`` named by ``which``: its label, its prefix (``lx_`` and 7 more characters,
+    as listed), or the key itself. From the commit on, every process refuses it (:func:`authenticate` reads
+    the row on each request; nothing keeps it).
+    """
+    which = (which or "").strip()
+    query = ApiKey.select().where(ApiKey.business == business)
+    if which.startswith(API_KEY_PREFIX):
+        match = (ApiKey.key_hash == token_hash(which)) if len(which) > 16 else (ApiKey.prefix == which)
+    else:
+        match = ApiKey.label == which
+    found = list(query.where(match & ApiKey.revoked_at.is_null()))
+    if not found:
+        raise NotFound(f"{business.name} has no key {which!r} that is not revoked already.", "API_KEY_NOT_FOUND")
+    if len(found) > 1:
+        raise Conflict(f"Several keys of {business.name} begin with {which!r}: name it by its label or give the "
+                       "whole key.", "API_KEY_AMBIGUOUS")
+    row = found[0]
+    with db.atomic():
+        now = clock.now()
+        if ApiKey.update(revoked_at=now).where((ApiKey.id == row.id) & ApiKey.revoked_at.is_null()).execute() != 1:
+            raise NotFound(f"The key {which!r} was revoked meanwhile.", "API_KEY_NOT_FOUND")
+        row.revoked_at = now
+        _key_event(rt, row, "linx.api-key-revoked")
+    return row
 
 
 def ensure_key(business: Business, key: str) -> None:
@@ -68,13 +139,29 @@ _KEY_OWNER = Prepared(lambda key_hash: ApiKey.select(ApiKey, Business).join(Busi
                       ApiKey.key_hash)
 
 
-def authenticate(api_key: str | None) -> Business:
-    """The business that owns ``api_key``, or :class:`Unauthorized`."""
+_KEY_USED = Prepared(lambda id_, now, stale: ApiKey.update(last_used_at=now).where(
+    (ApiKey.id == id_) & (ApiKey.last_used_at.is_null() | (ApiKey.last_used_at < stale))),
+    ApiKey.id, ApiKey.last_used_at, ApiKey.last_used_at)
+
+
+def authenticate(api_key: str | None, method: str = "GET") -> Business:
+    """The business that owns ``api_key``, or :class:`Unauthorized`; :class:`Forbidden` when a read-only key
+    is used for ``method`` other than a read.
+
+    The key is looked up on every request, revoked keys excluded, and nothing remembers the answer: a
+    revocation holds on every process from its commit. ``last_used_at`` is written only when it is older
+    than :data:`LAST_USED_EVERY` (the UPDATE says so itself, so processes racing write it once).
+    """
     if not api_key or len(api_key) > 200:
         raise Unauthorized()
     row = _KEY_OWNER.first(token_hash(api_key))
     if row is None:
         raise Unauthorized("The API key is not valid.", "INVALID_API_KEY")
+    now = clock.now()
+    if row.last_used_at is None or row.last_used_at < now - LAST_USED_EVERY:
+        _KEY_USED.execute(row.id, now, now - LAST_USED_EVERY)
+    if row.read_only and method.upper() not in READ_METHODS:
+        raise Forbidden("This API key may only read (GET): use a key that is not read-only.", "READ_ONLY_API_KEY")
     return row.business
 
 
@@ -108,5 +195,5 @@ def add_financial_account(rt: Runtime, business: Business, name: str, subtype: s
         masked_number=mask(number) if number else "", created_at=clock.now())
 
 
-__all__ = ["create_business", "find_business", "issue_key", "authenticate", "add_financial_account",
-           "derived_key", "ensure_key", "LinxError"]
+__all__ = ["create_business", "find_business", "issue_key", "list_keys", "revoke_key", "authenticate",
+           "add_financial_account", "derived_key", "ensure_key", "LinxError"]

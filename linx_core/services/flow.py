@@ -72,8 +72,19 @@ def finish_workflow(rt: Runtime, workflow: Workflow, trigger: str) -> None:
 
 
 def revoke_links(workflow: Workflow) -> None:
-    """Every link of the workflow stops working (a cancel, a decline, the expiry)."""
+    """Every link of the workflow stops working (a cancel, a decline, the expiry, a resend)."""
     Link.update(revoked_at=clock.now()).where((Link.workflow == workflow.id) & Link.revoked_at.is_null()).execute()
+
+
+def end_sessions(workflow: Workflow) -> dict[str, int]:
+    """The change that ends every Gateway session bound to ``workflow`` so far: the next session epoch.
+
+    Merge it into the ``save_status``/``move`` of the change that calls for it (a resend, a cancel, a lockout),
+    so it is saved in that transaction under the workflow's version. The Gateway copies the epoch into a
+    session when it binds one and refuses a session whose epoch is not the workflow's: the cookie is signed,
+    not stored, so ending a session server-side means making what it carries out of date.
+    """
+    return {"session_epoch": workflow.session_epoch + 1}
 
 
 def schedule_reminder(rt: Runtime, workflow: Workflow, start: dt.datetime) -> dt.datetime | None:
@@ -150,5 +161,5 @@ def _step_event(rt: Runtime, workflow: Workflow, steps: list[WorkflowStep], step
     })
 
 
-__all__ = ["locked", "steps_of", "status_event", "move", "finish_workflow", "revoke_links", "schedule_reminder",
-           "complete_step", "move_step", "on_first_notification"]
+__all__ = ["locked", "steps_of", "status_event", "move", "finish_workflow", "revoke_links", "end_sessions",
+           "schedule_reminder", "complete_step", "move_step", "on_first_notification"]

@@ -64,7 +64,26 @@ def open_link(rt: Runtime, token: str | None) -> Workflow:
     reason = availability(workflow)
     if reason in ("EXPIRED", "CANCELLED", "ARCHIVED") or (link.revoked_at is not None and reason is None):
         raise Unavailable(reason or "EXPIRED", workflow)
+    if reason is None and workflow.status == "CREATED":
+        workflow = _sent_by_its_link(rt, workflow)
     return workflow
+
+
+def _sent_by_its_link(rt: Runtime, workflow: Workflow) -> Workflow:
+    """A live link of a workflow still CREATED: its message was handed to the channel, so it counts as sent.
+
+    The ``notify`` job records the link in the same transaction that marks its notification SENDING,
+    before the channel is called; the workflow becomes ACTIVE only when the job records the send
+    (``_finish``). A worker killed in between leaves the notification SENDING until its job's lease
+    ends (up to a minute), while the customer already holds the link: the link itself is the proof
+    that the message left, so opening it activates the workflow now, as
+    :func:`flow.on_first_notification` would (idempotent: the job's own ``_finish`` later finds it
+    ACTIVE). The message itself is never sent again: the job that comes back finds its notification
+    SENDING and marks it UNKNOWN (at most once). A link whose send failed was revoked and never gets here.
+    """
+    with db.atomic():
+        flow.on_first_notification(rt, workflow.id)
+    return Workflow.get_by_id(workflow.id)
 
 
 def availability(workflow: Workflow) -> str | None:
@@ -84,7 +103,8 @@ def confirmed(workflow: Workflow) -> bool:
 
 
 def check_passcode(rt: Runtime, workflow_id: uuid.UUID | str, passcode: str | None) -> PasscodeResult:
-    """Compare in constant time; count failures; lock (with an event) at the limit."""
+    """Compare in constant time; count failures; lock (with an event, ending the workflow's sessions) at the
+    limit."""
     limit = rt.rules.workflow["passcode"]["maxAttempts"]
     with db.atomic():
         workflow = flow.locked(workflow_id)
@@ -97,8 +117,10 @@ def check_passcode(rt: Runtime, workflow_id: uuid.UUID | str, passcode: str | No
             return PasscodeResult(True, limit)
         attempts = workflow.passcode_attempts + 1
         locked = attempts >= limit
+        # a lockout also ends the workflow's Gateway sessions (a customer already past the passcode too: whoever
+        # is guessing may share the device); its links then open only the locked page, until a resend
         save_status(workflow, workflow.status, passcode_attempts=attempts,
-                    locked_at=clock.now() if locked else None)
+                    **({"locked_at": clock.now(), **flow.end_sessions(workflow)} if locked else {}))
         if locked:
             events.record(rt, workflow.business_id, "linx.workflow-locked", workflow.id, {
                 "workflowId": str(workflow.id), "attempts": attempts, "status": workflow.status})

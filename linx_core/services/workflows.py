@@ -112,7 +112,7 @@ def cancel(rt: Runtime, business: Business, workflow_id: object) -> Workflow:
     """Cancel a waiting workflow; a payment not yet sent to its rail is cancelled with it (409 once it is)."""
     with db.atomic():
         workflow = flow.locked(get_workflow(business, workflow_id).id, business)
-        flow.move(rt, workflow, "cancel", next_notification_at=None)
+        flow.move(rt, workflow, "cancel", next_notification_at=None, **flow.end_sessions(workflow))
         flow.revoke_links(workflow)
         tx = Transaction.select().where(Transaction.workflow == workflow.id).first()
         if tx is not None:
@@ -158,6 +158,9 @@ MANUAL_WINDOW = dt.timedelta(minutes=10)
 def resend(rt: Runtime, business: Business, workflow_id: object) -> tuple[Workflow, str | None]:
     """Send the link again; unlock a workflow locked by passcode attempts; a new passcode if one is used.
 
+    Every link sent before stops working and every Gateway session of the workflow ends: whoever held the
+    old link or cookie (the old passcode with it) must now have the new message.
+
     Returns ``(workflow, passcode or None)``.
     """
     with db.atomic():
@@ -171,12 +174,14 @@ def resend(rt: Runtime, business: Business, workflow_id: object) -> tuple[Workfl
             raise LinxError(f"At most {MANUAL_SENDS_PER_WINDOW} resends in {MANUAL_WINDOW.seconds // 60} minutes.",
                             "RESEND_RATE_LIMITED", 429)
         passcode = None
-        changes: dict[str, Any] = {"locked_at": None, "passcode_attempts": 0, "updated_at": now}
+        changes: dict[str, Any] = {"locked_at": None, "passcode_attempts": 0, "updated_at": now,
+                                    **flow.end_sessions(workflow)}
         if workflow.passcode_hash:
             passcode = new_passcode(rt.rules.workflow["passcode"]["digits"])
             changes["passcode_hash"] = passcode_hash(rt.settings.secret_key, workflow.id, passcode)
         was_locked = workflow.locked_at is not None
         save_status(workflow, workflow.status, **changes)
+        flow.revoke_links(workflow)  # the new message carries a new link, made when it is sent
         notifications.queue(rt, workflow, "MANUAL")
         events.record(rt, workflow.business_id, "linx.workflow-resent", workflow.id, {
             "workflowId": str(workflow.id), "unlocked": was_locked, "newPasscode": passcode is not None})

@@ -100,12 +100,27 @@ class Business(BaseModel):
 
 
 class ApiKey(BaseModel):
+    """A business's API key: only its hash is kept; the prefix and the label tell keys apart.
+
+    A ``read_only`` key may only read (GET). ``last_used_at`` is written at most once a minute per key
+    (:func:`linx_core.services.businesses.authenticate`), so a busy key costs no write per request. Among
+    a business's keys not revoked, a label names one key (a partial unique index, below): a revoked
+    key's label can be given to its replacement.
+    """
+
     business = pw.ForeignKeyField(Business, backref="api_keys", on_delete="CASCADE")
     business_id: uuid.UUID  # peewee's accessor
     prefix = pw.CharField(max_length=16)
     key_hash = pw.CharField(max_length=64, unique=True)
+    label = pw.CharField(max_length=64, null=True)
+    read_only = pw.BooleanField(default=False)
     created_at = UTCDateTimeField(default=_now)
+    last_used_at = UTCDateTimeField(null=True)
     revoked_at = UTCDateTimeField(null=True)
+
+
+ApiKey.add_index(ApiKey.index(ApiKey.business, ApiKey.label, unique=True, where=ApiKey.revoked_at.is_null(),
+                              name="api_key_active_label"))
 
 
 class BusinessFinancialAccount(BaseModel):
@@ -184,6 +199,9 @@ class Workflow(BaseModel):
     passcode_hash = pw.CharField(max_length=64, null=True)
     passcode_attempts = pw.IntegerField(default=0)
     locked_at = UTCDateTimeField(null=True)
+    # bumped by a resend, a cancel and a passcode lockout: a Gateway session carries the epoch it was bound
+    # at, and one from an earlier epoch opens nothing (gateway_app.gateway.security)
+    session_epoch = pw.IntegerField(default=0)
     reminders_sent = pw.IntegerField(default=0)
     expire_at = UTCDateTimeField()
     next_notification_at = UTCDateTimeField(null=True)
