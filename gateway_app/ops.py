@@ -13,7 +13,15 @@ database instead of failing with it.
 
 Metrics live in a registry of this app's own (never prometheus_client's global one), and the
 database figures are read when Prometheus scrapes. None of them names a business or a customer.
+
+Who may read them: the counts are every tenant's together, so outside development ``/metrics`` is served
+only to ``Authorization: Bearer <LINX_METRICS_TOKEN>`` (compared in constant time; a missing or wrong
+token gets 401), or to anyone on the metrics address of ``linx serve --metrics-port`` (loopback unless
+told otherwise; the token is asked there too when it is set). Without the setting, outside development
+``/metrics`` answers 404, as a page that is not served. ``/readyz`` answers its status (200 or 503) to
+anyone, for load balancers; its details (database, rules, job lag) go only to whoever may read metrics.
 """
+import hmac
 import logging
 import time
 
@@ -23,7 +31,10 @@ from prometheus_client.core import GaugeMetricFamily
 
 from linx_core import __version__, clock, logging_setup
 from linx_core.lifecycle import WORKFLOW
+from linx_core.serving import METRICS_LISTENER
 from linx_core.store.models import Job, WebhookDelivery, Workflow
+
+from .errors import error_response
 
 log = logging.getLogger("linx.ops")
 
@@ -166,6 +177,37 @@ def _rollback(database):
         pass
 
 
+# -- who may read them -------------------------------------------------------------------------------
+
+
+def _bearer_token():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _token_matches(expected):
+    """The request's bearer token is ``expected``, compared in constant time (bytes: any text compares)."""
+    return hmac.compare_digest(_bearer_token().encode(), expected.encode())
+
+
+def may_read_metrics():
+    """Whether this request may read the metrics and the readiness details (see the module's docstring)."""
+    settings = _rt().settings
+    if settings.metrics_token:
+        return _token_matches(settings.metrics_token)
+    return bool(request.environ.get(METRICS_LISTENER)) or settings.development
+
+
+def _refusal():
+    """401 (with ``WWW-Authenticate``) when a token is set; else 404, as for a page that is not served here."""
+    if _rt().settings.metrics_token:
+        response = error_response(401, "Send the metrics token as `Authorization: Bearer <LINX_METRICS_TOKEN>`.",
+                                  "METRICS_TOKEN_REQUIRED")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return error_response(404, "No such resource.", "NOT_FOUND")
+
+
 # -- the endpoints ----------------------------------------------------------------------------------
 
 
@@ -177,7 +219,10 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Readiness: the database answers, the rules are loaded, and due jobs are not waiting too long."""
+    """Readiness: the database answers, the rules are loaded, and due jobs are not waiting too long.
+
+    The status (200 or 503, ``{"status": ...}``) is for anyone; what failed and why only for :func:`may_read_metrics`.
+    """
     rt = _rt()
     checks, failed = {}, []
     database = rt.database
@@ -215,7 +260,9 @@ def readyz():
             checks["jobLag"] = {"ok": False, "maxSeconds": bound,
                                 "error": f"The jobs could not be read ({type(exc).__name__})."}
             failed.append("jobLag")
-    body = {"status": "unavailable" if failed else "ready", "failed": failed, "checks": checks}
+    body = {"status": "unavailable" if failed else "ready"}
+    if may_read_metrics():
+        body.update(failed=failed, checks=checks)
     response = jsonify(body)
     response.status_code = 503 if failed else 200
     return response
@@ -223,7 +270,9 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    """The Prometheus text exposition of this app's registry."""
+    """The Prometheus text exposition of this app's registry, for :func:`may_read_metrics` alone."""
+    if not may_read_metrics():
+        return _refusal()
     return Response(current_app.extensions[EXTENSION].render(), content_type=CONTENT_TYPE_LATEST)
 
 

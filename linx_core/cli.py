@@ -251,7 +251,13 @@ def rules_check(directory: str | None) -> None:
 @click.option("--i-know", is_flag=True,
               help="In development, serve on a non-loopback address anyway (the developer inbox at /dev/messages "
                    "shows every customer's link to whoever reaches it).")
-def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, i_know: bool) -> None:
+@click.option("--metrics-port", type=click.IntRange(1, 65535),
+              help="Also listen on this port for /metrics and /healthz alone (no token asked there unless "
+                   "LINX_METRICS_TOKEN is set).")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="The address --metrics-port listens on.")
+def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, i_know: bool, metrics_port: int | None,
+          metrics_host: str) -> None:
     """Serve the API and the Gateway, with a worker thread unless --no-worker."""
     import signal
     import threading
@@ -261,6 +267,8 @@ def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, i_k
     from .logging_setup import configure
     from .worker import start_thread
 
+    metrics = (metrics_host, metrics_port) if metrics_port is not None else None
+    serving.check_metrics_address(host, port, metrics)
     rt = runtime(migrated=False, web=workers == 1)  # gunicorn's processes build their own, after the fork
     configure(rt.settings)
     _guard_public_development(rt, host, i_know)
@@ -271,19 +279,34 @@ def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, i_k
             return
     finally:
         signal.signal(signal.SIGTERM, before)
-    base = f"http://{host}:{port}"
+    base = f"http://{serving.address(host, port)}"
+    where = _metrics_where(rt, base, metrics)
     if workers > 1:
         _let_go_of_the_database(rt)
         click.echo(f"LinX is serving on {base}  (API docs: {base}/v2/docs) with {workers} gunicorn processes of "
-                   f"{threads} threads" + ("" if no_worker else ", each with a worker thread"))
-        serving.LinxServer(host, port, workers, threads, job_worker=not no_worker).run()
+                   f"{threads} threads" + ("" if no_worker else ", each with a worker thread") + f"; {where}")
+        serving.LinxServer(host, port, workers, threads, job_worker=not no_worker, metrics=metrics).run()
         return
     app = serving.web_app(rt)
     if not no_worker:
         start_thread(rt)
     click.echo(f"LinX is serving on {base}  (API docs: {base}/v2/docs)"
-               + ("" if no_worker else ", with a worker thread"))
-    serving.serve(app, host, port, threads)
+               + ("" if no_worker else ", with a worker thread") + f"; {where}")
+    serving.serve(app, host, port, threads, metrics)
+
+
+def _metrics_where(rt: Runtime, base: str, metrics: tuple[str, int] | None) -> str:
+    """Where Prometheus finds the metrics, for the start-up line (so a 404 on /metrics surprises no one)."""
+    from .serving import address
+
+    token = " with LINX_METRICS_TOKEN" if rt.settings.metrics_token else ""
+    if metrics is not None:
+        return f"metrics at http://{address(*metrics)}/metrics{token}"
+    if token:
+        return f"metrics at {base}/metrics{token}"
+    if rt.settings.development:
+        return f"metrics at {base}/metrics (development: no token)"
+    return "/metrics is not served (set LINX_METRICS_TOKEN or use --metrics-port)"
 
 
 def _guard_public_development(rt: Runtime, host: str, i_know: bool) -> None:

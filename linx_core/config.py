@@ -33,6 +33,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     log_format: str = "text"  # json: one JSON object per line, with the request's traceId
     ready_max_job_lag_seconds: int = 300  # /readyz fails when the oldest due job has waited longer
+    metrics_token: str = ""  # the bearer token /metrics and /readyz's details ask for (outside development)
     proxy_hops: int = 0  # reverse proxies in front of LinX whose X-Forwarded-* headers are trusted
     idempotency_ttl_hours: int = 24
     page_size_max: int = 100
@@ -84,7 +85,24 @@ class Settings:
         if settings.rail_timeout_seconds < 0:
             raise ConfigurationError("LINX_RAIL_TIMEOUT_SECONDS must be 0 (wait for ever) or a positive number "
                                      f"of seconds, not {settings.rail_timeout_seconds:g}.")
+        settings._check_metrics_token()
         return settings.with_secrets() if secrets else settings
+
+    #: the shortest ``LINX_METRICS_TOKEN`` taken: a scraper's token is a secret, not a password to remember
+    METRICS_TOKEN_MIN_LENGTH = 16
+
+    def _check_metrics_token(self) -> None:
+        """A token is printable ASCII without spaces (what an ``Authorization`` header can carry) and long enough
+        to be guessed by no one; the message never repeats it."""
+        token = self.metrics_token
+        if not token:
+            return
+        if not (token.isascii() and token.isprintable()) or " " in token:
+            raise ConfigurationError("LINX_METRICS_TOKEN must be printable ASCII without spaces "
+                                     "(python -c 'import secrets; print(secrets.token_urlsafe(32))').")
+        if len(token) < self.METRICS_TOKEN_MIN_LENGTH:
+            raise ConfigurationError(f"LINX_METRICS_TOKEN must be at least {self.METRICS_TOKEN_MIN_LENGTH} "
+                                     "characters (python -c 'import secrets; print(secrets.token_urlsafe(32))').")
 
     def with_secrets(self) -> "Settings":
         """Fill missing secrets from the instance folder in development, else refuse; refuse weak ones outside

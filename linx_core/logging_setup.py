@@ -10,15 +10,24 @@ every record is one line holding one JSON object::
 trace id (the one it answers in ``X-Trace-Id``) in :data:`trace_id` and a filter on the
 handler copies it onto every record, whichever logger wrote it. This module imports
 no Flask: anything that runs a unit of work (a request, a job) can set :data:`trace_id`.
+
+A line is one record, whatever the record holds: a caller's text that reaches a message (a title written
+before the API refused control characters, a provider's answer) could otherwise start a line that looks
+like LinX's own. The text format writes the message's control characters as escapes (``\n``, ``\x1b``,
+``\u202e``: :func:`linx_core.text.escape_controls`); the JSON format escapes, besides what JSON must,
+the characters JSON allows raw that some readers take as a line break or a change of direction. A
+traceback, which is lines by nature, stays as Python writes it after its record's line.
 """
 import contextvars
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from typing import IO, Any
 
 from .errors import ConfigurationError
+from .text import CONTROL, escape_controls
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -61,6 +70,10 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The record's line, its control characters escaped (the traceback, if any, follows as it is)."""
+        return escape_controls(super().formatMessage(record))
+
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         trace = getattr(record, "trace_id", None)
@@ -93,7 +106,13 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_") and key not in data:
                 data[key] = value
-        return json.dumps(data, default=str, ensure_ascii=False)
+        # json.dumps escapes U+0000-U+001F; DEL, the C1 controls, U+2028/U+2029 and the direction overrides it
+        # writes raw, and only inside strings, where \uXXXX means the same character
+        return CONTROL.sub(_json_escape, json.dumps(data, default=str, ensure_ascii=False))
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 class LinxHandler(logging.StreamHandler):

@@ -10,10 +10,19 @@ With ``--workers N``, gunicorn's master forks N processes; each one builds its o
 in the master), so no database connection, pooled or not, is ever shared across a fork. Each process
 serves requests on a pool of threads (the ``gthread`` worker class). SIGTERM to the master is a
 graceful stop: the processes finish the requests they hold, then exit.
+
+With ``--metrics-port``, the same processes also listen on a second address (loopback unless
+``--metrics-host`` says otherwise) that serves only ``/metrics`` and ``/healthz``
+(:class:`MetricsListener`): Prometheus scrapes there without a token, and the public address keeps
+``/metrics`` for the token alone. One app serves both, so the metrics describe the requests the public
+address served; the listener is told apart by the port the request arrived on, which the WSGI
+server (waitress, gunicorn) takes from the listening socket, never from a header.
 """
+import json
 import threading
+from collections.abc import Iterable
 from typing import Any
-from wsgiref.types import WSGIApplication
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from gunicorn.app.base import BaseApplication
 
@@ -52,12 +61,61 @@ def web_app(rt: Runtime) -> WSGIApplication:
     return app
 
 
-def serve(app: WSGIApplication, host: str, port: int, threads: int) -> None:
-    """Serve ``app`` (:func:`web_app`'s) in this process with waitress until it is stopped."""
+#: the WSGI environ key :class:`MetricsListener` sets (to ``True``) on a request that came in on the metrics address
+METRICS_LISTENER = "linx.metrics_listener"
+#: what the metrics address serves
+METRICS_PATHS = ("/metrics", "/healthz")
+
+
+class MetricsListener:
+    """WSGI middleware for a server listening on two addresses: what arrives on ``port`` (the metrics address)
+    reaches the app only for :data:`METRICS_PATHS`, marked with :data:`METRICS_LISTENER`; the rest is a 404
+    there. What arrives on any other port passes untouched (and unmarked: a header cannot set an environ key)."""
+
+    def __init__(self, app: WSGIApplication, port: int) -> None:
+        self.app = app
+        self.port = str(port)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("SERVER_PORT") != self.port:
+            return self.app(environ, start_response)
+        if environ.get("PATH_INFO") not in METRICS_PATHS:
+            body = json.dumps({"message": "The metrics address serves only /metrics and /healthz.",
+                               "errorCode": "NOT_FOUND"}).encode()
+            start_response("404 Not Found", [("Content-Type", "application/json"),
+                                             ("Content-Length", str(len(body))), ("Cache-Control", "no-store")])
+            return [body]
+        environ[METRICS_LISTENER] = True
+        return self.app(environ, start_response)
+
+
+def address(host: str, port: int) -> str:
+    """``host:port`` as waitress and gunicorn take it (an IPv6 host in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def check_metrics_address(host: str, port: int, metrics: tuple[str, int] | None) -> None:
+    """Refuse a metrics address that is the public one: the two are told apart by their port."""
+    if metrics is not None and metrics[1] == port:
+        raise ConfigurationError(f"--metrics-port {port} is the port the API and the Gateway are served on: "
+                                 "choose another one.")
+
+
+def with_metrics_listener(app: WSGIApplication, metrics: tuple[str, int] | None) -> WSGIApplication:
+    """``app``, behind :class:`MetricsListener` when there is a metrics address."""
+    return MetricsListener(app, metrics[1]) if metrics is not None else app
+
+
+def serve(app: WSGIApplication, host: str, port: int, threads: int,
+          metrics: tuple[str, int] | None = None) -> None:
+    """Serve ``app`` (:func:`web_app`'s) in this process with waitress until it is stopped; also on the
+    ``(host, port)`` of ``metrics``, for ``/metrics`` and ``/healthz`` alone, when given."""
     import waitress  # only for one process: gunicorn's processes do without it
 
+    check_metrics_address(host, port, metrics)
+    listen = address(host, port) + (" " + address(*metrics) if metrics is not None else "")
     # waitress would strip X-Forwarded-* before the app sees them: LINX_PROXY_HOPS alone decides what to trust
-    waitress.serve(app, host=host, port=port, threads=threads, ident="linx",
+    waitress.serve(with_metrics_listener(app, metrics), listen=listen, threads=threads, ident="linx",
                    clear_untrusted_proxy_headers=False)
 
 
@@ -69,10 +127,13 @@ class LinxServer(BaseApplication):
     """
 
     def __init__(self, host: str, port: int, workers: int, threads: int, job_worker: bool = False,
-                 graceful_timeout: int = 30) -> None:
-        self.options = dict(FIXED_OPTIONS, bind=f"{host}:{port}", workers=workers, threads=threads,
+                 graceful_timeout: int = 30, metrics: tuple[str, int] | None = None) -> None:
+        check_metrics_address(host, port, metrics)
+        bind = [address(host, port)] + ([address(*metrics)] if metrics is not None else [])
+        self.options = dict(FIXED_OPTIONS, bind=bind, workers=workers, threads=threads,
                             graceful_timeout=graceful_timeout, worker_exit=self._worker_exit)
         self.job_worker = job_worker
+        self.metrics = metrics
         self._worker: tuple[Worker, threading.Thread] | None = None  # this process's job worker and thread, once loaded
         super().__init__()
 
@@ -82,7 +143,7 @@ class LinxServer(BaseApplication):
 
     def load(self) -> WSGIApplication:
         rt = web_runtime()
-        app = web_app(rt)
+        app = with_metrics_listener(web_app(rt), self.metrics)
         if self.job_worker:
             self._worker = start_thread(rt)
         return app

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from linx_core import clock, hookimpl
 from linx_core.channels import ChannelError, Sent
+from linx_core.text import escape_controls
 
 log = logging.getLogger("linx.console")
 _lock = threading.Lock()
@@ -40,8 +41,10 @@ class ConsoleChannel:
                                f"{'LINX_TWILIO_*' if message.channel == 'SMS' else 'LINX_SMTP_*'} settings)",
                                permanent=True)
         message_id = "console-" + uuid.uuid4().hex
-        log.info("message %s to %s via %s (%s): %s", message_id, _mask(message.to), message.channel,
-                 message.origin, message.text)
+        # one line whatever the text holds (its paragraphs, or a control character from before the API refused
+        # them), under any handler, not only the one linx_core.logging_setup installs
+        log.info("message %s to %s via %s (%s): %s", message_id, escape_controls(_mask(message.to)), message.channel,
+                 message.origin, escape_controls(message.text))
         record = {"id": message_id, "at": clock.now().isoformat(), "channel": message.channel,
                   "to": message.to, "subject": message.subject, "text": message.text,
                   "origin": message.origin, "workflowId": message.workflow_id}

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, jsonify, render_template
 
 from linx_core import __version__
 from linx_core.services.workflows import SORTS
+from linx_core.text import CONTROL_PATTERN
 
 from . import events, schemas, transactions
 from .paging import sort_pattern
@@ -75,7 +76,8 @@ def build_spec(rt):
             "summary": "Search workflows",
             "security": [{"bearer": []}],
             "parameters": [
-                {"name": "search", "in": "query", "schema": {"type": "string", "maxLength": 200},
+                {"name": "search", "in": "query", "schema": {"type": "string", "maxLength": 200,
+                                                             "pattern": CONTROL_PATTERN},
                  "description": "Matches the id, title, phone, email or customer name."},
                 {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(
                     schemas.WorkflowOut._declared_fields["status"].metadata["enum"])}},

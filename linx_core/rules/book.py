@@ -154,7 +154,7 @@ class RuleBook:
             field.metadata = {**field.metadata, "description": checks.describe_parameter(self, name)}
         parameters = Strict.from_dict(param_fields, name="WorkflowParameters")
         step_entry = Strict.from_dict(
-            {"name": Text(required=True, validate=RuleOneOf(list(self.steps)),
+            {"name": Text(required=True, validate=RuleOneOf(list(self.steps)), show_pattern=False,
                           metadata={"description": "The step's name."})},
             name="WorkflowStepRequest",
         )

@@ -7,21 +7,46 @@ from typing import Any
 import phonenumbers
 from marshmallow import ValidationError, fields
 
+from ..text import CONTROL_PATTERN, has_controls
 from .messages import Coded, RuleEmail, RuleLength, RuleOneOf, RuleRange
 
 PARAMETER_TYPES = ("string", "enum", "phone", "email", "uuid", "money", "list", "object", "boolean")
 
 
-class Text(fields.String):
-    """A string; blank strings are refused and surrounding space is trimmed."""
+def control_characters() -> Coded:
+    """The refusal of a string holding a control character (400: like a wrong type, it is no text of any rule)."""
+    return Coded("Must not contain control characters (line breaks, tabs, escapes, NUL) or direction "
+                 "overrides.", "CONTROL_CHARACTER", 400)
+
+
+class PlainText(fields.String):
+    """A string with no control character (:mod:`linx_core.text`): a caller's free text, which reaches messages,
+    pages and logs. The OpenAPI document shows the rule as a ``pattern``, unless the field states a pattern or a
+    format of its own (a phone number, a UUID) or its values (``show_pattern=False``, an enum), none of which
+    holds a control character."""
+
+    def __init__(self, *, show_pattern: bool = True, **kwargs: Any) -> None:
+        metadata = dict(kwargs.get("metadata") or {})
+        if show_pattern and "pattern" not in metadata and "format" not in metadata:
+            metadata["pattern"] = CONTROL_PATTERN
+        super().__init__(**dict(kwargs, metadata=metadata))
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> str:
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if has_controls(value):  # before any trimming: the pattern speaks of the text as sent
+            raise ValidationError(control_characters())
+        return value
+
+
+class Text(PlainText):
+    """A plain string; blank strings are refused and surrounding space is trimmed."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
                      **kwargs: Any) -> str:
         value = super()._deserialize(value, attr, data, **kwargs).strip()
         if not value:
             raise ValidationError(Coded("Must not be blank.", "BLANK"))
-        if "\x00" in value:
-            raise ValidationError(Coded("Must not contain NUL characters.", "INVALID_FORMAT"))
         return value
 
 
@@ -116,7 +141,7 @@ def field_for(spec: Mapping[str, Any], catalog: Mapping[str, Any], required: boo
     if kind == "string":
         return Text(validate=RuleLength(min=spec.get("minLength", 1), max=spec.get("maxLength")), **common)
     if kind == "enum":
-        return Text(validate=RuleOneOf(list(catalog[spec["values"]])), **common)
+        return Text(validate=RuleOneOf(list(catalog[spec["values"]])), show_pattern=False, **common)
     if kind == "phone":
         meta.update(example="+16471234567", pattern=r"^\+[1-9]\d{1,14}$")
         return Phone(**common)
@@ -141,4 +166,5 @@ def field_for(spec: Mapping[str, Any], catalog: Mapping[str, Any], required: boo
     raise ValueError(kind)
 
 
-__all__ = ["field_for", "PARAMETER_TYPES", "WholeNumber", "StrictBoolean", "Text", "Money", "RuleRange"]
+__all__ = ["field_for", "PARAMETER_TYPES", "WholeNumber", "StrictBoolean", "PlainText", "Text", "Money", "RuleRange",
+           "control_characters"]

@@ -28,6 +28,7 @@ from ..store.models import (
     Workflow,
     WorkflowStep,
 )
+from ..text import has_controls
 from . import flow, limits, notifications, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
 from .paging import Page
@@ -314,8 +315,9 @@ def list_workflows(rt: Runtime, business: Business, search: str | None = None, s
                                 "NOT_ALLOWED"))
     if search is not None and len(search) > 200:
         problems.append(Problem("query.search", "Must be at most 200 characters.", "LENGTH"))
-    if search is not None and "\x00" in search:
-        problems.append(Problem("query.search", "Must not contain NUL characters.", "INVALID_TEXT"))
+    if search is not None and has_controls(search):  # what no stored text holds, as the API's fields refuse it
+        problems.append(Problem("query.search", "Must not contain control characters (line breaks, tabs, escapes, "
+                                "NUL) or direction overrides.", "CONTROL_CHARACTER"))
     if problems:
         raise InvalidRequest("The query is not valid.", problems)
     query = Workflow.select(Workflow).join(Customer, peewee.JOIN.LEFT_OUTER).switch(Workflow).where(

@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields
 
 from linx_core import events
 from linx_core.errors import InvalidRequest, LinxError, Problem, RuleViolation
+from linx_core.rules.fields import PlainText
 from linx_core.rules.messages import RuleLength, flatten, worst_status
 from linx_core.rules.meta import Strict
 
@@ -35,18 +36,19 @@ def request_schemas(names):
     types_doc = f"Event types to receive: any of {', '.join(names)}, or `{subscriptions.ALL_TYPES}` for all."
 
     class SubscriptionUpdateIn(Strict):
-        description = fields.String(validate=RuleLength(max=subscriptions.MAX_DESCRIPTION_LENGTH),
+        # free text, like a workflow's: no control character (400 CONTROL_CHARACTER, a pattern in OpenAPI)
+        description = PlainText(validate=RuleLength(max=subscriptions.MAX_DESCRIPTION_LENGTH),
                                     metadata={"description": "A note for you, at most 200 characters."})
-        url = fields.String(metadata={
+        url = PlainText(metadata={
             "description": "The receiver: http(s), no credentials, at most 2000 characters, reachable on the "
                            "internet (private and loopback addresses are refused).",
             "maxLength": guard.MAX_URL_LENGTH})
-        eventTypes = fields.List(fields.String(), validate=RuleLength(min=1, max=len(names) + 1),
+        eventTypes = fields.List(PlainText(), validate=RuleLength(min=1, max=len(names) + 1),
                                  metadata={"description": types_doc})
 
     class SubscriptionCreateIn(SubscriptionUpdateIn):
-        url = fields.String(required=True, metadata=SubscriptionUpdateIn._declared_fields["url"].metadata)
-        eventTypes = fields.List(fields.String(), required=True, validate=RuleLength(min=1, max=len(names) + 1),
+        url = PlainText(required=True, metadata=SubscriptionUpdateIn._declared_fields["url"].metadata)
+        eventTypes = fields.List(PlainText(), required=True, validate=RuleLength(min=1, max=len(names) + 1),
                                  metadata={"description": types_doc})
 
     return SubscriptionCreateIn, SubscriptionUpdateIn
