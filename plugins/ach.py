@@ -317,6 +317,7 @@ class AchSandbox(Solution):
         sealed account numbers the ledger kept for them. Returns the names purged."""
         if self.ledger is None or not self.files_folder.exists():
             return []
+        self.seal_clear_files()
         now = now or clock.now()
         days = self.retention_days() if callable(self.retention_days) else self.retention_days
         oldest_kept = eastern_date(now) - dt.timedelta(days=int(days))
@@ -338,6 +339,24 @@ class AchSandbox(Solution):
         if purged:
             log.info("ach: purged %s NACHA file(s) older than %s days: %s", len(purged), days, ", ".join(purged))
         return purged
+
+    def seal_clear_files(self):
+        """Seal in place the clear NACHA files an earlier version wrote (``ACH-*.ach``), so that no full account
+        number stays on disk after an upgrade; the purge then keeps or deletes them by their day like the others.
+        Returns the names sealed."""
+        sealed = []
+        for clear in sorted(self.files_folder.glob("ACH-*.ach")):
+            path = self._write_sealed(self.files_folder / (clear.name + ".sealed"), clear.read_text(encoding="ascii"))
+            with self.ledger.transaction() as conn:  # its entries name the sealed file now (the purge finds them)
+                for row in conn.execute("SELECT reference, data FROM transfers").fetchall():
+                    if json.loads(row["data"]).get("file") == clear.name:
+                        self.ledger.update(conn, row["reference"], file=path.name)
+            clear.unlink()
+            sealed.append(clear.name)
+        if sealed:
+            log.warning("ach: sealed %s clear NACHA file(s) written before files were sealed: %s", len(sealed),
+                        ", ".join(sealed))
+        return sealed
 
     def _write_file(self, window_id, entries):
         cutoff = parse_time(entries[0]["cutoff"])
@@ -369,8 +388,13 @@ class AchSandbox(Solution):
         with contextlib.suppress(OSError):
             os.chmod(folder, 0o700)
         path = self._window_file(window_id)
-        sealed = self._seal(text)  # the clear text never touches the disk
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=SEALED_SUFFIX)
+        self._write_sealed(path, text)  # the clear text never touches the disk
+        return path
+
+    def _write_sealed(self, path, text):
+        """``text`` sealed, written atomically to ``path`` (mode 0600)."""
+        sealed = self._seal(text)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=SEALED_SUFFIX)
         with os.fdopen(fd, "w", encoding="ascii", newline="") as fh:
             fh.write(sealed)
             fh.flush()

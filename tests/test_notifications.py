@@ -73,3 +73,46 @@ def test_a_link_sent_by_a_worker_killed_before_it_recorded_the_send_opens_at_onc
     assert len([m for m in read_inbox(rt) if m["workflowId"] == wid]) == 1
     assert Workflow.get_by_id(wid).status == "ACTIVE"
     assert Job.get_by_id(job.id).status == "DONE"
+
+
+def test_a_link_revoked_while_it_is_being_opened_activates_nothing(api, rt, monkeypatch):
+    """The link is read again under the workflow's lock before it activates the workflow: a resend or a cancel
+    that revoked it in between wins (found by review: the activation read only the link read before)."""
+    from linx_core.services import journey
+    from linx_core.store.models import Link
+
+    wid, _passcode = create(api, 2)
+    monkeypatch.setattr(sending, "_finish", lambda *a, **k: (_ for _ in ()).throw(Killed()))
+    with pytest.raises(Killed):
+        Worker(rt).run_until_idle()
+    monkeypatch.undo()
+    [message] = [m for m in read_inbox(rt) if m["workflowId"] == wid]
+    token = re.search(r"/l/([A-Za-z0-9_-]+)", message["text"]).group(1)
+    real = journey.availability
+
+    def revoked_meanwhile(workflow):  # a resend revokes the link between open_link's check and the activation
+        Link.update(revoked_at=clock.now()).where(Link.workflow == workflow.id).execute()
+        return real(workflow)
+
+    monkeypatch.setattr(journey, "availability", revoked_meanwhile)
+    with pytest.raises(journey.Unavailable):
+        journey.open_link(rt, token)
+    assert Workflow.get_by_id(wid).status == "CREATED"
+
+
+def test_a_message_that_could_not_be_sent_leaves_no_live_link(api, rt, monkeypatch):
+    """A permanent channel failure fails the notification and voids the link it would have carried."""
+    from linx_core.channels import ChannelError
+    from linx_core.store.models import Link
+    from linx_plugins import console
+
+    wid, _passcode = create(api, 2)
+
+    def refused(self, message):
+        raise ChannelError("BLOCKED", "the number refuses messages", permanent=True)
+
+    monkeypatch.setattr(console.ConsoleChannel, "send", refused)
+    Worker(rt).run_until_idle()
+    assert Notification.get(Notification.workflow == wid).status == "FAILED"
+    links = list(Link.select().where(Link.workflow == wid))
+    assert links and all(link.revoked_at is not None for link in links)

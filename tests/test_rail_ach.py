@@ -454,3 +454,22 @@ def test_without_a_nacha_section_files_are_kept_90_days(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     (rules / "nacha.yaml").unlink()
     assert load_rules(rules).nacha == {"retentionDays": 90}
+
+
+def test_clear_nacha_files_from_before_the_upgrade_are_sealed_then_purged_by_their_day(ach):
+    """Files written in clear by an earlier version (``ACH-*.ach``) are sealed in place at the next file cycle,
+    their entries follow them, and the retention then applies (found by review: they stayed in clear forever)."""
+    freeze(at(3, 9))
+    ach.submit(transfer(1), "key-1")  # a file cycle's ledger and folder exist
+    folder = ach.files_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    old_text, recent_text = "101 OLD 000999888777\n", "101 RECENT 000111222333\n"
+    (folder / "ACH-20200101-SD1.ach").write_text(old_text, encoding="ascii")
+    (folder / "ACH-20260202-ND.ach").write_text(recent_text, encoding="ascii")
+    ach.purge_files(at(3, 9))
+    assert not list(folder.glob("ACH-*.ach"))  # no clear file left
+    names = [p.name for p in ach.files()]
+    assert "ACH-20200101-SD1.ach.sealed" not in names  # past the retention: gone
+    assert "ACH-20260202-ND.ach.sealed" in names
+    recent = folder / "ACH-20260202-ND.ach.sealed"
+    assert "000111222333" not in recent.read_text() and ach.open_file(recent) == recent_text

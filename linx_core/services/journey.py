@@ -65,11 +65,11 @@ def open_link(rt: Runtime, token: str | None) -> Workflow:
     if reason in ("EXPIRED", "CANCELLED", "ARCHIVED") or (link.revoked_at is not None and reason is None):
         raise Unavailable(reason or "EXPIRED", workflow)
     if reason is None and workflow.status == "CREATED":
-        workflow = _sent_by_its_link(rt, workflow)
+        workflow = _sent_by_its_link(rt, workflow, link)
     return workflow
 
 
-def _sent_by_its_link(rt: Runtime, workflow: Workflow) -> Workflow:
+def _sent_by_its_link(rt: Runtime, workflow: Workflow, link: Link) -> Workflow:
     """A live link of a workflow still CREATED: its message was handed to the channel, so it counts as sent.
 
     The ``notify`` job records the link in the same transaction that marks its notification SENDING,
@@ -80,10 +80,16 @@ def _sent_by_its_link(rt: Runtime, workflow: Workflow) -> Workflow:
     :func:`flow.on_first_notification` would (idempotent: the job's own ``_finish`` later finds it
     ACTIVE). The message itself is never sent again: the job that comes back finds its notification
     SENDING and marks it UNKNOWN (at most once). A link whose send failed was revoked and never gets here.
+
+    The link is read again under the workflow's lock: a resend or a cancel that revoked it meanwhile
+    wins, and the row returned is the one read under that lock (its session epoch the one in force).
     """
     with db.atomic():
+        locked = flow.locked(workflow.id)
+        if Link.get_by_id(link.id).revoked_at is not None:
+            raise Unavailable(availability(locked) or "EXPIRED", locked)
         flow.on_first_notification(rt, workflow.id)
-    return Workflow.get_by_id(workflow.id)
+        return flow.locked(workflow.id)
 
 
 def availability(workflow: Workflow) -> str | None:

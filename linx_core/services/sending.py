@@ -66,6 +66,8 @@ def send(rt: Runtime, job: Job) -> None:
         sent = channel.send(message)
     except ChannelError as exc:
         if exc.permanent or job.attempts >= MAX_SEND_ATTEMPTS:
+            if link_row is not None:  # never handed over: the link it carried is void
+                Link.update(revoked_at=clock.now()).where(Link.id == link_row.id).execute()
             _finish(rt, notification, "FAILED", error_code=exc.code, reason=exc.reason, provider=channel.name)
             return
         with db.atomic():  # not sent: back in the queue, and the unsent link is void
