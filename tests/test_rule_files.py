@@ -450,9 +450,18 @@ def test_a_bad_message_limit_is_refused_with_its_place(rules_copy, old, new, whe
     assert_one_problem(rules_copy, f"limits.yaml:{line}: {where}", fragment)
 
 
-def test_the_message_limits_are_required(rules_copy):
+def test_a_rules_folder_without_message_limits_loads_with_the_shipped_defaults(rules_copy):
+    """A copy of the rules made before limits.yaml existed (LINX_RULES_DIR) still loads after the upgrade."""
+    shipped = load_rules(rules_copy).message_limits
     (rules_copy / "limits.yaml").unlink()
-    assert_one_problem(rules_copy, str(rules_copy), "no rule file defines the section `messageLimits`")
+    limits = load_rules(rules_copy).message_limits
+    assert limits == shipped == {"recipient": {"perHour": 20, "perDay": 50}, "business": {"perDay": 25_000}}
+
+
+def test_a_message_limits_section_may_name_only_what_it_changes(rules_copy):
+    (rules_copy / "limits.yaml").write_text("messageLimits:\n  business:\n    perDay: 100\n")
+    limits = load_rules(rules_copy).message_limits
+    assert limits == {"recipient": {"perHour": 20, "perDay": 50}, "business": {"perDay": 100}}
 
 
 def test_an_admin_raises_a_message_limit_in_the_rule_file(rules_copy):
