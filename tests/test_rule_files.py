@@ -467,3 +467,22 @@ def test_a_message_limits_section_may_name_only_what_it_changes(rules_copy):
 def test_an_admin_raises_a_message_limit_in_the_rule_file(rules_copy):
     replace(rules_copy / "limits.yaml", "perDay: 25000", "perDay: 100000")
     assert load_rules(rules_copy).message_limits["business"]["perDay"] == 100_000
+
+
+def test_a_catalog_without_the_holder_name_or_any_postal_code_keeps_the_checks_from_before(rules_copy):
+    """A custom catalog made before these entries existed: holder names up to 120 characters (not ``text``'s
+    40), and a card's postal code still checked (3 to 10 letters, digits, spaces or hyphens)."""
+    from types import SimpleNamespace
+
+    from linx_core.services import customers
+
+    catalog = rules_copy / "catalog.yaml"
+    replace(catalog, "  anyPostalCode: {maxLength: 10, pattern: '[A-Za-z0-9 -]{3,10}'}\n", "")
+    replace(catalog, "  holderName: {maxLength: 120}\n", "")
+    rt = SimpleNamespace(rules=load_rules(rules_copy))
+    assert "holderName" not in rt.rules.catalog["profileForm"]
+    assert customers.max_length(rt, "holderName") == 120
+    assert customers.max_length(rt, "anyPostalCode") == 10
+    assert customers.matches(rt, "anyPostalCode", "K1A 0B1") and customers.matches(rt, "anyPostalCode", "90210")
+    assert not customers.matches(rt, "anyPostalCode", "<script>") and not customers.matches(rt, "anyPostalCode", "1")
+    assert customers.max_length(rt, "firstName") == 40
