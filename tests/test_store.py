@@ -40,7 +40,7 @@ def _insert_as_the_old_code(instance, new_columns):
 def test_rows_inserted_by_the_code_before_migration_0002_get_database_defaults(rt, demo):
     """Peewee's defaults live in Python: without SQL defaults an old process's insert failed (null in a NOT NULL
     column: its create answered 500, its issue_key raised)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     workflow = models.Workflow(id=uuid.uuid4(), business=demo[0], status="CREATED", title="From the old code",
                                channel="SMS", phone_number="+14165550100", expire_at=now, created_at=now,
                                updated_at=now)
