@@ -141,3 +141,23 @@ def test_last_use_is_written_at_most_once_a_minute(rt, app, demo, monkeypatch):
     api.get(WORKFLOWS)
     api.get(WORKFLOWS)
     assert len(writes) == 2 and ApiKey.get(ApiKey.label == "ci").last_used_at == frozen.now()
+
+
+def test_authenticate_must_be_told_the_method(rt, demo):
+    """A plugin's route cannot forget the method (and so let a read-only key write): it is required, by name."""
+    key = businesses.issue_key(rt, demo[0], "reports", read_only=True)
+    with pytest.raises(TypeError):
+        businesses.authenticate(key)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        businesses.authenticate(key, "GET")  # type: ignore[misc]
+    assert businesses.authenticate(key, method="GET") == demo[0]
+
+
+def test_a_refused_revocation_never_echoes_a_whole_key(rt, demo, other):
+    key = businesses.issue_key(rt, demo[0], "ci")
+    with pytest.raises(NotFound) as refused:
+        businesses.revoke_key(rt, other["business"], key)
+    assert key not in str(refused.value) and key[:10] in str(refused.value)
+    with pytest.raises(NotFound) as by_label:
+        businesses.revoke_key(rt, other["business"], "a-rather-long-label")
+    assert "a-rather-long-label" in str(by_label.value)  # a label is no secret: named whole

@@ -182,3 +182,10 @@ def test_the_console_channel_line_is_one_line_under_any_handler(rt, caplog):
     rt.channel("SMS").send(Message(channel="SMS", to="+16471234567", text="Hello\n\n" + FORGED + "\x1b]0;x\x07"))
     [record] = [r for r in caplog.records if r.name == "linx.console"]
     assert not CONTROL.search(record.getMessage()) and "Hello\\n\\n" + FORGED + "\\x1b]0;x\\x07" in record.getMessage()
+
+
+def test_the_openapi_document_names_control_character_among_the_400_codes(client):
+    document = client.get("/v2/openapi.json").get_json()
+    described = [op["responses"]["400"]["description"] for path in document["paths"].values()
+                 for op in path.values() if isinstance(op, dict) and "400" in op.get("responses", {})]
+    assert described and all("CONTROL_CHARACTER" in text and "MALFORMED_JSON" in text for text in described)

@@ -27,6 +27,7 @@ from linx_core.store.models import (
     CustomerFinancialAccount,
     DocumentAcceptance,
     Event,
+    RateCounter,
     Transaction,
     Workflow,
 )
@@ -788,6 +789,34 @@ def test_link_openings_and_passcode_checks_are_rate_limited_per_client_address(r
     blocked = two.submit(page, "Continue", follow=False, passcode=passcode)
     assert blocked.status == 429
     assert workflow(wid).passcode_attempts == 2  # the limited attempt was never checked
+
+
+def test_a_long_client_address_is_limited_like_any_other_and_kept_only_as_a_digest(rt, api, app):
+    """Behind a proxy told too many hops, the client writes its own address: 300 characters must neither
+    overflow the counter's key (varchar(128) on PostgreSQL: a 500) nor dodge the limit, nor be stored."""
+    app.config["LINX_GATEWAY_LINK_LIMIT"] = (3, 60)
+    address = "2001:db8::" + "a" * 290
+    one = Visitor(app, addr=address)
+    for _ in range(3):
+        assert one.get("/l/" + "B" * 43).status == 410
+    assert one.get("/l/" + "B" * 43).status == 429
+    assert Visitor(app, addr=address[:-1] + "b").get("/l/" + "B" * 43).status == 410  # another address
+    keys = [row.key for row in RateCounter.select()]
+    assert keys and all(len(key) <= 64 and "aaaa" not in key for key in keys), keys
+
+
+def test_a_session_from_before_epochs_is_still_bound_until_the_epoch_moves(rt, api, app, visitor):
+    """A cookie made before the upgrade has no epoch: it counts as 0 (where every workflow's epoch starts), so
+    the customers mid-journey at the deploy keep their session; a resend still ends it."""
+    wid, token, passcode = opened(rt, api, 0)
+    assert visitor.open(token, passcode).status == 200
+    with visitor.client.session_transaction() as cookie:
+        del cookie["ep"]
+    assert visitor.get(f"/g/{wid}/step").status == 200
+    with visitor.client.session_transaction() as cookie:
+        assert "ep" not in cookie
+    api.client.post(f"/v2/linx/workflows/{wid}/resend", headers=api.headers())
+    assert _ended(visitor, wid)
 
 
 def test_replayed_forms_and_stale_positions_go_to_the_current_step(rt, api, visitor):

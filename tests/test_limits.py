@@ -134,6 +134,26 @@ def test_an_email_address_is_one_recipient_whatever_its_case(api, small, frozen)
 
 # -- per business -------------------------------------------------------------------------------------------
 
+def test_an_email_address_is_one_recipient_whatever_its_tag_or_the_form_of_its_domain(api, small, frozen):
+    """``jane+1@`` and ``jane+2@`` reach one inbox, as do the Unicode and the punycode forms of one domain."""
+    for email in ("jane+1@bücher.example", "jane+2@xn--bcher-kva.example", "Jane@B\u00fccher.example"):
+        created = api.create(body(channel="EMAIL", phoneNumber=None, email=email))
+        assert created.status_code == 201, created.get_json()
+    refused(api.create(body(channel="EMAIL", phoneNumber=None, email="jane+news@xn--bcher-kva.example")),
+            "RECIPIENT_LIMIT")
+    assert Workflow.get(Workflow.email == "jane+1@bücher.example")  # what is sent to is stored as given
+    assert api.create(body(channel="EMAIL", phoneNumber=None, email="jane@bucher.example")).status_code == 201
+
+
+def test_the_recipient_is_the_contact_the_catalog_names_for_the_channel(rt, api, small, frozen, monkeypatch):
+    """Not a hard-coded SMS -> phone: a catalog whose SMS contact were another parameter counts that one."""
+    monkeypatch.setitem(rt.rules.catalog["channels"]["SMS"], "contact", "email")
+    for index in range(3):  # one email address, three phone numbers
+        created = api.create(body(email="same@example.com", phoneNumber=f"+1647123456{index}"))
+        assert created.status_code == 201, created.get_json()
+    refused(api.create(body(email="same@example.com", phoneNumber="+16471234569")), "RECIPIENT_LIMIT")
+
+
 def test_the_business_daily_cap_counts_every_recipient(api, small, frozen):
     for n in range(8):
         assert api.create(body(phoneNumber=f"+1647555{n:04d}")).status_code == 201

@@ -450,11 +450,39 @@ def test_a_bad_message_limit_is_refused_with_its_place(rules_copy, old, new, whe
     assert_one_problem(rules_copy, f"limits.yaml:{line}: {where}", fragment)
 
 
-def test_the_message_limits_are_required(rules_copy):
+def test_a_rules_folder_without_message_limits_loads_with_the_shipped_defaults(rules_copy):
+    """A copy of the rules made before limits.yaml existed (LINX_RULES_DIR) still loads after the upgrade."""
+    shipped = load_rules(rules_copy).message_limits
     (rules_copy / "limits.yaml").unlink()
-    assert_one_problem(rules_copy, str(rules_copy), "no rule file defines the section `messageLimits`")
+    limits = load_rules(rules_copy).message_limits
+    assert limits == shipped == {"recipient": {"perHour": 20, "perDay": 50}, "business": {"perDay": 25_000}}
+
+
+def test_a_message_limits_section_may_name_only_what_it_changes(rules_copy):
+    (rules_copy / "limits.yaml").write_text("messageLimits:\n  business:\n    perDay: 100\n")
+    limits = load_rules(rules_copy).message_limits
+    assert limits == {"recipient": {"perHour": 20, "perDay": 50}, "business": {"perDay": 100}}
 
 
 def test_an_admin_raises_a_message_limit_in_the_rule_file(rules_copy):
     replace(rules_copy / "limits.yaml", "perDay: 25000", "perDay: 100000")
     assert load_rules(rules_copy).message_limits["business"]["perDay"] == 100_000
+
+
+def test_a_catalog_without_the_holder_name_or_any_postal_code_keeps_the_checks_from_before(rules_copy):
+    """A custom catalog made before these entries existed: holder names up to 120 characters (not ``text``'s
+    40), and a card's postal code still checked (3 to 10 letters, digits, spaces or hyphens)."""
+    from types import SimpleNamespace
+
+    from linx_core.services import customers
+
+    catalog = rules_copy / "catalog.yaml"
+    replace(catalog, "  anyPostalCode: {maxLength: 10, pattern: '[A-Za-z0-9 -]{3,10}'}\n", "")
+    replace(catalog, "  holderName: {maxLength: 120}\n", "")
+    rt = SimpleNamespace(rules=load_rules(rules_copy))
+    assert "holderName" not in rt.rules.catalog["profileForm"]
+    assert customers.max_length(rt, "holderName") == 120
+    assert customers.max_length(rt, "anyPostalCode") == 10
+    assert customers.matches(rt, "anyPostalCode", "K1A 0B1") and customers.matches(rt, "anyPostalCode", "90210")
+    assert not customers.matches(rt, "anyPostalCode", "<script>") and not customers.matches(rt, "anyPostalCode", "1")
+    assert customers.max_length(rt, "firstName") == 40

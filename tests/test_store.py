@@ -26,6 +26,32 @@ def test_migrations_are_applied_once_and_match_the_models(rt):
     assert not diff, diff
 
 
+def _insert_as_the_old_code(instance, new_columns):
+    """Insert ``instance`` with raw SQL naming only the columns the code before migration 0002 knew (a process
+    still on it, during a rolling deploy): the database must fill the others."""
+    model = type(instance)
+    fields = [f for f in model._meta.sorted_fields if f.column_name not in new_columns]
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    params = ", ".join([model._meta.database.obj.param] * len(fields))
+    values = [f.db_value(instance.__data__.get(f.name)) for f in fields]
+    model._meta.database.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({params})', values)
+
+
+def test_rows_inserted_by_the_code_before_migration_0002_get_database_defaults(rt, demo):
+    """Peewee's defaults live in Python: without SQL defaults an old process's insert failed (null in a NOT NULL
+    column: its create answered 500, its issue_key raised)."""
+    now = dt.datetime.now(dt.UTC)
+    workflow = models.Workflow(id=uuid.uuid4(), business=demo[0], status="CREATED", title="From the old code",
+                               channel="SMS", phone_number="+14165550100", expire_at=now, created_at=now,
+                               updated_at=now)
+    _insert_as_the_old_code(workflow, {"session_epoch"})
+    assert models.Workflow.get_by_id(workflow.id).session_epoch == 0
+    key = models.ApiKey(id=uuid.uuid4(), business=demo[0], prefix="lx_oldcode", key_hash="0" * 64, created_at=now)
+    _insert_as_the_old_code(key, {"label", "read_only", "last_used_at"})
+    stored = models.ApiKey.get_by_id(key.id)
+    assert stored.read_only is False and stored.label is None and stored.last_used_at is None
+
+
 @pytest.mark.parametrize("amount", ["256.25", "0.01", "1000000000.9999", "12345678901234.5"])
 def test_money_round_trips_exactly(rt, demo, amount):
     business = demo[0]

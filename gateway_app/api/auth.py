@@ -19,7 +19,7 @@ def require_business():
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Send your API key as `Authorization: Bearer <apiKey>`.", "MISSING_API_KEY")
-    g.business = businesses.authenticate(key.strip(), request.method)
+    g.business = businesses.authenticate(key.strip(), method=request.method)
 
 
 def idempotent(view):

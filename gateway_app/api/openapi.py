@@ -13,7 +13,10 @@ from .paging import sort_pattern
 bp = Blueprint("openapi", __name__)
 
 ERRORS = {
-    400: "The request is malformed: bad JSON, wrong content type, wrong types, unknown or missing fields.",
+    400: "The request is malformed: bad JSON, wrong content type, wrong types, unknown or missing fields, or "
+         "control characters in text; each error names its fault in errorCode (e.g. MALFORMED_JSON, "
+         "DUPLICATE_KEY, UNSUPPORTED_CONTENT_TYPE, INVALID_IDEMPOTENCY_KEY, CONTROL_CHARACTER for a line break, "
+         "tab, escape, NUL or direction override in a text field).",
     401: "No API key, or a key that is not valid (or revoked).",
     403: "The API key is read-only (errorCode READ_ONLY_API_KEY): it may only GET.",
     404: "No such resource (another business's resources look the same).",

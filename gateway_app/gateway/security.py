@@ -13,6 +13,7 @@
 - link openings and passcode checks are rate-limited per client address, with counters in the database
   that every web process shares (as are the passcode's attempt limit and the lock).
 """
+import hashlib
 import time
 import uuid
 
@@ -61,7 +62,14 @@ class RateLimiter:
     def allow(self, key, limit, window):
         """Count one hit for ``key``; False (and the seconds to wait) when over ``limit`` in ``window``."""
         kind, address = key
-        return limits.allow(f"gateway-{kind}:{address}:{int(window)}", limit, window)
+        return limits.allow(f"gateway-{kind}:{_address_key(address)}:{int(window)}", limit, window)
+
+
+def _address_key(address):
+    """The client address as a counter's key holds it: a digest, of one length whatever the address. The address
+    comes from ``X-Forwarded-For`` behind proxies (LINX_PROXY_HOPS), so when that is set too high the client
+    writes it: a long one must neither overflow the key's column (a 500) nor get cut to collide or dodge."""
+    return hashlib.sha256(str(address or "").encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class TooManyRequests(Exception):
@@ -115,9 +123,15 @@ def touch():
     session["seen"] = int(time.time())
 
 
+def _epoch():
+    """The session's epoch; 0 for a cookie made before epochs existed (a workflow's epoch starts at 0): the
+    customers mid-journey at an upgrade keep their session, until a resend, a cancel or a lockout ends it."""
+    return session.get("ep", 0)
+
+
 def is_bound(workflow):
     """Whether this session is bound to ``workflow`` in its current epoch (no resend, cancel or lockout since)."""
-    return session.get("wf") == str(workflow.id) and session.get("ep") == workflow.session_epoch
+    return session.get("wf") == str(workflow.id) and _epoch() == workflow.session_epoch
 
 
 def passed():
@@ -151,7 +165,7 @@ def bound_workflow(workflow_id):
         workflow = None
     if workflow is None:
         raise NotBound()
-    if session.get("ep") != workflow.session_epoch:  # ended by a resend, a cancel or a lockout
+    if _epoch() != workflow.session_epoch:  # ended by a resend, a cancel or a lockout
         session.clear()
         raise NotBound()
     return workflow

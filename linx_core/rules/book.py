@@ -26,7 +26,7 @@ from .meta import (
 )
 
 REQUIRED_SECTIONS = ("parameters", "steps", "solutions", "workflow", "combinations", "currencies",
-                     "financialAccountSubTypes", "messages", "notifications", "messageLimits")
+                     "financialAccountSubTypes", "messages", "notifications")
 # sections checked as one whole (the others are maps of named entries, each checked alone)
 WHOLE_SECTIONS: dict[str, type[Schema]] = {"workflow": WorkflowSpec, "notifications": NotificationsSpec,
                                            "messageLimits": MessageLimitsSpec, "nacha": NachaSpec}
@@ -59,7 +59,9 @@ class RuleBook:
         self.notifications = data["notifications"]
         #: the NACHA files' retention (``retentionDays``); optional in the rule files, defaults from the meta-schema
         self.nacha = data["nacha"] or NachaSpec().load({})
-        self.message_limits = data["messageLimits"]
+        #: what creates and resends may send; optional in the rule files (older copies of the rules have none),
+        #: defaults from the meta-schema (the shipped rules/limits.yaml)
+        self.message_limits = data["messageLimits"] or MessageLimitsSpec().load({})
         self.conditions = self._compile_conditions()
         self.request_schema = self._compile_request_schema()
         self._loaders = threading.local()  # one schema instance per thread, made on its first request

@@ -285,6 +285,10 @@ SECTION_SCHEMAS["messages"] = MessageSpec
 
 
 MAX_MESSAGE_LIMIT = 10_000_000
+#: the shipped rules/limits.yaml, for rule folders made before the section existed (copies of the rules kept
+#: in LINX_RULES_DIR must load after an upgrade): the section, and each of its parts, is optional
+DEFAULT_MESSAGE_LIMITS: dict[str, dict[str, int]] = {"recipient": {"perHour": 20, "perDay": 50},
+                                                     "business": {"perDay": 25_000}}
 
 
 class RecipientLimits(Strict):
@@ -306,5 +310,5 @@ class BusinessLimits(Strict):
 class MessageLimitsSpec(Strict):
     """The ``messageLimits`` section: what creates and resends may send (:mod:`linx_core.services.limits`)."""
 
-    recipient = fields.Nested(RecipientLimits, required=True)
-    business = fields.Nested(BusinessLimits, required=True)
+    recipient = fields.Nested(RecipientLimits, load_default=lambda: dict(DEFAULT_MESSAGE_LIMITS["recipient"]))
+    business = fields.Nested(BusinessLimits, load_default=lambda: dict(DEFAULT_MESSAGE_LIMITS["business"]))

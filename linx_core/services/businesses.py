@@ -94,6 +94,12 @@ def list_keys(business: Business) -> list[ApiKey]:
     return list(ApiKey.select().where(ApiKey.business == business).order_by(ApiKey.created_at, ApiKey.id))
 
 
+def _shown(which: str) -> str:
+    """``which`` as an error may echo it: a whole key is a secret (errors reach terminals, logs and CI output),
+    so only its first 10 characters (its prefix, as ``list-keys`` shows it); a label or a prefix as given."""
+    return which[:10] + "..." if which.startswith(API_KEY_PREFIX) and len(which) > 10 else which
+
+
 def revoke_key(rt: Runtime, business: Business, which: str) -> ApiKey:
     """Revoke the key of ``business`` named by ``which``: its label, its prefix (``lx_`` and 7 more characters,
     as listed), or the key itself. From the commit on, every process refuses it (:func:`authenticate` reads
@@ -107,7 +113,8 @@ def revoke_key(rt: Runtime, business: Business, which: str) -> ApiKey:
         match = ApiKey.label == which
     found = list(query.where(match & ApiKey.revoked_at.is_null()))
     if not found:
-        raise NotFound(f"{business.name} has no key {which!r} that is not revoked already.", "API_KEY_NOT_FOUND")
+        raise NotFound(f"{business.name} has no key {_shown(which)!r} that is not revoked already.",
+                       "API_KEY_NOT_FOUND")
     if len(found) > 1:
         raise Conflict(f"Several keys of {business.name} begin with {which!r}: name it by its label or give the "
                        "whole key.", "API_KEY_AMBIGUOUS")
@@ -115,7 +122,7 @@ def revoke_key(rt: Runtime, business: Business, which: str) -> ApiKey:
     with db.atomic():
         now = clock.now()
         if ApiKey.update(revoked_at=now).where((ApiKey.id == row.id) & ApiKey.revoked_at.is_null()).execute() != 1:
-            raise NotFound(f"The key {which!r} was revoked meanwhile.", "API_KEY_NOT_FOUND")
+            raise NotFound(f"The key {_shown(which)!r} was revoked meanwhile.", "API_KEY_NOT_FOUND")
         row.revoked_at = now
         _key_event(rt, row, "linx.api-key-revoked")
     return row
@@ -144,9 +151,10 @@ _KEY_USED = Prepared(lambda id_, now, stale: ApiKey.update(last_used_at=now).whe
     ApiKey.id, ApiKey.last_used_at, ApiKey.last_used_at)
 
 
-def authenticate(api_key: str | None, method: str = "GET") -> Business:
+def authenticate(api_key: str | None, *, method: str) -> Business:
     """The business that owns ``api_key``, or :class:`Unauthorized`; :class:`Forbidden` when a read-only key
-    is used for ``method`` other than a read.
+    is used for ``method`` other than a read. ``method`` (the request's HTTP method) is required and named,
+    so that a caller (a plugin's route) cannot forget it and let a read-only key write.
 
     The key is looked up on every request, revoked keys excluded, and nothing remembers the answer: a
     revocation holds on every process from its commit. ``last_used_at`` is written only when it is older

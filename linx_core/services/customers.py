@@ -27,15 +27,28 @@ ADDRESS_PARTS = ("street", "city", "state", "postalCode")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 
 
+#: what LinX checked before these fields were in the rules' ``profileForm``: a custom catalog made before then
+#: (without them) keeps these checks, not the shorter ``text`` length and no pattern at all
+FORM_FALLBACKS: dict[str, dict[str, Any]] = {
+    "holderName": {"maxLength": 120},
+    "anyPostalCode": {"maxLength": 10, "pattern": r"[A-Za-z0-9 -]{3,10}"},
+}
+
+
+def _form_entry(rt: Runtime, field: str) -> dict[str, Any] | None:
+    """The rules' ``profileForm`` entry for ``field``, else its fallback (:data:`FORM_FALLBACKS`), else None."""
+    return rt.rules.catalog.get("profileForm", {}).get(field) or FORM_FALLBACKS.get(field)
+
+
 def max_length(rt: Runtime, field: str) -> int:
     """The longest value the profile field ``field`` takes (``text`` for a field the rules do not name)."""
     form = rt.rules.catalog.get("profileForm", {})
-    return int((form.get(field) or form.get("text") or {"maxLength": 40})["maxLength"])
+    return int((_form_entry(rt, field) or form.get("text") or {"maxLength": 40})["maxLength"])
 
 
 def matches(rt: Runtime, field: str, value: str) -> bool:
     """Whether ``value`` matches in full the pattern the rules' ``profileForm`` gives ``field`` (if any)."""
-    pattern = (rt.rules.catalog.get("profileForm", {}).get(field) or {}).get("pattern")
+    pattern = (_form_entry(rt, field) or {}).get("pattern")
     return pattern is None or re.fullmatch(pattern, value) is not None
 
 

@@ -87,7 +87,7 @@ def count_message(rt: Runtime, business: Business, workflow: Workflow) -> None:
     a resend, at its end: the rows stay locked only until the commit); :class:`LimitReached` past a limit.
     """
     rules = rt.rules.message_limits
-    recipient = _recipient(workflow)
+    recipient = _recipient(rt, workflow)
     limits = [Limit(f"business:{business.id}:{DAY}", rules["business"]["perDay"], DAY)]
     if recipient:
         scope = f"recipient:{business.id}:{hashlib.sha256(recipient.encode()).hexdigest()[:32]}"
@@ -109,10 +109,32 @@ def purge_expired() -> int:
     return RateCounter.delete().where(RateCounter.expires_at <= clock.now()).execute()
 
 
-def _recipient(workflow: Workflow) -> str:
-    """Where the workflow's messages go (its channel's contact), in one form: an email in lower case."""
-    contact = workflow.phone_number if workflow.channel == "SMS" else workflow.email
-    return (contact or "").strip().lower()
+def _recipient(rt: Runtime, workflow: Workflow) -> str:
+    """Where the workflow's messages go, in one form, for the counter's key alone (what is sent is untouched).
+
+    The contact is the parameter the rules' catalog names for the channel (``channels.<X>.contact``), so a
+    channel a plugin adds is counted too. An email address is one recipient however it is written: in lower
+    case, without a ``+tag`` (``jane+1@`` and ``jane+2@`` reach one inbox), its domain IDNA-encoded (the
+    Unicode and the punycode forms of one domain are one domain).
+    """
+    contact_param = ((rt.rules.catalog.get("channels") or {}).get(workflow.channel) or {}).get("contact")
+    parameters = workflow.parameters if isinstance(workflow.parameters, dict) else {}
+    contact = parameters.get(contact_param) if contact_param else None
+    if contact is None:  # a workflow stored before its parameters named it: the columns
+        contact = workflow.phone_number if workflow.channel == "SMS" else workflow.email
+    value = str(contact or "").strip().lower()
+    return _email_key(value) if "@" in value else value
+
+
+def _email_key(address: str) -> str:
+    """``address`` (lower case) without its local part's ``+tag``, its domain in IDNA (ASCII) form."""
+    local, _, domain = address.rpartition("@")
+    local = local.split("+", 1)[0] or local
+    try:
+        ascii_domain = domain.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:  # a label the codec refuses (empty, too long): the domain as written
+        ascii_domain = domain
+    return f"{local}@{ascii_domain}"
 
 
 _UPSERTS: dict[int, Prepared] = {}
