@@ -106,7 +106,7 @@ class Settings:
 
     def with_secrets(self) -> "Settings":
         """Fill missing secrets from the instance folder in development, else refuse; refuse weak ones outside
-        development and tests (:func:`check_secrets`)."""
+        development (:func:`check_secrets`)."""
         if self.secret_key and self.data_key:
             self._check_data_key(self.data_key)
             if self.env not in LENIENT_ENVS:
@@ -151,8 +151,9 @@ class Settings:
                                      "`linx secrets generate` prints one.")
 
 
-#: the environments where weak secrets are let through: a developer's machine and the test suite
-LENIENT_ENVS = ("development", "test")
+#: the environments where weak secrets are let through: a developer's machine alone. Not ``test``: a server
+#: started with ``LINX_ENV=test`` (or any other name) is a real server, and the suite runs with strong keys.
+LENIENT_ENVS = ("development",)
 SECRET_KEY_MIN_LENGTH = 32
 SECRET_KEY_MIN_DISTINCT = 10
 DATA_KEY_HALF_MIN_DISTINCT = 8  # distinct bytes in each 16-byte half of a Fernet key (random: 16 in 10^13 fall short)
@@ -199,7 +200,7 @@ def check_secrets(secret_key: str, data_key: str, env: str = "production") -> No
             "LINX_SECRET_KEY and LINX_DATA_KEY lines it prints in the environment of every LinX process "
             "(a new LINX_SECRET_KEY invalidates the API keys and passcodes issued with the old one; a new "
             "LINX_DATA_KEY cannot open the numbers sealed with the old one). Weak keys are allowed only with "
-            "LINX_ENV=development or test.")
+            "LINX_ENV=development.")
 
 
 def generate_secrets() -> dict[str, str]:

@@ -255,6 +255,14 @@ def test_production_refuses_to_start_with_weak_secrets(linx, command):
     assert not linx.database.exists() and not (linx.tmp_path / "instance").exists()
 
 
+@pytest.mark.parametrize("command", [["init"], ["serve", "--host", "0.0.0.0", "--port", "1"]])
+def test_linx_env_test_does_not_let_weak_secrets_through(linx, command):
+    """``LINX_ENV=test`` on a real server is no way around the check: only development is lenient."""
+    weak = {"LINX_ENV": "test", "LINX_SECRET_KEY": "a", "LINX_DATA_KEY": WEAK["LINX_DATA_KEY"]}
+    refused(linx(*command, **weak), "LINX_SECRET_KEY", "has 1 characters", "LINX_ENV=test")
+    assert not linx.database.exists()
+
+
 def test_secrets_generate_prints_fresh_keys_that_production_accepts(linx):
     first, second = generated(linx), generated(linx)
     assert first != second
