@@ -70,6 +70,8 @@ def init(demo: bool, as_json: bool) -> None:
     rt = runtime(migrated=False)
     with rt.database.connection_context():
         applied = rt.migrate()
+        if not rt.settings.development:
+            _revoke_demo_keys(rt)
         if not demo:
             click.echo(json.dumps({"applied": applied}) if as_json else
                        (f"applied: {', '.join(applied)}" if applied else "the database is up to date"))
@@ -81,6 +83,18 @@ def init(demo: bool, as_json: bool) -> None:
         click.echo(json.dumps({"businessId": str(business.id), "apiKey": key}))
     else:
         click.echo(f"Demo Co is ready (business {business.id}).\nAPI key: {key}")
+
+
+def _revoke_demo_keys(rt: Runtime) -> None:
+    """Outside development, revoke the demo keys a database holds (from an earlier ``linx init --demo``): each
+    was derived from the secret key of the day, maybe a weak one, and would keep working after the secret key
+    changed (only its hash is stored). Said on stderr, with each key's prefix and business."""
+    from .services.businesses import revoke_derived_keys
+
+    for row in revoke_derived_keys(rt):
+        click.echo(f"linx: revoked the demo API key {row.prefix}... of {row.business.name}: a key derived from "
+                   f"a development secret has no place with LINX_ENV={rt.settings.env} (`linx business key NAME` "
+                   "issues a real one)", err=True)
 
 
 def _refuse_demo_outside_development() -> None:
@@ -103,8 +117,10 @@ def secrets_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help='Print {"LINX_SECRET_KEY": ..., "LINX_DATA_KEY": ...}.')
 def secrets_generate(as_json: bool) -> None:
     """Print a fresh LINX_SECRET_KEY and LINX_DATA_KEY, as NAME=value lines to paste (an env file, or
-    `export` in a shell). Generate them once per deployment: every process shares them, and changing them
-    later invalidates API keys and passcodes (secret key) and sealed numbers (data key)."""
+    `export` in a shell). Generate them once per deployment: every process shares them. Changing the secret
+    key later ends every Gateway session and makes pending passcodes fail (a resend sends new ones), but API
+    keys keep working (revoke them with `linx business revoke-key`); changing the data key leaves the numbers
+    sealed with the old one unreadable."""
     from .config import generate_secrets
 
     values = generate_secrets()

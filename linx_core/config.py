@@ -198,8 +198,9 @@ def check_secrets(secret_key: str, data_key: str, env: str = "production") -> No
         raise ConfigurationError(
             f"Weak secrets for LINX_ENV={env}: {'; '.join(problems)}. Run `linx secrets generate` and set the "
             "LINX_SECRET_KEY and LINX_DATA_KEY lines it prints in the environment of every LinX process "
-            "(a new LINX_SECRET_KEY invalidates the API keys and passcodes issued with the old one; a new "
-            "LINX_DATA_KEY cannot open the numbers sealed with the old one). Weak keys are allowed only with "
+            "(a new LINX_SECRET_KEY ends the Gateway's sessions and the passcodes sent with the old one, not the "
+            "API keys: revoke those with `linx business revoke-key`; a new LINX_DATA_KEY cannot open the numbers "
+            "sealed with the old one). Weak keys are allowed only with "
             "LINX_ENV=development.")
 
 

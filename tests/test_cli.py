@@ -280,6 +280,29 @@ def test_init_demo_is_refused_outside_development(linx, env):
     assert not linx.database.exists()
 
 
+def test_init_outside_development_revokes_a_demo_key_made_with_a_weak_secret(linx):
+    """A demo key is stored as a plain hash: a new secret key would not stop it, so `linx init` revokes it."""
+    weak = {"LINX_SECRET_KEY": "a", "LINX_DATA_KEY": WEAK["LINX_DATA_KEY"]}
+    demo_key = ok_json(linx("init", "--demo", "--json", **weak))["apiKey"]
+    assert demo_key.startswith("lx_demo_")
+    acme_key = ok_json(linx("business", "create", "Acme", "--json", **weak))["apiKey"]
+    strong = generated(linx)
+    done = linx("init", LINX_ENV="production", **strong)
+    ok(done)
+    assert "revoked the demo API key " + demo_key[:10] in done.stderr and "Demo Co" in done.stderr, done.stderr
+    assert demo_key not in done.stderr
+    [(_, revoked)] = key_rows(linx.database, demo_key)
+    assert revoked is not None
+    [(_, acme_revoked)] = key_rows(linx.database, acme_key)
+    assert acme_revoked is None  # a real key stays
+    with sqlite3.connect(linx.database) as conn:
+        assert conn.execute("SELECT count(*) FROM event WHERE type = 'linx.api-key-revoked'").fetchone()[0] == 1
+    again = linx("init", LINX_ENV="production", **strong)
+    assert "revoked" not in ok(again) + again.stderr
+    # development keeps its demo key
+    assert "revoked" not in linx("init", **weak).stderr
+
+
 def _fresh_shell(linx, *args, cwd=None, **env):
     """``linx`` as pasted into a new shell: no LINX_* variable but those given."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LINX_")}
