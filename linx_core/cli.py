@@ -43,7 +43,8 @@ class Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """LinX: do it by link. Settings come from LINX_* environment variables (and, in a clone where `make run`
-    has run, from ./instance/linx.env unless LINX_ENV says other than development)."""
+    has run, from ./instance/linx.env unless LINX_ENV says other than development or LINX_SECRET_KEY is
+    set)."""
     _read_development_file(ctx)
 
 

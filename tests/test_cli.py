@@ -313,6 +313,7 @@ def _fresh_shell(linx, *args, cwd=None, **env):
 
 def test_a_new_shell_in_the_clone_uses_the_settings_make_run_wrote(linx):
     clone = linx.tmp_path
+    (clone / ".git").mkdir()
     other = clone / "other.db"
     written = subprocess.run([sys.executable, "-m", "linx_core.devfile", "instance/linx.env"], cwd=clone,
                              env=dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=f"sqlite:///{other}"),
@@ -336,3 +337,44 @@ def test_a_new_shell_in_the_clone_uses_the_settings_make_run_wrote(linx):
     # a file that does not say development is refused, not half-read
     (clone / "instance" / "linx.env").write_text(f"LINX_DATABASE_URL=sqlite:///{other}\n")
     refused(_fresh_shell(linx, "init"), "instance/linx.env", "LINX_ENV=development")
+
+
+def _clone_with_a_development_file(linx, other):
+    clone = linx.tmp_path
+    (clone / ".git").mkdir()
+    written = subprocess.run([sys.executable, "-m", "linx_core.devfile", "instance/linx.env"], cwd=clone,
+                             env=dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=f"sqlite:///{other}"),
+                             capture_output=True, text=True, timeout=60)
+    assert written.returncode == 0, written.stderr
+    return clone
+
+
+def test_a_deployment_with_a_secret_key_never_reads_the_development_file(linx):
+    """LINX_ENV unset, LINX_SECRET_KEY given, in a checkout where `make run` once ran: production, not a silent
+    development (issue 12 review, item 4)."""
+    other = linx.tmp_path / "other.db"
+    _clone_with_a_development_file(linx, other)
+    strong = generated(linx)
+    done = _fresh_shell(linx, "init", "--demo", LINX_DATABASE_URL=f"sqlite:///{linx.database}", **strong)
+    refused(done, "--demo", "LINX_ENV=production")
+    assert "instance/linx.env" not in done.stderr and not other.exists()
+    done = _fresh_shell(linx, "init", LINX_DATABASE_URL=f"sqlite:///{linx.database}", **strong)
+    assert "applied" in ok(done) and "instance/linx.env" not in done.stderr
+    weak = _fresh_shell(linx, "init", LINX_SECRET_KEY="a", LINX_DATA_KEY=strong["LINX_DATA_KEY"])
+    refused(weak, "LINX_SECRET_KEY", "has 1 characters")
+
+
+def test_a_development_file_outside_a_clone_is_not_read(linx):
+    other = linx.tmp_path / "other.db"
+    _clone_with_a_development_file(linx, other)
+    (linx.tmp_path / ".git").rmdir()
+    refused(_fresh_shell(linx, "init"), "LINX_SECRET_KEY")
+    assert not other.exists()
+
+
+def test_a_development_file_that_is_not_utf8_is_refused_by_name(linx):
+    other = linx.tmp_path / "other.db"
+    clone = _clone_with_a_development_file(linx, other)
+    (clone / "instance" / "linx.env").write_bytes(b"LINX_ENV=development\nLINX_PUBLIC_URL=http://caf\xe9.example\n")
+    for command in (["init"], ["rules", "check"], ["secrets", "generate"]):
+        refused(_fresh_shell(linx, *command), "instance/linx.env", "not UTF-8")

@@ -105,6 +105,7 @@ def test_the_development_file_is_read_only_from_the_current_folder_in_developmen
     assert (tmp_path / devfile.PATH).stat().st_mode & 0o777 == 0o600
     assert devfile.read(tmp_path / devfile.PATH) == {"LINX_ENV": "development",
                                                      "LINX_PUBLIC_URL": "http://127.0.0.1:9000"}
+    (tmp_path / ".git").mkdir()  # a clone
     assert devfile.applies({}, tmp_path) == tmp_path / devfile.PATH
     assert devfile.applies({"LINX_ENV": "development"}, tmp_path) == tmp_path / devfile.PATH
     assert devfile.applies({"LINX_ENV": "production"}, tmp_path) is None
@@ -116,6 +117,38 @@ def test_the_development_file_is_read_only_from_the_current_folder_in_developmen
         assert path == tmp_path / devfile.PATH
         assert environ == {"LINX_ENV": "development", "LINX_PUBLIC_URL": "https://mine.example", "PATH": "/bin"}
     assert environ == {"LINX_PUBLIC_URL": "https://mine.example", "PATH": "/bin"}  # the environment wins, then is back
+
+
+@pytest.mark.parametrize("mark", [".git", ".venv/.installed", "a worktree's .git file"])
+def test_the_development_file_is_read_only_in_a_clone_and_without_a_secret_key(tmp_path, mark):
+    """A deployment run from a folder where `make run` once ran, with LINX_ENV unset, must not slip into
+    development: the file is read only in a clone and only when no LINX_SECRET_KEY is given (review, item 4)."""
+    devfile.write(tmp_path / devfile.PATH, {"LINX_ENV": "development"})
+    assert devfile.applies({}, tmp_path) is None  # not a clone: an instance folder alone
+    if mark == ".venv/.installed":
+        (tmp_path / ".venv").mkdir()
+        (tmp_path / ".venv" / ".installed").touch()
+    elif mark == ".git":
+        (tmp_path / ".git").mkdir()
+    else:
+        (tmp_path / ".git").write_text("gitdir: /elsewhere/.git/worktrees/x\n")
+    assert devfile.applies({}, tmp_path) == tmp_path / devfile.PATH
+    assert devfile.applies({"LINX_SECRET_KEY": "k" * 40}, tmp_path) is None
+    assert devfile.applies({"LINX_SECRET_KEY": ""}, tmp_path) is None  # set, even empty: a deployment's
+    environ = {"LINX_SECRET_KEY": "given"}
+    with devfile.applied(environ, tmp_path) as path:
+        assert path is None and environ == {"LINX_SECRET_KEY": "given"}
+
+
+def test_a_development_file_that_is_not_utf8_is_refused_by_name(tmp_path):
+    path = tmp_path / devfile.PATH
+    path.parent.mkdir()
+    path.write_bytes(b"LINX_ENV=development\nLINX_PUBLIC_URL=http://caf\xe9.example\n")  # Latin-1
+    (tmp_path / ".git").mkdir()
+    with pytest.raises(ConfigurationError, match="linx.env is not UTF-8"):
+        devfile.read(path)
+    with pytest.raises(ConfigurationError, match="linx.env is not UTF-8"), devfile.applied({}, tmp_path):
+        pass
 
 
 def test_a_development_file_that_does_not_say_development_is_refused(tmp_path):
