@@ -36,6 +36,9 @@ def production(secret_key=SECRET, data_key=DATA, env="production"):
     ("k" * 31 + "x", "2 distinct characters"),
     ("abcdabcdabcdabcdabcdabcdabcdabcdabcd", "4 distinct characters"),
     ("7Qx2vR9mKp4Wz8Ns3Jd6Hb1Lf5Tc0Y", "has 30 characters"),
+    ("0123456789" * 4, "a shorter string repeated"),
+    ("abcdefghij" * 4, "a shorter string repeated"),
+    ("7Qx2vR9mKp4Wz8Ns3Jd" * 2 + "7Qx", "a shorter string repeated"),  # the last copy cut short
 ])
 def test_a_weak_secret_key_is_refused_in_production_with_the_setting_and_the_fix(secret_key, why):
     with pytest.raises(ConfigurationError) as refused:
@@ -52,6 +55,9 @@ def test_a_weak_secret_key_is_refused_in_production_with_the_setting_and_the_fix
     (base64.urlsafe_b64encode(b"\xaa" * 32).decode(), "one byte repeated"),
     (base64.urlsafe_b64encode(bytes(16) + bytes(range(16))).decode(), "nearly one byte repeated"),
     (base64.urlsafe_b64encode(bytes(range(16)) + b"\x01\x02" * 8).decode(), "nearly one byte repeated"),
+    (base64.urlsafe_b64encode(bytes(range(32))).decode(), "run in equal steps"),
+    (base64.urlsafe_b64encode(bytes(range(255, 255 - 3 * 32, -3))).decode(), "run in equal steps"),
+    (base64.urlsafe_b64encode(bytes((200 + 7 * i) % 256 for i in range(32))).decode(), "run in equal steps"),
     ("x", "not a Fernet key"),
     (base64.urlsafe_b64encode(bytes(range(31))).decode(), "not a Fernet key"),
 ])
