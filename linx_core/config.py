@@ -193,7 +193,7 @@ def check_secrets(secret_key: str, data_key: str, env: str = "production") -> No
         problems.append("LINX_DATA_KEY is not a Fernet key (32 url-safe base64-encoded bytes)")
     elif len(set(raw)) == 1:
         problems.append("LINX_DATA_KEY is one byte repeated")
-    elif len({(b - a) % 256 for a, b in zip(raw, raw[1:])}) == 1:
+    elif len({(b - a) % 256 for a, b in zip(raw, raw[1:], strict=False)}) == 1:
         problems.append("LINX_DATA_KEY is not random (its bytes run in equal steps)")
     elif min(len(set(raw[:16])), len(set(raw[16:]))) < DATA_KEY_HALF_MIN_DISTINCT:
         problems.append("LINX_DATA_KEY is not random (a half of it is nearly one byte repeated)")
