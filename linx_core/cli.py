@@ -43,7 +43,8 @@ class Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """LinX: do it by link. Settings come from LINX_* environment variables (and, in a clone where `make run`
-    has run, from ./instance/linx.env unless LINX_ENV says other than development)."""
+    has run, from ./instance/linx.env unless LINX_ENV says other than development or LINX_SECRET_KEY is
+    set)."""
     _read_development_file(ctx)
 
 
@@ -70,6 +71,8 @@ def init(demo: bool, as_json: bool) -> None:
     rt = runtime(migrated=False)
     with rt.database.connection_context():
         applied = rt.migrate()
+        if not rt.settings.development:
+            _revoke_demo_keys(rt)
         if not demo:
             click.echo(json.dumps({"applied": applied}) if as_json else
                        (f"applied: {', '.join(applied)}" if applied else "the database is up to date"))
@@ -81,6 +84,18 @@ def init(demo: bool, as_json: bool) -> None:
         click.echo(json.dumps({"businessId": str(business.id), "apiKey": key}))
     else:
         click.echo(f"Demo Co is ready (business {business.id}).\nAPI key: {key}")
+
+
+def _revoke_demo_keys(rt: Runtime) -> None:
+    """Outside development, revoke the demo keys a database holds (from an earlier ``linx init --demo``): each
+    was derived from the secret key of the day, maybe a weak one, and would keep working after the secret key
+    changed (only its hash is stored). Said on stderr, with each key's prefix and business."""
+    from .services.businesses import revoke_derived_keys
+
+    for row in revoke_derived_keys(rt):
+        click.echo(f"linx: revoked the demo API key {row.prefix}... of {row.business.name}: a key derived from "
+                   f"a development secret has no place with LINX_ENV={rt.settings.env} (`linx business key NAME` "
+                   "issues a real one)", err=True)
 
 
 def _refuse_demo_outside_development() -> None:
@@ -103,8 +118,10 @@ def secrets_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help='Print {"LINX_SECRET_KEY": ..., "LINX_DATA_KEY": ...}.')
 def secrets_generate(as_json: bool) -> None:
     """Print a fresh LINX_SECRET_KEY and LINX_DATA_KEY, as NAME=value lines to paste (an env file, or
-    `export` in a shell). Generate them once per deployment: every process shares them, and changing them
-    later invalidates API keys and passcodes (secret key) and sealed numbers (data key)."""
+    `export` in a shell). Generate them once per deployment: every process shares them. Changing the secret
+    key later ends every Gateway session and makes pending passcodes fail (a resend sends new ones), but API
+    keys keep working (revoke them with `linx business revoke-key`); changing the data key leaves the numbers
+    sealed with the old one unreadable."""
     from .config import generate_secrets
 
     values = generate_secrets()
@@ -239,8 +256,20 @@ def rules_check(directory: str | None) -> None:
                f"{len(book.solutions)} solutions, {len(book.combinations)} combination rules: OK")
 
 
+def _listening_host(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A ``--host``/``--metrics-host`` checked as it is parsed (:func:`linx_core.serving.check_host`): exit 2 and
+    the reason, not a traceback from the WSGI server."""
+    from .errors import ConfigurationError
+    from .serving import check_host
+
+    try:
+        return check_host(value, f"--{(param.name or 'host').replace('_', '-')}")
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, callback=_listening_host)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Requests served at once by each process.")
@@ -250,12 +279,15 @@ def rules_check(directory: str | None) -> None:
 @click.option("--no-worker", is_flag=True, help="Run no job worker thread in the web process(es).")
 @click.option("--i-know", is_flag=True,
               help="In development, serve on a non-loopback address anyway (the developer inbox at /dev/messages "
-                   "shows every customer's link to whoever reaches it).")
+                   "shows every customer's link to whoever reaches it); serve --metrics-port on a non-loopback "
+                   "--metrics-host without LINX_METRICS_TOKEN anyway (every business's metrics to whoever reaches "
+                   "it).")
 @click.option("--metrics-port", type=click.IntRange(1, 65535),
               help="Also listen on this port for /metrics and /healthz alone (no token asked there unless "
                    "LINX_METRICS_TOKEN is set).")
-@click.option("--metrics-host", default="127.0.0.1", show_default=True,
-              help="The address --metrics-port listens on.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, callback=_listening_host,
+              help="The address --metrics-port listens on; one that is not loopback needs LINX_METRICS_TOKEN "
+                   "(or --i-know).")
 def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, i_know: bool, metrics_port: int | None,
           metrics_host: str) -> None:
     """Serve the API and the Gateway, with a worker thread unless --no-worker."""
@@ -272,6 +304,7 @@ def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, i_k
     rt = runtime(migrated=False, web=workers == 1)  # gunicorn's processes build their own, after the fork
     configure(rt.settings)
     _guard_public_development(rt, host, i_know)
+    _guard_public_metrics(rt, metrics, i_know)
     stopped = threading.Event()  # a SIGTERM while waiting for the database: exit 0, as a running server does
     before = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:  # refuses a database `linx init` has not set up, before anything listens
@@ -327,6 +360,27 @@ def _guard_public_development(rt: Runtime, host: str, i_know: bool) -> None:
         "DEVELOPMENT MODE ON A NON-LOOPBACK ADDRESS (%s, --i-know): the developer inbox /dev/messages shows every "
         "customer's link, and development secrets and settings are in use; anyone who can reach this address "
         "can read them. Never do this on a network you do not control.", host)
+
+
+def _guard_public_metrics(rt: Runtime, metrics: tuple[str, int] | None, i_know: bool) -> None:
+    """The metrics address asks for no token unless ``LINX_METRICS_TOKEN`` is set: on a non-loopback
+    ``--metrics-host`` it would show every business's counts to anyone who can reach it. Refused unless the
+    token is set or ``--i-know`` (a network only the scraper reaches), and then said in the log."""
+    import logging
+
+    from .errors import ConfigurationError
+
+    if metrics is None or rt.settings.metrics_token or _loopback(metrics[0]):
+        return
+    if not i_know:
+        raise ConfigurationError(
+            f"--metrics-host {metrics[0]!r} is not a loopback address and LINX_METRICS_TOKEN is not set: every "
+            "business's metrics would be served to anyone who can reach it. Set LINX_METRICS_TOKEN (Prometheus "
+            "sends it as a bearer token), keep --metrics-host 127.0.0.1 (the default), or pass --i-know if only "
+            "your scraper can reach that address.")
+    logging.getLogger("linx.serve").warning(
+        "METRICS WITHOUT A TOKEN ON A NON-LOOPBACK ADDRESS (%s, --i-know): every business's metrics are served to "
+        "anyone who can reach it.", metrics[0])
 
 
 def _loopback(host: str) -> bool:

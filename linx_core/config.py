@@ -106,7 +106,7 @@ class Settings:
 
     def with_secrets(self) -> "Settings":
         """Fill missing secrets from the instance folder in development, else refuse; refuse weak ones outside
-        development and tests (:func:`check_secrets`)."""
+        development (:func:`check_secrets`)."""
         if self.secret_key and self.data_key:
             self._check_data_key(self.data_key)
             if self.env not in LENIENT_ENVS:
@@ -151,8 +151,9 @@ class Settings:
                                      "`linx secrets generate` prints one.")
 
 
-#: the environments where weak secrets are let through: a developer's machine and the test suite
-LENIENT_ENVS = ("development", "test")
+#: the environments where weak secrets are let through: a developer's machine alone. Not ``test``: a server
+#: started with ``LINX_ENV=test`` (or any other name) is a real server, and the suite runs with strong keys.
+LENIENT_ENVS = ("development",)
 SECRET_KEY_MIN_LENGTH = 32
 SECRET_KEY_MIN_DISTINCT = 10
 DATA_KEY_HALF_MIN_DISTINCT = 8  # distinct bytes in each 16-byte half of a Fernet key (random: 16 in 10^13 fall short)
@@ -167,10 +168,11 @@ PLACEHOLDER_WORDS = ("changeme", "changethis", "replaceme", "placeholder", "your
 
 def check_secrets(secret_key: str, data_key: str, env: str = "production") -> None:
     """Refuse secrets too weak for ``env``: a secret key under :data:`SECRET_KEY_MIN_LENGTH` characters, a
-    known placeholder, or one of fewer than :data:`SECRET_KEY_MIN_DISTINCT` distinct characters; a data key
-    that is not a Fernet key, or whose signing or encryption half is nearly one byte repeated (an all-zero
-    key); the same value for both. The secret key signs the Gateway's session cookies and derives the demo
-    API key: guessed, it opens a customer's steps with no link and no passcode.
+    known placeholder, one of fewer than :data:`SECRET_KEY_MIN_DISTINCT` distinct characters, or a shorter
+    string repeated (:func:`_period`); a data key that is not a Fernet key, whose bytes run in equal steps
+    (``bytes(range(32))``; an all-zero key is the step 0), or whose signing or encryption half is nearly one
+    byte repeated; the same value for both. The secret key signs the Gateway's session cookies and derives
+    the demo API key: guessed, it opens a customer's steps with no link and no passcode.
 
     The message names the settings and the fix, never the secret itself.
     """
@@ -184,11 +186,15 @@ def check_secrets(secret_key: str, data_key: str, env: str = "production") -> No
     elif len(set(secret_key)) < SECRET_KEY_MIN_DISTINCT:
         problems.append(f"LINX_SECRET_KEY has {len(set(secret_key))} distinct characters (at least "
                         f"{SECRET_KEY_MIN_DISTINCT} are needed)")
+    elif _period(secret_key) is not None:
+        problems.append("LINX_SECRET_KEY is a shorter string repeated")
     raw = _fernet_bytes(data_key)
     if raw is None:
         problems.append("LINX_DATA_KEY is not a Fernet key (32 url-safe base64-encoded bytes)")
     elif len(set(raw)) == 1:
         problems.append("LINX_DATA_KEY is one byte repeated")
+    elif len({(b - a) % 256 for a, b in zip(raw, raw[1:], strict=False)}) == 1:
+        problems.append("LINX_DATA_KEY is not random (its bytes run in equal steps)")
     elif min(len(set(raw[:16])), len(set(raw[16:]))) < DATA_KEY_HALF_MIN_DISTINCT:
         problems.append("LINX_DATA_KEY is not random (a half of it is nearly one byte repeated)")
     if secret_key == data_key:
@@ -197,9 +203,10 @@ def check_secrets(secret_key: str, data_key: str, env: str = "production") -> No
         raise ConfigurationError(
             f"Weak secrets for LINX_ENV={env}: {'; '.join(problems)}. Run `linx secrets generate` and set the "
             "LINX_SECRET_KEY and LINX_DATA_KEY lines it prints in the environment of every LinX process "
-            "(a new LINX_SECRET_KEY invalidates the API keys and passcodes issued with the old one; a new "
-            "LINX_DATA_KEY cannot open the numbers sealed with the old one). Weak keys are allowed only with "
-            "LINX_ENV=development or test.")
+            "(a new LINX_SECRET_KEY ends the Gateway's sessions and the passcodes sent with the old one, not the "
+            "API keys: revoke those with `linx business revoke-key`; a new LINX_DATA_KEY cannot open the numbers "
+            "sealed with the old one). Weak keys are allowed only with "
+            "LINX_ENV=development.")
 
 
 def generate_secrets() -> dict[str, str]:
@@ -212,6 +219,16 @@ def generate_secrets() -> dict[str, str]:
         except ConfigurationError:  # pragma: no cover - about 1 draw in 10^12
             continue
         return values
+
+
+def _period(text: str) -> int | None:
+    """The shortest ``p`` at most half of ``text``'s length such that ``text`` is its first ``p`` characters
+    repeated (the last copy may be cut short: ``'0123456789' * 4``, ``'abc' * 11 + 'a'``), or None. A random
+    32-character key has none; a typed pattern has one, and is as easy to guess as its first copy."""
+    for p in range(1, len(text) // 2 + 1):
+        if text[p:] == text[:-p]:
+            return p
+    return None
 
 
 def _fernet_bytes(key: str) -> bytes | None:

@@ -6,13 +6,18 @@ refuses to run without secrets. So ``make run`` writes the ``LINX_*`` settings i
 (git-ignored, mode 0600), and the ``linx`` command reads that file, under one rule:
 
 - the file is ``instance/linx.env`` under the *current directory* (not under ``LINX_INSTANCE_PATH``), and
+- that directory is a clone: it holds a ``.git`` entry (a folder, or a worktree's file) or the
+  ``.venv/.installed`` stamp ``make install`` leaves, and
 - ``LINX_ENV`` is unset or ``development`` in the environment, and
-- the file itself says ``LINX_ENV=development`` (a file that does not is refused, exit 2).
+- ``LINX_SECRET_KEY`` is not set in the environment (a process given a secret key is a deployment's, even
+  when it forgot ``LINX_ENV``: it must not slip into development because ``make run`` once ran there), and
+- the file itself says ``LINX_ENV=development`` (a file that does not is refused, exit 2), in UTF-8 (one
+  that is not is refused too, naming it).
 
 Its ``NAME=value`` lines (``#`` comments and blank lines aside; names starting ``LINX_``; the value is the
 rest of the line, unquoted) fill in the variables the environment does not set: the environment wins.
-An installed deployment sets ``LINX_ENV`` (or runs where no such file exists), so it never reads one; and
-whatever the file says, a process that reads it runs in development.
+An installed deployment sets ``LINX_ENV`` or its secret key (or runs outside a clone), so it never reads one;
+and whatever the file says, a process that reads it runs in development.
 """
 from __future__ import annotations
 
@@ -27,18 +32,30 @@ from .errors import ConfigurationError
 PATH = Path("instance") / "linx.env"
 
 
+#: what marks a clone's top folder, beside ``instance/``: git's entry, or the stamp ``make install`` writes
+CLONE_MARKS = (Path(".git"), Path(".venv") / ".installed")
+
+
 def applies(environ: Mapping[str, str], cwd: Path | None = None) -> Path | None:
     """The development file ``linx`` would read here, or None when the rule (above) says not to."""
-    if environ.get("LINX_ENV", "development") != "development":
+    if environ.get("LINX_ENV", "development") != "development" or "LINX_SECRET_KEY" in environ:
         return None
-    path = (cwd or Path.cwd()) / PATH
-    return path if path.is_file() else None
+    folder = cwd or Path.cwd()
+    path = folder / PATH
+    if not path.is_file() or not any((folder / mark).exists() for mark in CLONE_MARKS):
+        return None
+    return path
 
 
 def read(path: Path) -> dict[str, str]:
     """The ``LINX_*`` settings of a development file; refuses one that is not for development."""
     values: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path} is not UTF-8 text (byte {exc.start}): move it away, or run `make run` "
+                                 "again to rewrite it.") from None
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue

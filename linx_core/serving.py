@@ -18,7 +18,10 @@ With ``--metrics-port``, the same processes also listen on a second address (loo
 address served; the listener is told apart by the port the request arrived on, which the WSGI
 server (waitress, gunicorn) takes from the listening socket, never from a header.
 """
+import ipaddress
 import json
+import re
+import socket
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -92,6 +95,35 @@ class MetricsListener:
 def address(host: str, port: int) -> str:
     """``host:port`` as waitress and gunicorn take it (an IPv6 host in brackets)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+HOSTNAME_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def check_host(host: str, option: str = "--host") -> str:
+    """``host`` as a listening address (an IPv6 one without its brackets), or :class:`ConfigurationError` saying
+    why not: an IP address, or a host name (RFC 1123 labels, not all digits) that resolves. Checked before
+    anything starts, so a typo is a message, not waitress's or gunicorn's traceback."""
+    name = host.strip()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if not name:
+        raise ConfigurationError(f"{option} is empty: give an address such as 127.0.0.1, 0.0.0.0 or ::1.")
+    try:
+        ipaddress.ip_address(name)  # a scoped IPv6 one too (fe80::1%eth0)
+        return name
+    except ValueError:
+        pass
+    labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
+    if len(name) > 253 or not all(HOSTNAME_LABEL.fullmatch(label) for label in labels):
+        raise ConfigurationError(f"{option} {host!r} is neither an IP address nor a host name.")
+    if labels[-1].isdigit():
+        raise ConfigurationError(f"{option} {host!r} is not a valid IP address.")
+    try:
+        socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise ConfigurationError(f"{option} {host!r}: the host name does not resolve here.") from None
+    return name
 
 
 def check_metrics_address(host: str, port: int, metrics: tuple[str, int] | None) -> None:

@@ -255,6 +255,14 @@ def test_production_refuses_to_start_with_weak_secrets(linx, command):
     assert not linx.database.exists() and not (linx.tmp_path / "instance").exists()
 
 
+@pytest.mark.parametrize("command", [["init"], ["serve", "--host", "0.0.0.0", "--port", "1"]])
+def test_linx_env_test_does_not_let_weak_secrets_through(linx, command):
+    """``LINX_ENV=test`` on a real server is no way around the check: only development is lenient."""
+    weak = {"LINX_ENV": "test", "LINX_SECRET_KEY": "a", "LINX_DATA_KEY": WEAK["LINX_DATA_KEY"]}
+    refused(linx(*command, **weak), "LINX_SECRET_KEY", "has 1 characters", "LINX_ENV=test")
+    assert not linx.database.exists()
+
+
 def test_secrets_generate_prints_fresh_keys_that_production_accepts(linx):
     first, second = generated(linx), generated(linx)
     assert first != second
@@ -272,6 +280,29 @@ def test_init_demo_is_refused_outside_development(linx, env):
     assert not linx.database.exists()
 
 
+def test_init_outside_development_revokes_a_demo_key_made_with_a_weak_secret(linx):
+    """A demo key is stored as a plain hash: a new secret key would not stop it, so `linx init` revokes it."""
+    weak = {"LINX_SECRET_KEY": "a", "LINX_DATA_KEY": WEAK["LINX_DATA_KEY"]}
+    demo_key = ok_json(linx("init", "--demo", "--json", **weak))["apiKey"]
+    assert demo_key.startswith("lx_demo_")
+    acme_key = ok_json(linx("business", "create", "Acme", "--json", **weak))["apiKey"]
+    strong = generated(linx)
+    done = linx("init", LINX_ENV="production", **strong)
+    ok(done)
+    assert "revoked the demo API key " + demo_key[:10] in done.stderr and "Demo Co" in done.stderr, done.stderr
+    assert demo_key not in done.stderr
+    [(_, revoked)] = key_rows(linx.database, demo_key)
+    assert revoked is not None
+    [(_, acme_revoked)] = key_rows(linx.database, acme_key)
+    assert acme_revoked is None  # a real key stays
+    with sqlite3.connect(linx.database) as conn:
+        assert conn.execute("SELECT count(*) FROM event WHERE type = 'linx.api-key-revoked'").fetchone()[0] == 1
+    again = linx("init", LINX_ENV="production", **strong)
+    assert "revoked" not in ok(again) + again.stderr
+    # development keeps its demo key
+    assert "revoked" not in linx("init", **weak).stderr
+
+
 def _fresh_shell(linx, *args, cwd=None, **env):
     """``linx`` as pasted into a new shell: no LINX_* variable but those given."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LINX_")}
@@ -282,6 +313,7 @@ def _fresh_shell(linx, *args, cwd=None, **env):
 
 def test_a_new_shell_in_the_clone_uses_the_settings_make_run_wrote(linx):
     clone = linx.tmp_path
+    (clone / ".git").mkdir()
     other = clone / "other.db"
     written = subprocess.run([sys.executable, "-m", "linx_core.devfile", "instance/linx.env"], cwd=clone,
                              env=dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=f"sqlite:///{other}"),
@@ -305,3 +337,44 @@ def test_a_new_shell_in_the_clone_uses_the_settings_make_run_wrote(linx):
     # a file that does not say development is refused, not half-read
     (clone / "instance" / "linx.env").write_text(f"LINX_DATABASE_URL=sqlite:///{other}\n")
     refused(_fresh_shell(linx, "init"), "instance/linx.env", "LINX_ENV=development")
+
+
+def _clone_with_a_development_file(linx, other):
+    clone = linx.tmp_path
+    (clone / ".git").mkdir()
+    written = subprocess.run([sys.executable, "-m", "linx_core.devfile", "instance/linx.env"], cwd=clone,
+                             env=dict(os.environ, LINX_ENV="development", LINX_DATABASE_URL=f"sqlite:///{other}"),
+                             capture_output=True, text=True, timeout=60)
+    assert written.returncode == 0, written.stderr
+    return clone
+
+
+def test_a_deployment_with_a_secret_key_never_reads_the_development_file(linx):
+    """LINX_ENV unset, LINX_SECRET_KEY given, in a checkout where `make run` once ran: production, not a silent
+    development (issue 12 review, item 4)."""
+    other = linx.tmp_path / "other.db"
+    _clone_with_a_development_file(linx, other)
+    strong = generated(linx)
+    done = _fresh_shell(linx, "init", "--demo", LINX_DATABASE_URL=f"sqlite:///{linx.database}", **strong)
+    refused(done, "--demo", "LINX_ENV=production")
+    assert "instance/linx.env" not in done.stderr and not other.exists()
+    done = _fresh_shell(linx, "init", LINX_DATABASE_URL=f"sqlite:///{linx.database}", **strong)
+    assert "applied" in ok(done) and "instance/linx.env" not in done.stderr
+    weak = _fresh_shell(linx, "init", LINX_SECRET_KEY="a", LINX_DATA_KEY=strong["LINX_DATA_KEY"])
+    refused(weak, "LINX_SECRET_KEY", "has 1 characters")
+
+
+def test_a_development_file_outside_a_clone_is_not_read(linx):
+    other = linx.tmp_path / "other.db"
+    _clone_with_a_development_file(linx, other)
+    (linx.tmp_path / ".git").rmdir()
+    refused(_fresh_shell(linx, "init"), "LINX_SECRET_KEY")
+    assert not other.exists()
+
+
+def test_a_development_file_that_is_not_utf8_is_refused_by_name(linx):
+    other = linx.tmp_path / "other.db"
+    clone = _clone_with_a_development_file(linx, other)
+    (clone / "instance" / "linx.env").write_bytes(b"LINX_ENV=development\nLINX_PUBLIC_URL=http://caf\xe9.example\n")
+    for command in (["init"], ["rules", "check"], ["secrets", "generate"]):
+        refused(_fresh_shell(linx, *command), "instance/linx.env", "not UTF-8")

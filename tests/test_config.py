@@ -15,7 +15,7 @@ def test_the_clock_can_be_sped_up_only_for_demos():
         Settings.load(environ={}, env="production", clock_speed=60, secret_key="k", data_key="x")
 
 
-# -- secrets: weak ones refused outside development and tests (issue 12, item 1) --------------------------------
+# -- secrets: weak ones refused outside development (issue 12, item 1) --------------------------------
 
 STRONG = generate_secrets()
 SECRET, DATA = STRONG["LINX_SECRET_KEY"], STRONG["LINX_DATA_KEY"]
@@ -36,12 +36,16 @@ def production(secret_key=SECRET, data_key=DATA, env="production"):
     ("k" * 31 + "x", "2 distinct characters"),
     ("abcdabcdabcdabcdabcdabcdabcdabcdabcd", "4 distinct characters"),
     ("7Qx2vR9mKp4Wz8Ns3Jd6Hb1Lf5Tc0Y", "has 30 characters"),
+    ("0123456789" * 4, "a shorter string repeated"),
+    ("abcdefghij" * 4, "a shorter string repeated"),
+    ("7Qx2vR9mKp4Wz8Ns3Jd" * 2 + "7Qx", "a shorter string repeated"),  # the last copy cut short
 ])
 def test_a_weak_secret_key_is_refused_in_production_with_the_setting_and_the_fix(secret_key, why):
     with pytest.raises(ConfigurationError) as refused:
         production(secret_key=secret_key)
     message = str(refused.value)
     assert "LINX_SECRET_KEY" in message and why in message and "linx secrets generate" in message
+    assert "invalidates the API keys" not in message and "not the API keys" in message  # they are plain hashes
     if len(secret_key) > 6:
         assert secret_key not in message  # the message never shows the secret
 
@@ -51,6 +55,9 @@ def test_a_weak_secret_key_is_refused_in_production_with_the_setting_and_the_fix
     (base64.urlsafe_b64encode(b"\xaa" * 32).decode(), "one byte repeated"),
     (base64.urlsafe_b64encode(bytes(16) + bytes(range(16))).decode(), "nearly one byte repeated"),
     (base64.urlsafe_b64encode(bytes(range(16)) + b"\x01\x02" * 8).decode(), "nearly one byte repeated"),
+    (base64.urlsafe_b64encode(bytes(range(32))).decode(), "run in equal steps"),
+    (base64.urlsafe_b64encode(bytes(range(255, 255 - 3 * 32, -3))).decode(), "run in equal steps"),
+    (base64.urlsafe_b64encode(bytes((200 + 7 * i) % 256 for i in range(32))).decode(), "run in equal steps"),
     ("x", "not a Fernet key"),
     (base64.urlsafe_b64encode(bytes(range(31))).decode(), "not a Fernet key"),
 ])
@@ -65,16 +72,15 @@ def test_the_same_value_for_both_keys_is_refused():
         production(secret_key=DATA)
 
 
-@pytest.mark.parametrize("env", ["production", "staging", "prod", ""])
-def test_every_environment_but_development_and_test_refuses_weak_secrets(env):
+@pytest.mark.parametrize("env", ["production", "staging", "prod", "", "test"])
+def test_every_environment_but_development_refuses_weak_secrets(env):
     with pytest.raises(ConfigurationError, match="Weak secrets"):
         production(secret_key="changeme", data_key=ZERO_KEY, env=env)
     assert production(env=env).secret_key == SECRET
 
 
-@pytest.mark.parametrize("env", ["development", "test"])
-def test_development_and_tests_take_any_secret(env):
-    assert production(secret_key="a", data_key=ZERO_KEY, env=env).secret_key == "a"
+def test_development_alone_takes_any_secret():
+    assert production(secret_key="a", data_key=ZERO_KEY, env="development").secret_key == "a"
 
 
 def test_generated_secrets_are_fresh_and_pass_the_check():
@@ -105,6 +111,7 @@ def test_the_development_file_is_read_only_from_the_current_folder_in_developmen
     assert (tmp_path / devfile.PATH).stat().st_mode & 0o777 == 0o600
     assert devfile.read(tmp_path / devfile.PATH) == {"LINX_ENV": "development",
                                                      "LINX_PUBLIC_URL": "http://127.0.0.1:9000"}
+    (tmp_path / ".git").mkdir()  # a clone
     assert devfile.applies({}, tmp_path) == tmp_path / devfile.PATH
     assert devfile.applies({"LINX_ENV": "development"}, tmp_path) == tmp_path / devfile.PATH
     assert devfile.applies({"LINX_ENV": "production"}, tmp_path) is None
@@ -116,6 +123,38 @@ def test_the_development_file_is_read_only_from_the_current_folder_in_developmen
         assert path == tmp_path / devfile.PATH
         assert environ == {"LINX_ENV": "development", "LINX_PUBLIC_URL": "https://mine.example", "PATH": "/bin"}
     assert environ == {"LINX_PUBLIC_URL": "https://mine.example", "PATH": "/bin"}  # the environment wins, then is back
+
+
+@pytest.mark.parametrize("mark", [".git", ".venv/.installed", "a worktree's .git file"])
+def test_the_development_file_is_read_only_in_a_clone_and_without_a_secret_key(tmp_path, mark):
+    """A deployment run from a folder where `make run` once ran, with LINX_ENV unset, must not slip into
+    development: the file is read only in a clone and only when no LINX_SECRET_KEY is given (review, item 4)."""
+    devfile.write(tmp_path / devfile.PATH, {"LINX_ENV": "development"})
+    assert devfile.applies({}, tmp_path) is None  # not a clone: an instance folder alone
+    if mark == ".venv/.installed":
+        (tmp_path / ".venv").mkdir()
+        (tmp_path / ".venv" / ".installed").touch()
+    elif mark == ".git":
+        (tmp_path / ".git").mkdir()
+    else:
+        (tmp_path / ".git").write_text("gitdir: /elsewhere/.git/worktrees/x\n")
+    assert devfile.applies({}, tmp_path) == tmp_path / devfile.PATH
+    assert devfile.applies({"LINX_SECRET_KEY": "k" * 40}, tmp_path) is None
+    assert devfile.applies({"LINX_SECRET_KEY": ""}, tmp_path) is None  # set, even empty: a deployment's
+    environ = {"LINX_SECRET_KEY": "given"}
+    with devfile.applied(environ, tmp_path) as path:
+        assert path is None and environ == {"LINX_SECRET_KEY": "given"}
+
+
+def test_a_development_file_that_is_not_utf8_is_refused_by_name(tmp_path):
+    path = tmp_path / devfile.PATH
+    path.parent.mkdir()
+    path.write_bytes(b"LINX_ENV=development\nLINX_PUBLIC_URL=http://caf\xe9.example\n")  # Latin-1
+    (tmp_path / ".git").mkdir()
+    with pytest.raises(ConfigurationError, match="linx.env is not UTF-8"):
+        devfile.read(path)
+    with pytest.raises(ConfigurationError, match="linx.env is not UTF-8"), devfile.applied({}, tmp_path):
+        pass
 
 
 def test_a_development_file_that_does_not_say_development_is_refused(tmp_path):

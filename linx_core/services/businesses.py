@@ -135,10 +135,36 @@ def ensure_key(business: Business, key: str) -> None:
         ApiKey.create(business=business, prefix=key[:10], key_hash=digest)
 
 
+DERIVED_KEY_PREFIX = API_KEY_PREFIX + "demo_"
+
+
 def derived_key(rt: Runtime, label: str) -> str:
-    """A key derived from the secret key: the same on every run, so a demo set-up is repeatable."""
+    """A key derived from the secret key: the same on every run, so a demo set-up is repeatable.
+
+    Only its hash is stored, like any key's: changing the secret key later derives another key but does not
+    invalidate this one, which is why :func:`revoke_derived_keys` exists."""
     mac = hmac.new(rt.settings.secret_key.encode(), f"linx-key:{label}".encode(), hashlib.sha256)
-    return API_KEY_PREFIX + "demo_" + mac.hexdigest()[:40]
+    return DERIVED_KEY_PREFIX + mac.hexdigest()[:40]
+
+
+def revoke_derived_keys(rt: Runtime) -> list[ApiKey]:
+    """Revoke every derived (demo) key not revoked yet, each with its ``linx.api-key-revoked`` event; returns
+    them. ``linx init`` calls it outside development: a derived key was made from a development secret, weak
+    or generated into a clone's instance folder, and would keep opening the API whatever the deployment's
+    secret key is now. Derived keys are told by their prefix (``lx_demo_``) and the label they lack."""
+    revoked = []
+    with db.atomic():
+        now = clock.now()
+        found = ApiKey.select().where(ApiKey.prefix.startswith(DERIVED_KEY_PREFIX) & ApiKey.label.is_null()
+                                      & ApiKey.revoked_at.is_null())
+        for row in found:
+            if not row.prefix.startswith(DERIVED_KEY_PREFIX):  # LIKE/ILIKE: no case, and "_" matches any one
+                continue
+            if ApiKey.update(revoked_at=now).where((ApiKey.id == row.id) & ApiKey.revoked_at.is_null()).execute():
+                row.revoked_at = now
+                _key_event(rt, row, "linx.api-key-revoked")
+                revoked.append(row)
+    return revoked
 
 
 _KEY_OWNER = Prepared(lambda key_hash: ApiKey.select(ApiKey, Business).join(Business)
@@ -204,4 +230,4 @@ def add_financial_account(rt: Runtime, business: Business, name: str, subtype: s
 
 
 __all__ = ["create_business", "find_business", "issue_key", "list_keys", "revoke_key", "authenticate",
-           "add_financial_account", "derived_key", "ensure_key", "LinxError"]
+           "add_financial_account", "derived_key", "ensure_key", "revoke_derived_keys", "LinxError"]
