@@ -217,6 +217,28 @@ def business_revoke_key(name: str, key: str, as_json: bool) -> None:
            as_json, f"Revoked the key {row.prefix}{f' ({row.label})' if row.label else ''}.")
 
 
+@business.command("settings")
+@click.argument("name")
+@click.option("--self-service-recovery", "recovery", type=click.Choice(["on", "off", "default"]),
+              help="Let customers ask for a new link from an expired one (workflows without a passcode); "
+                   "`default`: as the rules' workflow.recovery.selfService says.")
+@click.option("--json", "as_json", is_flag=True)
+def business_settings(name: str, recovery: str | None, as_json: bool) -> None:
+    """Show (and with an option, change) the settings of the business NAME."""
+    from .boot import runtime
+    from .services.businesses import find_business, self_service_recovery, set_self_service_recovery
+
+    rt = runtime()
+    with rt.database.connection_context():
+        found = find_business(name)
+        if recovery is not None:
+            found = set_self_service_recovery(found, {"on": True, "off": False}.get(recovery))
+        on = self_service_recovery(rt, found)
+        own = isinstance((found.settings or {}).get("selfServiceRecovery"), bool)
+    _print({"businessId": str(found.id), "selfServiceRecovery": on, "selfServiceRecoveryFromRules": not own},
+           as_json, f"self-service recovery: {'on' if on else 'off'}{'' if own else ' (the rules default)'}")
+
+
 @business.command("account")
 @click.argument("name")
 @click.option("--label", default="Operating account", show_default=True, help="The account's name.")

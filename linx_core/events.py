@@ -143,6 +143,14 @@ class WorkflowLocked(Payload):
     status = _status(WORKFLOWS, required=True)
 
 
+class WorkflowRecovered(Payload):
+    workflowId = fields.UUID(required=True, metadata={"description": "The ended workflow that was recovered."})
+    recoveredBy = fields.UUID(required=True, metadata={"description": "The new workflow that replaces it."})
+    status = _status(WORKFLOWS, required=True)
+    requestedBy = fields.String(required=True, validate=validate.OneOf(["BUSINESS", "CUSTOMER"]), metadata={
+        "description": "BUSINESS (the API) or CUSTOMER (\"Send me a new link\" on the expired link's page)."})
+
+
 class ApiKeyChanged(Payload):
     apiKeyId = fields.UUID(required=True)
     prefix = fields.String(required=True, metadata={"description": "The key's first characters, as listed."})
@@ -211,6 +219,7 @@ CORE_EVENT_TYPES = (
     EventType("linx.workflow-expiry-changed", "A workflow's expiry moved.", WorkflowExpiryChanged),
     EventType("linx.workflow-resent", "A workflow's link was sent again.", WorkflowResent),
     EventType("linx.workflow-locked", "Too many wrong passcodes: the link is locked until a resend.", WorkflowLocked),
+    EventType("linx.workflow-recovered", "An ended workflow was recovered: a new one replaces it.", WorkflowRecovered),
     EventType("linx.notification-status-changed", "A message to the customer was sent, delivered or failed.",
               NotificationStatusChanged),
     EventType("customer.status-updated", "A customer was created or changed status.", CustomerStatusUpdated),

@@ -43,6 +43,7 @@ WORKFLOW: Spec = {
         {"trigger": "resend", "source": ["CREATED", "ACTIVE"], "dest": None},
         {"trigger": "remind", "source": ["ACTIVE"], "dest": None},
         {"trigger": "progress", "source": ["ACTIVE"], "dest": None},
+        {"trigger": "recover", "source": ["EXPIRED", "CANCELLED", "DECLINED", "FAILED"], "dest": None},
     ],
 }
 

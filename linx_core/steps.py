@@ -138,6 +138,15 @@ class StepAct:
         return self.workflow.parameters or {}
 
 
+@dataclass(frozen=True)
+class Replacement:
+    """What a step that already did its work becomes when its workflow is recovered: the step ``name`` (its
+    lookup), with ``parameters`` set on the new workflow (the ids of what the step made)."""
+
+    name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
 class StepKind:
     """The contract of a step kind. Subclass it and return instances from ``linx_step_kinds``.
 
@@ -190,6 +199,14 @@ class StepKind:
         """
         return None
 
+    def recovered(self, step: WorkflowStep, workflow: Workflow) -> Replacement | None:
+        """What this step becomes in the workflow that recovers ``workflow`` (an ended one:
+        :mod:`linx_core.services.recovery`). ``None`` (the default): the same step, asked again. A step that
+        already made something the customer should not make twice returns the :class:`Replacement` that looks
+        it up instead (``customer-account`` that created a customer becomes ``lookup-profile`` with its id).
+        The parameters that only the replaced step used are dropped from the new workflow."""
+        return None
+
 
 def N_(msgid: str) -> str:
     """Marks a message for the catalogs (``pybabel extract -k N_``) where it is translated later, by name."""
@@ -227,5 +244,5 @@ def refuse(problems: list[Problem]) -> None:
         raise RuleViolation("Some fields need attention.", problems)
 
 
-__all__ = ["N_", "kinds_by_name", "StepKind", "StepView", "StepAct", "Page", "Field", "clean", "refuse", "CONTROL",
+__all__ = ["N_", "kinds_by_name", "StepKind", "Replacement", "StepView", "StepAct", "Page", "Field", "clean", "refuse", "CONTROL",
            "TEXT_MAX", "RESERVED"]

@@ -56,6 +56,12 @@ def build_spec(rt):
         "description": "One of expireIn (days) or expireInHours, counted from now; the expiry never moves earlier.",
         "properties": {"expireIn": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]},
                        "expireInHours": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}}})
+    spec.components.schema("WorkflowRecoverRequest", {
+        "type": "object", "additionalProperties": False,
+        "description": "Optional. One of expireIn (days) or expireInHours, checked as on create; without them the "
+                       "new workflow runs as long as the old one did.",
+        "properties": {"expireIn": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]},
+                       "expireInHours": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}}})
     idem = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": dict(IDEMPOTENCY_KEY),
             "description": "Repeat a request safely: the same key and body replay the first success."}
 
@@ -125,6 +131,22 @@ def build_spec(rt):
         if body:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
         spec.path(path=f"/v2/linx/workflows/{{workflowId}}/{action}", operations={"post": operation})
+    spec.path(path="/v2/linx/workflows/{workflowId}/recover", operations={"post": {
+        "summary": "Recover an ended workflow (EXPIRED, CANCELLED, DECLINED or FAILED) with a new one",
+        "description": "A new workflow with the same parameters and steps, sent as a create sends it (a new link, a "
+                       "new passcode if the old one had one, the recipient limits). A step that already created "
+                       "the customer or an account becomes its lookup (customer-account: lookup-profile with the "
+                       "customerId; financial-account: lookup-financial-account with the account's id). The new "
+                       "workflow shows `recoveredFrom`, the old one `recoveredBy`; a workflow is recovered once "
+                       "(409 `WORKFLOW_ALREADY_RECOVERED`; a replay of the same Idempotency-Key answers as the "
+                       "first time). 409 with the state (`WORKFLOW_ACTIVE`...) for a workflow that has not ended.",
+        "security": [{"bearer": []}], "parameters": [workflow_id, idem],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": "WorkflowRecoverRequest"}}},
+        "responses": {"201": {"description": "The new workflow. `passcode` appears this once.",
+                              "headers": {"Location": {"schema": {"type": "string"}}},
+                              "content": {"application/json": {"schema": "WorkflowCreated"}}},
+                      **errors(400, 401, 404, 409, 413, 422), "429": LIMITED},
+    }})
     spec.path(path="/v2/linx/workflows/{workflowId}/notifications/history", operations={"get": {
         "summary": "The messages sent for a workflow", "security": [{"bearer": []}], "parameters": [workflow_id],
         "responses": {"200": {"description": "Serial, channel, origin, delivery status, when.",

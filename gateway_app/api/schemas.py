@@ -115,6 +115,10 @@ class WorkflowOut(Out):
     nextNotificationAt = Timestamp(attribute="next_notification_at", allow_none=True)
     completedAt = Timestamp(attribute="completed_at", allow_none=True)
     declineReason = fields.String(attribute="decline_reason", allow_none=True)
+    recoveredFrom = fields.UUID(attribute="recovered_from", allow_none=True, metadata={
+        "description": "The ended workflow this one recovers (POST .../recover), or null."})
+    recoveredBy = fields.UUID(attribute="recovered_by", allow_none=True, metadata={
+        "description": "The workflow that recovered this one, or null: a workflow is recovered at most once."})
     createdAt = Timestamp(attribute="created_at")
     updatedAt = Timestamp(attribute="updated_at")
 

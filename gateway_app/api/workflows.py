@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, g, request, url_for
 
 from linx_core.errors import InvalidRequest, Problem
-from linx_core.services import notifications, workflows
+from linx_core.services import notifications, recovery, workflows
 
 from .auth import idempotent, require_business
 from .body import json_body
@@ -74,6 +74,19 @@ def resend(workflow_id):
     rt = _rt()
     workflow, passcode = workflows.resend(rt, g.business, workflow_id)
     return _workflow_json(rt, workflow, WorkflowCreatedOut, **({"passcode": passcode} if passcode else {}))
+
+
+@bp.post("/workflows/<workflow_id>/recover")
+@idempotent
+def recover(workflow_id):
+    """A new workflow in place of an ended one; the body (``expireIn`` or ``expireInHours``) is optional."""
+    rt = _rt()
+    body = json_body() if request.get_data(cache=True).strip() else None
+    created = recovery.recover(rt, g.business, workflow_id, body)
+    extra = {"passcode": created.passcode} if created.passcode else {}
+    response = _workflow_json(rt, created.workflow, WorkflowCreatedOut, 201, created.steps, **extra)
+    response.headers["Location"] = url_for("workflows.show", workflow_id=created.workflow.id)
+    return response
 
 
 @bp.get("/workflows/<workflow_id>/notifications/history")

@@ -162,12 +162,20 @@ class Passcode(Strict):
     maxAttempts = fields.Integer(strict=True, validate=validate.Range(min=1, max=100), load_default=5)
 
 
+class RecoverySpec(Strict):
+    """``workflow.recovery``: whether a customer may recover an expired workflow from its link (the default for
+    every business; ``linx business settings NAME --self-service-recovery on|off`` sets one business's own)."""
+
+    selfService = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+
+
 class WorkflowSpec(Strict):
     title = fields.Nested(TextBounds, required=True)
     customerMemo = fields.Nested(TextBounds, required=True)
     expiry = fields.Nested(Expiry, required=True)
     passcode = fields.Nested(Passcode, load_default=lambda: Passcode().load({}))
     maxSteps = fields.Integer(strict=True, validate=validate.Range(min=1, max=100), load_default=10)
+    recovery = fields.Nested(RecoverySpec, load_default=lambda: RecoverySpec().load({}))
 
 
 class Combination(Strict):

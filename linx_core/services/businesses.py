@@ -229,5 +229,31 @@ def add_financial_account(rt: Runtime, business: Business, name: str, subtype: s
         masked_number=mask(number) if number else "", created_at=clock.now())
 
 
+#: the business's own choice on self-service recovery, in its ``settings`` (absent: the rules' default)
+SELF_SERVICE_RECOVERY = "selfServiceRecovery"
+
+
+def self_service_recovery(rt: Runtime, business: Business) -> bool:
+    """Whether the customers of ``business`` may recover an expired workflow from its link: the business's own
+    setting, else the rules' ``workflow.recovery.selfService`` (off as shipped)."""
+    own = (business.settings or {}).get(SELF_SERVICE_RECOVERY)
+    return own if isinstance(own, bool) else bool(rt.rules.workflow["recovery"]["selfService"])
+
+
+def set_self_service_recovery(business: Business, value: bool | None) -> Business:
+    """Turn self-service recovery on or off for ``business`` (None: back to the rules' default)."""
+    with db.atomic():
+        row = Business.select().where(Business.id == business.id).first()
+        settings = dict(row.settings or {})
+        if value is None:
+            settings.pop(SELF_SERVICE_RECOVERY, None)
+        else:
+            settings[SELF_SERVICE_RECOVERY] = value
+        Business.update(settings=settings).where(Business.id == business.id).execute()
+        business.settings = settings
+    return business
+
+
 __all__ = ["create_business", "find_business", "issue_key", "list_keys", "revoke_key", "authenticate",
-           "add_financial_account", "derived_key", "ensure_key", "revoke_derived_keys", "LinxError"]
+           "add_financial_account", "derived_key", "ensure_key", "revoke_derived_keys", "LinxError",
+           "self_service_recovery", "set_self_service_recovery", "SELF_SERVICE_RECOVERY"]

@@ -5,6 +5,7 @@ import contextlib
 import datetime as dt
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,8 @@ class Created:
     passcode: str | None
 
 
-def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
+def create_workflow(rt: Runtime, business: Business, body: object, recovered_from: Workflow | None = None,
+                    then: Callable[[Workflow], None] | None = None) -> Created:
     """Validate ``body`` against the rules and the data, then store the workflow.
 
     One transaction holds the workflow, its steps, the CREATED event and the
@@ -64,6 +66,9 @@ def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
     The message counts against the rules' ``messageLimits`` in the same transaction,
     last (its counters stay locked only until the commit): over a limit, a 429 and
     nothing stored.
+
+    A recovery (:mod:`.recovery`) names the workflow it replaces (``recovered_from``) and what it does to
+    it (``then(new_workflow)``, in the same transaction, before the message is counted).
     """
     request = rt.rules.validate_workflow(body)
     params = request.parameters
@@ -84,6 +89,7 @@ def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
             amount=params.get("amount"), currency=params.get("currency"), current_step=0,
             passcode_hash=passcode_hash(rt.settings.secret_key, workflow_id, passcode) if passcode else None,
             expire_at=now + dt.timedelta(hours=request.expire_hours), created_at=now, updated_at=now,
+            recovered_from=recovered_from.id if recovered_from is not None else None,
         )
         if workflow.channel == "SMS":
             _check_sms_length(rt, workflow, business)
@@ -93,6 +99,8 @@ def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
         flow.status_event(rt, workflow, None)
         notifications.queue(rt, workflow, "INITIAL", first=True)
         _schedule_expiry(workflow)
+        if then is not None:
+            then(workflow)
         limits.count_message(rt, business, workflow)
     return Created(workflow, steps, passcode)
 

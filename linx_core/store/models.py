@@ -207,6 +207,10 @@ class Workflow(BaseModel):
     next_notification_at = UTCDateTimeField(null=True)
     completed_at = UTCDateTimeField(null=True)
     decline_reason = pw.CharField(max_length=64, null=True)
+    # a recovery (linx_core.services.recovery): the ended workflow this one replaces, and the one that replaced
+    # this; a workflow is recovered at most once (the unique index holds it against two at once)
+    recovered_from = pw.UUIDField(null=True, unique=True)
+    recovered_by = pw.UUIDField(null=True)
     created_at = UTCDateTimeField(default=_now, index=True)
     updated_at = UTCDateTimeField(default=_now)
 

@@ -1,7 +1,7 @@
 """``customer-account``: create the customer from what they enter (or recognise the one with this phone)."""
 from linx_core import hookimpl
 from linx_core.services import customers
-from linx_core.steps import Page, StepKind, clean
+from linx_core.steps import Page, Replacement, StepKind, clean
 
 from .forms import PROFILE_NAMES, profile_fields
 
@@ -38,6 +38,13 @@ class CustomerAccount(StepKind):
         act.save(customer=customer.id)
         act.data(customerId=str(customer.id), existing=not created)
         return customer
+
+    def recovered(self, step, workflow):
+        """Once the customer exists, a recovery looks them up rather than asking again."""
+        customer_id = (step.data or {}).get("customerId") or workflow.customer_id
+        if step.status != "COMPLETED" or not customer_id:
+            return None
+        return Replacement("lookup-profile", {"customerId": str(customer_id)})
 
 
 @hookimpl

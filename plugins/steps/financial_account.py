@@ -1,6 +1,6 @@
 """``financial-account``: the customer adds a card or bank account (checked, asked of the rail, sealed)."""
 from linx_core import hookimpl
-from linx_core.steps import StepKind, clean
+from linx_core.steps import Replacement, StepKind, clean
 
 from .forms import ACCOUNT_FIELDS, account_form, account_subtype_words, add_account
 
@@ -20,6 +20,13 @@ class FinancialAccount(StepKind):
 
     def complete(self, act, values):
         return add_account(act, values)
+
+    def recovered(self, step, workflow):
+        """Once the account is kept, a recovery uses it rather than asking for the number again."""
+        account_id = (step.data or {}).get("customerFinancialAccountId") or workflow.customer_account_id
+        if step.status != "COMPLETED" or not account_id:
+            return None
+        return Replacement("lookup-financial-account", {"customerFinancialAccountId": str(account_id)})
 
 
 @hookimpl

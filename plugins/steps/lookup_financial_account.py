@@ -1,7 +1,7 @@
 """``lookup-financial-account``: the customer uses the account the business named, or adds another."""
 from linx_core import hookimpl
 from linx_core.services import customers
-from linx_core.steps import Page, StepKind, clean
+from linx_core.steps import Page, Replacement, StepKind, clean
 
 from .forms import ACCOUNT_FIELDS, account_form, add_account
 
@@ -32,6 +32,13 @@ class LookupFinancialAccount(StepKind):
         act.save(customer_account=account.id)
         act.data(customerFinancialAccountId=act.parameters["customerFinancialAccountId"])
         return account
+
+    def recovered(self, step, workflow):
+        """The account the customer chose (or added: "Add a different account") is the one a recovery uses."""
+        account_id = (step.data or {}).get("customerFinancialAccountId")
+        if step.status != "COMPLETED" or not account_id:
+            return None
+        return Replacement(self.name, {"customerFinancialAccountId": str(account_id)})
 
 
 @hookimpl

@@ -1,0 +1,149 @@
+"""Recovering an ended workflow: a new one with the same parameters and steps, sent as any new workflow.
+
+An EXPIRED, CANCELLED, DECLINED or FAILED workflow can be recovered once: by its business through the API, or
+(where the business allows it, for a workflow without a passcode) by its customer from the expired link's page.
+The new workflow is made by :func:`linx_core.services.workflows.create_workflow`, the create's own path (the
+rules checked again, the first message queued, the recipient limits counted, a new passcode), in one
+transaction with the old workflow locked, marked ``recovered_by`` and its ``linx.workflow-recovered`` event.
+
+What a step already made is not made twice: each step's kind says what it becomes in the recovery
+(:meth:`linx_core.steps.StepKind.recovered`), so a customer the old workflow created is looked up, not asked
+for again. This module names no step.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from .. import clock, events
+from ..errors import Conflict, InvalidRequest, Problem
+from ..lifecycle import WORKFLOWS, save_status
+from ..store import db
+from ..store.models import Business, Workflow, WorkflowStep
+from . import businesses, flow, workflows
+from .workflows import Created
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
+
+BODY_FIELDS = ("expireIn", "expireInHours")
+BUSINESS, CUSTOMER = "BUSINESS", "CUSTOMER"
+#: what the expired link's page offers its customer (:func:`offer`)
+OFFER, SENT = "OFFER", "SENT"
+
+
+class AlreadyRecovered(Conflict):
+    def __init__(self, workflow: Workflow) -> None:
+        super().__init__(f"This workflow was recovered already, by workflow {workflow.recovered_by}.",
+                         "WORKFLOW_ALREADY_RECOVERED")
+
+
+class SelfServiceUnavailable(Conflict):
+    def __init__(self) -> None:
+        super().__init__("This workflow cannot be recovered by its customer.", "SELF_SERVICE_RECOVERY_UNAVAILABLE")
+
+
+def recover(rt: Runtime, business: Business, workflow_id: object, body: object = None,
+            requested_by: str = BUSINESS) -> Created:
+    """The workflow that replaces the ended workflow ``workflow_id`` of ``business`` (404 for another's).
+
+    ``body`` may give ``expireIn`` (days) or ``expireInHours``, checked as on create; without them the new
+    workflow runs as long as the old one did (within the rules' bounds). 409 for a workflow that has not
+    ended (``WORKFLOW_ACTIVE``...) or was recovered already (``WORKFLOW_ALREADY_RECOVERED``); 422 when the old
+    parameters no longer pass the rules or the data; 429 past a message limit. Nothing is kept on a refusal.
+    """
+    expiry = _expiry(body)
+    found = workflows.get_workflow(business, workflow_id)
+    with db.atomic():
+        old = flow.locked(found.id, business)
+        WORKFLOWS.next_state(old.status, "recover")
+        if old.recovered_by is not None:
+            raise AlreadyRecovered(old)
+        if requested_by == CUSTOMER and _offered(rt, old, business) is None:
+            raise SelfServiceUnavailable()
+        request = _request(rt, old, flow.steps_of(old), expiry)
+
+        def mark_old(new: Workflow) -> None:
+            save_status(old, old.status, recovered_by=new.id, updated_at=clock.now())
+            events.record(rt, business.id, "linx.workflow-recovered", old.id, {
+                "workflowId": str(old.id), "recoveredBy": str(new.id), "status": old.status,
+                "requestedBy": requested_by})
+
+        return workflows.create_workflow(rt, business, request, recovered_from=old, then=mark_old)
+
+
+def offer(rt: Runtime, workflow: Workflow) -> str | None:
+    """What the page of ``workflow``'s expired link offers its customer: :data:`OFFER` ("Send me a new link"),
+    :data:`SENT` (a new link was sent already), or None (nothing: self-service is off for its business, the
+    workflow has a passcode the customer could not learn again, or it has not expired)."""
+    return _offered(rt, workflow, Business.get_by_id(workflow.business_id))
+
+
+def recover_for_customer(rt: Runtime, workflow_id: object) -> Created:
+    """"Send me a new link", pressed on the expired link's page: the recovery workflow, its link sent to the
+    same phone or email. :class:`AlreadyRecovered` once it was done, :class:`SelfServiceUnavailable` where it
+    is not offered, :class:`~linx_core.services.limits.LimitReached` past a recipient limit."""
+    workflow = Workflow.get_by_id(workflow_id)
+    return recover(rt, Business.get_by_id(workflow.business_id), workflow.id, None, requested_by=CUSTOMER)
+
+
+def _offered(rt: Runtime, workflow: Workflow, business: Business) -> str | None:
+    if (workflow.status != "EXPIRED" or workflow.passcode_hash is not None
+            or not businesses.self_service_recovery(rt, business)):
+        return None
+    return SENT if workflow.recovered_by is not None else OFFER
+
+
+def _expiry(body: object) -> dict[str, Any]:
+    """The expiry a recover request gives (checked by the create's rules), or 400 for anything else."""
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object.", [Problem("$", "Must be a JSON object.",
+                                                                         "INVALID_TYPE")])
+    unknown = [Problem(key, f"Unknown field: give only {' or '.join(BODY_FIELDS)}.", "UNKNOWN_FIELD")
+               for key in body if key not in BODY_FIELDS]
+    if unknown:
+        raise InvalidRequest("The request is malformed.", unknown)
+    return dict(body)
+
+
+def _request(rt: Runtime, old: Workflow, steps: list[WorkflowStep], expiry: dict[str, Any]) -> dict[str, Any]:
+    """The create request of the recovery: ``old``'s title, memo, passcode choice, parameters and steps, each step
+    as its kind says it becomes; the parameters only a replaced step used are left out."""
+    parameters = dict(old.parameters or {})
+    names: list[str] = []
+    replaced: set[str] = set()
+    for step in steps:
+        kind = rt.step_kinds.get(step.name)
+        replacement = kind.recovered(step, old) if kind is not None else None
+        if replacement is None:
+            names.append(step.name)
+            continue
+        names.append(replacement.name)
+        replaced |= _parameters_of(rt, step.name)
+        parameters.update(replacement.parameters)
+    used = set().union(*(_parameters_of(rt, name) for name in names))
+    for name in replaced - used:
+        parameters.pop(name, None)
+    body: dict[str, Any] = {"title": old.title, "parameters": parameters, "steps": [{"name": n} for n in names],
+                            "passcode": old.passcode_hash is not None}
+    if old.customer_memo:
+        body["customerMemo"] = old.customer_memo
+    return {**body, **(expiry or {"expireInHours": _hours(rt, old)})}
+
+
+def _parameters_of(rt: Runtime, step: str) -> set[str]:
+    spec = rt.rules.steps.get(step, {}).get("parameters", {})
+    return {name for key in ("required", "optional", "bySolution") for name in spec.get(key, [])}
+
+
+def _hours(rt: Runtime, old: Workflow) -> int:
+    """As long as ``old`` ran (creation to expiry), within the rules' bounds."""
+    bounds = rt.rules.workflow["expiry"]
+    hours = math.ceil((old.expire_at - old.created_at).total_seconds() / 3600)
+    return min(max(hours, bounds["minHours"]), bounds["maxHours"])
+
+
+__all__ = ["recover", "offer", "recover_for_customer", "AlreadyRecovered", "SelfServiceUnavailable", "OFFER", "SENT",
+           "BUSINESS", "CUSTOMER"]
