@@ -58,6 +58,10 @@ class DeclineForm(PostedForm):
     reason = StringField(filters=[_strip], validators=[InputRequired(), Length(max=64), NO_CONTROL])
 
 
+class RecoverForm(PostedForm):
+    """"Send me a new link" on an expired link's page: nothing to type; the CSRF token of the session is all."""
+
+
 class StepForm(PostedForm):
     """The hidden part of every step page: which step the form was for, at which position."""
 
@@ -102,5 +106,5 @@ def rotate_csrf() -> str:
     return generate_csrf()
 
 
-__all__ = ["CSRFError", "DeclineForm", "PasscodeForm", "StepForm", "exempt", "generate_csrf", "init_app",
+__all__ = ["CSRFError", "DeclineForm", "PasscodeForm", "RecoverForm", "StepForm", "exempt", "generate_csrf", "init_app",
            "rotate_csrf"]

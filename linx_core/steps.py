@@ -244,5 +244,5 @@ def refuse(problems: list[Problem]) -> None:
         raise RuleViolation("Some fields need attention.", problems)
 
 
-__all__ = ["N_", "kinds_by_name", "StepKind", "Replacement", "StepView", "StepAct", "Page", "Field", "clean", "refuse", "CONTROL",
-           "TEXT_MAX", "RESERVED"]
+__all__ = ["N_", "kinds_by_name", "StepKind", "Replacement", "StepView", "StepAct", "Page", "Field", "clean",
+           "refuse", "CONTROL", "TEXT_MAX", "RESERVED"]

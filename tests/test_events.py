@@ -84,7 +84,8 @@ def test_a_plugin_registers_its_event_type_and_documents_its_paths_and_the_api_a
 
 
 def test_every_event_a_journey_records_matches_its_schema_strictly(rt, api, demo, tmp_path):
-    """Real flows (create, each step, confirm, settle, extend, resend, lockout) against the declared payloads."""
+    """Real flows (create, each step, confirm, settle, extend, resend, lockout, cancel, recover) against the declared
+    payloads."""
     runtime = rail_runtime(rt, tmp_path)
     to_confirmation(runtime, create(api_for(runtime, demo[1]), body()))
     to_confirmation(runtime, created(api, seed(2, phoneNumber="+14165550199"))["id"])  # a new customer, a new card
@@ -95,6 +96,8 @@ def test_every_event_a_journey_records_matches_its_schema_strictly(rt, api, demo
     api.client.post(f"/v2/linx/workflows/{locked['id']}/extend", json={"expireInHours": 48}, headers=api.headers())
     api.client.post(f"/v2/linx/workflows/{locked['id']}/resend", headers=api.headers())
     link_token(rt, locked["id"])
+    api.client.post(f"/v2/linx/workflows/{locked['id']}/cancel", headers=api.headers())
+    api.client.post(f"/v2/linx/workflows/{locked['id']}/recover", headers=api.headers())
     businesses.issue_key(rt, demo[0], "ci", read_only=True)
     businesses.revoke_key(rt, demo[0], "ci")
     seen = {}

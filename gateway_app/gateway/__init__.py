@@ -13,10 +13,11 @@ words and its page, and completes through :func:`linx_core.services.journey.subm
 - :mod:`.pages`: error pages and dead ends; :mod:`.branding`: the business's name, colour, logo;
 - :mod:`.landing`: the link, the landing page with the passcode, the decline page;
 - :mod:`.dispatch`: the step pages; :mod:`.documents`: documents' full texts;
-- :mod:`.summary`: the done page; :mod:`.words`: language, translation and formatting.
+- :mod:`.summary`: the done page; :mod:`.words`: language, translation and formatting;
+- :mod:`.recovery`: "Send me a new link" on an expired link's page.
 """
 from .. import i18n
-from . import branding, dispatch, documents, landing, pages, security, summary  # noqa: F401 - their routes
+from . import branding, dispatch, documents, landing, pages, recovery, security, summary  # noqa: F401 - their routes
 from .blueprint import bp
 from .pages import dead_end
 from .security import RateLimiter

@@ -1,11 +1,11 @@
 """The Gateway's error pages and dead ends: HTML for every path under /l and /g, never the API's JSON."""
 import logging
 
-from flask import abort, g, make_response, render_template, request
+from flask import abort, g, make_response, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from linx_core.errors import LinxError
-from linx_core.services import journey
+from linx_core.services import journey, recovery
 from linx_core.services.journey import Unavailable
 from linx_core.store import unavailable
 
@@ -15,7 +15,7 @@ from . import security
 from .blueprint import bp
 from .branding import brand
 from .summary import summary
-from .words import _
+from .words import _, rt
 
 log = logging.getLogger("linx.gateway")
 
@@ -50,7 +50,30 @@ def dead_end(reason, workflow=None, status=None, bound=False):
         text = _("Ask {business} for a new link.", business=name) if name else \
             _("Ask the business that sent it for a new link.")
         code = 410
+        if reason == "EXPIRED" and workflow is not None:
+            return _expired(workflow, business, status or code, title, text)
     return message(status or code, title, text, business, dead_end=True)
+
+
+def _expired(workflow, business, status, title, text):
+    """The expired page, with "Send me a new link" where the business lets its customers recover the workflow
+    (:func:`linx_core.services.recovery.offer`). Its form needs the session bound to this workflow: the link
+    just opened binds it (the link is the proof, as for any page of the workflow)."""
+    offered = recovery.offer(rt(), workflow)
+    name = business.display_name
+    if offered == recovery.SENT:
+        return message(status, _("A new link was sent"),
+                       _("{business} sent you a new link. Open it from your newest message.", business=name),
+                       business, dead_end=True)
+    if offered != recovery.OFFER:
+        return message(status, title, text, business, dead_end=True)
+    if not security.is_bound(workflow):
+        security.bind(workflow)
+    where = {"SMS": _("{business} can text a new link to the phone number this link was sent to.", business=name),
+             "EMAIL": _("{business} can email a new link to the address this link was sent to.", business=name)}
+    return message(status, title, where.get(workflow.channel) or _(
+        "{business} can send a new link to where this link was sent.", business=name), business, dead_end=True,
+        recover_url=url_for("gateway.recover", workflow_id=str(workflow.id)))
 
 
 @bp.errorhandler(CSRFError)

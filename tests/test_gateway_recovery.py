@@ -1,0 +1,177 @@
+"""Self-service recovery on the Gateway (issue 13, section 2): "Send me a new link" on an expired link's page.
+
+Off by default (the rules' ``workflow.recovery.selfService``); a business turns it on for itself
+(``linx business settings NAME --self-service-recovery on``); only for a workflow without a passcode. One press
+makes the recovery workflow and sends its link to the same phone or email, once per expired workflow, within the
+recipient limits. Runs on SQLite and PostgreSQL like every ``rt`` test.
+"""
+import pytest
+
+from linx_core import clock
+from linx_core.clock import FrozenClock
+from linx_core.services import journey
+from linx_core.services.businesses import set_self_service_recovery
+from linx_core.store.models import Business, Event, Workflow
+from linx_core.worker import Worker
+from linx_plugins.console import read_inbox
+
+from .test_gateway import Visitor, opened
+from .test_gateway import workflow as row
+
+BUTTON = "Send me a new link"
+
+
+@pytest.fixture
+def frozen():
+    c = FrozenClock()
+    clock.set_clock(c)
+    yield c
+    clock.set_clock(None)
+
+
+@pytest.fixture
+def visitor(app):
+    return Visitor(app)
+
+
+@pytest.fixture
+def allowed(demo):
+    return set_self_service_recovery(demo[0], True)
+
+
+def expire(rt, frozen, days=3):
+    frozen.advance(days=days)
+    Worker(rt).run_until_idle()
+
+
+def expired_link(rt, api, frozen, passcode=False, **parameters):
+    wid, token, _ = opened(rt, api, 0, passcode=passcode, **parameters)
+    expire(rt, frozen)
+    assert row(wid).status == "EXPIRED"
+    return wid, token
+
+
+def buttons(page):
+    return [b for form in page.parsed.forms for b in form["buttons"]]
+
+
+def recoveries():
+    return list(Workflow.select().where(Workflow.recovered_from.is_null(False)))
+
+
+def test_off_by_default_the_expired_page_offers_nothing_and_a_forged_press_makes_nothing(rt, api, frozen, app):
+    assert rt.rules.workflow["recovery"] == {"selfService": False}
+    wid, token = opened(rt, api, 0, passcode=False)[:2]
+    visitor = Visitor(app)
+    landing = visitor.get(f"/l/{token}")  # opened before it expired: the session is bound
+    expire(rt, frozen)
+    page = visitor.get(f"/l/{token}")
+    assert page.status == 410 and page.h1 == "This link has expired" and BUTTON not in page.html
+    assert "Ask Demo Co for a new link." in page.html
+    forged = visitor.post(f"/g/{wid}/recover", {"csrf_token": landing.form("Continue")["fields"]["csrf_token"]})
+    assert forged.status == 410 and forged.h1 == "This link has expired"
+    assert recoveries() == [] and row(wid).recovered_by is None
+
+
+def test_one_press_sends_a_new_link_to_the_same_phone_and_a_second_press_says_it_was_sent(
+        rt, api, frozen, visitor, allowed):
+    wid, token = expired_link(rt, api, frozen)
+    page = visitor.get(f"/l/{token}")
+    assert page.status == 410 and page.h1 == "This link has expired"
+    assert "Demo Co can text a new link to the phone number this link was sent to." in page.html
+    assert buttons(page) == [BUTTON]
+    form = page.form(BUTTON)
+    assert form["action"] == f"/g/{wid}/recover" and form["method"] == "post" and form["fields"]["csrf_token"]
+
+    sent = visitor.submit(page, BUTTON)
+    assert sent.status == 200 and sent.h1 == "A new link is on its way", sent.html
+    assert "phone number this link was sent to" in sent.html
+    [new] = recoveries()
+    old = row(wid)
+    assert old.recovered_by == new.id and new.recovered_from == old.id
+    assert (new.phone_number, new.channel, new.parameters, new.title) == (
+        old.phone_number, old.channel, old.parameters, old.title)
+    assert new.passcode_hash is None
+    [event] = Event.select().where(Event.type == "linx.workflow-recovered")
+    assert event.data["requestedBy"] == "CUSTOMER" and event.subject_id == old.id
+    assert Event.select().where((Event.type == "linx.workflow-status-changed")
+                                & (Event.subject_id == new.id)).count() == 1
+
+    # the new link goes to the same number and opens the new workflow
+    Worker(rt).run_until_idle()
+    [message] = [m for m in read_inbox(rt) if m["workflowId"] == str(new.id)]
+    assert message["to"] == old.phone_number
+    new_token = message["text"].rsplit("/l/", 1)[1].split()[0]
+    assert journey.open_link(rt, new_token).id == new.id
+    landing = Visitor(visitor.client.application).get(f"/l/{new_token}")
+    assert landing.status == 200 and landing.form("Continue")
+
+    again = visitor.submit(page, BUTTON)  # the same form, pressed again
+    assert again.status == 200 and again.h1 == "A new link was sent"
+    reopened = visitor.get(f"/l/{token}")
+    assert reopened.h1 == "A new link was sent" and BUTTON not in reopened.html
+    assert len(recoveries()) == 1 and Event.select().where(Event.type == "linx.workflow-recovered").count() == 1
+
+
+def test_an_email_workflow_sends_the_new_link_by_email_to_the_same_address(rt, api, frozen, visitor, allowed):
+    wid, token = expired_link(rt, api, frozen, channel="EMAIL", email="Jane.Roe@example.com")
+    page = visitor.get(f"/l/{token}")
+    assert "Demo Co can email a new link to the address this link was sent to." in page.html
+    sent = visitor.submit(page, BUTTON)
+    assert sent.h1 == "A new link is on its way" and "an email from Demo Co" in sent.html
+    [new] = recoveries()
+    Worker(rt).run_until_idle()
+    [message] = [m for m in read_inbox(rt) if m["workflowId"] == str(new.id)]
+    assert message["to"] == "Jane.Roe@example.com" and message["channel"] == "EMAIL"
+
+
+def test_a_workflow_with_a_passcode_is_never_offered(rt, api, frozen, visitor, allowed):
+    wid, token = expired_link(rt, api, frozen, passcode=True)
+    page = visitor.get(f"/l/{token}")
+    assert page.status == 410 and BUTTON not in page.html and "Ask Demo Co for a new link." in page.html
+    assert recoveries() == []
+
+
+def test_the_rules_default_turns_it_on_and_a_business_may_turn_it_off(rt, api, frozen, visitor, demo, monkeypatch):
+    monkeypatch.setitem(rt.rules.workflow["recovery"], "selfService", True)
+    wid, token = expired_link(rt, api, frozen)
+    assert BUTTON in visitor.get(f"/l/{token}").html
+    set_self_service_recovery(demo[0], False)
+    assert BUTTON not in visitor.get(f"/l/{token}").html
+    set_self_service_recovery(Business.get_by_id(demo[0].id), None)  # back to the rules' default
+    assert BUTTON in visitor.get(f"/l/{token}").html
+
+
+def test_a_press_without_the_csrf_token_or_the_link_makes_nothing(rt, api, frozen, app, allowed):
+    wid, token = expired_link(rt, api, frozen)
+    visitor = Visitor(app)
+    page = visitor.get(f"/l/{token}")
+    refused = visitor.post(f"/g/{wid}/recover", {})
+    assert refused.status == 400 and refused.h1 == "This page has expired"
+    stranger = Visitor(app, addr="198.51.100.99")  # never opened the link: no session
+    csrf = page.form(BUTTON)["fields"]["csrf_token"]
+    assert stranger.post(f"/g/{wid}/recover", {"csrf_token": csrf}).status in (400, 403)
+    assert recoveries() == []
+
+
+def test_over_the_recipient_limit_a_clear_page_and_nothing_made(rt, api, frozen, visitor, allowed, monkeypatch):
+    monkeypatch.setitem(rt.rules.message_limits["recipient"], "perHour", 1)
+    wid, token = expired_link(rt, api, frozen)  # the create's message was in an earlier window
+    opened(rt, api, 0, passcode=False)  # a message to this number in this hour
+    page = visitor.get(f"/l/{token}")
+    refused = visitor.submit(page, BUTTON)
+    assert refused.status == 429 and refused.h1 == "No new link for now"
+    assert int(refused.response.headers["Retry-After"]) >= 1 and "Traceback" not in refused.html
+    assert recoveries() == [] and row(wid).recovered_by is None
+    assert BUTTON in visitor.get(f"/l/{token}").html  # it may be pressed again later
+
+
+def test_the_words_in_canadian_french(rt, api, frozen, app, allowed):
+    wid, token = expired_link(rt, api, frozen)
+    visitor = Visitor(app, lang="fr-CA")
+    page = visitor.get(f"/l/{token}")
+    assert "Envoyez-moi un nouveau lien" in buttons(page)
+    sent = visitor.submit(page, "Envoyez-moi un nouveau lien")
+    assert sent.status == 200 and sent.h1 == "Un nouveau lien est en route"
+    again = visitor.submit(page, "Envoyez-moi un nouveau lien")
+    assert again.h1 == "Un nouveau lien a été envoyé"
