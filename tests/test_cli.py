@@ -137,6 +137,26 @@ def test_business_create_and_a_new_key(linx):
     assert len(key_rows(linx.database, issued["apiKey"])) == 1
 
 
+def test_business_settings_turn_self_service_recovery_on_off_and_back_to_the_rules(linx):
+    ok(linx("init"))
+    ok(linx("business", "create", "Acme"))
+    assert ok_json(linx("business", "settings", "Acme", "--json"))["selfServiceRecovery"] is False
+    assert "off (the rules default)" in ok(linx("business", "settings", "Acme"))
+    on = ok_json(linx("business", "settings", "Acme", "--self-service-recovery", "on", "--json"))
+    assert on["selfServiceRecovery"] is True and on["selfServiceRecoveryFromRules"] is False
+    with sqlite3.connect(linx.database) as conn:
+        [(settings,)] = conn.execute("SELECT settings FROM business WHERE name = 'Acme'").fetchall()
+    assert json.loads(settings) == {"selfServiceRecovery": True}
+    assert ok(linx("business", "settings", "Acme")).strip() == "self-service recovery: on"
+    assert ok_json(linx("business", "settings", "Acme", "--self-service-recovery", "off", "--json"))[
+        "selfServiceRecovery"] is False
+    back = ok_json(linx("business", "settings", "Acme", "--self-service-recovery", "default", "--json"))
+    assert back["selfServiceRecovery"] is False and back["selfServiceRecoveryFromRules"] is True
+    refused(linx("business", "settings", "Acme", "--self-service-recovery", "maybe"), "maybe")
+    missing = linx("business", "settings", "Nobody")
+    assert missing.returncode != 0 and "Nobody" in missing.stderr and "Traceback" not in missing.stderr
+
+
 def test_labelled_and_read_only_keys_are_listed_and_revoked_by_label_or_prefix(linx):
     ok(linx("init"))
     first = ok_json(linx("business", "create", "Acme", "--json"))["apiKey"]

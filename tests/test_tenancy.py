@@ -154,8 +154,12 @@ LIFECYCLE = [
     ("POST", "extend", {"expireIn": "not a number"}),
     ("POST", "resend", None),
     ("GET", "notifications/history", None),
+    ("POST", "recover", None),
+    ("POST", "recover", {"expireIn": 3}),
+    ("POST", "recover", {"expireIn": "not a number", "title": "x"}),
 ]
-LIFECYCLE_IDS = ["cancel", "archive", "extend", "extend-bad-body", "resend", "notification-history"]
+LIFECYCLE_IDS = ["cancel", "archive", "extend", "extend-bad-body", "resend", "notification-history", "recover",
+                 "recover-expiry", "recover-bad-body"]
 
 
 def _lifecycle(client, key, method, workflow_id, op, body):

@@ -52,8 +52,8 @@ def recover(rt: Runtime, business: Business, workflow_id: object, body: object =
     ended (``WORKFLOW_ACTIVE``...) or was recovered already (``WORKFLOW_ALREADY_RECOVERED``); 422 when the old
     parameters no longer pass the rules or the data; 429 past a message limit. Nothing is kept on a refusal.
     """
+    found = workflows.get_workflow(business, workflow_id)  # 404 before anything about the body
     expiry = _expiry(body)
-    found = workflows.get_workflow(business, workflow_id)
     with db.atomic():
         old = flow.locked(found.id, business)
         WORKFLOWS.next_state(old.status, "recover")
