@@ -5,7 +5,9 @@ made the customer or an account replaced by its lookup (as the step kinds say), 
 """
 import datetime as dt
 import json
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -264,3 +266,23 @@ def test_the_openapi_document_describes_recover(api):
     workflow = spec["components"]["schemas"]["Workflow"]["properties"]
     assert {"recoveredFrom", "recoveredBy"} <= set(workflow)
     assert "linx.workflow-recovered" in json.dumps(spec)
+
+
+def test_four_recovers_at_once_make_one_workflow(rt, api, app):
+    old = make(api)
+    post(api, old["id"], "cancel")
+    barrier = threading.Barrier(4)
+
+    def press(_):
+        client = app.test_client()
+        barrier.wait()
+        return client.post(f"/v2/linx/workflows/{old['id']}/recover", headers=api.headers())
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(press, range(4)))
+    rt.bind()
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 409, 409, 409], [a.get_json() for a in answers]
+    assert {a.get_json()["errorCode"] for a in answers if a.status_code == 409} == {"WORKFLOW_ALREADY_RECOVERED"}
+    assert Workflow.select().where(Workflow.recovered_from == old["id"]).count() == 1
+    assert Event.select().where(Event.type == "linx.workflow-recovered").count() == 1
