@@ -404,6 +404,27 @@ def test_an_expired_link(server, phone):
     assert unknown.status == 410 and tab.h1() == "This link has expired"
 
 
+def test_an_expired_link_sends_a_new_one_when_the_business_allows_it(server, demo, phone):
+    from linx_core.services.businesses import set_self_service_recovery
+
+    set_self_service_recovery(demo[0], True)
+    created = server.create(dict(_body(0), passcode=False))
+    link = server.link(created["id"])
+    server.clock.advance(days=3)
+    server.work()
+    tab = phone("recover")
+    response = tab.goto(link)
+    assert response.status == 410 and tab.h1() == "This link has expired"
+    tab.click("Send me a new link")
+    assert tab.h1() == "A new link is on its way"
+    [new] = [w for w in server.api("GET", "/v2/linx/workflows").json()["content"] if w["recoveredFrom"]]
+    assert new["recoveredFrom"] == created["id"] and new["phoneNumber"] == created["phoneNumber"]
+    response = tab.goto(server.link(new["id"]))
+    assert response.status == 200 and tab.h1() == created["title"]
+    again = tab.goto(link)
+    assert again.status == 410 and tab.h1() == "A new link was sent"
+
+
 def test_five_wrong_passcodes_lock_the_link(server, phone):
     created = server.create(_body(0))
     link = server.link(created["id"])
