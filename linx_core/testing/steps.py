@@ -25,7 +25,8 @@ that brings catalogs translates every message its module passes to ``_``; its pa
 fields with unique names; a post with control characters, or an empty post, is refused field by field
 (paths among the page's fields) or completes, never crashes, and a refusal keeps nothing (no event, the
 step still current); the good post completes the step (or keeps it, with ``stays``), and the same post
-replayed is refused as not current.
+replayed is refused as not current; in a recovery (:meth:`StepKind.recovered`) a step not done is asked again,
+and a done one names a step and parameters the rules know.
 """
 import ast
 import inspect
@@ -45,7 +46,7 @@ from ..services import journey
 from ..services.businesses import create_business
 from ..services.flow import on_first_notification, steps_of
 from ..services.workflows import create_workflow
-from ..steps import RESERVED, Page, StepKind, StepView
+from ..steps import RESERVED, Page, Replacement, StepKind, StepView
 from ..store import db
 from ..store.models import Business, CustomerFinancialAccount, Event, Workflow, WorkflowStep
 
@@ -276,6 +277,22 @@ class StepKindContract:
             journey.submit(rt, at_step, step.position, self.kind.name,
                            self.kind.collect(self.view(rt, at_step), good))
         assert Event.select().count() == events
+
+    def test_in_a_recovery_it_is_asked_again_until_done_then_names_a_known_step(self, rt: Runtime,
+                                                                                 at_step: uuid.UUID) -> None:
+        workflow, step = self.current(at_step)
+        assert self.kind.recovered(step, workflow) is None, "a step not done yet is asked again in a recovery"
+        if self.stays:
+            return
+        self.before_good_form(rt, at_step)
+        self.post(rt, at_step, self.good_post(rt, at_step))
+        workflow = Workflow.get_by_id(at_step)
+        replacement = self.kind.recovered(steps_of(workflow)[step.position], workflow)
+        if replacement is not None:
+            assert isinstance(replacement, Replacement)
+            assert replacement.name in rt.step_kinds and replacement.name in rt.rules.steps, replacement.name
+            unknown = set(replacement.parameters) - set(rt.rules.parameters)
+            assert not unknown, f"parameters the rules do not know: {unknown}"
 
 
 __all__ = ["StepKindContract", "PlainWords", "messages_of", "catalog_of"]

@@ -35,7 +35,7 @@ class LookupFinancialAccount(StepKind):
 
     def recovered(self, step, workflow):
         """The account the customer chose (or added: "Add a different account") is the one a recovery uses."""
-        account_id = (step.data or {}).get("customerFinancialAccountId")
+        account_id = (step.data or {}).get("customerFinancialAccountId") or workflow.customer_account_id
         if step.status != "COMPLETED" or not account_id:
             return None
         return Replacement(self.name, {"customerFinancialAccountId": str(account_id)})
