@@ -16,7 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .. import clock, events
-from ..errors import Conflict, InvalidRequest, Problem
+from ..errors import Conflict, InvalidRequest, NotFound, Problem
 from ..lifecycle import WORKFLOWS, save_status
 from ..store import db
 from ..store.models import Business, Workflow, WorkflowStep
@@ -83,7 +83,9 @@ def recover_for_customer(rt: Runtime, workflow_id: object) -> Created:
     """"Send me a new link", pressed on the expired link's page: the recovery workflow, its link sent to the
     same phone or email. :class:`AlreadyRecovered` once it was done, :class:`SelfServiceUnavailable` where it
     is not offered, :class:`~linx_core.services.limits.LimitReached` past a recipient limit."""
-    workflow = Workflow.get_by_id(workflow_id)
+    workflow = Workflow.get_or_none(Workflow.id == workflow_id)
+    if workflow is None:
+        raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND")
     return recover(rt, Business.get_by_id(workflow.business_id), workflow.id, None, requested_by=CUSTOMER)
 
 
