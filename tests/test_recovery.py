@@ -286,3 +286,19 @@ def test_four_recovers_at_once_make_one_workflow(rt, api, app):
     assert {a.get_json()["errorCode"] for a in answers if a.status_code == 409} == {"WORKFLOW_ALREADY_RECOVERED"}
     assert Workflow.select().where(Workflow.recovered_from == old["id"]).count() == 1
     assert Event.select().where(Event.type == "linx.workflow-recovered").count() == 1
+
+
+def test_an_expiry_after_the_profile_only_looks_up_the_customer_and_asks_for_the_card_again(rt, api, frozen):
+    old = make(api, 2, phoneNumber="+14165550100", passcode=False)
+    link_token(rt, old["id"])
+    journey.submit(rt, old["id"], 1, "customer-account",
+                   {"firstName": "Jane", "lastName": "Roe", "email": "jane.roe@example.com"})
+    frozen.advance(days=3)
+    run(rt)
+    stored = Workflow.get_by_id(old["id"])
+    assert stored.status == "EXPIRED" and stored.customer_id is not None
+    new = recover(api, old["id"]).get_json()
+    assert [s["name"] for s in new["steps"]] == ["notification", "lookup-profile", "financial-account", "move-money"]
+    assert new["parameters"]["customerId"] == str(stored.customer_id)
+    assert new["parameters"]["financialAccountSubType"] == old["parameters"]["financialAccountSubType"]
+    assert "customerFinancialAccountId" not in new["parameters"] and "passcode" not in new
