@@ -11,7 +11,7 @@ from linx_core import clock
 from linx_core.clock import FrozenClock
 from linx_core.services import journey
 from linx_core.services.businesses import set_self_service_recovery
-from linx_core.store.models import Business, Event, Workflow
+from linx_core.store.models import Business, Event, Notification, Workflow
 from linx_core.worker import Worker
 from linx_plugins.console import read_inbox
 
@@ -175,3 +175,25 @@ def test_the_words_in_canadian_french(rt, api, frozen, app, allowed):
     assert sent.status == 200 and sent.h1 == "Un nouveau lien est en route"
     again = visitor.submit(page, "Envoyez-moi un nouveau lien")
     assert again.h1 == "Un nouveau lien a été envoyé"
+
+
+def test_expired_by_the_clock_before_its_job_ran_it_is_offered_and_expired_by_the_press(
+        rt, api, frozen, app, allowed):
+    wid, token, _ = opened(rt, api, 0, passcode=False)
+    visitor = Visitor(app)
+    visitor.get(f"/l/{token}")
+    frozen.advance(days=3)  # no worker: the expire job has not run
+    assert row(wid).status == "ACTIVE"
+    page = visitor.get(f"/g/{wid}")
+    assert page.status == 410 and BUTTON in buttons(page)
+    sent = visitor.submit(page, BUTTON)
+    assert sent.status == 200 and sent.h1 == "A new link is on its way"
+    old = row(wid)
+    assert old.status == "EXPIRED" and old.recovered_by is not None
+    moves = [e.data["status"] for e in Event.select().where((Event.type == "linx.workflow-status-changed")
+                                                             & (Event.subject_id == old.id))]
+    assert moves.count("EXPIRED") == 1
+    assert Notification.select().where((Notification.workflow == old.id)
+                                       & (Notification.origin == "EXPIRY")).count() == 0  # the new link is the news
+    Worker(rt).run_until_idle()  # the expire job, now due, finds it ended
+    assert row(wid).status == "EXPIRED" and len(recoveries()) == 1

@@ -20,7 +20,7 @@ from ..errors import Conflict, InvalidRequest, NotFound, Problem
 from ..lifecycle import WORKFLOWS, save_status
 from ..store import db
 from ..store.models import Business, Workflow, WorkflowStep
-from . import businesses, flow, workflows
+from . import businesses, flow, journey, workflows
 from .workflows import Created
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,6 +56,8 @@ def recover(rt: Runtime, business: Business, workflow_id: object, body: object =
     expiry = _expiry(body)
     with db.atomic():
         old = flow.locked(found.id, business)
+        if requested_by == CUSTOMER and old.status in WORKFLOWS.open_states and _past_expiry(old):
+            workflows.expire_now(rt, old, notify=False)  # its expire job has not run yet; the new link is the news
         WORKFLOWS.next_state(old.status, "recover")
         if old.recovered_by is not None:
             raise AlreadyRecovered(old)
@@ -90,10 +92,15 @@ def recover_for_customer(rt: Runtime, workflow_id: object) -> Created:
 
 
 def _offered(rt: Runtime, workflow: Workflow, business: Business) -> str | None:
-    if (workflow.status != "EXPIRED" or workflow.passcode_hash is not None
-            or not businesses.self_service_recovery(rt, business)):
+    expired = workflow.status == "EXPIRED" or (workflow.status in WORKFLOWS.open_states and _past_expiry(workflow))
+    if not expired or workflow.passcode_hash is not None or not businesses.self_service_recovery(rt, business):
         return None
     return SENT if workflow.recovered_by is not None else OFFER
+
+
+def _past_expiry(workflow: Workflow) -> bool:
+    """Expired by the clock, its ``expire`` job not run yet (the customer's page already says expired)."""
+    return journey.availability(workflow) == "EXPIRED"
 
 
 def _expiry(body: object) -> dict[str, Any]:

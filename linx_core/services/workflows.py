@@ -229,11 +229,17 @@ def expire(rt: Runtime, job: Job) -> None:
             raise jobs.RetryLater("not yet due", at=workflow.expire_at)
         if Transaction.select().where(Transaction.workflow == workflow.id).exists():
             return  # confirmed: the money is moving, and the transaction ends the workflow
-        was_active = workflow.status == "ACTIVE"
-        flow.move(rt, workflow, "expire", next_notification_at=None)
-        flow.revoke_links(workflow)
-        if was_active:
-            notifications.queue(rt, workflow, "EXPIRY")
+        expire_now(rt, workflow)
+
+
+def expire_now(rt: Runtime, workflow: Workflow, notify: bool = True) -> None:
+    """``workflow`` (read by :func:`flow.locked`, past its expiry, not confirmed) becomes EXPIRED and its links stop
+    working; an ACTIVE one's customer is told (unless ``notify`` is False). Inside a transaction."""
+    was_active = workflow.status == "ACTIVE"
+    flow.move(rt, workflow, "expire", next_notification_at=None)
+    flow.revoke_links(workflow)
+    if was_active and notify:
+        notifications.queue(rt, workflow, "EXPIRY")
 
 
 # the lookups of every create, their SQL text built once (store.Prepared)
