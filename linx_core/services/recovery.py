@@ -92,8 +92,9 @@ def recover_for_customer(rt: Runtime, workflow_id: object) -> Created:
 
 
 def _offered(rt: Runtime, workflow: Workflow, business: Business) -> str | None:
-    expired = workflow.status == "EXPIRED" or (workflow.status in WORKFLOWS.open_states and _past_expiry(workflow))
-    if not expired or workflow.passcode_hash is not None or not businesses.self_service_recovery(rt, business):
+    if workflow.passcode_hash is not None or not businesses.self_service_recovery(rt, business):
+        return None
+    if not (workflow.status == "EXPIRED" or (workflow.status in WORKFLOWS.open_states and _past_expiry(workflow))):
         return None
     return SENT if workflow.recovered_by is not None else OFFER
 
