@@ -143,3 +143,35 @@ def test_the_make_run_environment_serves_only_the_real_solutions(tmp_path):
     assert not TEST_DISTRIBUTIONS & set(seen["dists"]), seen["dists"]
     assert seen["solutions"] == ["ach", "push-to-card", "wire"]
     assert '"rtp"' not in seen["spec"] and "verify-email" not in seen["spec"]
+
+
+# -- the LICENSE and the picture the README shows --------------------------------------------------------------------
+
+def test_the_license_file_is_the_one_setup_cfg_names():
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    assert config["metadata"]["license"] == "Apache-2.0"
+    assert config["metadata"]["license_files"].strip() == "LICENSE"
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+
+
+def test_the_flow_picture_is_an_accessible_svg_shown_in_the_readme():
+    from xml.etree import ElementTree
+
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    root = ElementTree.parse(ROOT / "docs" / "flow.svg").getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and root.get("role") == "img"
+    title, desc = root.find("svg:title", ns), root.find("svg:desc", ns)
+    assert title is not None and title.text and desc is not None and desc.text
+    assert root.get("aria-labelledby").split() == [title.get("id"), desc.get("id")]
+    words = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    for stage in ("Business", "SMS", "Gateway", "Rail", "webhooks"):
+        assert stage in words, stage
+    svg = (ROOT / "docs" / "flow.svg").read_text()
+    assert "<script" not in svg and "href=\"http" not in svg  # a picture, nothing that runs or loads
+    readme = (ROOT / "README.md").read_text()
+    assert re.search(r"!\[[^\]]+\]\(docs/flow\.svg\)", readme)
