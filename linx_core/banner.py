@@ -52,9 +52,13 @@ the message with its link appears in the inbox):
 def served_paths() -> set[str]:
     """The GET paths of the app ``linx serve`` will serve, built from this environment as it builds it."""
     from .boot import runtime
+    from .errors import LinxError
     from .serving import web_app
 
-    return routes(web_app(runtime(web=True)))
+    try:
+        return routes(web_app(runtime(web=True)))
+    except LinxError:  # `linx serve` says what is wrong, next, with its exit code: the banner names no page
+        return set()
 
 
 def main(path: str) -> None:

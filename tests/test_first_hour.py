@@ -179,3 +179,25 @@ def test_the_flow_picture_is_an_accessible_svg_shown_in_the_readme():
     assert "<script" not in svg and "href=\"http" not in svg  # a picture, nothing that runs or loads
     readme = (ROOT / "README.md").read_text()
     assert re.search(r"!\[[^\]]+\]\(docs/flow\.svg\)", readme)
+
+
+@pytest.mark.system
+def test_make_runs_banner_names_what_the_app_serves(tmp_path):
+    """`python -m linx_core.banner` as `make run` calls it: the docs, the inbox, the key, where the passcode is."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINX_")}
+    env.update(LINX_ENV="development", LINX_DATABASE_URL=f"sqlite:///{tmp_path}/linx.db",
+               LINX_INSTANCE_PATH=str(tmp_path / "instance"), LINX_PUBLIC_URL="http://127.0.0.1:8123")
+    init = subprocess.run([LINX, "init", "--demo", "--json"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert init.returncode == 0, init.stderr
+    (tmp_path / "demo.json").write_text(init.stdout)
+    shown = subprocess.run([sys.executable, "-m", "linx_core.banner", str(tmp_path / "demo.json")], env=env,
+                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    import json
+
+    key = json.loads(init.stdout)["apiKey"]
+    for expected in ("http://127.0.0.1:8123/v2/docs", "http://127.0.0.1:8123/dev/messages", f"Demo Co key: {key}",
+                     '"passcode"', "create response"):
+        assert expected in shown.stdout, (expected, shown.stdout)
+    assert "/portal" not in shown.stdout
