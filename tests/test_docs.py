@@ -227,6 +227,15 @@ def test_swagger_ui_authorizes_and_tries_a_seed_example_under_its_csp(live):
         block.locator(".live-responses-table tbody .response-col_status").first.wait_for(timeout=20_000)
         status = block.locator(".live-responses-table tbody .response-col_status").first.inner_text().strip()
         assert status.startswith("201"), (status, block.inner_text()[-3000:])
+        # every operation opened: no description shows a literal backtick (Markdown renders them as code)
+        summaries = page.locator(".opblock:not(.is-open) .opblock-summary")
+        while summaries.count():
+            summaries.first.click()
+        page.wait_for_timeout(300)
+        shown = page.inner_text("#swagger-ui")
+        assert page.locator(".opblock.is-open").count() >= 20
+        assert "`" not in shown, [line for line in shown.splitlines() if "`" in line][:5]
+        assert "push-notifications" in shown and "Idempotency-Key" in shown
         assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
         assert not outside, outside
         browser.close()
