@@ -69,6 +69,9 @@ def _dry_run(tmp_path, target):
     """What `make -n` would run for ``target`` in a copy of the Makefile (with the files its rules name)."""
     for name in ("Makefile", "setup.cfg", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
+    catalog = Path("gateway_app/translations/fr_CA/LC_MESSAGES/messages.po")  # so that `compile` has work to do
+    (tmp_path / catalog).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / catalog, tmp_path / catalog)
     for plugin in ("sample_plugin", "rtp_plugin", "verify_email_step"):
         (tmp_path / "tests" / plugin).mkdir(parents=True)
         shutil.copy(ROOT / "tests" / plugin / "pyproject.toml", tmp_path / "tests" / plugin / "pyproject.toml")
@@ -94,6 +97,7 @@ def test_make_run_installs_no_test_plugin_and_make_test_installs_them_all(tmp_pa
     assert installs and all(".venv/bin/python" in line and "tests/" not in line and "[test" not in line
                             for line in installs), installs
     assert "linx serve" in run and ".venv-test" not in run
+    assert ".venv/bin/pybabel compile" in run  # the catalogs, compiled with make run's own environment
     # a .venv made before the split loses the test plugins
     [uninstall] = [line for line in run.splitlines() if "pip uninstall" in line]
     assert set(uninstall.split()) >= TEST_DISTRIBUTIONS
@@ -104,6 +108,8 @@ def test_make_run_installs_no_test_plugin_and_make_test_installs_them_all(tmp_pa
         assert install.startswith(".venv-test/bin/python") and "'.[test,bench]'" in install, (target, install)
         for plugin in ("tests/sample_plugin", "tests/rtp_plugin", "tests/verify_email_step"):
             assert f"-e {plugin}" in install, (target, install)
+        if target in ("test", "test-fast"):
+            assert ".venv-test/bin/pybabel compile" in out, (target, out)
         commands = [line for line in out.splitlines() if re.match(r"\S*/bin/(python|ruff|mypy|pybabel)", line)]
         assert commands and all(c.startswith(".venv-test/") for c in commands), (target, commands)
 
