@@ -38,6 +38,21 @@ def test_a_busy_port_is_found_and_a_free_one_is_named(busy):
     assert str(refused.value).startswith(f"port {busy} is in use; try make run PORT={free}")
 
 
+def test_a_port_taken_on_every_address_is_busy_on_loopback_too():
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert ports.in_use("127.0.0.1", port)
+
+
+def test_a_busy_metrics_port_names_its_own_option(busy):
+    with pytest.raises(ConfigurationError) as refused:
+        ports.check("127.0.0.1", busy, "--metrics-port")
+    assert str(refused.value) == (f"port {busy} (--metrics-port) is in use; try --metrics-port "
+                                  f"{ports.next_free('127.0.0.1', busy)}")
+
+
 def test_a_free_port_passes():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
