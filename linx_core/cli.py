@@ -316,7 +316,11 @@ def serve(host: str, port: int, threads: int, workers: int, no_worker: bool, i_k
     import signal
     import threading
 
-    from . import serving
+    from . import ports, serving
+
+    ports.check(host, port)  # before anything starts: a busy port is a line naming a free one, exit 2
+    if metrics_port is not None and metrics_port != port:
+        ports.check(metrics_host, metrics_port, "--metrics-port")
     from .boot import runtime, set_up_once_reachable
     from .logging_setup import configure
     from .worker import start_thread

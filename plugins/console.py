@@ -12,6 +12,7 @@ import os
 import re
 import threading
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from linx_core import clock, hookimpl
@@ -84,7 +85,7 @@ def linx_channel(name, rt):
 def linx_register_blueprints(rt):
     if not rt.settings.development:
         return []
-    from flask import Blueprint, jsonify, render_template_string
+    from flask import Blueprint, Response, jsonify, render_template_string
 
     bp = Blueprint("dev_messages", __name__)
 
@@ -94,16 +95,55 @@ def linx_register_blueprints(rt):
 
     @bp.get("/dev/messages")
     def messages_html():
-        return render_template_string(INBOX, messages=read_inbox(rt), link=LINK)
+        return render_template_string(INBOX, messages=[dict(m, when=_when(m.get("at"))) for m in read_inbox(rt)],
+                                      link=LINK)
+
+    @bp.get("/dev/messages.css")
+    def messages_css():  # a file of its own: the Content-Security-Policy (default-src 'self') takes no inline style
+        return Response(INBOX_CSS, mimetype="text/css")
 
     return [bp]
 
 
+def _when(at):
+    """A message's time as people read it (``2026-12-01 05:31:33 UTC``), from its ISO form; the ISO form unchanged
+    when it is not one."""
+
+    try:
+        moment = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        return at or ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.tzinfo is not None else "")
+
+
+# Mobile-first: one column that fits a 390 px wide phone; long words (links, ids) wrap instead of scrolling.
+INBOX_CSS = """*, *::before, *::after { box-sizing: border-box; }
+body { font: 16px/1.5 system-ui, sans-serif; margin: 0; color: #1b1b1f; background: #fafafa; }
+main { max-width: 42rem; margin: 0 auto; padding: 0.75rem; }
+h1 { font-size: 1.4rem; margin: 0.5rem 0; }
+h2 { font-size: 1rem; margin: 0 0 0.25rem; }
+article { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 0.6rem 0.8rem; margin: 0.75rem 0; }
+dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0 0.6rem; margin: 0.25rem 0; }
+dt { color: #555; }
+dd { margin: 0; min-width: 0; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; font: 0.95rem/1.45 ui-monospace, monospace;
+      background: #f1f1f4; padding: 0.5rem; border-radius: 4px; margin: 0.5rem 0; }
+code, a, h2, dd { overflow-wrap: anywhere; }
+a.open { display: inline-block; padding: 0.5rem 0.9rem; border-radius: 4px; background: #0b57d0; color: #fff;
+         text-decoration: none; }
+"""
+
 INBOX = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>LinX developer inbox</title></head>
-<body><main><h1>Developer inbox</h1><p>Messages the console channel would have sent (development only).
-Machine-readable: <a href="/dev/messages.json">/dev/messages.json</a>.</p>
-{% for m in messages %}<article><h2>{{ m.channel }} to {{ m.to }} <small>{{ m.origin }}, {{ m.at }}</small></h2>
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>LinX developer inbox</title>
+<link rel="stylesheet" href="/dev/messages.css"></head>
+<body><main><h1>Developer inbox</h1><p>Messages the console channel would have sent (development only), newest
+first. Machine-readable: <a href="/dev/messages.json">/dev/messages.json</a>.</p>
+{% for m in messages %}<article><h2>{{ m.channel }} to {{ m.to }}</h2>
+<dl><dt>Workflow</dt><dd><code class="workflow">{{ m.workflowId or "none" }}</code></dd>
+<dt>Time</dt><dd><time datetime="{{ m.at }}">{{ m.when }}</time></dd>
+<dt>Kind</dt><dd>{{ m.origin }}</dd></dl>
 {% if m.subject %}<p><strong>{{ m.subject }}</strong></p>{% endif %}<pre>{{ m.text }}</pre>
-{% for url in link.findall(m.text) %}<p><a href="{{ url }}">Open the link</a></p>{% endfor %}</article>
+{% for url in link.findall(m.text) %}<p><a class="open" href="{{ url }}">Open the link</a></p>{% endfor %}</article>
 {% else %}<p>No messages yet.</p>{% endfor %}</main></body></html>"""

@@ -28,8 +28,9 @@ from .conftest import ROOT
 pytestmark = pytest.mark.system  # real processes, servers or a browser: `make test-fast` skips them
 
 RULE_FILES = sorted(p.name for p in (ROOT / "rules").glob("*.yaml"))
-SKIP = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-                              "instance", "*.db", "*.db-wal", "*.db-shm", "tests", "bench", "artifacts")
+SKIP = shutil.ignore_patterns(".git", ".venv", ".venv-test", "venv", "build", "dist", "*.egg-info", "__pycache__",
+                              ".pytest_cache", "instance", "*.db", "*.db-wal", "*.db-shm", "tests", "bench",
+                              "artifacts")
 
 
 def run(args, **kwargs):
@@ -96,8 +97,8 @@ def test_the_wheel_holds_the_data_files(wheel):
     assert sorted(n for n in names if n.startswith("linx_rules/") and n.endswith(".yaml")) == \
         [f"linx_rules/{n}" for n in RULE_FILES]
     assert "linx_core/migrations/0001_initial.py" in names
-    assert "gateway_app/templates/docs.html" in names
-    assert "gateway_app/static/docs.css" in names
+    assert "gateway_app/templates/swagger.html" in names and "gateway_app/templates/home.html" in names
+    assert "gateway_app/static/docs.css" in names and "gateway_app/static/swagger-init.js" in names
     assert "gateway_app/templates/gateway/landing.html" in names and "gateway_app/static/gateway.css" in names
     assert any(n.startswith("gateway_app/documents/") and n.endswith(".txt") for n in names)
     assert "gateway_app/translations/fr_CA/LC_MESSAGES/messages.mo" in names  # compiled by make, not committed
@@ -145,9 +146,10 @@ def test_the_installed_app_serves_its_docs_and_stylesheet(installed, tmp_path):
         "client = create_app().test_client()\n"
         "docs = client.get('/v2/docs')\n"
         "assert docs.status_code == 200, docs.status_code\n"
-        "assert b'docs.css' in docs.data\n"
-        "css = client.get('/static/docs.css')\n"
+        "assert b'swagger-ui.css' in docs.data\n"
+        "css = client.get('/v2/docs/assets/swagger-ui.css')\n"
         "assert css.status_code == 200 and css.data, css.status_code\n"
+        "assert client.get('/static/swagger-init.js').status_code == 200\n"
         "spec = client.get('/v2/openapi.json').get_json()\n"
         "assert 'payment-of-rebates' in str(spec)\n"
         "print('served')\n"

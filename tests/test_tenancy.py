@@ -359,12 +359,19 @@ def test_each_business_key_sees_only_its_own_business(client, demo, other, demo_
 # -- unknown paths and wrong methods --------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/v2", "/v2/linx", "/v2/linx/nope", "/v2/linx/workflows/x/steps",
+@pytest.mark.parametrize("path", ["/nope", "/v2", "/v2/linx", "/v2/linx/nope", "/v2/linx/workflows/x/steps",
                                   "/v1/linx/workflows", "/v2/linx/workflows/"])
 def test_unknown_path_is_404_with_the_error_body(client, demo, path):
     response = client.get(path, headers={"Authorization": f"Bearer {demo[1]}"})
     body = assert_error_body(response, 404)
     assert body["errorCode"] == "NOT_FOUND"
+
+
+def test_the_root_is_a_page_not_a_404(client):
+    """``GET /`` answers a small HTML page (``tests/test_docs.py``); a POST there is still refused."""
+    response = client.get("/")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert client.post("/", data="{}", content_type="application/json").status_code == 405
 
 
 def test_unknown_path_without_a_key_is_404_with_the_error_body(client):

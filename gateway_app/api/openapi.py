@@ -1,16 +1,30 @@
-"""The OpenAPI document, generated from the same schemas that validate, and a docs page."""
+"""The OpenAPI document, generated from the same schemas that validate, and ``/v2/docs``: Swagger UI.
+
+Swagger UI comes from the ``swagger-ui-bundle`` distribution, which ships its built JavaScript and CSS: LinX
+serves those files itself (``/v2/docs/assets/...``), so the page loads nothing from another host, under a
+Content-Security-Policy of its own (:data:`DOCS_CSP`). Descriptions in the document are CommonMark, as OpenAPI
+says, and Swagger UI renders them.
+"""
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
 
 from linx_core import __version__
 from linx_core.services.workflows import SORTS
 from linx_core.text import CONTROL_PATTERN
 
 from . import events, schemas, transactions
+from .examples import create_examples
 from .paging import sort_pattern
 
 bp = Blueprint("openapi", __name__)
+
+#: what /v2/docs may load: its own scripts, styles and requests only; images also as data: URIs (Swagger UI's
+#: stylesheet draws its icons so); Swagger UI sets element styles from its script (allowed: no inline markup)
+DOCS_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+#: the files of the Swagger UI build that the page uses (nothing else in that folder is served)
+SWAGGER_ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
 
 ERRORS = {
     400: "The request is malformed: bad JSON, wrong content type, wrong types, unknown or missing fields, or "
@@ -41,7 +55,10 @@ def build_spec(rt):
         title="LinX API", version=__version__, openapi_version="3.0.3",
         plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
         info={"description": "Do it by link: one call texts the customer a secure link; the customer finishes "
-                             "on the Gateway. Step rules and allowed values come from the rule files."},
+                             "on the Gateway. Step rules and allowed values come from the rule files.\n\n"
+                             "Every operation takes a business API key as a **Bearer** token: press *Authorize* "
+                             "and paste it (`make run` prints Demo Co's), then *Try it out*. The create "
+                             "operation offers the product brief's four requests under *Examples*."},
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                 "description": "Your business API key."})
@@ -76,7 +93,8 @@ def build_spec(rt):
                            "workflow, and queues the first notification.",
             "security": [{"bearer": []}],
             "parameters": [idem],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": "WorkflowCreateRequest"}}},
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": "WorkflowCreateRequest", "examples": create_examples()}}},
             "responses": {"201": {"description": "Created. `passcode` appears this once.",
                                   "content": {"application/json": {"schema": "WorkflowCreated"}}},
                           **errors(400, 401, 409, 413, 422), "429": LIMITED},
@@ -205,4 +223,15 @@ def openapi_json():
 
 @bp.get("/docs")
 def docs():
-    return render_template("docs.html", spec=_spec())
+    response = current_app.make_response(render_template("swagger.html", version=__version__))
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
+
+
+@bp.get("/docs/assets/<name>")
+def swagger_asset(name):
+    if name not in SWAGGER_ASSETS:
+        abort(404)
+    response = send_from_directory(swagger_ui_path, name, max_age=3600)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

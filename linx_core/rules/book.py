@@ -1,7 +1,7 @@
 """The rule book: the checked rule files, compiled into a request schema and checks."""
-import itertools
+import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,16 +143,21 @@ class RuleBook:
 
     def _compile_request_schema(self) -> type[Schema]:
         catalog = dict(self.catalog, solutions=self.solutions)
-        counter = itertools.count(1)
 
-        def build_object(spec: Mapping[str, Any]) -> type[Schema]:
-            attrs = {n: field_for(s, catalog, s.get("required", False), build_object)
-                     for n, s in spec["fields_"].items()}
-            return Strict.from_dict(attrs, name=f"WorkflowObject{next(counter)}")
+        def builder(owner: str, spec: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], type[Schema]]:
+            """Builds the schema of an object parameter (or of a list's object items), named after where it sits,
+            so the OpenAPI document names it for what it is (``WorkflowDocumentsItem``), not by a counter."""
+            name = "Workflow" + _pascal(owner) + ("Item" if spec.get("type") == "list" else "")
+
+            def build_object(inner: Mapping[str, Any]) -> type[Schema]:
+                attrs = {n: field_for(s, catalog, s.get("required", False), builder(f"{name[len('Workflow'):]}-{n}", s))
+                         for n, s in inner["fields_"].items()}
+                return Strict.from_dict(attrs, name=name)
+            return build_object
 
         param_fields: dict[str, fields.Field] = {}
         for name, spec in self.parameters.items():
-            field = param_fields[name] = field_for(spec, catalog, False, build_object)
+            field = param_fields[name] = field_for(spec, catalog, False, builder(name, spec))
             field.metadata = {**field.metadata, "description": checks.describe_parameter(self, name)}
         parameters = Strict.from_dict(param_fields, name="WorkflowParameters")
         step_entry = Strict.from_dict(
@@ -389,3 +394,8 @@ def _check_values(doc: RuleDocument, out: list[Problem], lists: Mapping[str, Any
 
 
 __all__ = ["RuleBook", "WorkflowRequest", "Coded"]
+
+
+def _pascal(name: str) -> str:
+    """``documents`` -> ``Documents``, ``home-address`` -> ``HomeAddress``, ``bankAccount`` -> ``BankAccount``."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_\s]+", name) if part)
