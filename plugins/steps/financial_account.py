@@ -2,7 +2,7 @@
 from linx_core import hookimpl
 from linx_core.steps import StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, account_form, account_subtype_words, add_account
+from .forms import ACCOUNT_FIELDS, account_form, account_outcome, account_subtype_words, add_account
 
 
 class FinancialAccount(StepKind):
@@ -20,6 +20,9 @@ class FinancialAccount(StepKind):
 
     def complete(self, act, values):
         return add_account(act, values)
+
+    def outcome(self, rt, workflow, step):
+        return account_outcome(step)
 
 
 @hookimpl

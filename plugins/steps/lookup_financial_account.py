@@ -3,7 +3,7 @@ from linx_core import hookimpl
 from linx_core.services import customers
 from linx_core.steps import Page, StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, account_form, add_account
+from .forms import ACCOUNT_FIELDS, account_data, account_form, account_outcome, add_account
 
 
 class LookupFinancialAccount(StepKind):
@@ -30,8 +30,11 @@ class LookupFinancialAccount(StepKind):
             return add_account(act, values)
         account = customers.use_named_account(act.workflow)
         act.save(customer_account=account.id)
-        act.data(customerFinancialAccountId=act.parameters["customerFinancialAccountId"])
+        act.data(**account_data(account))
         return account
+
+    def outcome(self, rt, workflow, step):
+        return account_outcome(step)
 
 
 @hookimpl
