@@ -83,7 +83,7 @@ def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Cust
     return Customer.get_by_id(customer.id)
 
 
-def _workflows_of(business: Business, customer: Customer) -> peewee.ModelSelect:
+def _workflows_of(business: Business, customer: Customer) -> peewee.ModelSelect[Workflow]:
     """The business's workflows for this customer: theirs, and those sent to their phone number or email."""
     clause = Workflow.customer == customer.id
     if customer.phone_number:
@@ -156,7 +156,7 @@ def _forget_replays(business: Business, customer: Customer, redact: Any) -> None
     personal = {"phoneNumber", "email"}
     for record in IdempotencyRecord.select().where((IdempotencyRecord.business == business) & clause):
         try:
-            body = json.loads(record.response_body)
+            body = json.loads(record.response_body or "")
         except ValueError:
             continue
         kept = json.dumps(_redact_json(body, redact, personal))
