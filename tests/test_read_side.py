@@ -384,8 +384,14 @@ def test_erasure_removes_personal_data_and_keeps_the_money_records(runtime, demo
 
 
 def test_nothing_of_the_erased_customer_is_left_in_the_database(runtime, demo_api, rt):
-    settled_new_customer(runtime, demo_api)
+    workflow_id = settled_new_customer(runtime, demo_api)
     customer = Customer.get(Customer.phone_number == NEW_PHONE)
+    # a provider's refusal that quotes the number, in a message's history and in its event
+    quoted = f"The 'To' number {NEW_PHONE} is not a valid phone number."
+    note = models.Notification.get(models.Notification.workflow == workflow_id)
+    models.Notification.update(reason=quoted).where(models.Notification.id == note.id).execute()
+    event = Event.get((Event.type == "linx.notification-status-changed") & (Event.subject_id == note.workflow_id))
+    Event.update(data=dict(event.data, reason=quoted)).where(Event.id == event.id).execute()
     ok(_erase(demo_api, customer.id))
     db = rt.database
     for model in models.MODELS:  # every table, every column
@@ -437,3 +443,13 @@ def test_the_erased_event_type_is_registered_and_documented(demo_api):
     step = document["components"]["schemas"]["Step"]["properties"]
     assert step["data"]["type"] == "object"
     assert document["components"]["schemas"]["Workflow"]["properties"]["expireIn"]["type"] == "integer"
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/v2/customers"), ("GET", f"/v2/customers/{CUSTOMER_ID}"),
+    ("GET", f"/v2/customers/{CUSTOMER_ID}/financial-accounts"), ("GET", f"/v2/financial-accounts/{CARD_ID}"),
+    ("POST", f"/v2/customers/{CUSTOMER_ID}/erase"), ("GET", "/v2/transactions")])
+def test_without_a_key_nothing_is_read_or_erased(client, demo, method, path):
+    body = refused(client.open(path, method=method), 401)
+    assert "John" not in json.dumps(body)
+    assert Customer.get_by_id(CUSTOMER_ID).status == "ACTIVE"

@@ -33,7 +33,9 @@ from ..store.models import (
     Business,
     Customer,
     CustomerFinancialAccount,
+    Event,
     IdempotencyRecord,
+    Notification,
     Transaction,
     Workflow,
     WorkflowStep,
@@ -120,6 +122,14 @@ def _forget_workflows(rt: Runtime, ids: list[Any], redact: Any) -> None:
                         title=_fit(redact(workflow.title), Workflow.title),
                         customer_memo=redact(workflow.customer_memo) if workflow.customer_memo else None,
                         updated_at=now, version=Workflow.version + 1).where(Workflow.id == workflow.id).execute()
+        for note in Notification.select().where((Notification.workflow == workflow.id)
+                                                & Notification.reason.is_null(False)):
+            if redact(note.reason) != note.reason:  # a provider's refusal may quote the number
+                Notification.update(reason=redact(note.reason)).where(Notification.id == note.id).execute()
+        for event in Event.select().where(Event.subject_id == workflow.id):
+            data = _redact_json(event.data, redact)
+            if data != event.data:
+                Event.update(data=data).where(Event.id == event.id).execute()
         for step in WorkflowStep.select().where(WorkflowStep.workflow == workflow.id):
             kind = rt.step_kinds.get(step.name)
             data = kind.forget(dict(step.data or {})) if kind is not None else dict(step.data or {})
