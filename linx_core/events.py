@@ -176,6 +176,16 @@ class CustomerStatusUpdated(Payload):
     workflowId = fields.UUID(required=True)
 
 
+class CustomerErased(Payload):
+    customerId = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.Equal("ERASED"))
+    erasedAt = fields.DateTime(required=True)
+    cancelledWorkflowIds = fields.List(fields.UUID(), required=True, metadata={
+        "description": "The customer's open workflows, cancelled first."})
+    financialAccountIds = fields.List(fields.UUID(), required=True, metadata={
+        "description": "The customer's accounts: masked numbers kept, sealed numbers destroyed."})
+
+
 class FinancialAccountStateUpdated(Payload):
     financialAccountId = fields.UUID(required=True)
     customerId = fields.UUID(required=True)
@@ -223,6 +233,8 @@ CORE_EVENT_TYPES = (
     EventType("linx.notification-status-changed", "A message to the customer was sent, delivered or failed.",
               NotificationStatusChanged),
     EventType("customer.status-updated", "A customer was created or changed status.", CustomerStatusUpdated),
+    EventType("customer.erased", "A customer's personal data was erased; money records keep amounts, dates and "
+              "masked numbers.", CustomerErased),
     EventType("financial-account.state-updated", "A customer's financial account was added or changed state.",
               FinancialAccountStateUpdated),
     EventType("transactions.status-changed", "A transaction moved to another status.", TransactionStatusChanged),

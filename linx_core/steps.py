@@ -207,6 +207,19 @@ class StepKind:
         The parameters that only the replaced step used are dropped from the new workflow."""
         return None
 
+    def outcome(self, rt: Runtime, workflow: Workflow, step: WorkflowStep) -> dict[str, Any]:
+        """The step's outcome as the business reads it (the API's ``steps[].data``): what
+        :meth:`complete` kept with ``act.data``, by default. Override to add what the store knows
+        now (a transaction's status); JSON values only, never a full card or account number."""
+        return dict(step.data or {})
+
+    def forget(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The step's ``data`` once its customer's personal data is erased
+        (:func:`linx_core.services.erasure.erase_customer`): ids, versions and times may stay; what
+        the customer typed about themselves must go. By default everything stays: a kind whose
+        ``act.data`` holds personal values overrides this."""
+        return dict(data)
+
 
 def N_(msgid: str) -> str:
     """Marks a message for the catalogs (``pybabel extract -k N_``) where it is translated later, by name."""

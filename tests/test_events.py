@@ -11,7 +11,7 @@ from linx_core.plugins import make_manager
 from linx_core.runtime import Runtime
 from linx_core.services import businesses, journey
 from linx_core.store import db
-from linx_core.store.models import Event
+from linx_core.store.models import Customer, Event
 
 from .conftest import Api
 from .drive import created, link_token, seed
@@ -100,6 +100,10 @@ def test_every_event_a_journey_records_matches_its_schema_strictly(rt, api, demo
     api.client.post(f"/v2/linx/workflows/{locked['id']}/recover", headers=api.headers())
     businesses.issue_key(rt, demo[0], "ci", read_only=True)
     businesses.revoke_key(rt, demo[0], "ci")
+    quiet = Customer.create(business=demo[0], first_name="Quinn", last_name="Quiet", phone_number="+14165550111")
+    created(api, seed(0, phoneNumber="+14165550111"))  # open: cancelled by the erasure
+    erased = api.client.post(f"/v2/customers/{quiet.id}/erase", headers=api.headers())
+    assert erased.status_code == 200, erased.get_json()
     seen = {}
     for event in Event.select():
         assert event.type in rt.event_types

@@ -39,7 +39,14 @@ from schemathesis.specs.openapi.checks import (
 from gateway_app import create_app
 from linx_core import store
 from linx_core.runtime import Runtime
-from linx_core.store.models import Event, Transaction, WebhookDelivery, Workflow
+from linx_core.store.models import (
+    Customer,
+    CustomerFinancialAccount,
+    Event,
+    Transaction,
+    WebhookDelivery,
+    Workflow,
+)
 
 from .conftest import Api, seed_examples
 from .conftest import test_settings as make_settings
@@ -53,7 +60,7 @@ MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 PUBLIC_IP = "93.184.216.34"  # what every receiver host "resolves" to here: no DNS query leaves the test
 
 
-API_BLUEPRINTS = ("workflows", "push_notifications", "events", "transactions")
+API_BLUEPRINTS = ("workflows", "push_notifications", "events", "transactions", "customers")
 
 
 def _operations():
@@ -148,7 +155,7 @@ def world(rt, demo, tmp_path, resolver):
     workflows = [create(api, raw) for raw in seed_examples()]
     assert api.client.post(f"/v2/linx/workflows/{workflows[0]}/cancel", headers=api.headers()).status_code == 200
     assert api.client.post(f"/v2/linx/workflows/{workflows[0]}/archive", headers=api.headers()).status_code == 200
-    settled = create(api, body())
+    settled = create(api, body(phone="+14165550188"))  # a second customer, with a card of her own
     to_confirmation(runtime, settled)
     run(runtime)
     pending = create(api, body(amount="12.5"))
@@ -171,8 +178,12 @@ def world(rt, demo, tmp_path, resolver):
     transactions = [str(t.id) for t in Transaction.select().where(Transaction.business == demo[0].id)]
     assert len(transactions) == 2 and {t.status for t in Transaction.select()} >= {"PENDING"}
     assert Workflow.select().count() == 6
+    customers = [str(c.id) for c in Customer.select().where(Customer.business == demo[0].id)]
+    accounts = [str(a.id) for a in CustomerFinancialAccount.select().where(
+        CustomerFinancialAccount.business == demo[0].id)]
+    assert len(customers) >= 1 and len(accounts) >= 2
     ids = {"workflowId": workflows, "subscriptionId": subscriptions, "eventId": events,
-           "transactionId": transactions}
+           "transactionId": transactions, "customerId": customers, "financialAccountId": accounts}
     return app, {"Authorization": f"Bearer {demo[1]}"}, ids
 
 
@@ -328,7 +339,7 @@ def _agrees(schema, value):
 
 
 LISTS = ("/v2/linx/workflows", "/v2/push-notifications", "/v2/events",
-         "/v2/push-notifications/{subscriptionId}/deliveries")
+         "/v2/push-notifications/{subscriptionId}/deliveries", "/v2/customers", "/v2/transactions")
 
 
 def test_every_page_size_states_the_configured_maximum_and_the_server_holds_to_it(api, rt, resolver):

@@ -300,8 +300,8 @@ def test_the_openapi_paths():
     spec = APISpec(title="t", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()])
     transactions.add_paths(spec, lambda *codes: {str(c): {"description": "error"} for c in codes})
     doc = spec.to_dict()
-    assert set(doc["paths"]) == {"/v2/transactions/{transactionId}", "/v2/transactions/{transactionId}/status",
-                                 "/v2/transactions/{transactionId}/cancel"}
+    assert set(doc["paths"]) == {"/v2/transactions", "/v2/transactions/{transactionId}",
+                                 "/v2/transactions/{transactionId}/status", "/v2/transactions/{transactionId}/cancel"}
     assert set(doc["paths"]["/v2/transactions/{transactionId}/cancel"]["post"]["responses"]) == {
         "200", "401", "404", "409"}
     assert "REVERSED" in doc["components"]["schemas"]["Transaction"]["properties"]["status"]["enum"]

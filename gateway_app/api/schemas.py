@@ -4,6 +4,8 @@ Each schema reads the store's rows directly: a camelCase field names its snake_c
 ``attribute=``; the fields below say what a column alone does not (a timestamp's form, a step's words
 from the rules, whether a passcode is set).
 """
+import math
+
 from marshmallow import Schema, fields
 
 from .render import context
@@ -88,6 +90,22 @@ class StepOut(Out):
     displayName = StepWord("displayName", fallback_to_name=True)
     description = StepWord("description")
     status = fields.String(metadata={"enum": ["CREATED", "ACTIVE", "COMPLETED", "DECLINED", "FAILED"]})
+    data = fields.Dict(metadata={"description": (
+        "The step's outcome, as its step kind tells it (empty until the step is done): `customerId` "
+        "(customer-account, lookup-profile), `financialAccountId` with `maskedNumber`, `type`, `subtype`, "
+        "`brand` (financial-account, lookup-financial-account), `accepted` documents with `version` and "
+        "`acceptedAt` (document-acceptance), `transactionId` with `transactionStatus` (move-money).")})
+
+
+class ExpireInDays(fields.Integer):
+    """The workflow's lifetime in whole days, from its creation to ``expireAt``, rounded up."""
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return obj
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        seconds = (value.expire_at - value.created_at).total_seconds()
+        return max(0, math.ceil(seconds / 86400))
 
 
 class WorkflowOut(Out):
@@ -112,6 +130,8 @@ class WorkflowOut(Out):
     lockedAt = Timestamp(attribute="locked_at", allow_none=True, metadata={
         "description": "When the passcode attempts ran out (null when not locked; a resend clears it)."})
     expireAt = Timestamp(attribute="expire_at")
+    expireIn = ExpireInDays(metadata={"description": "Days from creation to `expireAt`, rounded up: the "
+                                                     "`expireIn` asked for, moved by any extension."})
     nextNotificationAt = Timestamp(attribute="next_notification_at", allow_none=True)
     completedAt = Timestamp(attribute="completed_at", allow_none=True)
     declineReason = fields.String(attribute="decline_reason", allow_none=True)

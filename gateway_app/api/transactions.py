@@ -1,14 +1,18 @@
 """``/v2/transactions``: a transaction, its status history, and cancelling one that is still PENDING."""
+import uuid
 from decimal import Decimal
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, current_app, g, request
 from marshmallow import fields
 
+from linx_core.errors import InvalidRequest, Problem
 from linx_core.services import payments, transactions
 
 from .auth import idempotent, require_business
+from .events import query_time
+from .paging import query_int, sort_pattern
 from .render import View, context, render
-from .schemas import Out, Timestamp
+from .schemas import Out, PageOut, Timestamp
 
 bp = Blueprint("transactions", __name__)
 bp.before_request(require_business)
@@ -19,6 +23,38 @@ STATUSES = ["NEW", "PENDING", "PROCESSING", "APPROVED", "SETTLED", "CLEARED", "D
 
 def _rt():
     return current_app.extensions["linx"]
+
+
+LIST_QUERY = ("workflowId", "customerId", "status", "type", "solution", "createdFrom", "createdTo", "page", "size",
+              "sort")
+
+
+@bp.get("/transactions")
+def index():
+    rt = _rt()
+    args = request.args
+    problems = [Problem(f"query.{k}", "Unknown query parameter.", "UNKNOWN_FIELD") for k in args if k not in LIST_QUERY]
+    page = query_int(args, "page", 1, problems)
+    size = query_int(args, "size", 20, problems)
+    filters = transactions.Filters(
+        workflow_id=_query_uuid(args, "workflowId", problems), customer_id=_query_uuid(args, "customerId", problems),
+        status=args.get("status"), type=args.get("type"), solution=args.get("solution"),
+        created_from=query_time(args, "createdFrom", problems), created_to=query_time(args, "createdTo", problems))
+    if problems:
+        raise InvalidRequest("The query is not valid.", problems)
+    result = transactions.list_transactions(rt, g.business, filters, page=page, size=size, sort=args.get("sort"))
+    return render(TransactionPageOut, result, rules=rt.rules)
+
+
+def _query_uuid(args, name, problems):
+    raw = args.get(name)
+    if raw is None:
+        return None
+    try:
+        return uuid.UUID(raw.strip())
+    except ValueError:
+        problems.append(Problem(f"query.{name}", "Must be a UUID.", "INVALID_UUID"))
+        return None
 
 
 @bp.get("/transactions/<transaction_id>")
@@ -97,6 +133,12 @@ class TransactionOut(Out):
     updatedAt = Timestamp(attribute="updated_at")
 
 
+class TransactionPageOut(PageOut):
+    """Its items are transaction rows; needs ``rules`` in the dump context."""
+
+    content = fields.List(fields.Nested(TransactionOut), attribute="items")
+
+
 class StatusChangeOut(Out):
     time = Timestamp(attribute="created_at")
     status = fields.String(metadata={"enum": STATUSES})
@@ -111,11 +153,40 @@ class TransactionStatusOut(Out):
     history = fields.List(fields.Nested(StatusChangeOut), metadata={"description": "Every change, oldest first."})
 
 
-def add_paths(spec, errors):
-    """Document ``/v2/transactions`` on ``spec`` (an apispec ``APISpec``); ``errors(*codes)`` gives error responses."""
-    for name, schema in (("Transaction", TransactionOut), ("TransactionStatus", TransactionStatusOut)):
+def add_paths(spec, errors, solutions=(), page_size_max=100):
+    """Document ``/v2/transactions`` on ``spec`` (an apispec ``APISpec``); ``errors(*codes)`` gives error responses.
+    ``solutions`` are the names the ``solution`` filter takes."""
+    for name, schema in (("Transaction", TransactionOut), ("TransactionStatus", TransactionStatusOut),
+                         ("TransactionPage", TransactionPageOut)):
         if name not in spec.components.schemas:
             spec.components.schema(name, schema=schema)
+    uuid_schema = {"type": "string", "format": "uuid"}
+    time_schema = {"type": "string", "format": "date-time"}
+    spec.path(path="/v2/transactions", operations={"get": {
+        "summary": "List transactions",
+        "description": "The business's transactions, newest first by default; every filter narrows the list.",
+        "security": [{"bearer": []}],
+        "parameters": [
+            {"name": "workflowId", "in": "query", "schema": uuid_schema, "description": "The workflow's transaction."},
+            {"name": "customerId", "in": "query", "schema": uuid_schema, "description": "A customer's transactions."},
+            {"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUSES}},
+            {"name": "type", "in": "query", "schema": {"type": "string", "enum": list(transactions.TYPES)}},
+            {"name": "solution", "in": "query", "schema": {"type": "string", "enum": list(solutions)}},
+            {"name": "createdFrom", "in": "query", "schema": time_schema,
+             "description": "Created at or after this time (UTC when no offset is given)."},
+            {"name": "createdTo", "in": "query", "schema": time_schema,
+             "description": "Created before this time; not before createdFrom."},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+            {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": page_size_max,
+                                                       "default": 20}},
+            {"name": "sort", "in": "query", "schema": {"type": "string", "default": "createdAt,desc",
+                                                       "pattern": sort_pattern(transactions.SORTS)},
+             "description": f"FIELD[,asc|desc]; FIELD is {', '.join(transactions.SORTS)}; the direction defaults "
+                            "to asc."},
+        ],
+        "responses": {"200": {"description": "One page.",
+                              "content": {"application/json": {"schema": "TransactionPage"}}}, **errors(400, 401)},
+    }})
     param = {"name": "transactionId", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
     idem = {"name": "Idempotency-Key", "in": "header", "required": False,
             "schema": {"type": "string", "minLength": 6, "maxLength": 255},

@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, g, request, url_for
 
 from linx_core.errors import InvalidRequest, Problem
-from linx_core.services import notifications, recovery, workflows
+from linx_core.services import journey, notifications, recovery, workflows
 
 from .auth import idempotent, require_business
 from .body import json_body
@@ -23,7 +23,12 @@ def _rt():
 def _workflow_json(rt, workflow, schema=WorkflowOut, status=200, steps=None, **extra):
     """The workflow with its steps (and ``extra``, e.g. a passcode), as ``schema`` shows it."""
     steps = workflows.steps_of(workflow) if steps is None else steps
-    return render(schema, View(workflow, steps=steps, **extra), status, rules=rt.rules)
+    return render(schema, View(workflow, steps=with_outcomes(rt, workflow, steps), **extra), status, rules=rt.rules)
+
+
+def with_outcomes(rt, workflow, steps):
+    """The steps, each with its ``data``: its outcome as its step kind tells it."""
+    return [View(step, data=journey.outcome(rt, workflow, step)) for step in steps]
 
 
 @bp.post("/workflows")
@@ -107,5 +112,5 @@ def index():
     result = workflows.list_workflows(rt, g.business, search=args.get("search"), status=args.get("status"),
                                       page=page, size=size, sort=args.get("sort"))
     steps = result.extra["steps"]
-    page = View(result, items=[View(w, steps=steps.get(w.id, [])) for w in result.items])
+    page = View(result, items=[View(w, steps=with_outcomes(rt, w, steps.get(w.id, []))) for w in result.items])
     return render(WorkflowPageOut, page, rules=rt.rules)

@@ -183,6 +183,13 @@ def submit(rt: Runtime, workflow_id: uuid.UUID | str, position: int, name: str,
     return outcome
 
 
+def outcome(rt: Runtime, workflow: Workflow, step: WorkflowStep) -> dict[str, Any]:
+    """What ``step`` came to, as its kind tells it (``StepKind.outcome``): the API's ``steps[].data``.
+    A step no installed plugin provides any more shows what it kept."""
+    kind = rt.step_kinds.get(step.name)
+    return kind.outcome(rt, workflow, step) if kind is not None else dict(step.data or {})
+
+
 # -- decline ---------------------------------------------------------------------------------
 
 def decline(rt: Runtime, workflow_id: uuid.UUID | str, reason: str) -> Workflow:
@@ -211,4 +218,4 @@ def business_of(workflow: Workflow) -> Business:
 
 
 __all__ = ["Unavailable", "StepNotCurrent", "PasscodeResult", "open_link", "availability", "confirmed",
-           "check_passcode", "step_kind", "submit", "decline", "business_of"]
+           "check_passcode", "step_kind", "submit", "outcome", "decline", "business_of"]

@@ -8,14 +8,16 @@ plugins (``linx_solutions``); submitting and polling are jobs.
 """
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import peewee
 
 from .. import clock, events, jobs
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, InvalidRequest, NotFound, Problem
 from ..lifecycle import STEPS, TRANSACTIONS, WORKFLOWS, save_status
 from ..store import db
 from ..store.models import (
@@ -28,12 +30,14 @@ from ..store.models import (
 )
 from . import notifications
 from .flow import finish_workflow, locked, move_step, steps_of
+from .paging import Page, check_paging
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
 
 FINAL_OK = {"SEND": "SETTLED", "REQUEST": "CLEARED"}
 FAILED = ("DECLINED", "ERROR", "CANCELLED")
+TYPES = ("SEND", "REQUEST")
 
 
 def create_for_workflow(rt: Runtime, workflow: Workflow) -> Transaction:
@@ -118,9 +122,62 @@ def get_transaction(business: Business, transaction_id: object) -> Transaction:
     return tx
 
 
+SORTS = {"createdAt": Transaction.created_at, "updatedAt": Transaction.updated_at, "amount": Transaction.amount,
+         "status": Transaction.status}
+
+
+@dataclass
+class Filters:
+    """What ``GET /v2/transactions`` asks for; each is None when not asked (checked by the caller)."""
+
+    workflow_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    status: str | None = None
+    type: str | None = None
+    solution: str | None = None
+    created_from: dt.datetime | None = None  # inclusive
+    created_to: dt.datetime | None = None  # exclusive
+
+
+def list_transactions(rt: Runtime, business: Business, filters: Filters, page: int = 1, size: int = 20,
+                      sort: str | None = None) -> Page:
+    """One page of the business's transactions, newest first unless ``sort`` says otherwise."""
+    problems = check_paging(rt, page, size)
+    field, comma, direction = ("createdAt,desc" if sort is None else sort).partition(",")
+    direction = direction if comma else "asc"
+    if field not in SORTS or direction not in ("asc", "desc"):
+        problems.append(Problem("query.sort", f"Must be FIELD[,asc|desc] with FIELD one of {', '.join(SORTS)}.",
+                                "NOT_ALLOWED"))
+    if filters.status is not None and filters.status not in TRANSACTIONS.states:
+        problems.append(Problem("query.status", f"Must be one of {', '.join(TRANSACTIONS.states)}.", "NOT_ALLOWED"))
+    if filters.type is not None and filters.type not in TYPES:
+        problems.append(Problem("query.type", f"Must be one of {', '.join(TYPES)}.", "NOT_ALLOWED"))
+    if filters.solution is not None and filters.solution not in rt.rules.solutions:
+        problems.append(Problem("query.solution", f"Must be one of {', '.join(rt.rules.solutions)}.", "NOT_ALLOWED"))
+    if filters.created_from and filters.created_to and filters.created_from > filters.created_to:
+        problems.append(Problem("query.createdTo", "Must not be before createdFrom.", "OUT_OF_RANGE"))
+    if problems:
+        raise InvalidRequest("The query is not valid.", problems)
+    query = Transaction.select().where(Transaction.business == business)
+    for column, value in ((Transaction.workflow, filters.workflow_id), (Transaction.customer, filters.customer_id),
+                          (Transaction.status, filters.status), (Transaction.type, filters.type),
+                          (Transaction.solution, filters.solution)):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.created_from is not None:
+        query = query.where(Transaction.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        query = query.where(Transaction.created_at < filters.created_to)
+    total = query.count()
+    order = SORTS[field].desc() if direction == "desc" else SORTS[field].asc()
+    items = list(query.order_by(order, Transaction.id.desc()).paginate(page, size))
+    return Page(items, page, size, total)
+
+
 def history(tx: Transaction) -> list[TransactionStatus]:
     return list(TransactionStatus.select().where(TransactionStatus.transaction == tx.id)
                 .order_by(TransactionStatus.seq))
 
 
-__all__ = ["create_for_workflow", "change_status", "event_data", "get_transaction", "history", "WORKFLOWS"]
+__all__ = ["create_for_workflow", "change_status", "event_data", "get_transaction", "history", "WORKFLOWS",
+           "Filters", "list_transactions", "SORTS", "TYPES"]

@@ -262,6 +262,9 @@ def _check_data(rt: Runtime, business: Business, params: dict[str, Any]) -> Cust
         customer = _CUSTOMER.first(params["customerId"], business)
         if customer is None:
             problems.append(Problem("parameters.customerId", "No such customer.", "CUSTOMER_NOT_FOUND"))
+        elif customer.status == "ERASED":
+            problems.append(Problem("parameters.customerId", "The customer's personal data was erased.",
+                                    "CUSTOMER_ERASED"))
     if "customerFinancialAccountId" in params and customer is not None:
         account = _CUSTOMER_ACCOUNT.first(params["customerFinancialAccountId"], customer, business)
         if account is None:

@@ -145,6 +145,7 @@ class Customer(BaseModel):
     date_of_birth = pw.DateField(null=True)
     addresses = JSONField(default=list)
     created_at = UTCDateTimeField(default=_now)
+    erased_at = UTCDateTimeField(null=True)  # status ERASED: the personal data is gone (services.erasure)
 
     class Meta:
         # one customer per phone number and business (the Gateway recognises customers by phone)

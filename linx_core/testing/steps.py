@@ -30,6 +30,7 @@ and a done one names a step and parameters the rules know.
 """
 import ast
 import inspect
+import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -293,6 +294,20 @@ class StepKindContract:
             assert replacement.name in rt.step_kinds and replacement.name in rt.rules.steps, replacement.name
             unknown = set(replacement.parameters) - set(rt.rules.parameters)
             assert not unknown, f"parameters the rules do not know: {unknown}"
+
+    def test_its_outcome_is_json_the_api_can_show_and_erasure_can_forget(self, rt: Runtime,
+                                                                           at_step: uuid.UUID) -> None:
+        """``outcome`` (the API's ``steps[].data``) and ``forget`` answer a JSON object, before and after."""
+        _, step = self.current(at_step)
+        for _when in ("before", "after"):
+            workflow = Workflow.get_by_id(at_step)
+            row = steps_of(workflow)[step.position]
+            for answer in (self.kind.outcome(rt, workflow, row), self.kind.forget(dict(row.data or {}))):
+                assert isinstance(answer, dict), answer
+                json.dumps(answer)  # JSON values only
+            if _when == "before" and self.kind.has_page:  # a kind without a page is completed by no post
+                self.before_good_form(rt, at_step)
+                self.post(rt, at_step, self.good_post(rt, at_step))
 
 
 __all__ = ["StepKindContract", "PlainWords", "messages_of", "catalog_of"]

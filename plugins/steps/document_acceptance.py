@@ -1,6 +1,7 @@
 """``document-acceptance``: the customer accepts each document the business lists (version and time kept)."""
 from linx_core import clock, hookimpl
 from linx_core.errors import Problem, RuleViolation
+from linx_core.events import iso
 from linx_core.steps import Field, Page, StepKind
 from linx_core.store.models import DocumentAcceptance
 
@@ -46,7 +47,8 @@ class DocumentAcceptanceStep(StepKind):
             DocumentAcceptance.create(workflow=act.workflow.id, business=act.workflow.business_id,
                                       customer=act.workflow.customer_id, document_id=doc_id,
                                       document_version=doc["version"], title=doc["title"], accepted_at=now)
-        act.data(accepted=[{"documentId": d, "version": catalog[d]["version"], "acceptedAt": now.isoformat()}
+        act.data(accepted=[{"documentId": d, "title": catalog[d]["title"], "version": catalog[d]["version"],
+                            "acceptedAt": iso(now)}
                            for d in wanted])
 
 

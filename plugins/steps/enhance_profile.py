@@ -104,6 +104,10 @@ class EnhanceProfile(StepKind):
         act.data(fields=sorted(wanted), **extra)
         return customer
 
+    def forget(self, data):
+        """The values the customer typed go; which fields were asked for stays."""
+        return {"fields": list(data.get("fields", []))}
+
 
 @hookimpl
 def linx_step_kinds(rt):

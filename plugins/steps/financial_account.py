@@ -2,7 +2,7 @@
 from linx_core import hookimpl
 from linx_core.steps import Replacement, StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, account_form, account_subtype_words, add_account
+from .forms import ACCOUNT_FIELDS, kept_account_id, account_form, account_outcome, account_subtype_words, add_account
 
 
 class FinancialAccount(StepKind):
@@ -23,10 +23,13 @@ class FinancialAccount(StepKind):
 
     def recovered(self, step, workflow):
         """Once the account is kept, a recovery uses it rather than asking for the number again."""
-        account_id = (step.data or {}).get("customerFinancialAccountId") or workflow.customer_account_id
-        if step.status != "COMPLETED" or not account_id:
+        account_id = kept_account_id(step, workflow)
+        if not account_id:
             return None
         return Replacement("lookup-financial-account", {"customerFinancialAccountId": str(account_id)})
+
+    def outcome(self, rt, workflow, step):
+        return account_outcome(step)
 
 
 @hookimpl

@@ -1,6 +1,7 @@
 """Pieces shared by the built-in steps: the profile fields, the card or bank account form, keeping an account."""
 from linx_core.services import customers
 from linx_core.steps import N_, Field, Page
+from linx_core.store.models import CustomerFinancialAccount
 
 PROFILE = (  # name, label, kind, autocomplete, inputmode
     ("firstName", N_("First name"), "text", "given-name", ""),
@@ -140,5 +141,31 @@ def add_account(act, values):
     "add a different account" on ``lookup-financial-account``)."""
     account = customers.add_account(act.rt, act.workflow, values)
     act.save(customer=account.customer_id, customer_account=account.id)
-    act.data(customerFinancialAccountId=str(account.id))
+    act.data(**account_data(account))
     return account
+
+
+def account_data(account):
+    """What an account step keeps as its outcome: the account's id and masked form, never its number."""
+    return {"financialAccountId": str(account.id), "maskedNumber": account.masked_number, "type": account.type,
+            "subtype": account.subtype, "brand": account.brand}
+
+
+def account_outcome(step):
+    """An account step's outcome (``financialAccountId`` with its masked form); a step completed before the
+    masked form was kept (only ``customerFinancialAccountId``) reads it from the account."""
+    data = dict(step.data or {})
+    old = data.pop("customerFinancialAccountId", None)
+    if old and "financialAccountId" not in data:
+        account = CustomerFinancialAccount.get_or_none(CustomerFinancialAccount.id == old)
+        data.update(account_data(account) if account is not None else {"financialAccountId": old})
+    return data
+
+
+def kept_account_id(step, workflow):
+    """The account a completed account step kept (what a recovery looks up), or None: its ``data`` names it
+    (``financialAccountId``; ``customerFinancialAccountId`` before the read side), else the workflow's."""
+    if step.status != "COMPLETED":
+        return None
+    data = step.data or {}
+    return data.get("financialAccountId") or data.get("customerFinancialAccountId") or workflow.customer_account_id

@@ -3,7 +3,7 @@ from linx_core import hookimpl
 from linx_core.services import customers
 from linx_core.steps import Page, Replacement, StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, account_form, add_account
+from .forms import ACCOUNT_FIELDS, kept_account_id, account_data, account_form, account_outcome, add_account
 
 
 class LookupFinancialAccount(StepKind):
@@ -30,15 +30,18 @@ class LookupFinancialAccount(StepKind):
             return add_account(act, values)
         account = customers.use_named_account(act.workflow)
         act.save(customer_account=account.id)
-        act.data(customerFinancialAccountId=act.parameters["customerFinancialAccountId"])
+        act.data(**account_data(account))
         return account
 
     def recovered(self, step, workflow):
         """The account the customer chose (or added: "Add a different account") is the one a recovery uses."""
-        account_id = (step.data or {}).get("customerFinancialAccountId") or workflow.customer_account_id
-        if step.status != "COMPLETED" or not account_id:
+        account_id = kept_account_id(step, workflow)
+        if not account_id:
             return None
         return Replacement(self.name, {"customerFinancialAccountId": str(account_id)})
+
+    def outcome(self, rt, workflow, step):
+        return account_outcome(step)
 
 
 @hookimpl

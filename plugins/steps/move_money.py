@@ -3,6 +3,7 @@ from linx_core import clock, hookimpl
 from linx_core.errors import Conflict
 from linx_core.services import customers, journey, transactions
 from linx_core.steps import Page, StepKind
+from linx_core.store.models import Transaction
 
 
 class MoveMoney(StepKind):
@@ -38,6 +39,14 @@ class MoveMoney(StepKind):
         act.save(updated_at=clock.now())
         act.stay()
         return tx
+
+    def outcome(self, rt, workflow, step):
+        """The transaction's id and its status now (the step keeps only the id)."""
+        data = dict(step.data or {})
+        if data.get("transactionId"):
+            tx = Transaction.get_or_none(Transaction.id == data["transactionId"])
+            data["transactionStatus"] = tx.status if tx is not None else None
+        return data
 
 
 @hookimpl
