@@ -19,6 +19,7 @@ from ..errors import Conflict, Problem, RuleViolation
 from ..payments import AccountDetails
 from ..store import db
 from ..store.models import Customer, CustomerFinancialAccount, Workflow
+from . import eligibility
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -152,13 +153,7 @@ def create_customer(rt: Runtime, workflow: Workflow, form: Mapping[str, Any],
 
 def account_subtypes(rt: Runtime, workflow: Workflow) -> list[str]:
     """The subtypes the customer may add: the one the business named, else those the solution takes."""
-    params = workflow.parameters or {}
-    if params.get("financialAccountSubType"):
-        return [params["financialAccountSubType"]]
-    solution = rt.rules.solutions.get(params.get("solution"))
-    if solution:
-        return list(solution["financialAccountSubTypes"])
-    return list(rt.rules.catalog["financialAccountSubTypes"])
+    return eligibility.allowed_subtypes(rt, workflow.parameters or {})
 
 
 def needs_billing_address(rt: Runtime, workflow: Workflow) -> bool:
@@ -188,6 +183,9 @@ def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> Cus
         number = accounts.digits(form.get("cardNumber"))
         brand, expiry, card_problems = accounts.check_card(number, form.get("expiry"), clock.now().date())
         problems += card_problems
+        if not card_problems and subtype in accounts.NOT_CREDIT and accounts.card_funding(number) == "CREDIT":
+            problems.append(Problem("cardNumber", f"This is a credit card: add a {subtype.lower()} card.",
+                                    accounts.NOT_CREDIT[subtype]))
         postal = (form.get("postalCode") or "").strip()
         if not postal or not matches(rt, "anyPostalCode", postal):
             problems.append(Problem("postalCode", "Enter the card's ZIP or postal code.", "INVALID_POSTAL_CODE"))

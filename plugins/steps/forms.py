@@ -22,6 +22,20 @@ ACCOUNT_FIELDS = ("holderName", "cardNumber", "expiry", "postalCode", "routingNu
                   "street", "city", "state", "country")
 
 
+#: the workflow parameters that prefill the profile form (what the business already knows)
+PREFILL = ("firstName", "lastName", "email")
+
+
+def prefill(view, values, extra=None):
+    """What the form shows: what the customer posted, else what the business gave (``firstName``, ``lastName``,
+    ``email``), else ``extra`` (what the customer's record holds), for the customer to confirm or correct."""
+    if values:
+        return values
+    params = view.parameters
+    known = {name: params[name] for name in PREFILL if params.get(name)}
+    return {**(extra or {}), **known}
+
+
 def field_length(view, name):
     """The ``maxlength`` of a profile field: the rules' for text, the value's own for a date or a country."""
     return 10 if name == "dateOfBirth" else 3 if name == "country" else customers.max_length(view.rt, name)

@@ -1,6 +1,6 @@
 """``lookup-financial-account``: the customer uses the account the business named, or adds another."""
 from linx_core import hookimpl
-from linx_core.services import customers
+from linx_core.services import customers, eligibility
 from linx_core.steps import Page, StepKind, clean
 
 from .forms import ACCOUNT_FIELDS, account_form, add_account
@@ -23,6 +23,14 @@ class LookupFinancialAccount(StepKind):
     def collect(self, view, form):
         if form.get("action") == "add":
             return dict(clean(form, ACCOUNT_FIELDS, view._), action="add")
+        return {}
+
+    def skip(self, act):
+        """Nothing to ask when the named account can pay the move: the confirm page offers it (and the
+        customer's other accounts that fit, and "Add a different account")."""
+        account = customers.named_account(act.workflow)
+        if account is None or eligibility.account_refusal(act.rt, act.parameters, account) is not None:
+            return None
         return {}
 
     def complete(self, act, values):
