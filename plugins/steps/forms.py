@@ -36,6 +36,14 @@ def prefill(view, values, extra=None):
     return {**(extra or {}), **known}
 
 
+def greeting(view):
+    """The greeting ("Welcome back, John.") of a customer LinX knew before this workflow, else None."""
+    customer = customers.existing_customer(view.workflow)
+    if customer is None or customer.created_at >= view.workflow.created_at:
+        return None
+    return view._("Welcome back, {name}.", name=customer.first_name)
+
+
 def field_length(view, name):
     """The ``maxlength`` of a profile field: the rules' for text, the value's own for a date or a country."""
     return 10 if name == "dateOfBirth" else 3 if name == "country" else customers.max_length(view.rt, name)
@@ -137,7 +145,7 @@ def account_form(view, values, action=None):
         heading = _("Add your {account}", account=view.words.subtype(subtypes[0]))
     else:
         heading = _("Add your card") if kind == "CARD" else _("Add your bank account")
-    return Page("gateway/form.html", heading, fields, hidden=hidden, switch=switch,
+    return Page("gateway/form.html", heading, fields, hidden=hidden, switch=switch, greeting=greeting(view),
                 intro=_("Your card and account numbers are encrypted and never shown again in full."))
 
 

@@ -6,10 +6,10 @@ the account form on this same step: the account added becomes the workflow's, an
 """
 from linx_core import clock, hookimpl
 from linx_core.errors import Conflict
-from linx_core.services import customers, eligibility, journey, transactions
+from linx_core.services import eligibility, journey, transactions
 from linx_core.steps import Field, Page, StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, account_form, add_account
+from .forms import ACCOUNT_FIELDS, account_form, add_account, greeting
 
 
 class MoveMoney(StepKind):
@@ -38,12 +38,10 @@ class MoveMoney(StepKind):
         choice = Field("account", _("Choose the account"), kind="radio", value=chosen, required=True,
                        options=[(str(a.id), view.words.account(a)) for a in saved])
         reason = view.rt.rules.catalog.get("paymentReasons", {}).get(params.get("paymentReasonId") or "", {})
-        customer = customers.existing_customer(workflow)
-        known = customer is not None and customer.created_at < workflow.created_at
         return Page("gateway/move_money.html", _("Confirm the payment"), [choice],
                     sentence=view.words.move_sentence(workflow, saved[0] if len(saved) == 1 else None, view.business),
                     arrival=view.words.arrival(workflow),
-                    greeting=_("Welcome back, {name}.", name=customer.first_name) if known else None,
+                    greeting=greeting(view),
                     reason=view.words.label(reason["description"]) if reason.get("description") else None,
                     description=params.get("description"), memo=params.get("memo"), add_url=view.url(add="1"))
 
