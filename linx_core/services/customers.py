@@ -183,9 +183,6 @@ def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> Cus
         number = accounts.digits(form.get("cardNumber"))
         brand, expiry, card_problems = accounts.check_card(number, form.get("expiry"), clock.now().date())
         problems += card_problems
-        if not card_problems and subtype in accounts.NOT_CREDIT and accounts.card_funding(number) == "CREDIT":
-            problems.append(Problem("cardNumber", f"This is a credit card: add a {subtype.lower()} card.",
-                                    accounts.NOT_CREDIT[subtype]))
         postal = (form.get("postalCode") or "").strip()
         if not postal or not matches(rt, "anyPostalCode", postal):
             problems.append(Problem("postalCode", "Enter the card's ZIP or postal code.", "INVALID_POSTAL_CODE"))
@@ -206,6 +203,10 @@ def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> Cus
         if reason:
             problems.append(Problem("cardNumber" if kind == "CARD" else "accountNumber", reason,
                                     "ACCOUNT_NOT_PAYABLE"))
+        elif kind == "CARD" and subtype in accounts.NOT_CREDIT and accounts.card_funding(number) == "CREDIT":
+            # the subtype asked for (DEBIT) is not what the card is, whether or not a rail would say so
+            problems.append(Problem("cardNumber", f"This is a credit card: add a {subtype.lower()} card.",
+                                    accounts.NOT_CREDIT[subtype]))
     if problems:
         raise RuleViolation("Some fields need attention.", problems)
     customer = existing_customer(workflow)
