@@ -1,5 +1,6 @@
 """``lookup-financial-account``: the customer uses the account the business named, or adds another."""
 from linx_core import hookimpl
+from linx_core.errors import Conflict
 from linx_core.services import customers, eligibility
 from linx_core.steps import Page, StepKind, clean
 
@@ -17,6 +18,8 @@ class LookupFinancialAccount(StepKind):
         if values.get("action") == "add" or view.args.get("add"):
             return account_form(view, values, action="add")
         account = customers.named_account(view.workflow)
+        if account is not None and eligibility.account_refusal(view.rt, view.parameters, account) is not None:
+            account = None  # closed since, or no longer payable: the customer adds another
         return Page("gateway/account.html", view._("Your account"),
                     account=view.words.account(account) if account else None, add_url=view.url(add="1"))
 
@@ -37,6 +40,8 @@ class LookupFinancialAccount(StepKind):
         if values.get("action") == "add":
             return add_account(act, values)
         account = customers.use_named_account(act.workflow)
+        if eligibility.account_refusal(act.rt, act.parameters, account) is not None:
+            raise Conflict("That account cannot be used any more.", "ACCOUNT_NOT_ACTIVE")
         act.save(customer_account=account.id)
         act.data(customerFinancialAccountId=act.parameters["customerFinancialAccountId"])
         return account
