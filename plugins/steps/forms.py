@@ -1,5 +1,6 @@
 """Pieces shared by the built-in steps: the profile fields, the card or bank account form, keeping an account."""
 from linx_core.services import customers
+from linx_core.services.flow import steps_of
 from linx_core.steps import N_, Field, Page
 
 PROFILE = (  # name, label, kind, autocomplete, inputmode
@@ -37,9 +38,10 @@ def prefill(view, values, extra=None):
 
 
 def greeting(view):
-    """The greeting ("Welcome back, John.") of a customer LinX knew before this workflow, else None."""
+    """The greeting ("Welcome back, John.") of a customer LinX knew before this workflow, else None (a customer
+    this workflow's profile step created: its data says ``existing: false``)."""
     customer = customers.existing_customer(view.workflow)
-    if customer is None or customer.created_at >= view.workflow.created_at:
+    if customer is None or any((s.data or {}).get("existing") is False for s in steps_of(view.workflow)):
         return None
     return view._("Welcome back, {name}.", name=customer.first_name)
 
