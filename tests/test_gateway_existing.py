@@ -194,3 +194,18 @@ def test_a_request_by_ach_offers_the_saved_checking_account_not_the_cards(rt, ap
                           accountNumber="000123456789")
     assert page.h1 == "Confirm the payment" and "ending 6789" in page.html and "5556" not in page.html
     assert Workflow.get_by_id(wid).customer_account_id is not None
+
+
+def test_saved_cards_are_offered_only_when_the_link_went_to_the_customers_own_contact(rt, api, visitor):
+    # a new-customer workflow with John's phone number as a detail, but its link emailed to another address
+    wid, token, passcode = opened(rt, api, 2, channel="EMAIL", email="someone.else@example.com")
+    page = visitor.submit(visitor.open(token, passcode), "Continue")  # recognised by the phone number
+    assert page.h1 == "Add your debit card"
+    page = visitor.submit(page, "Continue", **card("5200828282828210"))
+    assert page.h1 == "Confirm the payment" and "ending 8210" in page.html
+    assert "5556" not in page.html and "Add a different account" in page.html  # not John's saved card
+    forged = visitor.submit(page, "Confirm", follow=False, account=demo_data.CARD_ID)
+    assert forged.status == 422 and forged.error_for("account") == "Choose one of the accounts offered."
+    assert not Transaction.select().where(Transaction.workflow == wid).exists()
+    visitor.submit(page, "Confirm")
+    assert Transaction.get(Transaction.workflow == wid).customer_account_id == workflow(wid).customer_account_id

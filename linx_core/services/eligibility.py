@@ -74,8 +74,22 @@ def account_refusal(rt: Runtime, params: Mapping[str, Any], account: CustomerFin
     return rail_refusal(rt, params, account)
 
 
+def reaches_customer(rt: Runtime, workflow: Workflow, customer: Customer) -> bool:
+    """Whether the workflow's link went to the customer's own contact (the channel's, as the catalog names it)."""
+    param = ((rt.rules.catalog.get("channels") or {}).get(workflow.channel) or {}).get("contact")
+    sent_to = (workflow.parameters or {}).get(param) if param else None
+    own = {"phoneNumber": customer.phone_number, "email": customer.email}.get(param or "")
+    if not sent_to or not own:
+        return False
+    return str(sent_to).strip().casefold() == str(own).strip().casefold()
+
+
 def saved_accounts(rt: Runtime, workflow: Workflow) -> list[CustomerFinancialAccount]:
-    """The workflow customer's saved accounts that its move can use, the workflow's own first, then oldest first."""
+    """The workflow customer's saved accounts that its move can use, the workflow's own first, then oldest first.
+
+    Only when the link went to the customer's own phone or mailbox (always so for a workflow that names its
+    customer, checked at create); otherwise (a customer recognised by a phone number while the link went to
+    some email address) only the account this workflow itself chose."""
     if workflow.customer_id is None:
         return []
     params = workflow.parameters or {}
@@ -84,6 +98,8 @@ def saved_accounts(rt: Runtime, workflow: Workflow) -> list[CustomerFinancialAcc
                    & (CustomerFinancialAccount.business == workflow.business_id)
                    & (CustomerFinancialAccount.state == "ACTIVE"))
             .order_by(CustomerFinancialAccount.created_at, CustomerFinancialAccount.id))
+    if not reaches_customer(rt, workflow, Customer.get_by_id(workflow.customer_id)):
+        rows = rows.where(CustomerFinancialAccount.id == workflow.customer_account_id)
     usable = [a for a in rows if account_refusal(rt, params, a) is None]
     return sorted(usable, key=lambda a: a.id != workflow.customer_account_id)
 
@@ -97,6 +113,9 @@ def choose(rt: Runtime, workflow: Workflow, account_id: str) -> CustomerFinancia
     account = None if key is None or workflow.customer_id is None else CustomerFinancialAccount.get_or_none(
         (CustomerFinancialAccount.id == key) & (CustomerFinancialAccount.customer == workflow.customer_id)
         & (CustomerFinancialAccount.business == workflow.business_id))
+    if account is not None and account.id != workflow.customer_account_id \
+            and not reaches_customer(rt, workflow, Customer.get_by_id(workflow.customer_id)):
+        account = None  # only the offered ones: see saved_accounts
     if account is None:
         raise RuleViolation("Some fields need attention.", [
             Problem("account", "Choose one of the accounts offered.", "NOT_ALLOWED")])
@@ -106,5 +125,5 @@ def choose(rt: Runtime, workflow: Workflow, account_id: str) -> CustomerFinancia
     return account
 
 
-__all__ = ["contact_problems", "allowed_subtypes", "details", "rail_refusal", "account_refusal", "saved_accounts",
-           "choose"]
+__all__ = ["contact_problems", "allowed_subtypes", "details", "rail_refusal", "account_refusal", "reaches_customer",
+           "saved_accounts", "choose"]
