@@ -254,6 +254,8 @@ PROBLEMS = {
     "NO_CUSTOMER": N_("There is no customer for this account yet."),
     "NO_ACCOUNT": N_("No account was chosen for this payment."),
     "ACCOUNT_NOT_ACTIVE": N_("That account cannot be used any more."),
+    "NOT_A_DEBIT_CARD": N_("This is a credit card: add a debit card."),
+    "NOT_A_PREPAID_CARD": N_("This is a credit card: add a prepaid card."),
 }
 TOO_LONG = N_("This text is too long.")
 AT_MOST = N_("At most {n} characters.")

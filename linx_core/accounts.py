@@ -20,6 +20,22 @@ BRANDS = (  # (brand, prefixes as (low, high) over the first digits)
 )
 
 
+#: the funding type of the card networks' well-known test numbers (a sandbox BIN table); any other number's
+#: funding is unknown here, and the customer's choice (DEBIT, PREPAID) stands until the rail says otherwise
+TEST_CARD_FUNDING = {
+    "4000056655665556": "DEBIT", "5200828282828210": "DEBIT", "5105105105105100": "PREPAID",
+    "4111111111111111": "CREDIT", "5555555555554444": "CREDIT", "4012888888881881": "CREDIT",
+    "378282246310005": "CREDIT", "6011111111111117": "CREDIT",
+}
+#: the subtypes a credit card is not, and the problem code for a credit card given as one
+NOT_CREDIT = {"DEBIT": "NOT_A_DEBIT_CARD", "PREPAID": "NOT_A_PREPAID_CARD"}
+
+
+def card_funding(number: str) -> str | None:
+    """DEBIT, PREPAID or CREDIT where the card's funding type is known (:data:`TEST_CARD_FUNDING`), else None."""
+    return TEST_CARD_FUNDING.get(digits(number))
+
+
 def digits(value: str | None) -> str:
     """The value without spaces and dashes. Only ASCII digits count as digits (``isdigit`` would take
     Arabic-Indic and other digits, which no rail can carry)."""
@@ -87,4 +103,5 @@ def today() -> dt.date:
     return clock.now().date()
 
 
-__all__ = ["check_card", "check_bank", "card_brand", "digits", "today", "dt"]
+__all__ = ["check_card", "check_bank", "card_brand", "card_funding", "TEST_CARD_FUNDING", "NOT_CREDIT", "digits",
+           "today", "dt"]

@@ -189,6 +189,18 @@ class StepKind:
         checks here: rules that need the store are :meth:`complete`'s."""
         return {}
 
+    def skip(self, act: StepAct) -> dict | None:
+        """The values that complete the step with nothing asked of the customer, or None (the default) when the
+        customer has something to do on its page.
+
+        After the passcode, :func:`linx_core.services.journey.advance` asks the current step's kind, inside the
+        transaction that holds the workflow, and completes the step through :meth:`complete` with these values
+        while the answer is not None and a later step has a page: an existing customer whom the business
+        named (``lookup-profile``) and whose named account the rail can pay (``lookup-financial-account``)
+        goes straight to the confirm page.
+        """
+        return None
+
     def complete(self, act: StepAct, values: dict) -> Any:
         """Do what the step does to the store, inside the transaction that holds the workflow.
 

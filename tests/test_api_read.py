@@ -134,11 +134,14 @@ def library(api, frozen):
     made = {}
     made["welcome"] = create(api, EX1, title="Welcome aboard", phoneNumber="+16475550001")
     frozen.advance(minutes=1)
+    # a workflow for an existing customer goes only to their own number: John Doe's is the one each names
+    models.Customer.update(phone_number="+16475550002").where(models.Customer.id == JOHN).execute()
     made["card"] = create(api, EX2, title="Add a card", phoneNumber="+16475550002")
     frozen.advance(minutes=1)
     made["email"] = create(api, EX1, title="Quarterly rebate", channel="EMAIL", phoneNumber=None,
                            email="Pat.Smith@Example.org")
     frozen.advance(minutes=1)
+    models.Customer.update(phone_number="+16475550004").where(models.Customer.id == JOHN).execute()
     made["rebate"] = create(api, EX4, title="Rebate for March", phoneNumber="+16475550004")
     return {k: v["id"] for k, v in made.items()}
 

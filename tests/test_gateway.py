@@ -30,6 +30,7 @@ from linx_core.store.models import (
     RateCounter,
     Transaction,
     Workflow,
+    WorkflowStep,
 )
 
 from .conftest import make_app
@@ -75,7 +76,7 @@ class Parsed(HTMLParser):
                 if tag == "select":
                     self._select = a["name"]
                     self.forms[-1]["fields"].setdefault(a["name"], "")
-                elif a.get("type") == "checkbox":
+                elif a.get("type") in ("checkbox", "radio"):
                     if "checked" in a:
                         self.forms[-1]["fields"][a["name"]] = a.get("value", "on")
                 else:
@@ -328,12 +329,12 @@ def test_a_customer_with_the_workflow_phone_number_is_treated_as_existing_with_n
     assert str(workflow(wid).customer_id) == demo_data.CUSTOMER_ID
 
 
-def test_lookup_profile_greets_by_first_name_and_asks_nothing_then_a_card_is_added(rt, api, visitor):
+def test_lookup_profile_asks_nothing_greets_by_first_name_and_a_card_is_added(rt, api, visitor):
     wid, token, passcode = opened(rt, api, 1)
-    page = visitor.open(token, passcode)
-    assert page.h1 == "Welcome back, John" and page.label_names() == []
-    page = visitor.submit(page, "Continue")
-    assert page.h1 == "Add your debit card"
+    page = visitor.open(token, passcode)  # lookup-profile asks nothing: past the passcode, the card form
+    assert page.h1 == "Add your debit card" and "Welcome back, John." in page.html
+    assert [s.status for s in workflow(wid).steps.order_by(WorkflowStep.position)][:3] == [
+        "COMPLETED", "COMPLETED", "ACTIVE"]
     assert page.label_names() == ["Name on card", "Card number", "Expiry (MM/YY)", "ZIP or postal code"]
     bad = visitor.submit(page, "Continue", follow=False, **card("4000056655665557"))  # Luhn digit wrong
     assert bad.status == 422 and bad.error_for("cardNumber").startswith("This card number is not valid")
@@ -401,15 +402,15 @@ def test_push_to_card_refuses_a_card_the_rail_cannot_pay_next_to_the_card_number
     assert CustomerFinancialAccount.select().where(CustomerFinancialAccount.last4 == "1111").count() == 0
 
 
-def test_seed_4_shows_the_masked_account_with_use_this_account_and_add_a_different_account(rt, api, visitor):
+def test_seed_4_goes_from_the_passcode_to_the_confirm_page_with_add_a_different_account(rt, api, visitor):
     wid, token, passcode = opened(rt, api, 3)
     page = visitor.open(token, passcode)
-    assert page.h1 == "Welcome back, John"
-    page = visitor.submit(page, "Continue")
-    assert page.h1 == "Your account"
-    assert "Visa debit card ending 5556" in page.html and demo_data.CARD_NUMBER not in page.html
-    assert page.form("Use this account")
-    assert "Add a different account" in page.html
+    assert page.h1 == "Confirm the payment" and "Welcome back, John." in page.html
+    assert "You will receive $256.25 on your Visa debit card ending 5556" in page.html
+    assert demo_data.CARD_NUMBER not in page.html
+    assert page.form("Confirm")["fields"]["account"] == demo_data.CARD_ID
+    assert f"/g/{wid}/step?add=1" in page.parsed.links and "Add a different account" in page.html
+    assert workflow(wid).steps.where(WorkflowStep.name == "lookup-financial-account").get().status == "COMPLETED"
     add = visitor.get(f"/g/{wid}/step?add=1")
     assert add.label_names() == ["Card type", "Name on card", "Card number", "Expiry (MM/YY)", "ZIP or postal code"]
     bad = visitor.submit(add, "Continue", follow=False, **card(OTHER_CARD, subtype=""))
@@ -417,13 +418,14 @@ def test_seed_4_shows_the_masked_account_with_use_this_account_and_add_a_differe
     assert "Name on card" in bad.label_names()  # still the add form after the error
     page = visitor.submit(bad, "Continue", **card(OTHER_CARD, subtype="DEBIT"))
     assert page.h1 == "Confirm the payment"
-    assert "ending 4242" in page.html
+    assert "ending 4242" in page.html and "ending 5556" in page.html  # both cards offered, the new one chosen
+    assert page.form("Confirm")["fields"]["account"] == str(workflow(wid).customer_account_id)
+    assert page.label_names() == ["Visa debit card ending 4242", "Visa debit card ending 5556"]
 
 
-def test_seed_4_use_this_account_then_confirm(rt, api, visitor):
+def test_seed_4_confirm_with_the_saved_card(rt, api, visitor):
     wid, token, passcode = opened(rt, api, 3)
-    page = visitor.submit(visitor.open(token, passcode), "Continue")
-    page = visitor.submit(page, "Use this account")
+    page = visitor.open(token, passcode)
     assert "You will receive $256.25 on your Visa debit card ending 5556" in page.html
     done = visitor.submit(page, "Confirm")
     assert done.status == 200 and "Processing" in done.html
@@ -438,7 +440,7 @@ def test_a_request_by_ach_reads_as_the_business_collecting_from_a_checking_accou
                                   financialAccountSubType="CHECKING", transactionType="REQUEST", solution="ach",
                                   baFinancialAccountId=demo_data.BA_ACCOUNT_ID, currency="USD",
                                   amount=Decimal("1250.5"), priority="NEXT_DAY", paymentReasonId="bill-payments")
-    page = visitor.submit(visitor.open(token, passcode), "Continue")
+    page = visitor.open(token, passcode)
     assert page.h1 == "Add your checking account"
     assert page.label_names() == ["Name on account", "Routing number", "Account number", "Account type"]
     bad = visitor.submit(page, "Continue", follow=False, holderName="Jane Roe", routingNumber="021000022",
@@ -458,7 +460,7 @@ def test_a_wire_asks_for_the_billing_address(rt, api, visitor):
                                   baFinancialAccountId=demo_data.BA_ACCOUNT_ID, currency="USD",
                                   amount=Decimal("5000"), priority="SAME_DAY", description="Settlement",
                                   paymentReasonId="insurance-claims")
-    page = visitor.submit(visitor.open(token, passcode), "Continue")
+    page = visitor.open(token, passcode)
     assert page.label_names() == ["Name on account", "Routing number", "Account number", "Account type",
                                   "Street address", "City", "State or province", "ZIP or postal code", "Country"]
     bad = visitor.submit(page, "Continue", follow=False, holderName="Jane Roe", routingNumber=ROUTING,
@@ -477,7 +479,7 @@ def test_enhance_profile_and_documents_then_each_acceptance_keeps_version_and_ti
                                                      "document-acceptance"],
                                   profileFields=["dateOfBirth", "mailingAddress", "workPhone"], documents=docs,
                                   financialAccountSubType=None)
-    page = visitor.submit(visitor.open(token, passcode), "Continue")
+    page = visitor.open(token, passcode)
     assert page.h1 == "A few more details"
     assert page.label_names() == ["Date of birth", "Work phone", "Street address", "City", "State or province",
                                   "ZIP or postal code"]
@@ -653,7 +655,7 @@ def test_decline_asks_a_reason_from_the_rules_and_ends_the_workflow(rt, api, vis
 
 def test_decline_on_the_move_money_page_and_none_after_confirming(rt, api, visitor):
     wid, token, passcode = opened(rt, api, 3)
-    page = visitor.submit(visitor.submit(visitor.open(token, passcode), "Continue"), "Use this account")
+    page = visitor.open(token, passcode)
     decline_page = visitor.submit(page, "Decline")
     assert decline_page.h1 == "Decline this request"
     visitor.submit(page, "Confirm")
@@ -838,7 +840,7 @@ def test_replayed_forms_and_stale_positions_go_to_the_current_step(rt, api, visi
 def test_two_concurrent_confirms_create_one_transaction(rt, api, app):
     wid, token, passcode = opened(rt, api, 3)
     visitor = Visitor(app)
-    page = visitor.submit(visitor.submit(visitor.open(token, passcode), "Continue"), "Use this account")
+    page = visitor.open(token, passcode)
     form = page.form("Confirm")
     cookie = visitor.client.get_cookie("session")
     barrier = threading.Barrier(4)
@@ -893,8 +895,9 @@ def test_french_is_chosen_from_accept_language(rt, api, app):
     landing = visitor.get(f"/l/{token}")
     assert '<html lang="fr-CA">' in landing.html and "Code d&#39;accès" in landing.html
     assert landing.form("Continuer") and landing.form("Refuser")
-    page = visitor.submit(visitor.submit(landing, "Continuer", passcode=passcode), "Continuer")
-    page = visitor.submit(page, "Utiliser ce compte")
+    page = visitor.submit(landing, "Continuer", passcode=passcode)  # an existing customer: the confirm page
+    assert page.h1 == "Confirmer le paiement" and "Bon retour, John." in page.html
+    assert "Ajouter un autre compte" in page.html
     assert "Vous recevrez 256,25\u00a0$\u00a0US sur votre carte de débit Visa se terminant par 5556" in page.html
     assert "Arrivée prévue : d&#39;ici quelques minutes." in page.html  # the rail's promise, in French too
     english = Visitor(app, lang="en-US,en").get(f"/l/{token}")
@@ -949,13 +952,13 @@ def _fuzz_form(visitor, page, button, rng, rounds):
     (1, ["notification", "lookup-profile", "enhance-profile", "financial-account", "document-acceptance"],
      {"profileFields": ["dateOfBirth", "mailingAddress", "workPhone", "salutation"],
       "documents": [{"documentId": "privacy-policy"}], "financialAccountSubType": "CHECKING"},
-     ["Welcome back, John", "A few more details", "Add your checking account", "Documents to accept"]),
-    (3, None, {}, ["Welcome back, John", "Your account", "Confirm the payment"]),
+     ["A few more details", "Add your checking account", "Documents to accept"]),
+    (3, None, {}, ["Confirm the payment"]),
     (1, ["notification", "lookup-profile", "financial-account", "move-money"],
      {"financialAccountSubType": "SAVING", "transactionType": "SEND", "solution": "wire",
       "baFinancialAccountId": demo_data.BA_ACCOUNT_ID, "currency": "USD", "amount": Decimal("10"),
       "priority": "SAME_DAY", "description": "Fuzz", "paymentReasonId": "other"},
-     ["Welcome back, John", "Add your savings account", "Confirm the payment"]),
+     ["Add your savings account", "Confirm the payment"]),
 ])
 def test_fuzz_every_form_never_answers_500(rt, api, app, index, steps, extra, expected):
     rng = random.Random(f"linx-gateway-{index}-{steps}")

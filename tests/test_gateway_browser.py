@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from gateway_app import create_app
 from linx_core import clock
 from linx_core.runtime import Runtime
-from linx_core.store.models import CustomerFinancialAccount, Event, Transaction, Workflow
+from linx_core.store.models import Customer, CustomerFinancialAccount, Event, Transaction, Workflow
 from linx_core.worker import Worker
 
 from .conftest import test_settings as make_settings
@@ -42,6 +42,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PHONE = {"width": 390, "height": 844}
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 NEW_PHONE = "+14165550100"
+JOHN = "8c8cab63-4e53-4acf-9efa-e7324816aa36"  # the demo's John Doe
 
 
 def _missing():
@@ -303,11 +304,8 @@ def test_seed_2_lookup_profile_then_a_new_debit_card(server, receiver, phone):
     created = server.create(_body(1))
     link = server.link(created["id"])
     tab = phone("seed2-lookup-financial-account")
-    _open_with_passcode(tab, link, created["passcode"])
-    assert tab.h1() == "Welcome back, John"
-    assert tab.page.locator("input:not([type=hidden])").count() == 0  # asks for nothing known
-    tab.click("Continue")
-    assert tab.h1() == "Add your debit card"
+    _open_with_passcode(tab, link, created["passcode"])  # lookup-profile asks nothing known: the card form next
+    assert tab.h1() == "Add your debit card" and "Welcome back, John." in tab.text()
     tab.fill(dict(CARD, **{"Expiry (MM/YY)": "01/20"}))
     tab.click("Continue")
     assert "This card has expired." in tab.text()
@@ -353,20 +351,34 @@ def test_seed_3_a_rebate_to_a_new_card_of_a_new_customer(server, receiver, phone
     assert any(e["type"] == "linx.workflow-status-changed" and e["data"]["status"] == "COMPLETED" for e in events)
 
 
+def _saved_card(server, number, subtype, brand):
+    """Another of John Doe's saved cards."""
+    sealed = server.rt.vault.seal(number)
+    return CustomerFinancialAccount.create(
+        business=Customer.get_by_id(JOHN).business_id, customer=JOHN, type="CARD", subtype=subtype,
+        holder_name="John Doe", sealed_number=sealed.sealed, last4=sealed.last4, masked_number=sealed.masked,
+        fingerprint=sealed.fingerprint, brand=brand, expiry="2030-12", currency="USD")
+
+
 def test_seed_4_a_rebate_to_the_card_on_file(server, receiver, phone):
+    """The brief's step 3: an existing customer goes from the passcode straight to the confirm page, which
+    offers their saved cards that push-to-card can pay (not a credit card), and completes with one."""
     secret = _subscribe(server, receiver)
+    prepaid = _saved_card(server, "5105105105105100", "PREPAID", "MASTERCARD")
+    _saved_card(server, "5555555555554444", "CREDIT", "MASTERCARD")  # push-to-card cannot pay it: not offered
     created = server.create(_body(3))
     link = server.link(created["id"])
     tab = phone("seed4-push-to-card-existing")
     _open_with_passcode(tab, link, created["passcode"])
-    tab.click("Continue")
-    assert tab.h1() == "Your account" and "Visa debit card ending 5556" in tab.text()
+    assert tab.h1() == "Confirm the payment" and "Welcome back, John." in tab.text()
+    named = tab.page.get_by_label("Visa debit card ending 5556", exact=True)
+    assert named.is_checked() and tab.page.locator("input[type=radio]").count() == 2
+    assert "ending 4444" not in tab.text()
     assert tab.page.get_by_role("link", name="Add a different account", exact=True).count() == 1
-    tab.click("Use this account")
-    assert "You will receive $256.25 on your Visa debit card ending 5556" in tab.text()
+    tab.page.get_by_label("Mastercard prepaid card ending 5100", exact=True).check()
     tab.click("Confirm")
     tx = _settle(server, created["id"])
-    assert tx.status == "SETTLED"
+    assert tx.status == "SETTLED" and tx.customer_account_id == prepaid.id
     tab.page.reload()
     tab.shot()
     assert "Funds sent" in tab.text()
@@ -448,9 +460,7 @@ def test_a_double_click_on_confirm_makes_one_transaction(server, phone):
     created = server.create(_body(3))
     link = server.link(created["id"])
     tab = phone("double-click", javascript=True)
-    _open_with_passcode(tab, link, created["passcode"])
-    tab.click("Continue")
-    tab.click("Use this account")
+    _open_with_passcode(tab, link, created["passcode"])  # an existing customer: the confirm page
     confirm = tab.page.get_by_role("button", name="Confirm", exact=True)
     # The same Confirm form posted twice over the browser's own session (cookies, CSRF token), as a
     # double click that the browser did not collapse would: one transaction, and no error for the second.
@@ -483,9 +493,10 @@ def test_french_on_a_phone(server, browser):
         page.get_by_label("Code d'accès", exact=True).fill(created["passcode"])
         with page.expect_navigation():
             page.get_by_role("button", name="Continuer", exact=True).click()
-        assert page.locator("h1").inner_text() == "Bon retour, John"
+        assert page.locator("h1").inner_text() == "Confirmer le paiement"
+        assert "Bon retour, John." in page.locator("main").inner_text()
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "french-01-bon-retour.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / "french-01-confirmer.png"), full_page=True)
     finally:
         context.close()
 
@@ -505,7 +516,6 @@ def test_a_tour_of_the_other_pages(server, phone):
     link = server.link(created["id"])
     tab = phone("tour")
     _open_with_passcode(tab, link, created["passcode"])
-    tab.click("Continue")
     assert tab.h1() == "A few more details"
     tab.fill({"Date of birth": "1990-01-31", "Street address": "1 Main St", "City": "Boston",
               "State or province": "MA", "ZIP or postal code": "02110"})

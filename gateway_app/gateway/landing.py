@@ -1,4 +1,5 @@
 """The link, the landing page (what is asked, the passcode) and the decline page."""
+import contextlib
 
 from flask import make_response, redirect, render_template, request, url_for
 
@@ -49,7 +50,7 @@ def start(workflow_id):
     if reason is not None:
         raise security.DeadEnd(reason, workflow)
     if security.passed():
-        return to_step(workflow_id)
+        return _onward(workflow)
     security.limit("passcode")
     form = PasscodeForm()
     passcode = form.passcode.data if form.validate() else ""  # junk counts as a wrong passcode
@@ -61,7 +62,15 @@ def start(workflow_id):
         left = _("{n} attempts left.", n=result.attempts_left) if result.attempts_left != 1 else _("1 attempt left.")
         return _landing(workflow, error=f"{message} {left}", status=422)
     security.pass_passcode()
-    return to_step(workflow_id)
+    return _onward(workflow)
+
+
+def _onward(workflow):
+    """Past the passcode: the steps that ask the customer nothing are done (each kind says so), then the
+    current step's page (an existing customer's: the confirm page)."""
+    with contextlib.suppress(Conflict, RuleViolation):  # another tab moved on, or a step would not pass: its page says
+        journey.advance(rt(), workflow.id)
+    return to_step(str(workflow.id))
 
 
 def _landing(workflow, error=None, status=200):

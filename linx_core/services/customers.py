@@ -19,6 +19,7 @@ from ..errors import Conflict, Problem, RuleViolation
 from ..payments import AccountDetails
 from ..store import db
 from ..store.models import Customer, CustomerFinancialAccount, Workflow
+from . import eligibility
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -152,13 +153,7 @@ def create_customer(rt: Runtime, workflow: Workflow, form: Mapping[str, Any],
 
 def account_subtypes(rt: Runtime, workflow: Workflow) -> list[str]:
     """The subtypes the customer may add: the one the business named, else those the solution takes."""
-    params = workflow.parameters or {}
-    if params.get("financialAccountSubType"):
-        return [params["financialAccountSubType"]]
-    solution = rt.rules.solutions.get(params.get("solution"))
-    if solution:
-        return list(solution["financialAccountSubTypes"])
-    return list(rt.rules.catalog["financialAccountSubTypes"])
+    return eligibility.allowed_subtypes(rt, workflow.parameters or {})
 
 
 def needs_billing_address(rt: Runtime, workflow: Workflow) -> bool:
@@ -208,6 +203,10 @@ def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> Cus
         if reason:
             problems.append(Problem("cardNumber" if kind == "CARD" else "accountNumber", reason,
                                     "ACCOUNT_NOT_PAYABLE"))
+        elif kind == "CARD" and subtype in accounts.NOT_CREDIT and accounts.card_funding(number) == "CREDIT":
+            # the subtype asked for (DEBIT) is not what the card is, whether or not a rail would say so
+            problems.append(Problem("cardNumber", f"This is a credit card: add a {subtype.lower()} card.",
+                                    accounts.NOT_CREDIT[subtype]))
     if problems:
         raise RuleViolation("Some fields need attention.", problems)
     customer = existing_customer(workflow)

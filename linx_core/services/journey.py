@@ -9,6 +9,7 @@ under its version (and a row lock on PostgreSQL), so two concurrent posts cannot
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -147,6 +148,10 @@ def _current(workflow_id: uuid.UUID | str, position: int, name: str) -> tuple[Wo
     return workflow, steps
 
 
+def _save(workflow: Workflow, **changes: Any) -> None:
+    save_status(workflow, workflow.status, **changes)
+
+
 def _step_data(step: WorkflowStep, **data: Any) -> None:
     merged = dict(step.data or {}, **data)
     WorkflowStep.update(data=merged).where(WorkflowStep.id == step.id).execute()
@@ -190,6 +195,37 @@ def outcome(rt: Runtime, workflow: Workflow, step: WorkflowStep) -> dict[str, An
     return kind.outcome(rt, workflow, step) if kind is not None else dict(step.data or {})
 
 
+def advance(rt: Runtime, workflow_id: uuid.UUID | str) -> int:
+    """Complete, one after another, the current steps whose kind asks the customer nothing (its ``skip``
+    answers values), while a later step has a page: an existing customer goes straight to what is left to
+    do (the confirm page). Called by the Gateway once the passcode is passed. Returns how many steps it
+    completed; one transaction with the workflow locked, as :func:`submit`.
+    """
+    done = 0
+    with db.atomic():
+        workflow = flow.locked(workflow_id)
+        if availability(workflow) is not None or confirmed(workflow):
+            return 0
+        steps = steps_of(workflow)
+        while workflow.current_step < len(steps) and steps[workflow.current_step].status == "ACTIVE":
+            position = workflow.current_step
+            kind = rt.step_kinds.get(steps[position].name)
+            later = [rt.step_kinds.get(s.name) for s in steps[position + 1:]]
+            if kind is None or not kind.has_page or not any(k is None or k.has_page for k in later):
+                break
+            act = StepAct(rt, workflow, steps, position, data=functools.partial(_step_data, steps[position]),
+                          save=functools.partial(_save, workflow))
+            values = kind.skip(act)
+            if values is None:
+                break
+            kind.complete(act, values)
+            if act.staying:
+                break
+            complete_step(rt, workflow, steps, position)
+            done += 1
+    return done
+
+
 # -- decline ---------------------------------------------------------------------------------
 
 def decline(rt: Runtime, workflow_id: uuid.UUID | str, reason: str) -> Workflow:
@@ -218,4 +254,4 @@ def business_of(workflow: Workflow) -> Business:
 
 
 __all__ = ["Unavailable", "StepNotCurrent", "PasscodeResult", "open_link", "availability", "confirmed",
-           "check_passcode", "step_kind", "submit", "outcome", "decline", "business_of"]
+           "check_passcode", "step_kind", "submit", "outcome", "advance", "decline", "business_of"]

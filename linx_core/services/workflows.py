@@ -30,7 +30,7 @@ from ..store.models import (
     WorkflowStep,
 )
 from ..text import has_controls
-from . import flow, limits, notifications, transactions
+from . import eligibility, flow, limits, notifications, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
 from .paging import Page
 
@@ -265,6 +265,8 @@ def _check_data(rt: Runtime, business: Business, params: dict[str, Any]) -> Cust
         elif customer.status == "ERASED":
             problems.append(Problem("parameters.customerId", "The customer's personal data was erased.",
                                     "CUSTOMER_ERASED"))
+        else:  # their name and accounts are shown only to their own phone and mailbox
+            problems += eligibility.contact_problems(customer, params)
     if "customerFinancialAccountId" in params and customer is not None:
         account = _CUSTOMER_ACCOUNT.first(params["customerFinancialAccountId"], customer, business)
         if account is None:
@@ -299,6 +301,10 @@ def _account_suits(rt: Runtime, account: CustomerFinancialAccount, params: dict[
     if params.get("currency") and account.currency != params["currency"]:
         out.append(Problem(path, f"The account holds {account.currency}, not {params['currency']}.",
                            "CURRENCY_MISMATCH"))
+    if not out:  # the rail's own word, before the customer is ever asked to confirm (a credit card for push-to-card)
+        reason = eligibility.rail_refusal(rt, params, account)
+        if reason:
+            out.append(Problem(path, reason, "ACCOUNT_NOT_PAYABLE"))
     return out
 
 

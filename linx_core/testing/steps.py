@@ -47,7 +47,7 @@ from ..services import journey
 from ..services.businesses import create_business
 from ..services.flow import on_first_notification, steps_of
 from ..services.workflows import create_workflow
-from ..steps import RESERVED, Page, Replacement, StepKind, StepView
+from ..steps import RESERVED, Page, Replacement, StepAct, StepKind, StepView
 from ..store import db
 from ..store.models import Business, CustomerFinancialAccount, Event, Workflow, WorkflowStep
 
@@ -238,6 +238,20 @@ class StepKindContract:
         assert all(not f.value for f in page.all_fields() if f.name in self.kind.secret_fields)
         if self.kind.templates_dir is not None:
             assert (Path(self.kind.templates_dir) / page.template).is_file(), page.template
+
+    def test_skip_answers_values_for_complete_or_none_and_asking_changes_nothing(self, rt: Runtime,
+                                                                                  at_step: uuid.UUID) -> None:
+        """``skip`` is asked past the passcode (``journey.advance``): it answers None (the page is needed) or the
+        values ``complete`` takes, and only ``complete`` may change the store."""
+        before = self.snapshot(at_step)
+        with db.atomic():
+            workflow = Workflow.get_by_id(at_step)
+            steps = steps_of(workflow)
+            act = StepAct(rt, workflow, steps, workflow.current_step, data=lambda **values: None,
+                          save=lambda **changes: None)
+            answer = self.kind.skip(act)
+        assert answer is None or isinstance(answer, dict), answer
+        assert self.snapshot(at_step) == before, "asking skip changed the store"
 
     def test_a_bad_post_is_refused_field_by_field_and_keeps_nothing(self, rt: Runtime, at_step: uuid.UUID) -> None:
         if not self.kind.has_page:

@@ -3,7 +3,7 @@ from linx_core import hookimpl
 from linx_core.services import customers
 from linx_core.steps import Page, Replacement, StepKind, clean
 
-from .forms import PROFILE_NAMES, profile_fields
+from .forms import PREFILL, PROFILE_NAMES, prefill, profile_fields
 
 DEFAULT_REQUIRED = ("firstName", "lastName")
 
@@ -24,8 +24,12 @@ class CustomerAccount(StepKind):
         if customer is not None:
             return Page("gateway/welcome.html", _("Welcome back, {name}", name=customer.first_name),
                         text=_("{business} already knows you, so there is nothing to fill in.", business=business))
-        return Page("gateway/form.html", _("About you"), profile_fields(view, values, self.required(view.rt)),
-                    intro=_("{business} needs a few details to create your account.", business=business),
+        given = any(view.parameters.get(name) for name in PREFILL)
+        intro = _("{business} filled in what it knows: check it, correct it if needed, and add the rest.",
+                  business=business) if given else \
+            _("{business} needs a few details to create your account.", business=business)
+        return Page("gateway/form.html", _("About you"),
+                    profile_fields(view, prefill(view, values), self.required(view.rt)), intro=intro,
                     phone=view.words.phone(view.workflow.phone_number) if view.workflow.phone_number else None)
 
     def collect(self, view, form):

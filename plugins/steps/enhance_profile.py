@@ -6,7 +6,7 @@ from linx_core.errors import Problem
 from linx_core.services import customers
 from linx_core.steps import Field, Page, StepKind, clean, refuse
 
-from .forms import address_group
+from .forms import PREFILL, address_group, prefill, profile_fields
 
 PARTS = customers.ADDRESS_PARTS
 PHONE = re.compile(r"\+?[0-9 ().-]{7,20}")
@@ -14,6 +14,13 @@ PHONE = re.compile(r"\+?[0-9 ().-]{7,20}")
 
 def _wanted(workflow):
     return list((workflow.parameters or {}).get("profileFields", []))
+
+
+def _given(workflow):
+    """The profile fields the business gave (``firstName``, ``lastName``, ``email``): shown for the customer to
+    confirm or correct."""
+    params = workflow.parameters or {}
+    return [name for name in PREFILL if params.get(name)]
 
 
 def _names(wanted):
@@ -75,20 +82,30 @@ class EnhanceProfile(StepKind):
                 fields.append(Field(name, label, value=values.get(name, ""), required=True,
                                     maxlength=customers.max_length(view.rt, "text")))
         customer = customers.existing_customer(view.workflow)
+        given = _given(view.workflow)
+        if given:
+            record = {"firstName": customer.first_name, "lastName": customer.last_name,
+                      "email": customer.email or ""} if customer else {}
+            fields = profile_fields(view, prefill(view, values, record), given, names=given) + fields
         return Page("gateway/form.html", _("A few more details"), fields, groups=groups,
                     intro=_("{name}, {business} asks for a few more details.",
                             name=customer.first_name if customer else "", business=view.business.display_name))
 
     def collect(self, view, form):
-        wanted = _wanted(view.workflow)
-        values = clean(form, _names(wanted), view._)
-        refuse(problems(view.rt, wanted, values, view._))
+        wanted, given = _wanted(view.workflow), _given(view.workflow)
+        values = clean(form, given + _names(wanted), view._)
+        refuse(customers.profile_problems(view.rt, {k: values.get(k) for k in given}, given)
+               + problems(view.rt, wanted, values, view._))
         return values
 
     def complete(self, act, values):
-        wanted = _wanted(act.workflow)
-        refuse(problems(act.rt, wanted, values))
+        wanted, given = _wanted(act.workflow), _given(act.workflow)
+        refuse(customers.profile_problems(act.rt, {k: values.get(k) for k in given}, given)
+               + problems(act.rt, wanted, values))
         customer = customers.existing_customer(act.workflow)
+        for name, column in (("firstName", "first_name"), ("lastName", "last_name"), ("email", "email")):
+            if name in given:  # as the customer confirmed or corrected it
+                setattr(customer, column, values[name].strip())
         addresses = list(customer.addresses or [])
         extra = {}
         for field in wanted:

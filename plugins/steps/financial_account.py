@@ -2,7 +2,7 @@
 from linx_core import hookimpl
 from linx_core.steps import Replacement, StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, kept_account_id, account_form, account_outcome, account_subtype_words, add_account
+from .forms import ACCOUNT_FIELDS, account_form, account_outcome, account_subtype_words, add_account, kept_account_id
 
 
 class FinancialAccount(StepKind):

@@ -1,5 +1,6 @@
 """Pieces shared by the built-in steps: the profile fields, the card or bank account form, keeping an account."""
 from linx_core.services import customers
+from linx_core.services.flow import steps_of
 from linx_core.steps import N_, Field, Page
 from linx_core.store.models import CustomerFinancialAccount
 
@@ -21,6 +22,29 @@ ADDRESS_WORDS = {"street": (N_("Street address"), "address-line1"), "city": (N_(
                  "postalCode": (N_("ZIP or postal code"), "postal-code")}
 ACCOUNT_FIELDS = ("holderName", "cardNumber", "expiry", "postalCode", "routingNumber", "accountNumber", "subtype",
                   "street", "city", "state", "country")
+
+
+#: the workflow parameters that prefill the profile form (what the business already knows)
+PREFILL = ("firstName", "lastName", "email")
+
+
+def prefill(view, values, extra=None):
+    """What the form shows: what the customer posted, else what the business gave (``firstName``, ``lastName``,
+    ``email``), else ``extra`` (what the customer's record holds), for the customer to confirm or correct."""
+    if values:
+        return values
+    params = view.parameters
+    known = {name: params[name] for name in PREFILL if params.get(name)}
+    return {**(extra or {}), **known}
+
+
+def greeting(view):
+    """The greeting ("Welcome back, John.") of a customer LinX knew before this workflow, else None (a customer
+    this workflow's profile step created: its data says ``existing: false``)."""
+    customer = customers.existing_customer(view.workflow)
+    if customer is None or any((s.data or {}).get("existing") is False for s in steps_of(view.workflow)):
+        return None
+    return view._("Welcome back, {name}.", name=customer.first_name)
 
 
 def field_length(view, name):
@@ -124,7 +148,7 @@ def account_form(view, values, action=None):
         heading = _("Add your {account}", account=view.words.subtype(subtypes[0]))
     else:
         heading = _("Add your card") if kind == "CARD" else _("Add your bank account")
-    return Page("gateway/form.html", heading, fields, hidden=hidden, switch=switch,
+    return Page("gateway/form.html", heading, fields, hidden=hidden, switch=switch, greeting=greeting(view),
                 intro=_("Your card and account numbers are encrypted and never shown again in full."))
 
 

@@ -1,9 +1,10 @@
 """``lookup-financial-account``: the customer uses the account the business named, or adds another."""
 from linx_core import hookimpl
-from linx_core.services import customers
+from linx_core.errors import Conflict
+from linx_core.services import customers, eligibility
 from linx_core.steps import Page, Replacement, StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, kept_account_id, account_data, account_form, account_outcome, add_account
+from .forms import ACCOUNT_FIELDS, account_data, account_form, account_outcome, add_account, kept_account_id
 
 
 class LookupFinancialAccount(StepKind):
@@ -17,6 +18,8 @@ class LookupFinancialAccount(StepKind):
         if values.get("action") == "add" or view.args.get("add"):
             return account_form(view, values, action="add")
         account = customers.named_account(view.workflow)
+        if account is not None and eligibility.account_refusal(view.rt, view.parameters, account) is not None:
+            account = None  # closed since, or no longer payable: the customer adds another
         return Page("gateway/account.html", view._("Your account"),
                     account=view.words.account(account) if account else None, add_url=view.url(add="1"))
 
@@ -25,10 +28,20 @@ class LookupFinancialAccount(StepKind):
             return dict(clean(form, ACCOUNT_FIELDS, view._), action="add")
         return {}
 
+    def skip(self, act):
+        """Nothing to ask when the named account can pay the move: the confirm page offers it (and the
+        customer's other accounts that fit, and "Add a different account")."""
+        account = customers.named_account(act.workflow)
+        if account is None or eligibility.account_refusal(act.rt, act.parameters, account) is not None:
+            return None
+        return {}
+
     def complete(self, act, values):
         if values.get("action") == "add":
             return add_account(act, values)
         account = customers.use_named_account(act.workflow)
+        if eligibility.account_refusal(act.rt, act.parameters, account) is not None:
+            raise Conflict("That account cannot be used any more.", "ACCOUNT_NOT_ACTIVE")
         act.save(customer_account=account.id)
         act.data(**account_data(account))
         return account

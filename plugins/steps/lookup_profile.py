@@ -17,6 +17,11 @@ class LookupProfile(StepKind):
                     text=view._("{business} already knows you, so there is nothing to fill in.",
                                 business=view.business.display_name), not_you=True)
 
+    def skip(self, act):
+        """Nothing to ask: the business named the customer, and only their own phone or email got the link
+        (checked at create). Their greeting comes on the next page."""
+        return {}
+
     def complete(self, act, values):
         act.data(customerId=str(act.workflow.customer_id))
         return customers.existing_customer(act.workflow)

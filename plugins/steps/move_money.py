@@ -1,13 +1,21 @@
-"""``move-money``: the customer confirms the payment; the transaction's outcome completes the step."""
+"""``move-money``: the customer confirms the payment; the transaction's outcome completes the step.
+
+The confirm page offers the customer's saved accounts that fit the move (the workflow's own first; for
+push-to-card only the debit and prepaid cards its rail can pay) and "Add a different account", which opens
+the account form on this same step: the account added becomes the workflow's, and the confirm page comes back.
+"""
 from linx_core import clock, hookimpl
 from linx_core.errors import Conflict
-from linx_core.services import customers, journey, transactions
-from linx_core.steps import Page, StepKind
+from linx_core.services import eligibility, journey, transactions
+from linx_core.steps import Field, Page, StepKind, clean
 from linx_core.store.models import Transaction
+
+from .forms import ACCOUNT_FIELDS, account_form, add_account, greeting
 
 
 class MoveMoney(StepKind):
     name = "move-money"
+    secret_fields = ("cardNumber", "accountNumber")
 
     def describe(self, view):
         params = view.parameters
@@ -18,20 +26,48 @@ class MoveMoney(StepKind):
             view._("Confirm the payment")
 
     def page(self, view, values):
+        _ = view._
+        workflow = view.workflow
+        saved = eligibility.saved_accounts(view.rt, workflow)
+        if values.get("action") == "add" or view.args.get("add") or not saved:
+            page = account_form(view, values, action="add")
+            if saved:
+                page.extra["back"] = (view.url(), _("Back to the payment"))
+            return page
         params = view.parameters
-        account = customers.workflow_account(view.workflow)
+        chosen = values.get("account") or str(saved[0].id)
+        choice = Field("account", _("Choose the account"), kind="radio", value=chosen, required=True,
+                       options=[(str(a.id), view.words.account(a)) for a in saved])
         reason = view.rt.rules.catalog.get("paymentReasons", {}).get(params.get("paymentReasonId") or "", {})
-        return Page("gateway/move_money.html", view._("Confirm the payment"),
-                    sentence=view.words.move_sentence(view.workflow, account, view.business),
-                    arrival=view.words.arrival(view.workflow),
+        return Page("gateway/move_money.html", _("Confirm the payment"), [choice],
+                    sentence=view.words.move_sentence(workflow, saved[0] if len(saved) == 1 else None, view.business),
+                    arrival=view.words.arrival(workflow),
+                    greeting=greeting(view),
                     reason=view.words.label(reason["description"]) if reason.get("description") else None,
-                    description=params.get("description"), memo=params.get("memo"))
+                    description=params.get("description"), memo=params.get("memo"), add_url=view.url(add="1"))
+
+    def collect(self, view, form):
+        if form.get("action") == "add":
+            return dict(clean(form, ACCOUNT_FIELDS, view._), action="add")
+        return clean(form, ("account",), view._)
 
     def complete(self, act, values):
-        """Create the transaction (once) and queue its submission; the step stays until it settles."""
+        """Create the transaction (once) and queue its submission; the step stays until it settles.
+
+        With ``action=add``, keep the account the customer typed instead, make it the workflow's, and stay:
+        the confirm page comes back with it."""
         workflow = act.workflow
         if journey.confirmed(workflow):
             raise Conflict("This payment is confirmed already.", "ALREADY_CONFIRMED")
+        if values.get("action") == "add":
+            account = add_account(act, values)
+            act.stay()
+            return account
+        if (values.get("account") or "").strip():
+            account = eligibility.choose(act.rt, workflow, values["account"].strip())
+            if account.id != workflow.customer_account_id:
+                act.save(customer_account=account.id)
+            act.data(financialAccountId=str(account.id))
         if workflow.customer_account_id is None or workflow.customer_id is None:
             raise Conflict("No account was chosen for this payment.", "NO_ACCOUNT")
         tx = transactions.create_for_workflow(act.rt, workflow)
