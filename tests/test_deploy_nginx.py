@@ -3,7 +3,8 @@
 
 nginx runs as the test's own process (``master_process off``: no privileges to drop, no daemon) with a prefix, a
 pid file, logs and temp folders under the test's folder, on free high ports, with a self-signed certificate
-made here with ``cryptography``. Only what a deployment fills in is changed in the file (the host name, the
+made here with ``cryptography``. Of the two web units the file lists, one runs and the other is down, as while
+it restarts during an upgrade: nginx passes what it cannot connect to on to the running one. Only what a deployment fills in is changed in the file (the host name, the
 ports, the certificate and log paths): each replacement is asserted to take place, so the test follows the file.
 
 Through nginx, over https (``requests`` verifying against that certificate): the Gateway's cookies are
@@ -88,6 +89,7 @@ def site_config(folder, linx_port, https_port, http_port, cert, key):
     text = CONF.read_text()
     replacements = [
         ("server 127.0.0.1:8000;", f"server 127.0.0.1:{linx_port};"),
+        ("server 127.0.0.1:8001;", f"server 127.0.0.1:{_free_port()};"),  # the other web unit, down (restarting)
         ("listen 443 ssl http2;", f"listen {HOST}:{https_port} ssl http2;"),
         ("listen 80;", f"listen {HOST}:{http_port};"),
         ("/etc/letsencrypt/live/pay.example.com/fullchain.pem", str(cert)),
@@ -247,6 +249,7 @@ def stack(tmp_path):
             found = Stack()
             found.base, found.cert, found.key, found.twilio, found.receiver = base, cert, key, twilio, receiver
             found.http = f"http://{HOST}:{http_port}"
+            found.nginx_errors = nginx_dir / "linx.error.log"
             yield found
     finally:
         for process, log in reversed(processes):
@@ -328,6 +331,8 @@ def test_linx_behind_nginx_with_tls(stack):
     # the business hears of it by signed webhooks, delivered by the worker
     assert _wait(lambda: "transactions.status-changed" in stack.receiver.types(), 60), stack.receiver.types()
     assert "linx.workflow-status-changed" in stack.receiver.types() and not stack.receiver.refused
+    # all the while the other web unit was down: nginx tried it, and passed the request on
+    assert "Connection refused) while connecting to upstream" in stack.nginx_errors.read_text()
 
 
 def test_rate_limits_count_each_customer_behind_the_proxy(stack):
