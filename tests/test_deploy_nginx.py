@@ -1,11 +1,12 @@
 """The shipped reverse-proxy configuration, deploy/nginx/linx.conf, run by a real nginx in front of
 ``linx serve --workers 2`` (production settings, PostgreSQL, LINX_PROXY_HOPS=1, a public https URL).
 
-nginx runs as the test's own process (``master_process off``: no privileges to drop, no daemon) with a prefix, a
-pid file, logs and temp folders under the test's folder, on free high ports, with a self-signed certificate
-made here with ``cryptography``. Of the two web units the file lists, one runs and the other is down, as while
-it restarts during an upgrade: nginx passes what it cannot connect to on to the running one. Only what a deployment fills in is changed in the file (the host name, the
-ports, the certificate and log paths): each replacement is asserted to take place, so the test follows the file.
+nginx runs unprivileged (``master_process off``, no daemon; as ``nobody`` when the suite runs as root) with a
+prefix, a pid file, logs and temp folders of its own, on free high ports, with a self-signed certificate made
+here with ``cryptography``. Of the two web units the file lists, one runs and the other is down, as while it
+restarts during an upgrade: nginx passes what it cannot connect to on to the running one. Only what a
+deployment fills in is changed in the file (the host name, the ports, the certificate and log paths): each
+replacement is asserted to take place, so the test follows the file.
 
 Through nginx, over https (``requests`` verifying against that certificate): the Gateway's cookies are
 ``Secure``; the Gateway's per-address rate limit counts each customer's real address (two addresses behind the
@@ -18,9 +19,11 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -88,8 +91,8 @@ def site_config(folder, linx_port, https_port, http_port, cert, key):
     """deploy/nginx/linx.conf with what a deployment fills in filled in for this test."""
     text = CONF.read_text()
     replacements = [
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{linx_port};"),
-        ("server 127.0.0.1:8001;", f"server 127.0.0.1:{_free_port()};"),  # the other web unit, down (restarting)
+        ("server 127.0.0.1:8000 ", f"server 127.0.0.1:{linx_port} "),
+        ("server 127.0.0.1:8001 ", f"server 127.0.0.1:{_free_port()} "),  # the other web unit, down (restarting)
         ("listen 443 ssl http2;", f"listen {HOST}:{https_port} ssl http2;"),
         ("listen 80;", f"listen {HOST}:{http_port};"),
         ("/etc/letsencrypt/live/pay.example.com/fullchain.pem", str(cert)),
@@ -106,6 +109,25 @@ def site_config(folder, linx_port, https_port, http_port, cert, key):
     directives = "\n".join(line.split("#")[0] for line in text.splitlines())
     assert "/etc/" not in directives and "/var/" not in directives, "a path the test did not replace"
     return text
+
+
+def unprivileged_folder(tmp_path):
+    """nginx's folder, and how to run it unprivileged: as the suite's own user, or as ``nobody`` in a folder of its
+    own when the suite runs as root (pytest's folders are root's alone then)."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "nginx"
+        folder.mkdir()
+        return folder, {}
+    nobody = pwd.getpwnam("nobody")
+    return Path(tempfile.mkdtemp(prefix="linx-nginx-")), {"user": nobody.pw_uid, "group": nobody.pw_gid,
+                                                          "extra_groups": []}
+
+
+def hand_over(folder, as_user):
+    """Give ``folder`` and all in it to the user nginx runs as."""
+    if as_user:
+        for path in [folder, *folder.rglob("*")]:
+            os.chown(path, as_user["user"], as_user["group"])
 
 
 def nginx_config(folder, site):
@@ -198,7 +220,7 @@ def stack(tmp_path):
     admin = postgres_or_skip("the deployment test needs PostgreSQL, which")
     twilio = FakeTwilioApi(SID, TOKEN).start()
     receiver = Receiver()
-    processes = []
+    processes, cleanups = [], []
     try:
         with temporary_database("linx_nginx", admin) as (url, _, _):
             linx_port, https_port, http_port = _free_port(), _free_port(), _free_port()
@@ -223,17 +245,18 @@ def stack(tmp_path):
             processes.append((subprocess.Popen(
                 [LINX, "serve", "--workers", "2", "--port", str(linx_port)], env=env, cwd=tmp_path,
                 stdout=log, stderr=subprocess.STDOUT), log))
-            cert, pem_key = self_signed(tmp_path)
-            nginx_dir = tmp_path / "nginx"
-            nginx_dir.mkdir()
+            nginx_dir, as_user = unprivileged_folder(tmp_path)
+            cleanups.append(lambda: shutil.rmtree(nginx_dir, ignore_errors=True))
+            cert, pem_key = self_signed(nginx_dir)
             conf = nginx_config(nginx_dir, site_config(nginx_dir, linx_port, https_port, http_port, cert, pem_key))
+            hand_over(nginx_dir, as_user)
             test = subprocess.run([nginx, "-t", "-p", str(nginx_dir), "-c", str(conf), "-e", str(nginx_dir / "err")],
-                                  capture_output=True, text=True, timeout=30)
+                                  capture_output=True, text=True, timeout=30, **as_user)
             assert test.returncode == 0, test.stderr
             nginx_log = open(nginx_dir / "stdout.log", "w")  # noqa: SIM115
             processes.append((subprocess.Popen([nginx, "-p", str(nginx_dir), "-c", str(conf), "-e",
                                                 str(nginx_dir / "err")], stdout=nginx_log,
-                                               stderr=subprocess.STDOUT), nginx_log))
+                                               stderr=subprocess.STDOUT, **as_user), nginx_log))
 
             def up():
                 try:
@@ -242,6 +265,8 @@ def stack(tmp_path):
                     return False
 
             assert _wait(up, 60), (tmp_path / "linx.log").read_text()[-3000:]
+            if as_user:  # nginx runs as nobody, not as the suite's root
+                assert os.stat(f"/proc/{processes[-1][0].pid}").st_uid == as_user["user"]
 
             class Stack:
                 pass
@@ -263,6 +288,8 @@ def stack(tmp_path):
         receiver.stop()
         twilio.stop()
         admin.close()
+        for cleanup in cleanups:
+            cleanup()
 
 
 def test_linx_behind_nginx_with_tls(stack):
