@@ -98,6 +98,7 @@ def site_config(folder, linx_port, https_port, http_port, cert, key):
         ("/etc/letsencrypt/live/pay.example.com/fullchain.pem", str(cert)),
         ("/etc/letsencrypt/live/pay.example.com/privkey.pem", str(key)),
         ("/var/log/nginx/", f"{folder}/"),
+        ("root /var/www/html;", f"root {folder}/acme;"),
         ("server_name pay.example.com;", "server_name localhost 127.0.0.1;"),
     ]
     for old, new in replacements:
@@ -249,6 +250,8 @@ def stack(tmp_path):
             cleanups.append(lambda: shutil.rmtree(nginx_dir, ignore_errors=True))
             cert, pem_key = self_signed(nginx_dir)
             conf = nginx_config(nginx_dir, site_config(nginx_dir, linx_port, https_port, http_port, cert, pem_key))
+            (nginx_dir / "acme" / ".well-known" / "acme-challenge").mkdir(parents=True)
+            (nginx_dir / "acme" / ".well-known" / "acme-challenge" / "token-1").write_text("token-1.thumbprint")
             hand_over(nginx_dir, as_user)
             test = subprocess.run([nginx, "-t", "-p", str(nginx_dir), "-c", str(conf), "-e", str(nginx_dir / "err")],
                                   capture_output=True, text=True, timeout=30, **as_user)
@@ -274,6 +277,8 @@ def stack(tmp_path):
             found = Stack()
             found.base, found.cert, found.key, found.twilio, found.receiver = base, cert, key, twilio, receiver
             found.http = f"http://{HOST}:{http_port}"
+            found.inside = f"http://127.0.0.1:{linx_port}"
+            found.acme = nginx_dir / "acme"
             found.nginx_errors = nginx_dir / "linx.error.log"
             yield found
     finally:
@@ -296,9 +301,11 @@ def test_linx_behind_nginx_with_tls(stack):
     business = https(stack.cert)
     business.headers["Authorization"] = f"Bearer {stack.key}"
 
-    # plain http only redirects; https answers with HSTS and LinX's own headers
+    # plain http only redirects, but for certbot's challenges; https answers with HSTS and LinX's own headers
     redirect = requests.get(f"{stack.http}/v2/openapi.json", allow_redirects=False, timeout=10)
     assert redirect.status_code == 301 and redirect.headers["Location"].startswith("https://")
+    challenge = requests.get(f"{stack.http}/.well-known/acme-challenge/token-1", allow_redirects=False, timeout=10)
+    assert (challenge.status_code, challenge.text) == (200, "token-1.thumbprint")
     ready = requests.get(f"{stack.base}/readyz", verify=str(stack.cert), timeout=10)
     assert ready.headers["Strict-Transport-Security"] == "max-age=63072000"
     assert ready.headers["X-Frame-Options"] == "DENY"
@@ -326,8 +333,9 @@ def test_linx_behind_nginx_with_tls(stack):
     callback = f"{stack.base}/callbacks/twilio/status"
     form = {"MessageSid": sent[0]["sid"], "MessageStatus": "delivered", "AccountSid": SID, "To": "+16475550199"}
     signed = RequestValidator(TOKEN).compute_signature(callback, form)
-    inside = RequestValidator(TOKEN).compute_signature(callback.replace("https://", "http://"), form)
-    for signature, expected in ((inside, 403), ("forged", 403), (signed, 204)):
+    plain = RequestValidator(TOKEN).compute_signature(callback.replace("https://", "http://"), form)
+    inside = RequestValidator(TOKEN).compute_signature(f"{stack.inside}/callbacks/twilio/status", form)
+    for signature, expected in ((inside, 403), (plain, 403), ("forged", 403), (signed, 204)):
         answer = requests.post(callback, data=form, headers={"X-Twilio-Signature": signature},
                                verify=str(stack.cert), timeout=10)
         assert answer.status_code == expected, (signature, answer.text)
