@@ -88,3 +88,19 @@ def test_systemd_accepts_the_units(tmp_path):
     failed = subprocess.run([analyze, "verify", str(tmp_path / "linx-worker@1.service")], capture_output=True,
                             text=True, timeout=60, cwd=tmp_path)
     assert failed.returncode != 0 and "/nowhere/bin/linx" in failed.stderr  # the check can fail
+
+
+def test_without_nginx_the_proxy_test_skips_unless_ci_requires_it(monkeypatch):
+    from _pytest.outcomes import Failed, Skipped
+
+    from . import test_deploy_nginx
+
+    monkeypatch.setattr(test_deploy_nginx.shutil, "which", lambda name: None)
+    monkeypatch.setattr(test_deploy_nginx.os, "access", lambda path, mode: False)
+    monkeypatch.delenv("LINX_TEST_REQUIRE_NGINX", raising=False)
+    with pytest.raises(Skipped, match="nginx is not installed"):
+        test_deploy_nginx.nginx_or_skip()
+    monkeypatch.setenv("LINX_TEST_REQUIRE_NGINX", "1")
+    with pytest.raises(Failed, match="LINX_TEST_REQUIRE_NGINX=1"):
+        test_deploy_nginx.nginx_or_skip()
+    assert "LINX_TEST_REQUIRE_NGINX=1" in (ROOT / ".ci" / "run").read_text()

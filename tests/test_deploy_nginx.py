@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -216,7 +217,8 @@ def https(cert, address=None):
 @pytest.fixture
 def stack(tmp_path):
     """PostgreSQL, a business, ``linx serve --workers 2`` in production behind nginx with TLS: a namespace with
-    ``base`` (the public https URL), ``cert``, ``key`` (the business's API key), ``twilio``, ``receiver``."""
+    ``base`` (the public https URL), ``cert``, ``key`` (the business's API key), ``twilio``, ``receiver``, ``http``
+    (nginx's plain-http address), ``inside`` (LinX's own address behind nginx), ``nginx_errors`` (its error log)."""
     nginx = nginx_or_skip()
     admin = postgres_or_skip("the deployment test needs PostgreSQL, which")
     twilio = FakeTwilioApi(SID, TOKEN).start()
@@ -271,16 +273,9 @@ def stack(tmp_path):
             if as_user:  # nginx runs as nobody, not as the suite's root
                 assert os.stat(f"/proc/{processes[-1][0].pid}").st_uid == as_user["user"]
 
-            class Stack:
-                pass
-
-            found = Stack()
-            found.base, found.cert, found.key, found.twilio, found.receiver = base, cert, key, twilio, receiver
-            found.http = f"http://{HOST}:{http_port}"
-            found.inside = f"http://127.0.0.1:{linx_port}"
-            found.acme = nginx_dir / "acme"
-            found.nginx_errors = nginx_dir / "linx.error.log"
-            yield found
+            yield SimpleNamespace(base=base, cert=cert, key=key, twilio=twilio, receiver=receiver,
+                                  http=f"http://{HOST}:{http_port}", inside=f"http://127.0.0.1:{linx_port}",
+                                  nginx_errors=nginx_dir / "linx.error.log")
     finally:
         for process, log in reversed(processes):
             process.terminate()
