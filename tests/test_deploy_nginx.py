@@ -324,7 +324,14 @@ def test_linx_behind_nginx_with_tls(stack):
     link = next(word for word in sent[0]["body"].split() if "/l/" in word).rstrip(".")
     assert link.startswith(f"{stack.base}/l/"), link
 
-    # a Twilio status callback, signed for the public URL, through nginx
+    # a Twilio status callback, signed for the public URL, through nginx (once the worker has recorded the send:
+    # Twilio's message id is written when its API answers, a moment after the message reached it)
+    history_url = f"{stack.base}/v2/linx/workflows/{workflow_id}/notifications/history"
+
+    def statuses():
+        return [n["status"] for n in business.get(history_url, timeout=10).json()["content"]]
+
+    assert _wait(lambda: statuses() == ["SENT"], 30), statuses()
     callback = f"{stack.base}/callbacks/twilio/status"
     form = {"MessageSid": sent[0]["sid"], "MessageStatus": "delivered", "AccountSid": SID, "To": "+16475550199"}
     signed = RequestValidator(TOKEN).compute_signature(callback, form)
@@ -334,8 +341,7 @@ def test_linx_behind_nginx_with_tls(stack):
         answer = requests.post(callback, data=form, headers={"X-Twilio-Signature": signature},
                                verify=str(stack.cert), timeout=10)
         assert answer.status_code == expected, (signature, answer.text)
-    history = business.get(f"{stack.base}/v2/linx/workflows/{workflow_id}/notifications/history", timeout=10)
-    assert [n["status"] for n in history.json()["content"]] == ["DELIVERED"], history.text
+    assert statuses() == ["DELIVERED"]
 
     # the customer's journey over https; every cookie the Gateway sets is Secure and HttpOnly
     customer = https(stack.cert, "127.0.0.10")
