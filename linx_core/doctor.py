@@ -7,6 +7,8 @@ does not hide an unmigrated database, so one run lists everything there is to fi
 - ``environment``: not ``LINX_ENV=development`` (generated secrets, the developer inbox, plain-http cookies);
 - ``secrets``: both set, and strong by :func:`linx_core.config.check_secrets`, the test ``linx serve`` applies;
 - ``public-url``: ``LINX_PUBLIC_URL`` is ``https://`` on a host customers' phones and Twilio can reach;
+- ``proxy``: ``LINX_PROXY_HOPS`` is set: LinX serves plain http, so an https public URL means a proxy in front,
+  and without it every customer would share the proxy's address and so its rate limits;
 - ``channel``: at least one channel of the rules' catalog is served by something other than the console;
 - ``webhook-guard``: ``LINX_WEBHOOK_ALLOW_PRIVATE`` is off (receivers inside the network are refused);
 - ``metrics``: ``LINX_METRICS_TOKEN`` is set, and usable (16 printable characters or more);
@@ -62,7 +64,7 @@ def run(environ: Mapping[str, str] | None = None) -> list[Check]:
             return [Check("settings", False, str(exc), "Correct the setting named above.")]
         token_problem = str(exc)  # reported by the metrics check; the others go on without the token
         settings = Settings.load(environ, secrets=False, metrics_token="")
-    checks += [environment(settings), secrets(settings), public_url(settings)]
+    checks += [environment(settings), secrets(settings), public_url(settings), proxy(settings)]
     database, opened = _open(settings)
     try:
         rt, rules_check = rules(settings, database)
@@ -122,6 +124,18 @@ def public_url(settings: Settings) -> Check:
         return Check("public-url", False, f"LINX_PUBLIC_URL={url!r} is on a host customers' phones and Twilio's "
                      "status callbacks cannot reach (loopback, private or local).", fix)
     return Check("public-url", True, url)
+
+
+def proxy(settings: Settings) -> Check:
+    if settings.proxy_hops < 1:
+        return Check("proxy", False, "LINX_PROXY_HOPS=0: LinX serves plain http, so the TLS of an https public URL "
+                     "ends at a proxy, and every customer would have the proxy's address: one limit of link "
+                     "openings and passcode checks for all of them together.",
+                     "Set LINX_PROXY_HOPS to the number of proxies in front of LinX (1 behind nginx, 2 with a load "
+                     "balancer in front of it) and have the last one append the client's address to "
+                     "X-Forwarded-For (deploy/nginx/linx.conf does).")
+    return Check("proxy", True, f"LINX_PROXY_HOPS={settings.proxy_hops}: the client's address is the one the "
+                                f"proxy{'s' if settings.proxy_hops > 1 else ''} in front forwarded")
 
 
 def _internal(host: str) -> bool:

@@ -2,8 +2,8 @@
 and only that one, with how to fix it (exit 1). `linx migrate` brings an empty database up to date.
 
 The base configuration is what docs/deploy.md sets up: LINX_ENV=production, generated secrets, an https public
-URL, Twilio, a metrics token, the webhook guard on, and a migrated database: a temporary PostgreSQL one (and a
-SQLite file, for `make test-fast`)."""
+URL behind one proxy, Twilio, a metrics token, the webhook guard on, and a migrated database: a temporary
+PostgreSQL one (and a SQLite file, for `make test-fast`)."""
 import datetime as dt
 import json
 import os
@@ -21,7 +21,8 @@ from linx_core.testing.postgres import temporary_database
 from .conftest import postgres_or_skip
 from .conftest import test_settings as make_settings
 
-NAMES = ["environment", "secrets", "public-url", "channel", "webhook-guard", "metrics", "rules", "database", "clock"]
+NAMES = ["environment", "secrets", "public-url", "proxy", "channel", "webhook-guard", "metrics", "rules", "database",
+         "clock"]
 
 
 def _migrated(url):
@@ -51,7 +52,7 @@ def database_url(request, tmp_path_factory):
 def good(database_url):
     """The environment of a deployment ready to go live."""
     return dict(generate_secrets(), LINX_ENV="production", LINX_DATABASE_URL=database_url,
-                LINX_PUBLIC_URL="https://pay.example.com",
+                LINX_PUBLIC_URL="https://pay.example.com", LINX_PROXY_HOPS="1",
                 LINX_TWILIO_ACCOUNT_SID="AC" + "0123456789abcdef" * 2, LINX_TWILIO_AUTH_TOKEN=secrets.token_hex(16),
                 LINX_TWILIO_MESSAGING_SERVICE_SID="MG" + "fedcba9876543210" * 2,
                 LINX_METRICS_TOKEN=secrets.token_urlsafe(32))
@@ -112,6 +113,8 @@ WEAK = "ab" * 20
     ({"LINX_PUBLIC_URL": "https://linx.internal"}, "public-url", "cannot reach"),
     ({"LINX_PUBLIC_URL": "https://10.0.0.5"}, "public-url", "cannot reach"),
     ({"LINX_PUBLIC_URL": "https://pay.example.com:99999"}, "public-url", "is not a URL"),
+    ({"LINX_PROXY_HOPS": None}, "proxy", "LINX_PROXY_HOPS=0"),
+    ({"LINX_PROXY_HOPS": "0"}, "proxy", "the proxy's address"),
     ({"LINX_TWILIO_ACCOUNT_SID": None}, "channel", "No channel is configured"),
     ({"LINX_TWILIO_MESSAGING_SERVICE_SID": None}, "channel", "LINX_TWILIO_* are set in part"),
     ({"LINX_WEBHOOK_ALLOW_PRIVATE": "true"}, "webhook-guard", "LINX_WEBHOOK_ALLOW_PRIVATE=true"),
