@@ -103,7 +103,7 @@ def migrate(as_json: bool) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help='Print {"ok": ..., "checks": [{name, ok, message, fix}]}.')
 def doctor(as_json: bool) -> None:
-    """Check this environment's configuration before it goes live: secrets, database and migrations, public URL,
+    """Check this environment's configuration before it goes live: secrets, database and migrations, public URL, proxy,
     channel, webhook guard, metrics token, rules, clock. Exit 0 only when every check passes, 1 otherwise."""
     from . import doctor as checks
 
