@@ -86,6 +86,33 @@ def init(demo: bool, as_json: bool) -> None:
         click.echo(f"Demo Co is ready (business {business.id}).\nAPI key: {key}")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help='Print {"applied": [...]} as JSON.')
+def migrate(as_json: bool) -> None:
+    """Apply the pending migrations (idempotent): run it on every upgrade, before the new version's processes
+    start. Every migration is one that the version before it still runs on."""
+    from .boot import runtime
+
+    rt = runtime(migrated=False)
+    with rt.database.connection_context():
+        applied = rt.migrate()
+    click.echo(json.dumps({"applied": applied}) if as_json else
+               (f"applied: {', '.join(applied)}" if applied else "the database is up to date"))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help='Print {"ok": ..., "checks": [{name, ok, message, fix}]}.')
+def doctor(as_json: bool) -> None:
+    """Check this environment's configuration before it goes live: secrets, database and migrations, public URL, proxy,
+    channel, webhook guard, metrics token, rules, clock. Exit 0 only when every check passes, 1 otherwise."""
+    from . import doctor as checks
+
+    found = checks.run()
+    ok = all(c.ok for c in found)
+    click.echo(json.dumps({"ok": ok, "checks": [c.as_dict() for c in found]}) if as_json else checks.report(found))
+    sys.exit(0 if ok else 1)
+
+
 def _revoke_demo_keys(rt: Runtime) -> None:
     """Outside development, revoke the demo keys a database holds (from an earlier ``linx init --demo``): each
     was derived from the secret key of the day, maybe a weak one, and would keep working after the secret key
