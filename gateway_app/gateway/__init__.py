@@ -13,10 +13,11 @@ words and its page, and completes through :func:`linx_core.services.journey.subm
 - :mod:`.pages`: error pages and dead ends; :mod:`.branding`: the business's name, colour, logo;
 - :mod:`.landing`: the link, the landing page with the passcode, the decline page;
 - :mod:`.dispatch`: the step pages; :mod:`.documents`: documents' full texts;
-- :mod:`.summary`: the done page; :mod:`.words`: language, translation and formatting.
+- :mod:`.summary`: the done page; :mod:`.words`: language, translation and formatting;
+- :mod:`.language`: the language switch (English / Français) on every page, kept in the session.
 """
 from .. import i18n
-from . import branding, dispatch, documents, landing, pages, security, summary  # noqa: F401 - their routes
+from . import branding, dispatch, documents, landing, language, pages, security, summary  # noqa: F401 - routes
 from .blueprint import bp
 from .pages import dead_end
 from .security import RateLimiter
@@ -32,7 +33,8 @@ def init_app(app):
 
 @bp.context_processor
 def _template_globals():
-    return {"html_lang": i18n.html_lang()}  # `_` and `csrf_token` are the app's (gateway_app.i18n, .forms)
+    # `_` and `csrf_token` are the app's (gateway_app.i18n, .forms)
+    return {"html_lang": i18n.html_lang(), "language_switch": language.switch_context()}
 
 
 __all__ = ["bp", "init_app", "RateLimiter", "dead_end", "ARRIVAL", "TX_WORDS"]

@@ -3,7 +3,7 @@
 Every status change is saved with its history row and its
 ``transactions.status-changed`` event in one transaction, and a final status
 moves the workflow: SETTLED or CLEARED complete it (and queue the completion
-message), DECLINED, ERROR or CANCELLED fail it. The rails themselves are
+message), DECLINED, ERROR or CANCELLED fail it (and queue the failure message). The rails themselves are
 plugins (``linx_solutions``); submitting and polling are jobs.
 """
 from __future__ import annotations
@@ -105,6 +105,8 @@ def _move_workflow(rt: Runtime, tx: Transaction, workflow_id: uuid.UUID) -> None
     finish_workflow(rt, workflow, "complete" if final_ok else "fail")
     if final_ok:
         notifications.queue(rt, workflow, "COMPLETION_SEND" if tx.type == "SEND" else "COMPLETION_REQUEST")
+    else:  # the customer confirmed and waits for the money: tell them it will not come (or not be taken)
+        notifications.queue(rt, workflow, "FAILURE_SEND" if tx.type == "SEND" else "FAILURE_REQUEST")
 
 
 def get_transaction(business: Business, transaction_id: object) -> Transaction:

@@ -2,12 +2,15 @@
 from linx_core import hookimpl
 from linx_core.steps import StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, account_form, account_subtype_words, add_account
+from .forms import ACCOUNT_FIELDS, account_form, account_subtype_words, add_account, retype_words
 
 
 class FinancialAccount(StepKind):
     name = "financial-account"
     secret_fields = ("cardNumber", "accountNumber")
+
+    def retype(self, view, name):
+        return retype_words(view, name)
 
     def describe(self, view):
         return account_subtype_words(view)

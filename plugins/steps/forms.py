@@ -37,12 +37,32 @@ def profile_fields(view, values, required, names=None):
         f = Field(name, _(label), kind=kind, value=values.get(name, ""), required=name in required,
                   autocomplete=autocomplete, maxlength=field_length(view, name), inputmode=inputmode)
         if name == "state":
-            f.hint = _("Two letters, for example NY or ON")
+            f.hint, f.maxlength = state_hint(view), state_length(view)
         elif name == "country":
             f.options = [("", _("Choose a country"))] + [(c, view.words.country(c))
                                                           for c in customers.countries(view.rt)]
         out.append(f)
     return out
+
+
+def state_hint(view):
+    """How to write the state or province: a code where every country has them (the rules' ``stateCodes``), else
+    which countries take a code, and a name elsewhere."""
+    _ = view._
+    known = customers.countries(view.rt)
+    coded = [c for c in known if customers.state_codes(view.rt, c)]
+    if len(coded) == len(known):
+        return _("Two letters, for example NY or ON")
+    return _("Two letters in {countries} (for example NY or ON); elsewhere, its name",
+             countries=", ".join(view.words.country(c) for c in coded))
+
+
+def state_length(view):
+    """The state field's ``maxlength``: a code's, unless some country takes a name."""
+    rt = view.rt
+    if all(customers.state_codes(rt, c) for c in customers.countries(rt)):
+        return customers.max_length(rt, "state")
+    return max(customers.max_length(rt, "state"), customers.max_length(rt, "stateName"))
 
 
 def address_group(view, name, values):
@@ -125,6 +145,13 @@ def account_form(view, values, action=None):
         heading = _("Add your card") if kind == "CARD" else _("Add your bank account")
     return Page("gateway/form.html", heading, fields, hidden=hidden, switch=switch,
                 intro=_("Your card and account numbers are encrypted and never shown again in full."))
+
+
+def retype_words(view, name):
+    """The words next to a card or account number the customer must type again (never written back)."""
+    if name == "cardNumber":
+        return view._("For your security, type the card number again.")
+    return view._("For your security, type the account number again.")
 
 
 def account_subtype_words(view):

@@ -3,12 +3,15 @@ from linx_core import hookimpl
 from linx_core.services import customers
 from linx_core.steps import Page, StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, account_form, add_account
+from .forms import ACCOUNT_FIELDS, account_form, add_account, retype_words
 
 
 class LookupFinancialAccount(StepKind):
     name = "lookup-financial-account"
     secret_fields = ("cardNumber", "accountNumber")
+
+    def retype(self, view, name):
+        return retype_words(view, name)
 
     def describe(self, view):
         return view._("Choose the account to use")
