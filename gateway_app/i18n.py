@@ -263,7 +263,9 @@ PROBLEMS = {
     "INVALID_CARD_NUMBER": N_("This card number is not valid: check the digits."),
     "INVALID_EXPIRY": N_("Enter the expiry as MM/YY."),
     "CARD_EXPIRED": N_("This card has expired."),
-    "INVALID_ROUTING_NUMBER": N_("Enter the 9-digit routing number (its check digit does not match)."),
+    "INVALID_ROUTING_NUMBER": N_("This routing number is not valid: check the digits."),
+    "ROUTING_NUMBER_LENGTH": N_("This routing number has {n} digits: a routing number has 9."),
+    "ROUTING_NUMBER_DIGITS": N_("A routing number has digits only: 9 of them."),
     "INVALID_ACCOUNT_NUMBER": N_("Enter the 4 to 17 digits of the account number."),
     "ACCOUNT_NOT_PAYABLE": N_("This account cannot receive this payment. Try another one."),
     "NOT_ACCEPTED": N_("Accept each document to continue."),
@@ -273,6 +275,8 @@ PROBLEMS = {
     "NO_ACCOUNT": N_("No account was chosen for this payment."),
     "ACCOUNT_NOT_ACTIVE": N_("That account cannot be used any more."),
 }
+#: the words of a problem whose message carries no count (``{n}`` in :data:`PROBLEMS`)
+WITHOUT_COUNT = {"ROUTING_NUMBER_LENGTH": N_("A routing number has 9 digits.")}
 TOO_LONG = N_("This text is too long.")
 AT_MOST = N_("At most {n} characters.")
 
@@ -286,6 +290,11 @@ def problem_text(code: str, message: str, locale: str | Locale | None = None) ->
         found = re.search(r"\d+", message or "")
         return gettext(AT_MOST, locale=locale, n=found.group(0)) if found else gettext(TOO_LONG, locale=locale)
     words = PROBLEMS.get(code)
+    if words and "{n}" in words:  # the count the service put in its message (the first number in it)
+        found = re.search(r"\d+", message or "")
+        if found:
+            return gettext(words, locale=locale, n=found.group(0))
+        return gettext(WITHOUT_COUNT[code], locale=locale) if code in WITHOUT_COUNT else message
     return gettext(words, locale=locale) if words else message
 
 
