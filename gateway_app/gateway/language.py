@@ -4,6 +4,7 @@ A plain form (no script) that posts the chosen locale with the session's CSRF to
 to; the choice is kept in the session (:data:`gateway_app.i18n.SESSION_KEY`), where the locale selector reads
 it before ``Accept-Language``, for as long as the session lives (a new link keeps it: :func:`.security.bind`).
 """
+import flask_babel
 from flask import redirect, request, session, url_for
 from wtforms import StringField
 from wtforms.validators import AnyOf, InputRequired, Length
@@ -51,6 +52,7 @@ def switch_language():
         return message(400, _("Something is wrong with this request"),
                        _("Check the address, or open the link from your message again."))
     session[i18n.SESSION_KEY] = form.lang.data
+    flask_babel.refresh()  # this response is in the new language too
     target = safe(form.next.data) or (url_for("gateway.landing", workflow_id=session["wf"]) if session.get("wf")
                                       else None)
     if target is None:

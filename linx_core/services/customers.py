@@ -207,7 +207,9 @@ def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> Cus
         brand, expiry, card_problems = accounts.check_card(number, form.get("expiry"), clock.now().date())
         problems += card_problems
         postal = (form.get("postalCode") or "").strip()
-        if not postal or not matches(rt, "anyPostalCode", postal):
+        if not postal:
+            problems.append(Problem("postalCode", "Enter the card's ZIP or postal code.", "REQUIRED"))
+        elif not matches(rt, "anyPostalCode", postal):
             problems.append(Problem("postalCode", "Enter the card's ZIP or postal code.", "INVALID_POSTAL_CODE"))
         billing: dict | None = {"postalCode": postal}
     else:
