@@ -69,8 +69,10 @@ def address_group(view, name, values):
     """The fields of an address named ``name`` (``mailingAddress``), as ``name.street`` and so on."""
     _ = view._
     prefix = name.removesuffix("Address")
+    # autocomplete's own address kinds are shipping and billing; any other is a named section (WCAG 1.3.5)
+    scope = "" if name == "physicalAddress" else prefix if prefix in ("shipping", "billing") else f"section-{prefix}"
     parts = [Field(f"{name}.{part}", _(label), value=values.get(f"{name}.{part}", ""), required=True,
-                   autocomplete=f"{prefix} {auto}" if name != "physicalAddress" else auto,
+                   autocomplete=f"{scope} {auto}".strip(),
                    maxlength=customers.max_length(view.rt, part))
              for part in customers.ADDRESS_PARTS for label, auto in [ADDRESS_WORDS[part]]]
     for part in parts:
