@@ -317,3 +317,23 @@ def test_the_language_switch_needs_its_csrf_token_and_goes_back_only_to_the_gate
     unknown = fresh.get("/l/" + "A" * 43)
     switched = fresh.post("/g/language", dict(unknown.form("Français")["fields"], lang="fr_CA"))
     assert switched.status == 200 and "Langue changée" in switched.html
+
+
+def test_every_gateway_page_carries_the_switch(rt, api, app):
+    visitor = Visitor(app)
+    wid, token, passcode = opened(rt, api, 3)
+    landing = visitor.get(f"/l/{token}")
+    step = visitor.submit(landing, "Continue", passcode=passcode)
+    decline = visitor.get(f"/g/{wid}/decline")
+    account = visitor.submit(step, "Continue")
+    confirm = visitor.submit(account, "Use this account")
+    done = visitor.submit(confirm, "Confirm")
+    stranger = Visitor(app, addr="198.51.100.77")
+    pages = {"landing": landing, "step": step, "decline": decline, "account": account, "confirm": confirm,
+             "done": done, "not bound": stranger.get(f"/g/{wid}/step"), "unknown link": stranger.get("/l/nope"),
+             "no such page": visitor.get(f"/g/{wid}/nowhere")}
+    for name, page in pages.items():
+        switch = page.form("Français")
+        assert switch["action"] == "/g/language" and switch["fields"]["csrf_token"], name
+    assert pages["done"].form("Français")["fields"]["next"] == f"/g/{wid}/done"
+    assert pages["decline"].form("Français")["fields"]["next"] == f"/g/{wid}/decline"
