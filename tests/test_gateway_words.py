@@ -108,6 +108,10 @@ def test_a_reversed_payment_says_so(rt, api, visitor):
     page = visitor.get(f"/g/{wid}/done")
     assert page.h1 == "The payment was reversed"
     assert "The payment of $256.25 to your Visa debit card ending 5556 was reversed" in page.html
+    Worker(rt).run_until_idle()
+    texts = [m["text"] for m in read_inbox(rt) if m["workflowId"] == wid and m["origin"] == "REVERSAL_SEND"]
+    assert texts == ["Demo Co: the payment of 256.25 USD to your Visa card ending 5556 was returned by the bank. "
+                     "Contact Demo Co for help."]
 
 
 def test_no_reminder_once_the_customer_has_confirmed(rt, api, visitor, frozen):

@@ -258,6 +258,20 @@ OPTIONAL_MESSAGES: dict[str, dict[str, str]] = {
                 "Contact {business} for help.\n",
     },
 }
+OPTIONAL_MESSAGES["REVERSAL_SEND"] = {
+    "sms": "{business}: the payment of {amount} {currency} to your {account} was returned by the bank. "
+           "Contact {business} for help.",
+    "subject": "{business}: your payment was returned",
+    "text": "The payment of {amount} {currency} from {business} to your {account} was returned by the bank.\n\n"
+            "Contact {business} for help.\n",
+}
+OPTIONAL_MESSAGES["REVERSAL_REQUEST"] = {
+    "sms": "{business}: your payment of {amount} {currency} from your {account} was returned by the bank. "
+           "Contact {business} for help.",
+    "subject": "{business}: your payment was returned",
+    "text": "Your payment of {amount} {currency} to {business} from your {account} was returned by the bank.\n\n"
+            "Contact {business} for help.\n",
+}
 MESSAGE_ORIGINS = ("INITIAL", "MANUAL", "REMINDER", "EXPIRY", "COMPLETION", "COMPLETION_SEND", "COMPLETION_REQUEST",
                    *OPTIONAL_MESSAGES)
 
