@@ -19,7 +19,7 @@ HOST   ?= 127.0.0.1
 export LINX_ENV ?= development
 export LINX_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test test-fast lint bench install check-rules clean translations compile
+.PHONY: run test test-fast lint bench install check-rules clean translations compile browser-deps
 
 $(RUN_STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(RUN_VENV)
@@ -38,6 +38,17 @@ test test-fast lint bench translations: VENV = $(TEST_VENV)
 
 # both environments (`.venv-test/bin/python -m pytest tests/test_x.py` runs a test file)
 install: $(RUN_STAMP) $(TEST_STAMP)
+
+# axe-core from the npm registry (tests/browser/package-lock.json): the browser suite injects it into every
+# Gateway page it visits; without npm the step is skipped with a word, and the browser tests skip (or fail
+# under LINX_TEST_REQUIRE_BROWSER=1)
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the browser suite's accessibility checks (axe-core) cannot run"; fi
+
+browser-deps: $(AXE)
 
 # The Gateway's words: `make translations` extracts the ids (babel.cfg) and adds the new ones to each
 # catalog for a translator; `make compile` builds the .mo files read at run time (not committed).
@@ -66,7 +77,7 @@ run: $(RUN_STAMP) compile
 	$(BIN)/linx serve --host $(HOST) --port $(PORT)
 
 # the whole suite, then the lint: CI (.ci/run) runs this, so a finding fails the build as a test would
-test: $(TEST_STAMP) compile
+test: $(TEST_STAMP) compile browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory lint
 

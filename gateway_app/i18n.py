@@ -8,7 +8,8 @@ customer-facing labels of the rule files) and updates the ``.po``; ``make compil
 that is read at run time (never committed: ``make run`` and ``make test`` build it first). A message
 missing from a catalog shows in English; ``tests/test_i18n.py`` fails on any.
 
-The locale is ``en`` or ``fr_CA``, chosen from ``Accept-Language`` by :func:`select_locale`. Every
+The locale is ``en`` or ``fr_CA``: the one the customer chose with the Gateway's switch (kept in the
+session), else chosen from ``Accept-Language`` (:func:`select_locale`). Every
 function takes the request's locale unless given ``locale=`` (the worker, tests). Money and dates are
 Babel's, so a French-Canadian customer reads ``1 256,25 $ US`` and ``3 janv. 2026, 09 h 05 UTC``.
 
@@ -35,7 +36,9 @@ from babel import dates as babel_dates
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from flask import Flask, has_request_context, request
+from flask import Flask, has_request_context, request, session
+
+from linx_core import localtime
 
 log = logging.getLogger("linx.i18n")
 
@@ -72,9 +75,19 @@ def pick(accept_languages) -> str:
     return DEFAULT_LOCALE
 
 
+#: the session key of the language the customer chose with the Gateway's switch (English / Français)
+SESSION_KEY = "lang"
+#: the switch's choices: ``(locale, its name in its own language, its BCP 47 tag)``
+CHOICES = (("en", "English", "en"), ("fr_CA", "Français", "fr-CA"))
+
+
 def select_locale() -> str | None:
-    """Flask-Babel's locale selector: the request's ``Accept-Language``; the default outside a request."""
-    return pick(request.accept_languages) if has_request_context() else None
+    """Flask-Babel's locale selector: the language the customer chose for this session (the Gateway's
+    switch), else the request's ``Accept-Language``; the default outside a request."""
+    if not has_request_context():
+        return None
+    chosen = session.get(SESSION_KEY)
+    return chosen if chosen in LOCALES else pick(request.accept_languages)
 
 
 def init_app(app: Flask) -> None:
@@ -166,16 +179,21 @@ def catalog_gettext(directory: str | Path, domain: str = DOMAIN, locale: str | L
 
 # -- values ----------------------------------------------------------------------------------------
 
-def format_datetime(when: dt.datetime, locale: str | Locale | None = None) -> str:
-    """``Jan 3, 2026, 9:05 AM UTC`` / ``3 janv. 2026, 09 h 05 UTC``: the locale's medium date, short
-    time and zone, joined as the locale joins them. A naive ``when`` is UTC, as the store keeps it."""
+def format_datetime(when: dt.datetime, locale: str | Locale | None = None, tz: dt.tzinfo | None = None) -> str:
+    """``Jan 3, 2026, 9:05 AM EST`` / ``3 janv. 2026, 09 h 05 HNE``: the locale's medium date, short
+    time and zone, joined as the locale joins them, in ``tz`` (the customer's: :mod:`linx_core.localtime`;
+    UTC when not given), the zone always named. A naive ``when`` is UTC, as the store keeps it."""
     loc = Locale.parse(current_locale(locale))
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     pattern = (str(babel_dates.get_datetime_format("medium", locale=loc))
                .replace("{0}", loc.time_formats["short"].pattern + " z")
                .replace("{1}", loc.date_formats["medium"].pattern))
-    return babel_dates.format_datetime(when, pattern, tzinfo=UTC, locale=loc)
+    text = babel_dates.format_datetime(when, pattern, tzinfo=tz or UTC, locale=loc)
+    zone = babel_dates.format_datetime(when, "z", tzinfo=tz or UTC, locale=loc)
+    if zone[:1] in "+-":  # the locale has no short name for it (Europe/Paris): the zone database's (CET)
+        text = text.replace(zone, localtime.zone_name(when.astimezone(tz or UTC)))
+    return text
 
 
 def format_money(amount: Decimal | str | int, currency: str, places: int | None = None,
@@ -206,7 +224,7 @@ SUBTYPE_WORDS = {"DEBIT": N_("debit card"), "CREDIT": N_("credit card"), "PREPAI
                  "CHECKING": N_("checking account"), "SAVING": N_("savings account")}
 SUBTYPE_TITLES = {"DEBIT": N_("Debit"), "CREDIT": N_("Credit"), "PREPAID": N_("Prepaid"),
                   "CHECKING": N_("Checking"), "SAVING": N_("Savings")}
-COUNTRIES = {"USA": N_("United States"), "CAN": N_("Canada")}
+COUNTRIES = {"USA": N_("United States"), "CAN": N_("Canada"), "GBR": N_("United Kingdom")}
 
 
 def subtype_words(subtype: str, locale: str | Locale | None = None) -> str:
@@ -245,7 +263,9 @@ PROBLEMS = {
     "INVALID_CARD_NUMBER": N_("This card number is not valid: check the digits."),
     "INVALID_EXPIRY": N_("Enter the expiry as MM/YY."),
     "CARD_EXPIRED": N_("This card has expired."),
-    "INVALID_ROUTING_NUMBER": N_("Enter the 9-digit routing number (its check digit does not match)."),
+    "INVALID_ROUTING_NUMBER": N_("This routing number is not valid: check the digits."),
+    "ROUTING_NUMBER_LENGTH": N_("This routing number has {n} digits: a routing number has 9."),
+    "ROUTING_NUMBER_DIGITS": N_("A routing number has digits only: 9 of them."),
     "INVALID_ACCOUNT_NUMBER": N_("Enter the 4 to 17 digits of the account number."),
     "ACCOUNT_NOT_PAYABLE": N_("This account cannot receive this payment. Try another one."),
     "NOT_ACCEPTED": N_("Accept each document to continue."),
@@ -257,6 +277,8 @@ PROBLEMS = {
     "NOT_A_DEBIT_CARD": N_("This is a credit card: add a debit card."),
     "NOT_A_PREPAID_CARD": N_("This is a credit card: add a prepaid card."),
 }
+#: the words of a problem whose message carries no count (``{n}`` in :data:`PROBLEMS`)
+WITHOUT_COUNT = {"ROUTING_NUMBER_LENGTH": N_("A routing number has 9 digits.")}
 TOO_LONG = N_("This text is too long.")
 AT_MOST = N_("At most {n} characters.")
 
@@ -270,6 +292,11 @@ def problem_text(code: str, message: str, locale: str | Locale | None = None) ->
         found = re.search(r"\d+", message or "")
         return gettext(AT_MOST, locale=locale, n=found.group(0)) if found else gettext(TOO_LONG, locale=locale)
     words = PROBLEMS.get(code)
+    if words and "{n}" in words:  # the count the service put in its message (the first number in it)
+        found = re.search(r"\d+", message or "")
+        if found:
+            return gettext(words, locale=locale, n=found.group(0))
+        return gettext(WITHOUT_COUNT[code], locale=locale) if code in WITHOUT_COUNT else message
     return gettext(words, locale=locale) if words else message
 
 
@@ -301,7 +328,8 @@ def extract_rules(fileobj, keywords, comment_tags, options) -> Iterator[tuple[in
                            [f"{section_node.value}.{name_node.value}.{key_node.value}"])
 
 
-__all__ = ["DEFAULT_LOCALE", "HTML_LANG", "LOCALES", "TRANSLATIONS", "N_", "account_words", "catalog_gettext",
+__all__ = ["CHOICES", "SESSION_KEY",
+           "DEFAULT_LOCALE", "HTML_LANG", "LOCALES", "TRANSLATIONS", "N_", "account_words", "catalog_gettext",
            "country", "current_locale", "extract_rules", "format_datetime", "format_money", "format_phone",
            "gettext", "html_lang", "init_app", "language", "pick", "problem_text", "select_locale",
            "subtype_title", "subtype_words"]

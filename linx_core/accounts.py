@@ -61,7 +61,9 @@ def check_card(number: str | None, expiry: str | None,
     problems: list[Problem] = []
     number = digits(number)
     brand = None
-    if not ASCII_DIGITS.fullmatch(number) or not 12 <= len(number) <= 19:
+    if not number:
+        problems.append(Problem("cardNumber", "Enter the card number.", "REQUIRED"))
+    elif not ASCII_DIGITS.fullmatch(number) or not 12 <= len(number) <= 19:
         problems.append(Problem("cardNumber", "Enter the 12 to 19 digits of the card number.", "INVALID_CARD_NUMBER"))
     elif not luhn.is_valid(number):
         problems.append(Problem("cardNumber", "This card number is not valid: check the digits.",
@@ -70,7 +72,9 @@ def check_card(number: str | None, expiry: str | None,
         brand = card_brand(number)
     match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", expiry or "")
     normalized = None
-    if not match or not 1 <= int(match.group(1)) <= 12:
+    if not (expiry or "").strip():
+        problems.append(Problem("expiry", "Enter the card's expiry (MM/YY).", "REQUIRED"))
+    elif not match or not 1 <= int(match.group(1)) <= 12:
         problems.append(Problem("expiry", "Enter the expiry as MM/YY.", "INVALID_EXPIRY"))
     else:
         month, year = int(match.group(1)), int(match.group(2))
@@ -85,13 +89,26 @@ def check_card(number: str | None, expiry: str | None,
 
 
 def check_bank(routing_number: str | None, account_number: str | None) -> list[Problem]:
+    """Problems with a US routing number (9 digits, the last a check digit) and an account number (4 to 17
+    digits), each saying what is wrong: missing, not digits, the wrong length, or a check digit that does not
+    match."""
     problems: list[Problem] = []
     routing = digits(routing_number)
-    if not (ASCII_DIGITS.fullmatch(routing) and len(routing) == 9 and rtn.is_valid(routing)):
-        problems.append(Problem("routingNumber", "Enter the 9-digit routing number (its check digit does not match).",
+    if not routing:
+        problems.append(Problem("routingNumber", "Enter the routing number.", "REQUIRED"))
+    elif not ASCII_DIGITS.fullmatch(routing):
+        problems.append(Problem("routingNumber", "A routing number has digits only: 9 of them.",
+                                "ROUTING_NUMBER_DIGITS"))
+    elif len(routing) != 9:
+        problems.append(Problem("routingNumber", f"This routing number has {len(routing)} digits: a routing number "
+                                                 "has 9.", "ROUTING_NUMBER_LENGTH"))
+    elif not rtn.is_valid(routing):
+        problems.append(Problem("routingNumber", "This routing number is not valid: check the digits.",
                                 "INVALID_ROUTING_NUMBER"))
     account = digits(account_number)
-    if not (ASCII_DIGITS.fullmatch(account) and 4 <= len(account) <= 17):
+    if not account:
+        problems.append(Problem("accountNumber", "Enter the account number.", "REQUIRED"))
+    elif not (ASCII_DIGITS.fullmatch(account) and 4 <= len(account) <= 17):
         problems.append(Problem("accountNumber", "Enter the 4 to 17 digits of the account number.",
                                 "INVALID_ACCOUNT_NUMBER"))
     return problems

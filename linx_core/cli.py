@@ -168,15 +168,19 @@ def business() -> None:
 @click.argument("name")
 @click.option("--display-name", help="The name customers see (default: NAME).")
 @click.option("--no-passcode", is_flag=True, help="Workflows need no passcode unless a request asks for one.")
+@click.option("--time-zone", help="Where customers without a phone number's zone read times (IANA name, such as "
+                                  "America/Toronto; default UTC).")
 @click.option("--json", "as_json", is_flag=True)
-def business_create(name: str, display_name: str | None, no_passcode: bool, as_json: bool) -> None:
+def business_create(name: str, display_name: str | None, no_passcode: bool, time_zone: str | None,
+                    as_json: bool) -> None:
     """Create a business and print its first API key."""
     from .boot import runtime
     from .services.businesses import create_business
 
     rt = runtime()
     with rt.database.connection_context():
-        created, key = create_business(rt, name, display_name, passcode_default=not no_passcode)
+        created, key = create_business(rt, name, display_name, passcode_default=not no_passcode,
+                                       time_zone=time_zone)
     _print({"businessId": str(created.id), "apiKey": key}, as_json,
            f"Business {created.name} ({created.id})\nAPI key: {key}")
 

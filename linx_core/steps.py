@@ -54,6 +54,7 @@ class Field:
     hint: str = ""
     options: list = field(default_factory=list)
     checked: bool = False
+    notice: str = ""  # set by the Gateway: a secret field to type again (:meth:`StepKind.retype`)
 
     @property
     def id(self) -> str:
@@ -182,6 +183,11 @@ class StepKind:
         """The page for the current step. ``values`` are what the customer posted (to show again
         after a refusal; never a card or account number)."""
         raise NotImplementedError
+
+    def retype(self, view: StepView, name: str) -> str:
+        """What the page says next to the secret field ``name`` (one of ``secret_fields``) when a post was
+        refused for another field: its value is never written back, so the customer must type it again."""
+        return view._("For your security, type this again.")
 
     def collect(self, view: StepView, form: Mapping[str, str]) -> dict:
         """The values of a post, cleaned, or :class:`~linx_core.errors.RuleViolation` with a

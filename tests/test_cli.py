@@ -179,6 +179,15 @@ def test_labelled_and_read_only_keys_are_listed_and_revoked_by_label_or_prefix(l
     ok(linx("business", "key", "Acme", "--label", "ci"))  # the label is free again
 
 
+def test_business_create_takes_a_time_zone_for_customers_without_one(linx):
+    ok(linx("init"))
+    ok(linx("business", "create", "Acme", "--time-zone", "America/Vancouver", "--json"))
+    with sqlite3.connect(linx.database) as conn:
+        (settings,) = conn.execute("SELECT settings FROM business WHERE name = 'Acme'").fetchone()
+    assert json.loads(settings) == {"timeZone": "America/Vancouver"}
+    refused(linx("business", "create", "Other", "--time-zone", "Mars/Olympus"), "time zone")
+
+
 def test_creating_a_business_twice_is_refused_clearly(linx):
     ok(linx("init"))
     ok(linx("business", "create", "Acme", "--json"))

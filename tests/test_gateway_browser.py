@@ -5,7 +5,9 @@ read from the developer inbox (``/dev/messages.json``), opened in Chromium at 39
 JavaScript turned off, the passcode entered, the forms filled by their labels and confirmed; the
 worker then moves the money (a FrozenClock lets the sandbox rail settle) and a signed webhook
 reaches a receiver on loopback. Also: a decline, an expired link, a link locked after five wrong
-passcodes, and a double click on Confirm. Every page is saved under ``artifacts/screenshots/``.
+passcodes, and a double click on Confirm. Every page is saved under ``artifacts/screenshots/``, and every
+page is measured by axe-core at WCAG 2.1 AA (injected by Playwright; any violation fails the test, listed).
+axe-core comes from the npm registry (``tests/browser/package-lock.json``; ``make test`` runs ``npm ci``).
 
 Chromium is Debian's (``apt-get install chromium``); Playwright never downloads a browser here.
 Without it these tests skip, unless ``LINX_TEST_REQUIRE_BROWSER=1`` makes that a failure.
@@ -41,6 +43,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 PHONE = {"width": 390, "height": 844}
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]  # WCAG 2.1, levels A and AA
+TIMERS = ("window.setTimeout = (fn, ms, ...args) => { Promise.resolve().then(() => typeof fn === 'function' "
+          "? fn(...args) : undefined); return 0; }; window.clearTimeout = () => {}; undefined")
 NEW_PHONE = "+14165550100"
 JOHN = "8c8cab63-4e53-4acf-9efa-e7324816aa36"  # the demo's John Doe
 
@@ -52,7 +58,27 @@ def _missing():
         return "Playwright is not installed (pip install -e '.[test]')"
     if not os.path.exists(CHROMIUM):
         return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if not AXE.is_file():
+        return f"no axe-core at {AXE} (npm ci --prefix tests/browser; `make test` does it)"
     return None
+
+
+def audit(page, scripts_off=True):
+    """Run axe-core on the page shown (WCAG 2.1 A and AA) and fail with every violation it finds, listed.
+
+    The script goes in through the DevTools protocol (``page.evaluate``), as a test's own code, so the page's
+    Content-Security-Policy (no inline script) does not stop it. In a tab with JavaScript off no timer fires,
+    while axe waits on ``setTimeout``: there the test's code gives it one that runs on the microtask queue
+    (the page has no script of its own to disturb)."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        if scripts_off:
+            page.evaluate(TIMERS)
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: "
+                           "['violations']})", AXE_TAGS)
+    found = [f"{v['id']} ({v['impact']}): {v['help']} at "
+             + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5]) for v in result["violations"]]
+    assert not found, f"axe-core, WCAG 2.1 AA, on {page.url}:\n  " + "\n  ".join(found)
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +195,7 @@ class Phone:
         self.context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
                                            java_script_enabled=javascript, locale="en-US")
         self.page = self.context.new_page()
+        self.javascript = javascript
         self.name = name
         self.count = 0
         self.problems = []
@@ -186,6 +213,7 @@ class Phone:
         slug = re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")[:40]
         self.page.screenshot(path=str(SHOTS / f"{self.name}-{self.count:02d}-{slug}.png"), full_page=True)
         self.check_layout()
+        audit(self.page, scripts_off=not self.javascript)
 
     def check_layout(self):
         width = self.page.evaluate("document.documentElement.scrollWidth")
@@ -276,6 +304,20 @@ def _body(index, **parameters):
     return json.loads(json.dumps(body, default=lambda d: float(d) if isinstance(d, Decimal) else str(d)))
 
 
+def test_the_accessibility_check_fails_on_what_it_must_find(browser):
+    """The check itself: a page that refreshes itself (what the done page did) and an image without words."""
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.set_content('<!doctype html><html lang="en"><head><title>Done</title>'
+                         '<meta http-equiv="refresh" content="15"></head><body><main><h1>Done</h1>'
+                         '<img src="data:,"></main></body></html>')
+        with pytest.raises(AssertionError, match=r"meta-refresh(?s:.*)image-alt|image-alt(?s:.*)meta-refresh"):
+            audit(page)
+    finally:
+        context.close()
+
+
 # -- the four seed examples ------------------------------------------------------------------------
 
 def test_seed_1_a_new_customer_account(server, receiver, phone):
@@ -339,12 +381,13 @@ def test_seed_3_a_rebate_to_a_new_card_of_a_new_customer(server, receiver, phone
     assert "You will receive $256.25 on your Visa debit card ending 5556" in tab.text()
     assert "Expected arrival: within minutes." in tab.text()
     tab.click("Confirm")
-    assert "Processing" in tab.text()
+    assert "Processing" in tab.text() and "You will receive $256.25" in tab.text()
     tx = _settle(server, created["id"])
     assert tx.status == "SETTLED"
-    tab.page.reload()
-    tab.shot()
+    tab.click("Check again")  # no meta refresh: the customer asks (WCAG 2.2.1)
     assert "Funds sent" in tab.text()
+    assert "You received $256.25 on your Visa debit card ending 5556" in tab.text()
+    assert "You will receive" not in tab.text()
     assert Workflow.get_by_id(created["id"]).status == "COMPLETED"
     events = _signed_events(receiver, secret)
     assert any(e["type"] == "transactions.status-changed" and e["data"]["status"] == "SETTLED" for e in events)
@@ -497,8 +540,28 @@ def test_french_on_a_phone(server, browser):
         assert "Bon retour, John." in page.locator("main").inner_text()
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "french-01-confirmer.png"), full_page=True)
+        audit(page)
     finally:
         context.close()
+
+
+def test_the_language_switch_holds_for_the_session(server, phone):
+    """English / Français at the foot of every page: a plain form (no script), kept for the session."""
+    created = server.create(_body(3))
+    link = server.link(created["id"])
+    tab = phone("language-switch")
+    tab.goto(link)
+    assert tab.page.locator("html").get_attribute("lang") == "en"
+    tab.click("Français")
+    assert tab.page.locator("html").get_attribute("lang") == "fr-CA"
+    tab.fill({"Code d'accès": created["passcode"]})
+    tab.click("Continuer")
+    assert tab.h1() == "Bon retour, John"
+    tab.click("Continuer")
+    assert tab.page.locator("html").get_attribute("lang") == "fr-CA"  # still French, page after page
+    assert tab.page.get_by_role("button", name="English", exact=True).count() == 1
+    tab.click("English")
+    assert tab.h1() == "Your account" and tab.page.locator("html").get_attribute("lang") == "en"
 
 
 def test_a_tour_of_the_other_pages(server, phone):
@@ -533,7 +596,7 @@ def test_a_tour_of_the_other_pages(server, phone):
     tab.page.get_by_label("I accept ACH Debit Authorization", exact=True).check()
     tab.click("Continue")
     assert "Demo Co will collect $42.50 from your checking account ending 6789" in tab.text()
-    assert "Expected withdrawal: the next business day." in tab.text()
+    assert "Expected withdrawal: the next business day, by Feb 4, 2026, 8:30\u202fAM EST." in tab.text()
     tab.click("Decline")
     tab.fill({"Reason": "The amount is wrong"})
     tab.click("Decline")

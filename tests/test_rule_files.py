@@ -96,6 +96,19 @@ def test_an_unchanged_copy_loads(rules_copy):
     assert set(load_rules(rules_copy).solutions) == {"push-to-card", "ach", "wire"}
 
 
+def test_a_copy_made_before_the_failure_and_reversal_messages_loads_with_the_shipped_words(rules_copy):
+    messages = rules_copy / "messages.yaml"
+    doc = yaml.safe_load(messages.read_text())
+    shipped = dict(doc["messages"])
+    for origin in ("FAILURE_SEND", "FAILURE_REQUEST", "REVERSAL_SEND", "REVERSAL_REQUEST"):
+        del doc["messages"][origin]
+    messages.write_text(yaml.safe_dump(doc, sort_keys=False))
+    loaded = load_rules(rules_copy).messages
+    assert loaded["FAILURE_SEND"]["sms"] == shipped["FAILURE_SEND"]["sms"]
+    assert loaded["FAILURE_REQUEST"]["subject"] == shipped["FAILURE_REQUEST"]["subject"]
+    assert loaded["REVERSAL_SEND"]["sms"] == shipped["REVERSAL_SEND"]["sms"]
+
+
 # -- one fault per case -------------------------------------------------------------------
 
 

@@ -8,6 +8,8 @@ import math
 
 from marshmallow import Schema, fields
 
+from linx_core.rules.meta import MESSAGE_ORIGINS
+
 from .render import context
 
 
@@ -152,8 +154,7 @@ class NotificationOut(Out):
     id = fields.UUID()
     serial = fields.Integer()
     channel = fields.String()
-    origin = fields.String(metadata={"enum": ["INITIAL", "MANUAL", "REMINDER", "EXPIRY", "COMPLETION",
-                                              "COMPLETION_SEND", "COMPLETION_REQUEST"]})
+    origin = fields.String(metadata={"enum": list(MESSAGE_ORIGINS)})
     status = fields.String(metadata={"enum": ["QUEUED", "SENDING", "SENT", "DELIVERED", "UNDELIVERED", "FAILED",
                                               "SKIPPED", "UNKNOWN"]})
     errorCode = fields.String(attribute="error_code", allow_none=True)

@@ -15,9 +15,10 @@ words and its page, and completes through :func:`linx_core.services.journey.subm
 - :mod:`.dispatch`: the step pages; :mod:`.documents`: documents' full texts;
 - :mod:`.summary`: the done page; :mod:`.words`: language, translation and formatting;
 - :mod:`.recovery`: "Send me a new link" on an expired link's page.
+- :mod:`.language`: the language switch (English / Français) on every page, kept in the session.
 """
 from .. import i18n
-from . import branding, dispatch, documents, landing, pages, recovery, security, summary  # noqa: F401 - their routes
+from . import branding, dispatch, documents, landing, language, pages, recovery, security, summary  # noqa: F401
 from .blueprint import bp
 from .pages import dead_end
 from .security import RateLimiter
@@ -33,7 +34,8 @@ def init_app(app):
 
 @bp.context_processor
 def _template_globals():
-    return {"html_lang": i18n.html_lang()}  # `_` and `csrf_token` are the app's (gateway_app.i18n, .forms)
+    # `_` and `csrf_token` are the app's (gateway_app.i18n, .forms)
+    return {"html_lang": i18n.html_lang(), "language_switch": language.switch_context()}
 
 
 __all__ = ["bp", "init_app", "RateLimiter", "dead_end", "ARRIVAL", "TX_WORDS"]

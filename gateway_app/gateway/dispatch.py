@@ -106,27 +106,35 @@ def _rerender(workflow, position, name, form, problems):
     steps = steps_of(workflow)
     if not (0 <= position < len(steps)) or steps[position].name != name or position != workflow.current_step:
         return to_step(str(workflow.id))
-    secret = set(getattr(kind_of(steps[position]), "secret_fields", ()))
+    kind = kind_of(steps[position])
+    secret = set(getattr(kind, "secret_fields", ()))
     values = {k: CONTROL.sub("", v)[:ECHO_MAX] for k, v in form.items() if k not in secret}
-    return _render(workflow, steps, steps[position], values, problems, status=422)
+    refused = {problem.path for problem in problems}
+    retype = {name: kind.retype(view(kind, workflow), name) for name in sorted(secret)
+              if (form.get(name) or "").strip() and name not in refused}
+    return _render(workflow, steps, steps[position], values, problems, status=422, retype=retype)
 
 
-def _render(workflow, steps, current, values, problems, status=200):
+def _render(workflow, steps, current, values, problems, status=200, retype=None):
     business = journey.business_of(workflow)
     kind = kind_of(current)
     if kind is None or not kind.has_page:
         return message(409, _("This step cannot be done here"),
                        _("Ask {business} how to go on.", business=business.display_name), business)
     page = kind.page(view(kind, workflow, business), values)
-    by_path = {}
+    by_path, required = {}, set()
     for problem in problems:
         by_path.setdefault(problem.path, i18n.problem_text(problem.code, problem.message))
+        if problem.code == "REQUIRED":
+            required.add(problem.path)
     known = set()
     for f in page.all_fields():
-        if f.name in by_path:
-            f.error = by_path[f.name]
+        if f.name in by_path:  # a missing field is named, in the summary as next to it
+            f.error = _("{label} is required.", label=f.label) if f.name in required else by_path[f.name]
+        elif f.name in (retype or {}):
+            f.notice = retype[f.name]
         known.add(f.name)
-    errors = [(f.id, f.error) for f in page.all_fields() if f.error]
+    errors = [(f.id, f.error or f.notice) for f in page.all_fields() if f.error or f.notice]
     errors += [(None, text) for path, text in by_path.items() if path not in known]
     shown = with_page(steps)
     number = len(with_page(steps[:current.position + 1]))

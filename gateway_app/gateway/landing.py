@@ -9,7 +9,6 @@ from linx_core.services.flow import steps_of
 from linx_core.steps import Field
 from linx_core.store.models import Workflow
 
-from .. import i18n
 from ..forms import DeclineForm, PasscodeForm
 from . import security
 from .blueprint import bp
@@ -53,12 +52,18 @@ def start(workflow_id):
         return _onward(workflow)
     security.limit("passcode")
     form = PasscodeForm()
-    passcode = form.passcode.data if form.validate() else ""  # junk counts as a wrong passcode
+    valid = form.validate()
+    passcode = "".join((form.passcode.data or "").split())  # "123 456" as typed from a message is 123456
+    if not passcode or not valid or not (passcode.isascii() and passcode.isdigit()):
+        # nothing to compare (empty, letters, junk): refused as it is, and no attempt spent on it
+        error = _("Enter your passcode.") if not passcode else \
+            _("A passcode has digits only. Type the digits you were given: this try did not count.")
+        return _landing(workflow, error=error, status=422)
     result = journey.check_passcode(rt(), workflow.id, passcode)
     if result.locked:
         return dead_end("LOCKED", workflow)
     if not result.ok:
-        message = _("That passcode is not right.") if passcode.strip() else _("Enter your passcode.")
+        message = _("That passcode is not right.")
         left = _("{n} attempts left.", n=result.attempts_left) if result.attempts_left != 1 else _("1 attempt left.")
         return _landing(workflow, error=f"{message} {left}", status=422)
     security.pass_passcode()
@@ -87,7 +92,7 @@ def _landing(workflow, error=None, status=200):
     html = render_template(
         "gateway/landing.html", workflow=workflow, business=business, title=workflow.title,
         intro=params.get("introductoryMessage") or "", memo=workflow.customer_memo or "", steps=items,
-        expires=i18n.format_datetime(workflow.expire_at), expires_iso=workflow.expire_at.isoformat(),
+        expires=words.time(workflow, workflow.expire_at, business), expires_iso=workflow.expire_at.isoformat(),
         passcode=passcode_field, errors=[(passcode_field.id, error)] if error else [], **brand(business))
     return make_response(html, status)
 

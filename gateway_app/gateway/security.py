@@ -22,6 +22,7 @@ from flask import abort, current_app, redirect, request, session, url_for
 from linx_core.services import journey, limits
 from linx_core.store.models import Workflow
 
+from .. import i18n
 from ..forms import rotate_csrf
 from .blueprint import bp
 
@@ -109,9 +110,17 @@ class DeadEnd(Exception):
         self.workflow = workflow
 
 
+def clear():
+    """End what the session holds, but for the language the customer chose (the switch is not a right)."""
+    chosen = session.get(i18n.SESSION_KEY)
+    session.clear()
+    if chosen:
+        session[i18n.SESSION_KEY] = chosen
+
+
 def bind(workflow):
     """Bind this browser's session to ``workflow``, and to nothing else."""
-    session.clear()
+    clear()
     session["wf"] = str(workflow.id)
     session["ep"] = workflow.session_epoch
     session["ok"] = workflow.passcode_hash is None
@@ -156,7 +165,7 @@ def bound_workflow(workflow_id):
         raise NotBound()
     seen = session.get("seen", 0)
     if time.time() - seen > current_app.config["LINX_GATEWAY_IDLE_SECONDS"]:
-        session.clear()
+        clear()
         raise NotBound()
     touch()
     try:
@@ -166,7 +175,7 @@ def bound_workflow(workflow_id):
     if workflow is None:
         raise NotBound()
     if _epoch() != workflow.session_epoch:  # ended by a resend, a cancel or a lockout
-        session.clear()
+        clear()
         raise NotBound()
     return workflow
 

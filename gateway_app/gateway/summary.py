@@ -1,4 +1,8 @@
-"""The done page: what happened, and where the payment stands (refreshing until it is final)."""
+"""The done page: what happened, and where the payment stands.
+
+While the payment is in flight the page offers a "Check again" button (a plain GET form: no script, and no
+``<meta http-equiv="refresh">``, which would move the page under a customer still reading it: WCAG 2.2.1).
+"""
 from flask import make_response, redirect, render_template, request, url_for
 
 from linx_core.lifecycle import TRANSACTIONS
@@ -39,13 +43,15 @@ def summary(workflow, detailed):
         payment = {
             "status": _(TX_WORDS.get(tx.status, "Processing")), "code": tx.status,
             "final": final, "ok": tx.status in OK,
-            "sentence": words.move_sentence(workflow, account, business) if detailed else None,
+            "sentence": words.move_sentence(workflow, account, business, tx.status) if detailed else None,
             "arrival": words.arrival(workflow, tx.created_at) if not final else None,
         }
     documents = [{"title": words.label(d.title), "version": d.document_version}
                  for d in DocumentAcceptance.select().where(DocumentAcceptance.workflow == workflow.id)
                  .order_by(DocumentAcceptance.document_id)]
-    if workflow.status == "COMPLETED":
+    if payment and payment["code"] == "REVERSED":
+        heading = _("The payment was reversed")
+    elif workflow.status == "COMPLETED":
         heading = _("All done")
     elif workflow.status == "FAILED" or (payment and payment["final"] and not payment["ok"]):
         heading = _("The payment did not go through")
@@ -56,6 +62,5 @@ def summary(workflow, detailed):
         title=workflow.title, documents=documents if detailed else [],
         name=customer.first_name if customer and detailed else None,
         account=words.account(account) if account and detailed else None,
-        refresh=15 if payment and not payment["final"] else None,
         reload_url=request.path, **brand(business))
     return make_response(html, 200)

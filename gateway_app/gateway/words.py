@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from flask import current_app, url_for
 
-from linx_core import clock
+from linx_core import clock, localtime
 from linx_core.payments import Arrival
+from linx_core.services.transactions import FAILED
 
 from .. import i18n
 from ..i18n import N_
@@ -90,28 +91,57 @@ class Words:
         return url_for("gateway.document", workflow_id=str(workflow.id), document_id=document_id)
 
     @staticmethod
-    def arrival(workflow, at=None):
+    def time(workflow, moment, business=None):
+        """``moment`` as the workflow's customer reads it: in their zone (:mod:`linx_core.localtime`), named."""
+        return i18n.format_datetime(moment, tz=localtime.customer_zone(workflow, business))
+
+    @classmethod
+    def arrival(cls, workflow, at=None):
         """When the money arrives (or leaves), as the workflow's rail promises it for a confirmation ``at``
-        (now, unless the transaction was confirmed already: its time)."""
+        (now, unless the transaction was confirmed already: its time). The rail counts its own cut-offs (an
+        ACH entry after the day's last cut-off goes the next business day); when it names the moment
+        (``Arrival.by``), the customer reads it too, in their own time."""
         params = workflow.parameters or {}
         solution = rt().solution(params.get("solution"))
         promise = solution.arrival(params.get("priority"), at or clock.now(), i18n.html_lang()) \
             if solution is not None else Arrival("business-days")
         when = _(ARRIVAL[promise.kind])
+        if promise.by is not None and promise.kind != "minutes":
+            when = _("{when}, by {time}", when=when, time=cls.time(workflow, promise.by))
         if params.get("transactionType") == "REQUEST":
             return _("Expected withdrawal: {when}.", when=when)
         return _("Expected arrival: {when}.", when=when)
 
     @classmethod
-    def move_sentence(cls, workflow, account, business):
-        """What the payment does, in one sentence for the customer."""
+    def move_sentence(cls, workflow, account, business, status=None):
+        """What the payment does, in one sentence for the customer, true to where it stands: what will happen
+        before it is final (``status`` None or in flight), what happened after (SETTLED, CLEARED), that it did
+        not happen (DECLINED, ERROR, CANCELLED), or that it was undone (REVERSED)."""
         params = workflow.parameters or {}
         money = cls.money(workflow)
         where = cls.account(account) if account else _("account")
-        if params.get("transactionType") == "REQUEST":
+        request_ = params.get("transactionType") == "REQUEST"
+        card = account is not None and account.type == "CARD"
+        if status in FAILED:
+            if request_:
+                return _("{business} did not collect {money} from your {account}", business=business.display_name,
+                         money=money, account=where)
+            return _("You did not receive {money} on your {account}", money=money, account=where) if card else \
+                _("You did not receive {money} in your {account}", money=money, account=where)
+        if status == "REVERSED":
+            if request_:
+                return _("The payment of {money} from your {account} was reversed", money=money, account=where)
+            return _("The payment of {money} to your {account} was reversed", money=money, account=where)
+        if status in ("SETTLED", "CLEARED"):
+            if request_:
+                return _("{business} collected {money} from your {account}", business=business.display_name,
+                         money=money, account=where)
+            return _("You received {money} on your {account}", money=money, account=where) if card else \
+                _("You received {money} in your {account}", money=money, account=where)
+        if request_:
             return _("{business} will collect {money} from your {account}", business=business.display_name,
                      money=money, account=where)
-        if account is not None and account.type == "CARD":
+        if card:
             return _("You will receive {money} on your {account}", money=money, account=where)
         return _("You will receive {money} in your {account}", money=money, account=where)
 

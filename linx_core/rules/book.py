@@ -15,6 +15,7 @@ from .messages import Coded, RuleLength, RuleOneOf, flatten, worst_status
 from .meta import (
     MESSAGE_ORIGINS,
     NAME,
+    OPTIONAL_MESSAGES,
     SECTION_SCHEMAS,
     Combination,
     MessageLimitsSpec,
@@ -55,7 +56,8 @@ class RuleBook:
         self.solutions = data["solutions"]
         self.workflow = data["workflow"]
         self.combinations = data["combinations"]
-        self.messages = data["messages"]
+        #: the templates, with the shipped ones for the optional messages a rule folder leaves out
+        self.messages = {**OPTIONAL_MESSAGES, **data["messages"]}
         self.notifications = data["notifications"]
         #: the NACHA files' retention (``retentionDays``); optional in the rule files, defaults from the meta-schema
         self.nacha = data["nacha"] or NachaSpec().load({})
@@ -371,7 +373,7 @@ def _cross_references(doc: RuleDocument, data: dict[str, Any]) -> list[Problem]:
             for j, step in enumerate(rule.get(key, [])):
                 need(step, steps, base + (key, j), "step")
     for origin in MESSAGE_ORIGINS:
-        if origin not in data["messages"]:
+        if origin not in data["messages"] and origin not in OPTIONAL_MESSAGES:
             out.append(doc.problem(("messages",), f"has no template for {origin}"))
     for origin in data["messages"]:
         if origin not in MESSAGE_ORIGINS:

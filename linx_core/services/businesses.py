@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import peewee
 
-from .. import clock, events
+from .. import clock, events, localtime
 from ..errors import Conflict, Forbidden, LinxError, NotFound, Problem, RuleViolation, Unauthorized
 from ..secrets import API_KEY_PREFIX, new_api_key, token_hash
 from ..store import Prepared, db
@@ -22,17 +22,22 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def create_business(rt: Runtime, name: str, display_name: str | None = None,
-                    passcode_default: bool = True) -> tuple[Business, str]:
+                    passcode_default: bool = True, time_zone: str | None = None) -> tuple[Business, str]:
     """A new business and its first API key, labelled ``default``: ``(business, key)``; the key is shown only
-    now."""
+    now. ``time_zone`` (an IANA name) is where its customers without a phone zone read times
+    (:mod:`linx_core.localtime`)."""
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise RuleViolation("A business needs a name of 1 to 120 characters.",
                             [Problem("name", "Must be 1 to 120 characters.", "LENGTH")])
+    if time_zone is not None and localtime.zone(time_zone) is None:
+        raise RuleViolation("Unknown time zone.", [Problem("timeZone", "Name an IANA time zone, such as "
+                                                                       "America/Toronto.", "INVALID_TIME_ZONE")])
     with db.atomic():
         try:
             business = Business.create(name=name, display_name=display_name or name,
-                                       passcode_default=passcode_default)
+                                       passcode_default=passcode_default,
+                                       settings={"timeZone": time_zone} if time_zone else {})
         except peewee.IntegrityError:
             raise Conflict(f"A business named {name!r} exists already.", "BUSINESS_EXISTS") from None
         key = issue_key(rt, business, FIRST_KEY_LABEL)

@@ -33,6 +33,7 @@ EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 FORM_FALLBACKS: dict[str, dict[str, Any]] = {
     "holderName": {"maxLength": 120},
     "anyPostalCode": {"maxLength": 10, "pattern": r"[A-Za-z0-9 -]{3,10}"},
+    "stateName": {"maxLength": 60},
 }
 
 
@@ -91,9 +92,21 @@ def profile_problems(rt: Runtime, form: Mapping[str, Any], required: Any) -> lis
         problems.append(Problem("postalCode", "Enter a valid ZIP or postal code.", "INVALID_POSTAL_CODE"))
     state = (form.get("state") or "").strip()
     state_pattern = (limits.get("state") or {}).get("pattern")
-    if state and state_pattern and not re.fullmatch(state_pattern, state):
+    if state and not state_codes(rt, country or None):
+        if len(state) > max_length(rt, "stateName"):
+            problems.append(Problem("state", f"At most {max_length(rt, 'stateName')} characters.", "LENGTH"))
+    elif state and state_pattern and not re.fullmatch(state_pattern, state):
         problems.append(Problem("state", "Enter the two-letter state or province code.", "INVALID_STATE"))
     return problems
+
+
+def state_codes(rt: Runtime, country: str | None) -> bool:
+    """Whether an address in ``country`` names its state or province by a code (``NY``, ``ON``: the rules'
+    ``profileForm.state``), as the rules' ``countries`` say (``stateCodes``, true unless set); else its name is
+    free text (up to ``profileForm.stateName``). An address without a country is taken as in the United
+    States (:func:`address_from`)."""
+    entry = rt.rules.catalog.get("countries", {}).get(country or "USA") or {}
+    return bool(entry.get("stateCodes", True))
 
 
 def date_of_birth(form: Mapping[str, Any]) -> dt.date | None:
@@ -103,11 +116,13 @@ def date_of_birth(form: Mapping[str, Any]) -> dt.date | None:
 
 
 def address_from(form: Mapping[str, Any]) -> dict | None:
-    """The physical address in a profile form, or None when it holds none."""
+    """The physical address in a profile form, or None when it holds none. A state code is kept in capitals
+    (``on`` is ``ON``); a free-text state's name as typed."""
     if not any((form.get(k) or "").strip() for k in ADDRESS_PARTS):
         return None
+    state = (form.get("state") or "").strip()
     return {"type": "PHYSICAL", "street": (form.get("street") or "").strip(), "city": (form.get("city") or "").strip(),
-            "state": (form.get("state") or "").strip().upper(), "postalCode": (form.get("postalCode") or "").strip(),
+            "state": state.upper() if len(state) == 2 else state, "postalCode": (form.get("postalCode") or "").strip(),
             "country": (form.get("country") or "USA").strip().upper()}
 
 
@@ -175,16 +190,21 @@ def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> Cus
     kind = rt.rules.account_kind(subtype)
     holder = (form.get("holderName") or "").strip()
     holder_max = max_length(rt, "holderName")
-    if not holder or len(holder) > holder_max:
-        problems.append(Problem("holderName", f"Enter the name on the account (up to {holder_max} characters).",
-                                "REQUIRED"))
+    on = "card" if kind == "CARD" else "account"
+    if not holder:
+        problems.append(Problem("holderName", f"Enter the name on the {on}.", "REQUIRED"))
+    elif len(holder) > holder_max:
+        problems.append(Problem("holderName", f"The name on the {on} takes at most {holder_max} characters.",
+                                "LENGTH"))
     brand = expiry = routing = None
     if kind == "CARD":
         number = accounts.digits(form.get("cardNumber"))
         brand, expiry, card_problems = accounts.check_card(number, form.get("expiry"), clock.now().date())
         problems += card_problems
         postal = (form.get("postalCode") or "").strip()
-        if not postal or not matches(rt, "anyPostalCode", postal):
+        if not postal:
+            problems.append(Problem("postalCode", "Enter the card's ZIP or postal code.", "REQUIRED"))
+        elif not matches(rt, "anyPostalCode", postal):
             problems.append(Problem("postalCode", "Enter the card's ZIP or postal code.", "INVALID_POSTAL_CODE"))
         billing: dict | None = {"postalCode": postal}
     else:
@@ -278,4 +298,4 @@ def workflow_account(workflow: Workflow) -> CustomerFinancialAccount | None:
 
 __all__ = ["profile_problems", "address_from", "existing_customer", "create_customer", "account_subtypes",
            "needs_billing_address", "add_account", "rail_refusal", "named_account", "use_named_account",
-           "workflow_account", "max_length", "matches", "countries", "ADDRESS_PARTS", "date_of_birth"]
+           "workflow_account", "max_length", "matches", "countries", "ADDRESS_PARTS", "date_of_birth", "state_codes"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import peewee
 
-from .. import clock, events, jobs
+from .. import clock, events, jobs, localtime
 from ..store import db
 from ..store.models import Business, CustomerFinancialAccount, Notification, Workflow
 
@@ -50,7 +50,7 @@ def render(rt: Runtime, workflow: Workflow, business: Business, origin: str, lin
         "title": workflow.title,
         "intro": _sentence(params.get("introductoryMessage") or workflow.title),
         "link": link,
-        "expires": workflow.expire_at.strftime("%b %d, %Y %H:%M UTC"),
+        "expires": localtime.message_time(workflow.expire_at, localtime.customer_zone(workflow, business)),
         "amount": "", "currency": workflow.currency or "", "account": "",
     }
     if workflow.amount is not None and workflow.currency:

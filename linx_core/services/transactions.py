@@ -3,7 +3,8 @@
 Every status change is saved with its history row and its
 ``transactions.status-changed`` event in one transaction, and a final status
 moves the workflow: SETTLED or CLEARED complete it (and queue the completion
-message), DECLINED, ERROR or CANCELLED fail it. The rails themselves are
+message), DECLINED, ERROR or CANCELLED fail it (and queue the failure message); a REVERSED one (returned
+after it settled) queues the reversal message. The rails themselves are
 plugins (``linx_solutions``); submitting and polling are jobs.
 """
 from __future__ import annotations
@@ -96,6 +97,9 @@ def event_data(tx: Transaction, previous: str | None = None) -> dict[str, Any]:
 
 
 def _move_workflow(rt: Runtime, tx: Transaction, workflow_id: uuid.UUID) -> None:
+    if tx.status == "REVERSED":  # returned after it settled (an ACH return): the customer is told, as of a failure
+        notifications.queue(rt, locked(workflow_id), "REVERSAL_SEND" if tx.type == "SEND" else "REVERSAL_REQUEST")
+        return
     final_ok = tx.status == FINAL_OK.get(tx.type)
     if not (final_ok or tx.status in FAILED):
         return
@@ -109,6 +113,8 @@ def _move_workflow(rt: Runtime, tx: Transaction, workflow_id: uuid.UUID) -> None
     finish_workflow(rt, workflow, "complete" if final_ok else "fail")
     if final_ok:
         notifications.queue(rt, workflow, "COMPLETION_SEND" if tx.type == "SEND" else "COMPLETION_REQUEST")
+    else:  # the customer confirmed and waits for the money: tell them it will not come (or not be taken)
+        notifications.queue(rt, workflow, "FAILURE_SEND" if tx.type == "SEND" else "FAILURE_REQUEST")
 
 
 def get_transaction(business: Business, transaction_id: object) -> Transaction:

@@ -156,7 +156,8 @@ def extend(rt: Runtime, business: Business, workflow_id: object, body: object) -
             raise RuleViolation("Extending cannot bring the expiry forward.", [Problem(
                 path, f"The workflow already runs until {workflow.expire_at.isoformat()}.", "WOULD_SHORTEN")])
         workflow.expire_at = now + dt.timedelta(hours=hours)
-        due = flow.schedule_reminder(rt, workflow, now) if workflow.status == "ACTIVE" else None
+        confirmed = Transaction.select().where(Transaction.workflow == workflow.id).exists()
+        due = flow.schedule_reminder(rt, workflow, now) if workflow.status == "ACTIVE" and not confirmed else None
         save_status(workflow, workflow.status, expire_at=workflow.expire_at, next_notification_at=due, updated_at=now)
         _schedule_expiry(workflow)
         events.record(rt, workflow.business_id, "linx.workflow-expiry-changed", workflow.id, {
@@ -212,6 +213,9 @@ def remind(rt: Runtime, job: Job) -> None:
         due = job.payload["due"]
         if (workflow.status != "ACTIVE" or workflow.next_notification_at is None
                 or workflow.next_notification_at.isoformat() != due):
+            return
+        if Transaction.select().where(Transaction.workflow == workflow.id).exists():
+            save_status(workflow, workflow.status, next_notification_at=None)  # confirmed: nothing left to remind
             return
         notifications.queue(rt, workflow, "REMINDER")
         workflow.reminders_sent += 1

@@ -2,12 +2,23 @@
 from linx_core import hookimpl
 from linx_core.steps import Replacement, StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, account_form, account_outcome, account_subtype_words, add_account, kept_account_id
+from .forms import (
+    ACCOUNT_FIELDS,
+    account_form,
+    account_outcome,
+    account_subtype_words,
+    add_account,
+    kept_account_id,
+    retype_words,
+)
 
 
 class FinancialAccount(StepKind):
     name = "financial-account"
     secret_fields = ("cardNumber", "accountNumber")
+
+    def retype(self, view, name):
+        return retype_words(view, name)
 
     def describe(self, view):
         return account_subtype_words(view)

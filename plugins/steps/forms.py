@@ -62,7 +62,7 @@ def profile_fields(view, values, required, names=None):
         f = Field(name, _(label), kind=kind, value=values.get(name, ""), required=name in required,
                   autocomplete=autocomplete, maxlength=field_length(view, name), inputmode=inputmode)
         if name == "state":
-            f.hint = _("Two letters, for example NY or ON")
+            f.hint, f.maxlength = state_hint(view), state_length(view)
         elif name == "country":
             f.options = [("", _("Choose a country"))] + [(c, view.words.country(c))
                                                           for c in customers.countries(view.rt)]
@@ -70,12 +70,34 @@ def profile_fields(view, values, required, names=None):
     return out
 
 
+def state_hint(view):
+    """How to write the state or province: a code where every country has them (the rules' ``stateCodes``), else
+    which countries take a code, and a name elsewhere."""
+    _ = view._
+    known = customers.countries(view.rt)
+    coded = [c for c in known if customers.state_codes(view.rt, c)]
+    if len(coded) == len(known):
+        return _("Two letters, for example NY or ON")
+    return _("Two letters in {countries} (for example NY or ON); elsewhere, its name",
+             countries=", ".join(view.words.country(c) for c in coded))
+
+
+def state_length(view):
+    """The state field's ``maxlength``: a code's, unless some country takes a name."""
+    rt = view.rt
+    if all(customers.state_codes(rt, c) for c in customers.countries(rt)):
+        return customers.max_length(rt, "state")
+    return max(customers.max_length(rt, "state"), customers.max_length(rt, "stateName"))
+
+
 def address_group(view, name, values):
     """The fields of an address named ``name`` (``mailingAddress``), as ``name.street`` and so on."""
     _ = view._
     prefix = name.removesuffix("Address")
+    # autocomplete's own address kinds are shipping and billing; any other is a named section (WCAG 1.3.5)
+    scope = "" if name == "physicalAddress" else prefix if prefix in ("shipping", "billing") else f"section-{prefix}"
     parts = [Field(f"{name}.{part}", _(label), value=values.get(f"{name}.{part}", ""), required=True,
-                   autocomplete=f"{prefix} {auto}" if name != "physicalAddress" else auto,
+                   autocomplete=f"{scope} {auto}".strip(),
                    maxlength=customers.max_length(view.rt, part))
              for part in customers.ADDRESS_PARTS for label, auto in [ADDRESS_WORDS[part]]]
     for part in parts:
@@ -150,6 +172,13 @@ def account_form(view, values, action=None):
         heading = _("Add your card") if kind == "CARD" else _("Add your bank account")
     return Page("gateway/form.html", heading, fields, hidden=hidden, switch=switch, greeting=greeting(view),
                 intro=_("Your card and account numbers are encrypted and never shown again in full."))
+
+
+def retype_words(view, name):
+    """The words next to a card or account number the customer must type again (never written back)."""
+    if name == "cardNumber":
+        return view._("For your security, type the card number again.")
+    return view._("For your security, type the account number again.")
 
 
 def account_subtype_words(view):

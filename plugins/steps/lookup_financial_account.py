@@ -4,12 +4,23 @@ from linx_core.errors import Conflict
 from linx_core.services import customers, eligibility
 from linx_core.steps import Page, Replacement, StepKind, clean
 
-from .forms import ACCOUNT_FIELDS, account_data, account_form, account_outcome, add_account, kept_account_id
+from .forms import (
+    ACCOUNT_FIELDS,
+    account_data,
+    account_form,
+    account_outcome,
+    add_account,
+    kept_account_id,
+    retype_words,
+)
 
 
 class LookupFinancialAccount(StepKind):
     name = "lookup-financial-account"
     secret_fields = ("cardNumber", "accountNumber")
+
+    def retype(self, view, name):
+        return retype_words(view, name)
 
     def describe(self, view):
         return view._("Choose the account to use")

@@ -72,7 +72,7 @@ class MoveMoney(StepKind):
             raise Conflict("No account was chosen for this payment.", "NO_ACCOUNT")
         tx = transactions.create_for_workflow(act.rt, workflow)
         act.data(transactionId=str(tx.id))
-        act.save(updated_at=clock.now())
+        act.save(updated_at=clock.now(), next_notification_at=None)  # confirmed: no more reminders
         act.stay()
         return tx
 
