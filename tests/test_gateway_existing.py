@@ -51,7 +51,7 @@ def test_a_prefilled_value_the_customer_empties_is_refused_next_to_its_field(rt,
     wid, token, passcode = opened(rt, api, 0, phoneNumber="+14165550100", firstName="Jane", lastName="Roe")
     page = visitor.open(token, passcode)
     bad = visitor.submit(page, "Continue", follow=False, **profile(firstName=""))
-    assert bad.status == 422 and bad.error_for("firstName") == "This field is required."
+    assert bad.status == 422 and bad.error_for("firstName") == "First name is required."
     assert bad.form("Continue")["fields"]["firstName"] == ""  # what the customer typed, not the prefill again
     assert bad.form("Continue")["fields"]["lastName"] == "Roe"
 
@@ -66,7 +66,7 @@ def test_enhance_profile_shows_the_business_names_for_the_customer_to_correct(rt
     fields = page.form("Continue")["fields"]
     assert (fields["firstName"], fields["lastName"]) == ("Jon", "Doe")
     bad = visitor.submit(page, "Continue", follow=False, firstName="", dateOfBirth="1990-01-31")
-    assert bad.status == 422 and bad.error_for("firstName") == "This field is required."
+    assert bad.status == 422 and bad.error_for("firstName") == "First name is required."
     done = visitor.submit(bad, "Continue", firstName="John", dateOfBirth="1990-01-31")
     assert done.h1 == "All done"
     customer = Customer.get_by_id(demo_data.CUSTOMER_ID)

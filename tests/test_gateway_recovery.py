@@ -52,7 +52,8 @@ def expired_link(rt, api, frozen, passcode=False, **parameters):
 
 
 def buttons(page):
-    return [b for form in page.parsed.forms for b in form["buttons"]]
+    """The page's buttons, but the language switch's (on every page)."""
+    return [b for form in page.parsed.forms if form["action"] != "/g/language" for b in form["buttons"]]
 
 
 def recoveries():

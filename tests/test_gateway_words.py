@@ -47,7 +47,7 @@ def _move(rt, wid, *triggers):
 def _confirmed(rt, api, visitor, **parameters):
     """Seed 4 (John Doe's card on file) confirmed: the done page, the workflow id, the link token."""
     wid, token, passcode = opened(rt, api, 3, **parameters)
-    page = visitor.submit(visitor.submit(visitor.open(token, passcode), "Continue"), "Use this account")
+    page = visitor.open(token, passcode)  # an existing customer: straight to the confirm page
     done = visitor.submit(page, "Confirm")
     assert done.status == 200 and "Processing" in done.html
     return done, wid, token
@@ -295,14 +295,14 @@ def test_the_language_switch_is_on_every_page_and_holds_for_the_session(rt, api,
     assert chosen.status == 303 and chosen.location.endswith(f"/g/{wid}")
     french = visitor.get(chosen.location)
     assert '<html lang="fr-CA">' in french.html and "Code d&#39;accès" in french.html
-    step = visitor.submit(french, "Continuer", passcode=passcode)
-    assert step.h1 == "Bon retour, John"
+    step = visitor.submit(french, "Continuer", passcode=passcode)  # an existing customer: the confirm page
+    assert step.h1 == "Confirmer le paiement"
     back = step.form("English")
     assert back["fields"]["next"] == f"/g/{wid}/step"
     assert visitor.get(f"/l/{token}").html.count('<html lang="fr-CA">') == 1  # a new link keeps the choice
     english = visitor.post(back["action"], dict(back["fields"], lang="en"))
     assert english.location.endswith(f"/g/{wid}/step")
-    assert visitor.get(english.location).h1 == "Welcome back, John"
+    assert visitor.get(english.location).h1 == "Confirm the payment"
 
 
 def test_the_language_switch_needs_its_csrf_token_and_goes_back_only_to_the_gateway(rt, api, app):
@@ -327,13 +327,12 @@ def test_every_gateway_page_carries_the_switch(rt, api, app):
     visitor = Visitor(app)
     wid, token, passcode = opened(rt, api, 3)
     landing = visitor.get(f"/l/{token}")
-    step = visitor.submit(landing, "Continue", passcode=passcode)
+    confirm = visitor.submit(landing, "Continue", passcode=passcode)  # an existing customer: the confirm page
     decline = visitor.get(f"/g/{wid}/decline")
-    account = visitor.submit(step, "Continue")
-    confirm = visitor.submit(account, "Use this account")
+    account = visitor.get(f"/g/{wid}/step?add=1")  # "Add a different account"
     done = visitor.submit(confirm, "Confirm")
     stranger = Visitor(app, addr="198.51.100.77")
-    pages = {"landing": landing, "step": step, "decline": decline, "account": account, "confirm": confirm,
+    pages = {"landing": landing, "decline": decline, "account": account, "confirm": confirm,
              "done": done, "not bound": stranger.get(f"/g/{wid}/step"), "unknown link": stranger.get("/l/nope"),
              "no such page": visitor.get(f"/g/{wid}/nowhere")}
     for name, page in pages.items():
