@@ -15,6 +15,7 @@ from linx_core.store.models import Business, Event, Notification, Workflow
 from linx_core.worker import Worker
 from linx_plugins.console import read_inbox
 
+from .drive import link_token
 from .test_gateway import Visitor, opened
 from .test_gateway import workflow as row
 
@@ -197,3 +198,28 @@ def test_expired_by_the_clock_before_its_job_ran_it_is_offered_and_expired_by_th
                                        & (Notification.origin == "EXPIRY")).count() == 0  # the new link is the news
     Worker(rt).run_until_idle()  # the expire job, now due, finds it ended
     assert row(wid).status == "EXPIRED" and len(recoveries()) == 1
+
+
+def test_a_link_a_resend_replaced_gets_no_button_and_binds_nothing_once_expired(rt, api, frozen, app, allowed):
+    wid, token, _ = opened(rt, api, 0, passcode=False)
+    visitor = Visitor(app)
+    csrf = visitor.get(f"/l/{token}").form("Continue")["fields"]["csrf_token"]
+    resent = api.client.post(f"/v2/linx/workflows/{wid}/resend", headers=api.headers())
+    assert resent.status_code == 200
+    new_token = link_token(rt, wid)
+    assert new_token != token
+    expire(rt, frozen)
+    assert row(wid).status == "EXPIRED"
+
+    page = visitor.get(f"/l/{token}")  # every link sent before the resend stops working, for good
+    assert page.status == 410 and page.h1 == "This link has expired" and BUTTON not in page.html
+    pressed = visitor.post(f"/g/{wid}/recover", {"csrf_token": csrf})  # the session from before the resend
+    assert pressed.status == 403 and recoveries() == []
+    fresh = Visitor(app, addr="198.51.100.8")
+    assert BUTTON not in fresh.get(f"/l/{token}").html
+    assert fresh.get(f"/g/{wid}").status == 403  # the old link bound no session
+
+    page = fresh.get(f"/l/{new_token}")  # the link the resend sent was live when it expired: it is offered
+    assert BUTTON in buttons(page)
+    assert fresh.submit(page, BUTTON).h1 == "A new link is on its way" and len(recoveries()) == 1
+

@@ -26,8 +26,9 @@ def message(status, title, text, business=None, **extra):
     return make_response(html, status)
 
 
-def dead_end(reason, workflow=None, status=None, bound=False):
-    """The page for a link that leads nowhere usable, with its status. UNKNOWN is EXPIRED's page."""
+def dead_end(reason, workflow=None, status=None, bound=False, live=False):
+    """The page for a link that leads nowhere usable, with its status. UNKNOWN is EXPIRED's page. ``live``: the
+    link just opened was in force when the workflow expired (:attr:`Unavailable.live`)."""
     business = journey.business_of(workflow) if workflow is not None else None
     if reason in ("COMPLETED", "FAILED") and workflow is not None:
         return summary(workflow, detailed=bool(bound))
@@ -51,15 +52,19 @@ def dead_end(reason, workflow=None, status=None, bound=False):
             _("Ask the business that sent it for a new link.")
         code = 410
         if reason == "EXPIRED" and workflow is not None:
-            return _expired(workflow, business, status or code, title, text)
+            return _expired(workflow, business, status or code, title, text, live)
     return message(status or code, title, text, business, dead_end=True)
 
 
-def _expired(workflow, business, status, title, text):
+def _expired(workflow, business, status, title, text, live):
     """The expired page, with "Send me a new link" where the business lets its customers recover the workflow
-    (:func:`linx_core.services.recovery.offer`). Its form needs the session bound to this workflow: the link
-    just opened binds it (the link is the proof, as for any page of the workflow)."""
+    (:func:`linx_core.services.recovery.offer`). Its form needs the session bound to this workflow in its current
+    epoch: a session bound already, or the link just opened if it was ``live`` when the workflow expired (the link
+    is the proof, as for any page of the workflow). A link a resend replaced before is no proof: it gets the plain
+    page, and binds nothing (every link sent before a resend stops working)."""
     offered = recovery.offer(rt(), workflow)
+    if offered == recovery.OFFER and not (live or security.is_bound(workflow)):
+        offered = None
     name = business.display_name
     if offered == recovery.SENT:
         return message(status, _("A new link was sent"),
@@ -104,7 +109,7 @@ def _dead_end(exc):
 
 @bp.errorhandler(Unavailable)
 def _unavailable(exc):
-    return dead_end(exc.reason, exc.workflow)
+    return dead_end(exc.reason, exc.workflow, live=exc.live)
 
 
 @bp.errorhandler(LinxError)
