@@ -61,7 +61,7 @@ def recoveries():
 
 
 def test_off_by_default_the_expired_page_offers_nothing_and_a_forged_press_makes_nothing(rt, api, frozen, app):
-    assert rt.rules.workflow["recovery"] == {"selfService": False}
+    assert rt.rules.workflow["recovery"] == {"selfService": False, "maxSelfService": 1}
     wid, token = opened(rt, api, 0, passcode=False)[:2]
     visitor = Visitor(app)
     landing = visitor.get(f"/l/{token}")  # opened before it expired: the session is bound
@@ -223,3 +223,30 @@ def test_a_link_a_resend_replaced_gets_no_button_and_binds_nothing_once_expired(
     assert BUTTON in buttons(page)
     assert fresh.submit(page, BUTTON).h1 == "A new link is on its way" and len(recoveries()) == 1
 
+
+def test_a_workflow_a_press_made_is_not_recovered_by_a_press_again(rt, api, frozen, app, allowed, monkeypatch):
+    wid, token = expired_link(rt, api, frozen)
+    first = Visitor(app)
+    assert first.submit(first.get(f"/l/{token}"), BUTTON).h1 == "A new link is on its way"
+    [second] = recoveries()
+    second_token = link_token(rt, second.id)
+    visitor = Visitor(app)
+    csrf = visitor.get(f"/l/{second_token}").form("Continue")["fields"]["csrf_token"]  # bound while it was live
+    expire(rt, frozen)
+    assert row(second.id).status == "EXPIRED"
+
+    page = visitor.get(f"/l/{second_token}")
+    assert page.status == 410 and BUTTON not in page.html and "Ask Demo Co for a new link." in page.html
+    forged = visitor.post(f"/g/{second.id}/recover", {"csrf_token": csrf})
+    assert forged.status == 410 and forged.h1 == "This link has expired"
+    assert len(recoveries()) == 1 and row(second.id).recovered_by is None
+
+    monkeypatch.setitem(rt.rules.workflow["recovery"], "maxSelfService", 2)  # the rules may allow a longer chain
+    assert BUTTON in visitor.get(f"/l/{second_token}").html
+    monkeypatch.setitem(rt.rules.workflow["recovery"], "maxSelfService", 1)
+    recovered = api.client.post(f"/v2/linx/workflows/{second.id}/recover", headers=api.headers())
+    assert recovered.status_code == 201  # its business still may; and what the business made, a press may recover
+    third = recovered.get_json()["id"]
+    third_token = link_token(rt, third)
+    expire(rt, frozen)
+    assert BUTTON in Visitor(app, addr="198.51.100.9").get(f"/l/{third_token}").html

@@ -19,7 +19,7 @@ from .. import clock, events
 from ..errors import Conflict, InvalidRequest, NotFound, Problem
 from ..lifecycle import WORKFLOWS, save_status
 from ..store import db
-from ..store.models import Business, Workflow, WorkflowStep
+from ..store.models import Business, Event, Workflow, WorkflowStep
 from . import businesses, flow, journey, workflows
 from .workflows import Created
 
@@ -96,7 +96,24 @@ def _offered(rt: Runtime, workflow: Workflow, business: Business) -> str | None:
         return None
     if not (workflow.status == "EXPIRED" or (workflow.status in WORKFLOWS.open_states and _past_expiry(workflow))):
         return None
-    return SENT if workflow.recovered_by is not None else OFFER
+    if workflow.recovered_by is not None:
+        return SENT
+    if _self_service_chain(workflow) >= rt.rules.workflow["recovery"]["maxSelfService"]:
+        return None  # it was itself made by a customer's press (as many times in a row as the rules allow)
+    return OFFER
+
+
+def _self_service_chain(workflow: Workflow) -> int:
+    """How many self-service recoveries in a row made ``workflow``: 0 for one its business created or recovered."""
+    count, parent = 0, workflow.recovered_from
+    while parent is not None and count < 100:
+        made = [e for e in Event.select(Event.data).where((Event.type == "linx.workflow-recovered")
+                                                          & (Event.subject_id == parent))]
+        if not any((e.data or {}).get("requestedBy") == CUSTOMER for e in made):
+            break
+        count += 1
+        parent = Workflow.select(Workflow.recovered_from).where(Workflow.id == parent).scalar()
+    return count
 
 
 def _past_expiry(workflow: Workflow) -> bool:
