@@ -302,3 +302,22 @@ def test_an_expiry_after_the_profile_only_looks_up_the_customer_and_asks_for_the
     assert new["parameters"]["customerId"] == str(stored.customer_id)
     assert new["parameters"]["financialAccountSubType"] == old["parameters"]["financialAccountSubType"]
     assert "customerFinancialAccountId" not in new["parameters"] and "passcode" not in new
+
+
+def test_a_workflow_whose_time_is_up_is_expired_by_the_recover_before_its_job_runs(rt, api, frozen):
+    old = make(api, passcode=False)
+    link_token(rt, old["id"])
+    frozen.advance(days=3)  # no worker: its expire job has not run
+    assert Workflow.get_by_id(old["id"]).status == "ACTIVE"
+    response = recover(api, old["id"])
+    assert response.status_code == 201, response.get_json()
+    assert Workflow.get_by_id(old["id"]).status == "EXPIRED"
+    assert Workflow.get_by_id(old["id"]).recovered_by == uuid.UUID(response.get_json()["id"])
+    moves = [e.data["status"] for e in Event.select().where((Event.type == "linx.workflow-status-changed")
+                                                             & (Event.subject_id == old["id"]))]
+    assert moves.count("EXPIRED") == 1
+    assert Notification.select().where((Notification.workflow == old["id"])
+                                       & (Notification.origin == "EXPIRY")).count() == 0  # the new link is the news
+    run(rt)  # the expire job, now due, finds it ended
+    assert Workflow.get_by_id(old["id"]).status == "EXPIRED"
+    assert Workflow.select().where(Workflow.recovered_from == old["id"]).count() == 1

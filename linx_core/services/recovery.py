@@ -48,7 +48,8 @@ def recover(rt: Runtime, business: Business, workflow_id: object, body: object =
     """The workflow that replaces the ended workflow ``workflow_id`` of ``business`` (404 for another's).
 
     ``body`` may give ``expireIn`` (days) or ``expireInHours``, checked as on create; without them the new
-    workflow runs as long as the old one did (within the rules' bounds). 409 for a workflow that has not
+    workflow runs as long as the old one did (within the rules' bounds). A workflow whose time is up but whose
+    expire job has not run yet is expired here first, for either caller. 409 for a workflow that has not
     ended (``WORKFLOW_ACTIVE``...) or was recovered already (``WORKFLOW_ALREADY_RECOVERED``); 422 when the old
     parameters no longer pass the rules or the data; 429 past a message limit. Nothing is kept on a refusal.
     """
@@ -56,7 +57,7 @@ def recover(rt: Runtime, business: Business, workflow_id: object, body: object =
     expiry = _expiry(body)
     with db.atomic():
         old = flow.locked(found.id, business)
-        if requested_by == CUSTOMER and old.status in WORKFLOWS.open_states and _past_expiry(old):
+        if old.status in WORKFLOWS.open_states and _past_expiry(old):  # for either caller
             workflows.expire_now(rt, old, notify=False)  # its expire job has not run yet; the new link is the news
         WORKFLOWS.next_state(old.status, "recover")
         if old.recovered_by is not None:
