@@ -9,7 +9,7 @@ import pytest
 
 from linx_core import clock
 from linx_core.clock import FrozenClock
-from linx_core.services import journey
+from linx_core.services import journey, recovery
 from linx_core.services.businesses import set_self_service_recovery
 from linx_core.store.models import Business, Event, Notification, Workflow
 from linx_core.worker import Worker
@@ -250,3 +250,18 @@ def test_a_workflow_a_press_made_is_not_recovered_by_a_press_again(rt, api, froz
     third_token = link_token(rt, third)
     expire(rt, frozen)
     assert BUTTON in Visitor(app, addr="198.51.100.9").get(f"/l/{third_token}").html
+
+
+def test_the_self_service_checks_come_before_anything_else(rt, api, frozen, app, allowed):
+    wid, token, _ = opened(rt, api, 0, passcode=True)
+    visitor = Visitor(app)
+    csrf = visitor.get(f"/l/{token}").form("Continue")["fields"]["csrf_token"]
+    frozen.advance(days=3)  # its time is up, its expire job not run: a press is refused before it expires anything
+    with pytest.raises(recovery.SelfServiceUnavailable):
+        recovery.recover_for_customer(rt, wid)
+    assert row(wid).status == "ACTIVE"
+    Worker(rt).run_until_idle()
+    assert api.client.post(f"/v2/linx/workflows/{wid}/recover", headers=api.headers()).status_code == 201
+    # recovered by its business: a press (never offered, with a passcode) is told no self-service, not "sent"
+    pressed = visitor.post(f"/g/{wid}/recover", {"csrf_token": csrf})
+    assert pressed.status == 410 and pressed.h1 == "This link has expired" and len(recoveries()) == 1

@@ -57,13 +57,15 @@ def recover(rt: Runtime, business: Business, workflow_id: object, body: object =
     expiry = _expiry(body)
     with db.atomic():
         old = flow.locked(found.id, business)
-        if old.status in WORKFLOWS.open_states and _past_expiry(old):  # for either caller
-            workflows.expire_now(rt, old, notify=False)  # its expire job has not run yet; the new link is the news
-        WORKFLOWS.next_state(old.status, "recover")
-        if old.recovered_by is not None:
-            raise AlreadyRecovered(old)
+        due = old.status in WORKFLOWS.open_states and _past_expiry(old)  # expired by the clock, its job not run yet
+        # every check first, the expiry after: a refusal writes nothing, not even the expiry
         if requested_by == CUSTOMER and _offered(rt, old, business) is None:
             raise SelfServiceUnavailable()
+        if old.recovered_by is not None:
+            raise AlreadyRecovered(old)
+        WORKFLOWS.next_state("EXPIRED" if due else old.status, "recover")
+        if due:  # as its expire job would, now (the new link is the news: no expiry message)
+            workflows.expire_now(rt, old, notify=False)
         request = _request(rt, old, flow.steps_of(old), expiry)
 
         def mark_old(new: Workflow) -> None:
