@@ -265,3 +265,43 @@ def test_the_self_service_checks_come_before_anything_else(rt, api, frozen, app,
     # recovered by its business: a press (never offered, with a passcode) is told no self-service, not "sent"
     pressed = visitor.post(f"/g/{wid}/recover", {"csrf_token": csrf})
     assert pressed.status == 410 and pressed.h1 == "This link has expired" and len(recoveries()) == 1
+
+
+def test_a_press_after_its_business_extended_it_goes_on_to_the_landing_page(rt, api, frozen, app, allowed):
+    wid, token, _ = opened(rt, api, 0, passcode=False)
+    visitor = Visitor(app)
+    visitor.get(f"/l/{token}")
+    frozen.advance(days=3)  # its time is up, its expire job not run: the page offers the button
+    page = visitor.get(f"/g/{wid}")
+    assert BUTTON in buttons(page)
+    extended = api.client.post(f"/v2/linx/workflows/{wid}/extend", json={"expireIn": 2}, headers=api.headers())
+    assert extended.status_code == 200, extended.get_json()
+    pressed = visitor.submit(page, BUTTON, follow=False)
+    assert pressed.status == 303 and pressed.response.headers["Location"].endswith(f"/g/{wid}")
+    assert visitor.get(f"/g/{wid}").form("Continue") and recoveries() == []
+
+
+def test_a_press_after_its_business_turned_self_service_off_gets_the_plain_page(rt, api, frozen, visitor, demo,
+                                                                               allowed):
+    wid, token = expired_link(rt, api, frozen)
+    page = visitor.get(f"/l/{token}")
+    set_self_service_recovery(Business.get_by_id(demo[0].id), False)
+    pressed = visitor.submit(page, BUTTON)
+    assert pressed.status == 410 and pressed.h1 == "This link has expired" and BUTTON not in pressed.html
+    assert "Ask Demo Co for a new link." in pressed.html and recoveries() == []
+
+
+@pytest.mark.parametrize("lang", ["en", "fr-CA"])
+def test_the_business_daily_limit_is_not_worded_as_the_recipients(rt, api, frozen, app, allowed, monkeypatch, lang):
+    wid, token = expired_link(rt, api, frozen)
+    opened(rt, api, 0, passcode=False, phoneNumber="+14165550199")  # the business's one message today
+    monkeypatch.setitem(rt.rules.message_limits["business"], "perDay", 1)
+    visitor = Visitor(app, lang=lang)
+    page = visitor.get(f"/l/{token}")
+    refused = visitor.submit(page, buttons(page)[0])
+    assert refused.status == 429 and int(refused.response.headers["Retry-After"]) >= 1
+    words = {"en": ("Demo Co has sent as many messages as it may today. Try again later.", "sent you"),
+             "fr-CA": ("Demo Co a envoyé autant de messages que permis aujourd’hui. Réessayez plus tard.",
+                       "vous a envoyé")}[lang]
+    assert words[0] in refused.html and words[1] not in refused.html
+    assert recoveries() == []
