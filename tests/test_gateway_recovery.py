@@ -149,9 +149,16 @@ def test_a_press_without_the_csrf_token_or_the_link_makes_nothing(rt, api, froze
     page = visitor.get(f"/l/{token}")
     refused = visitor.post(f"/g/{wid}/recover", {})
     assert refused.status == 400 and refused.h1 == "This page has expired"
-    stranger = Visitor(app, addr="198.51.100.99")  # never opened the link: no session
+    stranger = Visitor(app, addr="198.51.100.99")  # never opened the link: no session, so no CSRF token of its own
     csrf = page.form(BUTTON)["fields"]["csrf_token"]
-    assert stranger.post(f"/g/{wid}/recover", {"csrf_token": csrf}).status in (400, 403)
+    refused = stranger.post(f"/g/{wid}/recover", {"csrf_token": csrf})
+    assert refused.status == 400 and refused.h1 == "This page has expired"
+    # a session bound to another workflow, with its own valid CSRF token, presses this one's button: 403
+    other, other_token = expired_link(rt, api, frozen)
+    other_page = stranger.get(f"/l/{other_token}")
+    assert other_page.form(BUTTON)
+    refused = stranger.post(f"/g/{wid}/recover", {"csrf_token": other_page.form(BUTTON)["fields"]["csrf_token"]})
+    assert refused.status == 403 and refused.h1 == "Open the link from your message"
     assert recoveries() == []
 
 

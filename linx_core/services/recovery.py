@@ -19,7 +19,7 @@ from .. import clock, events
 from ..errors import Conflict, InvalidRequest, NotFound, Problem
 from ..lifecycle import WORKFLOWS, save_status
 from ..store import db
-from ..store.models import Business, Event, Workflow, WorkflowStep
+from ..store.models import Business, Event, Workflow
 from . import businesses, flow, journey, workflows
 from .workflows import Created
 
@@ -66,7 +66,7 @@ def recover(rt: Runtime, business: Business, workflow_id: object, body: object =
         WORKFLOWS.next_state("EXPIRED" if due else old.status, "recover")
         if due:  # as its expire job would, now (the new link is the news: no expiry message)
             workflows.expire_now(rt, old, notify=False)
-        request = _request(rt, old, flow.steps_of(old), expiry)
+        request = request_for(rt, old, expiry)
 
         def mark_old(new: Workflow) -> None:
             save_status(old, old.status, recovered_by=new.id, updated_at=clock.now())
@@ -138,13 +138,15 @@ def _expiry(body: object) -> dict[str, Any]:
     return dict(body)
 
 
-def _request(rt: Runtime, old: Workflow, steps: list[WorkflowStep], expiry: dict[str, Any]) -> dict[str, Any]:
-    """The create request of the recovery: ``old``'s title, memo, passcode choice, parameters and steps, each step
-    as its kind says it becomes; the parameters only a replaced step used are left out."""
+def request_for(rt: Runtime, old: Workflow, expiry: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The create request of ``old``'s recovery: its title, memo, passcode choice, parameters and steps, each step
+    as its kind says it becomes (:meth:`~linx_core.steps.StepKind.recovered`); the parameters only a replaced step
+    used are left out. ``expiry``: the recover body's, else as long as ``old`` ran. The step-kind contract checks
+    that what a kind's replacement makes of it passes the rules (:mod:`linx_core.testing.steps`)."""
     parameters = dict(old.parameters or {})
     names: list[str] = []
     replaced: set[str] = set()
-    for step in steps:
+    for step in flow.steps_of(old):
         kind = rt.step_kinds.get(step.name)
         replacement = kind.recovered(step, old) if kind is not None else None
         if replacement is None:
@@ -175,5 +177,5 @@ def _hours(rt: Runtime, old: Workflow) -> int:
     return min(max(hours, bounds["minHours"]), bounds["maxHours"])
 
 
-__all__ = ["recover", "offer", "recover_for_customer", "AlreadyRecovered", "SelfServiceUnavailable", "OFFER", "SENT",
+__all__ = ["recover", "offer", "recover_for_customer", "request_for", "AlreadyRecovered", "SelfServiceUnavailable", "OFFER", "SENT",
            "BUSINESS", "CUSTOMER"]
