@@ -177,5 +177,5 @@ def _hours(rt: Runtime, old: Workflow) -> int:
     return min(max(hours, bounds["minHours"]), bounds["maxHours"])
 
 
-__all__ = ["recover", "offer", "recover_for_customer", "request_for", "AlreadyRecovered", "SelfServiceUnavailable", "OFFER", "SENT",
-           "BUSINESS", "CUSTOMER"]
+__all__ = ["recover", "offer", "recover_for_customer", "request_for", "AlreadyRecovered", "SelfServiceUnavailable",
+           "OFFER", "SENT", "BUSINESS", "CUSTOMER"]

@@ -313,7 +313,8 @@ class StepKindContract:
         try:
             rt.rules.validate_workflow(request_for(rt, workflow))
         except (InvalidRequest, RuleViolation) as exc:
-            pytest.fail(f"the recovery's request does not pass the rules: {[(p.path, p.message) for p in exc.problems]}")
+            problems = [(p.path, p.message) for p in exc.problems]
+            pytest.fail(f"the recovery's request does not pass the rules: {problems}")
 
     def test_its_outcome_is_json_the_api_can_show_and_erasure_can_forget(self, rt: Runtime,
                                                                            at_step: uuid.UUID) -> None:
