@@ -10,7 +10,7 @@ import pytest
 from linx_core import clock
 from linx_core.clock import FrozenClock
 from linx_core.services import journey, recovery
-from linx_core.services.businesses import set_self_service_recovery
+from linx_core.services.businesses import self_service_recovery_setting, set_self_service_recovery
 from linx_core.store.models import Business, Event, Notification, Workflow
 from linx_core.worker import Worker
 from linx_plugins.console import read_inbox
@@ -137,7 +137,9 @@ def test_the_rules_default_turns_it_on_and_a_business_may_turn_it_off(rt, api, f
     monkeypatch.setitem(rt.rules.workflow["recovery"], "selfService", True)
     wid, token = expired_link(rt, api, frozen)
     assert BUTTON in visitor.get(f"/l/{token}").html
+    assert self_service_recovery_setting(rt, Business.get_by_id(demo[0].id)) == (True, False)  # (on, own)
     set_self_service_recovery(demo[0], False)
+    assert self_service_recovery_setting(rt, Business.get_by_id(demo[0].id)) == (False, True)
     assert BUTTON not in visitor.get(f"/l/{token}").html
     set_self_service_recovery(Business.get_by_id(demo[0].id), None)  # back to the rules' default
     assert BUTTON in visitor.get(f"/l/{token}").html

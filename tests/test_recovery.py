@@ -263,6 +263,10 @@ def test_the_openapi_document_describes_recover(api):
     operation = spec["paths"]["/v2/linx/workflows/{workflowId}/recover"]["post"]
     assert {"201", "400", "401", "403", "404", "409", "422", "429"} <= set(operation["responses"])
     assert operation["requestBody"]["required"] is False
+    extend = spec["paths"]["/v2/linx/workflows/{workflowId}/extend"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == extend["requestBody"]["content"]["application/json"]["schema"]  # one schema for both
+    assert "WorkflowRecoverRequest" not in spec["components"]["schemas"]
     workflow = spec["components"]["schemas"]["Workflow"]["properties"]
     assert {"recoveredFrom", "recoveredBy"} <= set(workflow)
     assert "linx.workflow-recovered" in json.dumps(spec)
@@ -321,3 +325,17 @@ def test_a_workflow_whose_time_is_up_is_expired_by_the_recover_before_its_job_ru
     run(rt)  # the expire job, now due, finds it ended
     assert Workflow.get_by_id(old["id"]).status == "EXPIRED"
     assert Workflow.select().where(Workflow.recovered_from == old["id"]).count() == 1
+
+
+def test_a_recover_body_is_checked_as_an_extend_body_is(rt, api):
+    old = make(api)
+    post(api, old["id"], "cancel")
+    for payload in ({"expireIn": "two"}, {"expireIn": 0}, {"expireInHours": 100000}, {"title": "x"},
+                    {"expireIn": 2, "expireInHours": 5}, [2], "2"):
+        answers = [api.client.post(f"/v2/linx/workflows/{old['id']}/{action}", json=payload, headers=api.headers())
+                   for action in ("recover", "extend")]
+        (recovered, extended) = [(a.status_code, a.get_json()["errorCode"],
+                                  [(e["path"], e["errorCode"]) for e in a.get_json().get("errors") or []])
+                                 for a in answers]
+        assert recovered == extended and recovered[0] in (400, 422), (payload, recovered, extended)
+    assert Workflow.get_by_id(old["id"]).recovered_by is None

@@ -16,7 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .. import clock, events
-from ..errors import Conflict, InvalidRequest, NotFound, Problem
+from ..errors import Conflict, NotFound
 from ..lifecycle import WORKFLOWS, save_status
 from ..store import db
 from ..store.models import Business, Event, Workflow
@@ -26,7 +26,6 @@ from .workflows import Created
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
 
-BODY_FIELDS = ("expireIn", "expireInHours")
 BUSINESS, CUSTOMER = "BUSINESS", "CUSTOMER"
 #: what the expired link's page offers its customer (:func:`offer`)
 OFFER, SENT = "OFFER", "SENT"
@@ -54,7 +53,7 @@ def recover(rt: Runtime, business: Business, workflow_id: object, body: object =
     parameters no longer pass the rules or the data; 429 past a message limit. Nothing is kept on a refusal.
     """
     found = workflows.get_workflow(business, workflow_id)  # 404 before anything about the body
-    expiry = _expiry(body)
+    hours = None if body is None else rt.rules.optional_expiry_hours(body)  # as an extend's body
     with db.atomic():
         old = flow.locked(found.id, business)
         due = old.status in WORKFLOWS.open_states and _past_expiry(old)  # expired by the clock, its job not run yet
@@ -66,7 +65,7 @@ def recover(rt: Runtime, business: Business, workflow_id: object, body: object =
         WORKFLOWS.next_state("EXPIRED" if due else old.status, "recover")
         if due:  # as its expire job would, now (the new link is the news: no expiry message)
             workflows.expire_now(rt, old, notify=False)
-        request = request_for(rt, old, expiry)
+        request = request_for(rt, old, hours)
 
         def mark_old(new: Workflow) -> None:
             save_status(old, old.status, recovered_by=new.id, updated_at=clock.now())
@@ -124,24 +123,10 @@ def _past_expiry(workflow: Workflow) -> bool:
     return journey.availability(workflow) == "EXPIRED"
 
 
-def _expiry(body: object) -> dict[str, Any]:
-    """The expiry a recover request gives (checked by the create's rules), or 400 for anything else."""
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise InvalidRequest("The body must be a JSON object.", [Problem("$", "Must be a JSON object.",
-                                                                         "INVALID_TYPE")])
-    unknown = [Problem(key, f"Unknown field: give only {' or '.join(BODY_FIELDS)}.", "UNKNOWN_FIELD")
-               for key in body if key not in BODY_FIELDS]
-    if unknown:
-        raise InvalidRequest("The request is malformed.", unknown)
-    return dict(body)
-
-
-def request_for(rt: Runtime, old: Workflow, expiry: dict[str, Any] | None = None) -> dict[str, Any]:
+def request_for(rt: Runtime, old: Workflow, hours: int | None = None) -> dict[str, Any]:
     """The create request of ``old``'s recovery: its title, memo, passcode choice, parameters and steps, each step
     as its kind says it becomes (:meth:`~linx_core.steps.StepKind.recovered`); the parameters only a replaced step
-    used are left out. ``expiry``: the recover body's, else as long as ``old`` ran. The step-kind contract checks
+    used are left out. It runs ``hours`` (the recover body's), else as long as ``old`` ran. The step-kind contract checks
     that what a kind's replacement makes of it passes the rules (:mod:`linx_core.testing.steps`)."""
     parameters = dict(old.parameters or {})
     names: list[str] = []
@@ -162,7 +147,7 @@ def request_for(rt: Runtime, old: Workflow, expiry: dict[str, Any] | None = None
                             "passcode": old.passcode_hash is not None}
     if old.customer_memo:
         body["customerMemo"] = old.customer_memo
-    return {**body, **(expiry or {"expireInHours": _hours(rt, old)})}
+    return {**body, "expireInHours": _hours(rt, old) if hours is None else hours}
 
 
 def _parameters_of(rt: Runtime, step: str) -> set[str]:
