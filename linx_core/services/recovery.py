@@ -126,8 +126,8 @@ def _past_expiry(workflow: Workflow) -> bool:
 def request_for(rt: Runtime, old: Workflow, hours: int | None = None) -> dict[str, Any]:
     """The create request of ``old``'s recovery: its title, memo, passcode choice, parameters and steps, each step
     as its kind says it becomes (:meth:`~linx_core.steps.StepKind.recovered`); the parameters only a replaced step
-    used are left out. It runs ``hours`` (the recover body's), else as long as ``old`` ran. The step-kind contract checks
-    that what a kind's replacement makes of it passes the rules (:mod:`linx_core.testing.steps`)."""
+    used are left out. It runs ``hours`` (the recover body's), else as long as ``old`` ran. The step-kind contract
+    checks that what a kind's replacement makes of it passes the rules (:mod:`linx_core.testing.steps`)."""
     parameters = dict(old.parameters or {})
     names: list[str] = []
     replaced: set[str] = set()
