@@ -13,7 +13,7 @@ import pytest
 
 from linx_core import clock
 from linx_core.clock import FrozenClock
-from linx_core.services import journey
+from linx_core.services import journey, recovery
 from linx_core.store.models import Event, Job, Notification, Workflow
 from linx_plugins.console import read_inbox
 
@@ -339,3 +339,16 @@ def test_a_recover_body_is_checked_as_an_extend_body_is(rt, api):
                                  for a in answers]
         assert recovered == extended and recovered[0] in (400, 422), (payload, recovered, extended)
     assert Workflow.get_by_id(old["id"]).recovered_by is None
+
+
+def test_a_parameter_a_kept_step_names_only_in_its_conditions_is_kept(rt, api, frozen, monkeypatch):
+    old = make(api, 2, phoneNumber="+14165550100", passcode=False, firstName="Jane")
+    link_token(rt, old["id"])
+    journey.submit(rt, old["id"], 1, "customer-account",
+                   {"firstName": "Jane", "lastName": "Roe", "email": "jane.roe@example.com"})
+    stored = Workflow.get_by_id(old["id"])
+    assert "firstName" not in recovery.request_for(rt, stored)["parameters"]  # only the replaced step used it
+    monkeypatch.setitem(rt.rules.steps["financial-account"], "conditions", [
+        {"id": "named-by-first-name", "when": {"firstName": ["Jane"]}, "require": ["financialAccountSubType"],
+         "forbid": [], "allow": {}}])
+    assert recovery.request_for(rt, stored)["parameters"]["firstName"] == "Jane"

@@ -151,8 +151,14 @@ def request_for(rt: Runtime, old: Workflow, hours: int | None = None) -> dict[st
 
 
 def _parameters_of(rt: Runtime, step: str) -> set[str]:
-    spec = rt.rules.steps.get(step, {}).get("parameters", {})
-    return {name for key in ("required", "optional", "bySolution") for name in spec.get(key, [])}
+    """The parameters ``step`` uses: those it names, and those its ``conditions`` look at, require or allow (a
+    parameter a condition forbids is not one it uses)."""
+    entry = rt.rules.steps.get(step, {})
+    spec = entry.get("parameters", {})
+    names = {name for key in ("required", "optional", "bySolution") for name in spec.get(key, [])}
+    for condition in entry.get("conditions", []):
+        names |= set(condition.get("when", {})) | set(condition.get("require", [])) | set(condition.get("allow", {}))
+    return names
 
 
 def _hours(rt: Runtime, old: Workflow) -> int:
