@@ -222,6 +222,8 @@ def test_the_body_is_checked_as_on_create_and_a_refusal_keeps_nothing(rt, api):
         if code:
             assert code in [e["errorCode"] for e in response.get_json()["errors"]], response.get_json()
     assert recover(api, old["id"], raw="{bad").status_code == 400
+    null = recover(api, old["id"], raw="null")  # OpenAPI says an object
+    assert null.status_code == 400 and null.get_json()["errors"][0]["errorCode"] == "INVALID_TYPE", null.get_json()
     wrong_type = api.client.post(f"/v2/linx/workflows/{old['id']}/recover", data="expireIn=2",
                                  content_type="text/plain", headers=api.headers())
     assert wrong_type.status_code == 400 and wrong_type.get_json()["errorCode"] == "UNSUPPORTED_CONTENT_TYPE"

@@ -90,7 +90,7 @@ def resend(workflow_id):
 def recover(workflow_id):
     """A new workflow in place of an ended one; the body (``expireIn`` or ``expireInHours``) is optional."""
     rt = _rt()
-    body = json_body() if request.get_data(cache=True).strip() else None
+    body = json_body() if request.get_data(cache=True).strip() else recovery.NO_BODY  # JSON null is a bad body
     return _created(rt, recovery.recover(rt, g.business, workflow_id, body))
 
 

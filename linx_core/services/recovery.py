@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
 BUSINESS, CUSTOMER = "BUSINESS", "CUSTOMER"
 #: what the expired link's page offers its customer (:func:`offer`)
 OFFER, SENT = "OFFER", "SENT"
+#: a recover without a body (an empty request; the customer's press): the new workflow runs as long as the old did
+NO_BODY: Any = object()
 
 
 class AlreadyRecovered(Conflict):
@@ -42,18 +44,19 @@ class SelfServiceUnavailable(Conflict):
         super().__init__("This workflow cannot be recovered by its customer.", "SELF_SERVICE_RECOVERY_UNAVAILABLE")
 
 
-def recover(rt: Runtime, business: Business, workflow_id: object, body: object = None,
+def recover(rt: Runtime, business: Business, workflow_id: object, body: object = NO_BODY,
             requested_by: str = BUSINESS) -> Created:
     """The workflow that replaces the ended workflow ``workflow_id`` of ``business`` (404 for another's).
 
-    ``body`` may give ``expireIn`` (days) or ``expireInHours``, checked as on create; without them the new
+    ``body`` (a JSON object, or :data:`NO_BODY`) may give ``expireIn`` (days) or ``expireInHours``, checked as an
+    extend's; without them the new
     workflow runs as long as the old one did (within the rules' bounds). A workflow whose time is up but whose
     expire job has not run yet is expired here first, for either caller. 409 for a workflow that has not
     ended (``WORKFLOW_ACTIVE``...) or was recovered already (``WORKFLOW_ALREADY_RECOVERED``); 422 when the old
     parameters no longer pass the rules or the data; 429 past a message limit. Nothing is kept on a refusal.
     """
     found = workflows.get_workflow(business, workflow_id)  # 404 before anything about the body
-    hours = None if body is None else rt.rules.optional_expiry_hours(body)  # as an extend's body
+    hours = None if body is NO_BODY else rt.rules.optional_expiry_hours(body)  # as an extend's body (JSON null: 400)
     with db.atomic():
         old = flow.locked(found.id, business)
         due = old.status in WORKFLOWS.open_states and _past_expiry(old)  # expired by the clock, its job not run yet
@@ -90,7 +93,7 @@ def recover_for_customer(rt: Runtime, workflow_id: object) -> Created:
     workflow = Workflow.get_or_none(Workflow.id == workflow_id)
     if workflow is None:
         raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND")
-    return recover(rt, Business.get_by_id(workflow.business_id), workflow.id, None, requested_by=CUSTOMER)
+    return recover(rt, Business.get_by_id(workflow.business_id), workflow.id, requested_by=CUSTOMER)
 
 
 def _offered(rt: Runtime, workflow: Workflow, business: Business) -> str | None:
@@ -169,4 +172,4 @@ def _hours(rt: Runtime, old: Workflow) -> int:
 
 
 __all__ = ["recover", "offer", "recover_for_customer", "request_for", "AlreadyRecovered", "SelfServiceUnavailable",
-           "OFFER", "SENT", "BUSINESS", "CUSTOMER"]
+           "OFFER", "SENT", "BUSINESS", "CUSTOMER", "NO_BODY"]
