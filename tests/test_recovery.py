@@ -188,6 +188,8 @@ def test_a_workflow_is_recovered_once_and_a_replay_of_the_same_key_answers_the_s
     assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
     assert replay.headers["Idempotent-Withheld"] == "passcode"
     assert replay.get_json() == {**first.get_json(), "passcode": None}
+    assert replay.headers["Location"] == first.headers["Location"] and first.get_json()["id"] in first.headers[
+        "Location"]
     for key in ("recover-0002", None):
         again = recover(api, old["id"], key=key)
         assert again.status_code == 409 and again.get_json()["errorCode"] == "WORKFLOW_ALREADY_RECOVERED"
