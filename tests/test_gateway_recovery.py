@@ -314,3 +314,17 @@ def test_the_business_daily_limit_is_not_worded_as_the_recipients(rt, api, froze
                        "vous a envoyé")}[lang]
     assert words[0] in refused.html and words[1] not in refused.html
     assert recoveries() == []
+
+
+def test_the_expired_page_does_not_end_a_live_journey_of_another_workflow_in_the_same_browser(
+        rt, api, frozen, app, allowed):
+    wid, token = expired_link(rt, api, frozen)
+    live, live_token, _ = opened(rt, api, 0, passcode=False, phoneNumber="+14165550199")
+    visitor = Visitor(app)
+    assert visitor.get(f"/l/{live_token}").form("Continue")  # in the middle of the other request
+    page = visitor.get(f"/l/{token}")
+    assert page.status == 410 and BUTTON not in page.html and "Ask Demo Co for a new link." in page.html
+    assert visitor.get(f"/g/{live}").form("Continue")  # its session survived
+    api.client.post(f"/v2/linx/workflows/{live}/cancel", headers=api.headers())
+    page = visitor.get(f"/l/{token}")  # the other one ended: the button binds this one
+    assert BUTTON in buttons(page) and visitor.submit(page, BUTTON).h1 == "A new link is on its way"

@@ -46,7 +46,9 @@ def dead_end(reason, workflow=None, status=None, bound=False, live=False):
         title = _("You declined this request")
         text = _("{business} has been told. There is nothing more to do.", business=name)
         code = 410
-    else:  # UNKNOWN, EXPIRED, ARCHIVED: one page, so a token cannot be probed
+    else:  # UNKNOWN, EXPIRED, ARCHIVED: the same words, so an unknown token reads as an expired one; only a link
+        # that was real and live when its workflow expired may add "Send me a new link" (_expired), and its holder
+        # knows it is real already
         title = _("This link has expired")
         text = _("Ask {business} for a new link.", business=name) if name else \
             _("Ask the business that sent it for a new link.")
@@ -61,7 +63,11 @@ def _expired(workflow, business, status, title, text, live):
     (:func:`linx_core.services.recovery.offer`). Its form needs the session bound to this workflow in its current
     epoch: a session bound already, or the link just opened if it was ``live`` when the workflow expired (the link
     is the proof, as for any page of the workflow). A link a resend replaced before is no proof: it gets the plain
-    page, and binds nothing (every link sent before a resend stops working)."""
+    page, and binds nothing (every link sent before a resend stops working).
+
+    Binding ends whatever this browser's session held; it is not done over a journey still live in another
+    workflow (the customer in the middle of another request from the same browser): that page offers nothing
+    then, and once the other journey ends, the expired link opened again offers the button."""
     offered = recovery.offer(rt(), workflow)
     if offered == recovery.OFFER and not (live or security.is_bound(workflow)):
         offered = None
@@ -73,6 +79,8 @@ def _expired(workflow, business, status, title, text, live):
     if offered != recovery.OFFER:
         return message(status, title, text, business, dead_end=True)
     if not security.is_bound(workflow):
+        if security.live_elsewhere(workflow):
+            return message(status, title, text, business, dead_end=True)
         security.bind(workflow)
     where = {"SMS": _("{business} can text a new link to the phone number this link was sent to.", business=name),
              "EMAIL": _("{business} can email a new link to the address this link was sent to.", business=name)}
