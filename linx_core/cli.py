@@ -257,16 +257,20 @@ def business_revoke_key(name: str, key: str, as_json: bool) -> None:
 def business_settings(name: str, recovery: str | None, as_json: bool) -> None:
     """Show (and with an option, change) the settings of the business NAME."""
     from .boot import runtime
-    from .services.businesses import find_business, self_service_recovery, set_self_service_recovery
+    from .services.businesses import (
+        SELF_SERVICE_RECOVERY,
+        find_business,
+        self_service_recovery_setting,
+        set_self_service_recovery,
+    )
 
     rt = runtime()
     with rt.database.connection_context():
         found = find_business(name)
         if recovery is not None:
             found = set_self_service_recovery(found, {"on": True, "off": False}.get(recovery))
-        on = self_service_recovery(rt, found)
-        own = isinstance((found.settings or {}).get("selfServiceRecovery"), bool)
-    _print({"businessId": str(found.id), "selfServiceRecovery": on, "selfServiceRecoveryFromRules": not own},
+        on, own = self_service_recovery_setting(rt, found)
+    _print({"businessId": str(found.id), SELF_SERVICE_RECOVERY: on, f"{SELF_SERVICE_RECOVERY}FromRules": not own},
            as_json, f"self-service recovery: {'on' if on else 'off'}{'' if own else ' (the rules default)'}")
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from linx_core import clock
 from linx_core.clock import FrozenClock
-from linx_core.services import journey
+from linx_core.services import journey, recovery
 from linx_core.store.models import Event, Job, Notification, Workflow
 from linx_plugins.console import read_inbox
 
@@ -188,6 +188,8 @@ def test_a_workflow_is_recovered_once_and_a_replay_of_the_same_key_answers_the_s
     assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
     assert replay.headers["Idempotent-Withheld"] == "passcode"
     assert replay.get_json() == {**first.get_json(), "passcode": None}
+    assert replay.headers["Location"] == first.headers["Location"] and first.get_json()["id"] in first.headers[
+        "Location"]
     for key in ("recover-0002", None):
         again = recover(api, old["id"], key=key)
         assert again.status_code == 409 and again.get_json()["errorCode"] == "WORKFLOW_ALREADY_RECOVERED"
@@ -222,6 +224,8 @@ def test_the_body_is_checked_as_on_create_and_a_refusal_keeps_nothing(rt, api):
         if code:
             assert code in [e["errorCode"] for e in response.get_json()["errors"]], response.get_json()
     assert recover(api, old["id"], raw="{bad").status_code == 400
+    null = recover(api, old["id"], raw="null")  # OpenAPI says an object
+    assert null.status_code == 400 and null.get_json()["errors"][0]["errorCode"] == "INVALID_TYPE", null.get_json()
     wrong_type = api.client.post(f"/v2/linx/workflows/{old['id']}/recover", data="expireIn=2",
                                  content_type="text/plain", headers=api.headers())
     assert wrong_type.status_code == 400 and wrong_type.get_json()["errorCode"] == "UNSUPPORTED_CONTENT_TYPE"
@@ -263,6 +267,10 @@ def test_the_openapi_document_describes_recover(api):
     operation = spec["paths"]["/v2/linx/workflows/{workflowId}/recover"]["post"]
     assert {"201", "400", "401", "403", "404", "409", "422", "429"} <= set(operation["responses"])
     assert operation["requestBody"]["required"] is False
+    extend = spec["paths"]["/v2/linx/workflows/{workflowId}/extend"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == extend["requestBody"]["content"]["application/json"]["schema"]  # one schema for both
+    assert "WorkflowRecoverRequest" not in spec["components"]["schemas"]
     workflow = spec["components"]["schemas"]["Workflow"]["properties"]
     assert {"recoveredFrom", "recoveredBy"} <= set(workflow)
     assert "linx.workflow-recovered" in json.dumps(spec)
@@ -302,3 +310,49 @@ def test_an_expiry_after_the_profile_only_looks_up_the_customer_and_asks_for_the
     assert new["parameters"]["customerId"] == str(stored.customer_id)
     assert new["parameters"]["financialAccountSubType"] == old["parameters"]["financialAccountSubType"]
     assert "customerFinancialAccountId" not in new["parameters"] and "passcode" not in new
+
+
+def test_a_workflow_whose_time_is_up_is_expired_by_the_recover_before_its_job_runs(rt, api, frozen):
+    old = make(api, passcode=False)
+    link_token(rt, old["id"])
+    frozen.advance(days=3)  # no worker: its expire job has not run
+    assert Workflow.get_by_id(old["id"]).status == "ACTIVE"
+    response = recover(api, old["id"])
+    assert response.status_code == 201, response.get_json()
+    assert Workflow.get_by_id(old["id"]).status == "EXPIRED"
+    assert Workflow.get_by_id(old["id"]).recovered_by == uuid.UUID(response.get_json()["id"])
+    moves = [e.data["status"] for e in Event.select().where((Event.type == "linx.workflow-status-changed")
+                                                             & (Event.subject_id == old["id"]))]
+    assert moves.count("EXPIRED") == 1
+    assert Notification.select().where((Notification.workflow == old["id"])
+                                       & (Notification.origin == "EXPIRY")).count() == 0  # the new link is the news
+    run(rt)  # the expire job, now due, finds it ended
+    assert Workflow.get_by_id(old["id"]).status == "EXPIRED"
+    assert Workflow.select().where(Workflow.recovered_from == old["id"]).count() == 1
+
+
+def test_a_recover_body_is_checked_as_an_extend_body_is(rt, api):
+    old = make(api)
+    post(api, old["id"], "cancel")
+    for payload in ({"expireIn": "two"}, {"expireIn": 0}, {"expireInHours": 100000}, {"title": "x"},
+                    {"expireIn": 2, "expireInHours": 5}, [2], "2"):
+        answers = [api.client.post(f"/v2/linx/workflows/{old['id']}/{action}", json=payload, headers=api.headers())
+                   for action in ("recover", "extend")]
+        (recovered, extended) = [(a.status_code, a.get_json()["errorCode"],
+                                  [(e["path"], e["errorCode"]) for e in a.get_json().get("errors") or []])
+                                 for a in answers]
+        assert recovered == extended and recovered[0] in (400, 422), (payload, recovered, extended)
+    assert Workflow.get_by_id(old["id"]).recovered_by is None
+
+
+def test_a_parameter_a_kept_step_names_only_in_its_conditions_is_kept(rt, api, frozen, monkeypatch):
+    old = make(api, 2, phoneNumber="+14165550100", passcode=False, firstName="Jane")
+    link_token(rt, old["id"])
+    journey.submit(rt, old["id"], 1, "customer-account",
+                   {"firstName": "Jane", "lastName": "Roe", "email": "jane.roe@example.com"})
+    stored = Workflow.get_by_id(old["id"])
+    assert "firstName" not in recovery.request_for(rt, stored)["parameters"]  # only the replaced step used it
+    monkeypatch.setitem(rt.rules.steps["financial-account"], "conditions", [
+        {"id": "named-by-first-name", "when": {"firstName": ["Jane"]}, "require": ["financialAccountSubType"],
+         "forbid": [], "allow": {}}])
+    assert recovery.request_for(rt, stored)["parameters"]["firstName"] == "Jane"

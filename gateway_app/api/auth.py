@@ -38,8 +38,11 @@ def idempotent(view):
         if isinstance(outcome, idempotency.Replay):
             body = json.loads(outcome.body) if outcome.body else {}
             withheld = body.pop("_withheld", None) if isinstance(body, dict) else None
+            location = body.pop("_location", None) if isinstance(body, dict) else None
             response = current_app.response_class(json.dumps(body), status=outcome.status, mimetype="application/json")
             response.headers["Idempotent-Replayed"] = "true"
+            if location:
+                response.headers["Location"] = location
             if withheld:
                 response.headers["Idempotent-Withheld"] = ", ".join(withheld)
             return response
@@ -62,7 +65,8 @@ ONE_TIME_FIELDS = ("passcode", "secret")
 
 
 def _without_secrets(response):
-    """The body to keep for replays, less what is shown only once (a passcode, a signing secret).
+    """The body to keep for replays, less what is shown only once (a passcode, a signing secret), with the
+    ``Location`` header (a create's, a recover's) kept beside it for the replay to answer again.
 
     A replay says which fields it left out in ``Idempotent-Withheld``; resend or rotate-secret issue new ones.
     """
@@ -77,6 +81,8 @@ def _without_secrets(response):
             body[key] = None
         if withheld:
             body["_withheld"] = withheld
+        if response.headers.get("Location"):
+            body["_location"] = response.headers["Location"]
     return json.dumps(body)
 
 

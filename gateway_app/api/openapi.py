@@ -68,17 +68,11 @@ def build_spec(rt):
     spec.components.schema("WorkflowCreated", schema=schemas.WorkflowCreatedOut)
     spec.components.schema("WorkflowPage", schema=schemas.WorkflowPageOut)
     spec.components.schema("NotificationHistory", schema=schemas.NotificationHistoryOut)
-    spec.components.schema("WorkflowExtendRequest", {
+    number = {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}
+    spec.components.schema("WorkflowExpiryRequest", {  # an extend's body, and a recover's
         "type": "object", "additionalProperties": False,
-        "description": "One of expireIn (days) or expireInHours, counted from now; the expiry never moves earlier.",
-        "properties": {"expireIn": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]},
-                       "expireInHours": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}}})
-    spec.components.schema("WorkflowRecoverRequest", {
-        "type": "object", "additionalProperties": False,
-        "description": "Optional. One of expireIn (days) or expireInHours, checked as on create; without them the "
-                       "new workflow runs as long as the old one did.",
-        "properties": {"expireIn": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]},
-                       "expireInHours": {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}}})
+        "description": "One of expireIn (days) or expireInHours, counted from now, within the rules' bounds.",
+        "properties": {"expireIn": number, "expireInHours": number}})
     idem = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": dict(IDEMPOTENCY_KEY),
             "description": "Repeat a request safely: the same key and body replay the first success."}
 
@@ -135,7 +129,8 @@ def build_spec(rt):
     for action, summary, body in (
             ("cancel", "Cancel a waiting workflow (and its payment, if not yet sent)", None),
             ("archive", "Archive a workflow that has ended", None),
-            ("extend", "Move the expiry (and the reminders with it)", "WorkflowExtendRequest"),
+            ("extend", "Move the expiry (and the reminders with it); it never moves earlier",
+             "WorkflowExpiryRequest"),
             ("resend", "Send the link again; unlocks, and issues a new passcode once", None)):
         operation = {
             "summary": summary, "security": [{"bearer": []}], "parameters": [workflow_id, idem],
@@ -159,7 +154,8 @@ def build_spec(rt):
                        "(409 `WORKFLOW_ALREADY_RECOVERED`; a replay of the same Idempotency-Key answers as the "
                        "first time). 409 with the state (`WORKFLOW_ACTIVE`...) for a workflow that has not ended.",
         "security": [{"bearer": []}], "parameters": [workflow_id, idem],
-        "requestBody": {"required": False, "content": {"application/json": {"schema": "WorkflowRecoverRequest"}}},
+        "requestBody": {"required": False, "description": "Optional: without it, the new workflow runs as long as "
+                        "the old one did.", "content": {"application/json": {"schema": "WorkflowExpiryRequest"}}},
         "responses": {"201": {"description": "The new workflow. `passcode` appears this once.",
                               "headers": {"Location": {"schema": {"type": "string"}}},
                               "content": {"application/json": {"schema": "WorkflowCreated"}}},

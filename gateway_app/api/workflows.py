@@ -35,7 +35,11 @@ def with_outcomes(rt, workflow, steps):
 @idempotent
 def create():
     rt = _rt()
-    created = workflows.create_workflow(rt, g.business, json_body())
+    return _created(rt, workflows.create_workflow(rt, g.business, json_body()))
+
+
+def _created(rt, created):
+    """201 with the new workflow (its passcode this once) and its ``Location``: a create's answer, a recover's."""
     extra = {"passcode": created.passcode} if created.passcode else {}
     response = _workflow_json(rt, created.workflow, WorkflowCreatedOut, 201, created.steps, **extra)
     response.headers["Location"] = url_for("workflows.show", workflow_id=created.workflow.id)
@@ -86,12 +90,8 @@ def resend(workflow_id):
 def recover(workflow_id):
     """A new workflow in place of an ended one; the body (``expireIn`` or ``expireInHours``) is optional."""
     rt = _rt()
-    body = json_body() if request.get_data(cache=True).strip() else None
-    created = recovery.recover(rt, g.business, workflow_id, body)
-    extra = {"passcode": created.passcode} if created.passcode else {}
-    response = _workflow_json(rt, created.workflow, WorkflowCreatedOut, 201, created.steps, **extra)
-    response.headers["Location"] = url_for("workflows.show", workflow_id=created.workflow.id)
-    return response
+    body = json_body() if request.get_data(cache=True).strip() else recovery.NO_BODY  # JSON null is a bad body
+    return _created(rt, recovery.recover(rt, g.business, workflow_id, body))
 
 
 @bp.get("/workflows/<workflow_id>/notifications/history")

@@ -26,8 +26,9 @@ def message(status, title, text, business=None, **extra):
     return make_response(html, status)
 
 
-def dead_end(reason, workflow=None, status=None, bound=False):
-    """The page for a link that leads nowhere usable, with its status. UNKNOWN is EXPIRED's page."""
+def dead_end(reason, workflow=None, status=None, bound=False, live=False):
+    """The page for a link that leads nowhere usable, with its status. UNKNOWN is EXPIRED's page. ``live``: the
+    link just opened was in force when the workflow expired (:attr:`Unavailable.live`)."""
     business = journey.business_of(workflow) if workflow is not None else None
     if reason in ("COMPLETED", "FAILED") and workflow is not None:
         return summary(workflow, detailed=bool(bound))
@@ -45,21 +46,31 @@ def dead_end(reason, workflow=None, status=None, bound=False):
         title = _("You declined this request")
         text = _("{business} has been told. There is nothing more to do.", business=name)
         code = 410
-    else:  # UNKNOWN, EXPIRED, ARCHIVED: one page, so a token cannot be probed
+    else:  # UNKNOWN, EXPIRED, ARCHIVED: the same words, so an unknown token reads as an expired one; only a link
+        # that was real and live when its workflow expired may add "Send me a new link" (_expired), and its holder
+        # knows it is real already
         title = _("This link has expired")
         text = _("Ask {business} for a new link.", business=name) if name else \
             _("Ask the business that sent it for a new link.")
         code = 410
         if reason == "EXPIRED" and workflow is not None:
-            return _expired(workflow, business, status or code, title, text)
+            return _expired(workflow, business, status or code, title, text, live)
     return message(status or code, title, text, business, dead_end=True)
 
 
-def _expired(workflow, business, status, title, text):
+def _expired(workflow, business, status, title, text, live):
     """The expired page, with "Send me a new link" where the business lets its customers recover the workflow
-    (:func:`linx_core.services.recovery.offer`). Its form needs the session bound to this workflow: the link
-    just opened binds it (the link is the proof, as for any page of the workflow)."""
+    (:func:`linx_core.services.recovery.offer`). Its form needs the session bound to this workflow in its current
+    epoch: a session bound already, or the link just opened if it was ``live`` when the workflow expired (the link
+    is the proof, as for any page of the workflow). A link a resend replaced before is no proof: it gets the plain
+    page, and binds nothing (every link sent before a resend stops working).
+
+    Binding ends whatever this browser's session held; it is not done over a journey still live in another
+    workflow (the customer in the middle of another request from the same browser): that page offers nothing
+    then, and once the other journey ends, the expired link opened again offers the button."""
     offered = recovery.offer(rt(), workflow)
+    if offered == recovery.OFFER and not (live or security.is_bound(workflow)):
+        offered = None
     name = business.display_name
     if offered == recovery.SENT:
         return message(status, _("A new link was sent"),
@@ -68,6 +79,8 @@ def _expired(workflow, business, status, title, text):
     if offered != recovery.OFFER:
         return message(status, title, text, business, dead_end=True)
     if not security.is_bound(workflow):
+        if security.live_elsewhere(workflow):
+            return message(status, title, text, business, dead_end=True)
         security.bind(workflow)
     where = {"SMS": _("{business} can text a new link to the phone number this link was sent to.", business=name),
              "EMAIL": _("{business} can email a new link to the address this link was sent to.", business=name)}
@@ -104,7 +117,7 @@ def _dead_end(exc):
 
 @bp.errorhandler(Unavailable)
 def _unavailable(exc):
-    return dead_end(exc.reason, exc.workflow)
+    return dead_end(exc.reason, exc.workflow, live=exc.live)
 
 
 @bp.errorhandler(LinxError)

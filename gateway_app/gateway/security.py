@@ -128,6 +128,20 @@ def bind(workflow):
     rotate_csrf()
 
 
+def live_elsewhere(workflow):
+    """Whether this session is bound, in its current epoch and not idle, to another workflow than ``workflow`` that
+    its customer can still act on: binding here would end that journey in this browser."""
+    other = session.get("wf")
+    if not other or other == str(workflow.id) or time.time() - session.get("seen", 0) > \
+            current_app.config["LINX_GATEWAY_IDLE_SECONDS"]:
+        return False
+    try:
+        found = Workflow.get_or_none(Workflow.id == uuid.UUID(other))
+    except ValueError:
+        return False
+    return found is not None and _epoch() == found.session_epoch and journey.availability(found) is None
+
+
 def touch():
     session["seen"] = int(time.time())
 

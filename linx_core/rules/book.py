@@ -242,6 +242,15 @@ class RuleBook:
 
     def expiry_hours(self, body: object) -> int:
         """Hours from an extend body (``expireIn`` days or ``expireInHours``), or a 400/422."""
+        hours = self.optional_expiry_hours(body)
+        if hours is None:
+            raise InvalidRequest("Give expireIn (days) or expireInHours.", [
+                Problem("expireIn", "Missing data for required field.", "REQUIRED_FIELD")])
+        return hours
+
+    def optional_expiry_hours(self, body: object) -> int | None:
+        """Hours from a body that may give ``expireIn`` (days) or ``expireInHours`` and nothing else (an extend's, a
+        recover's), None when it gives neither; a 400 for anything but such an object, a 422 out of the bounds."""
         if not isinstance(body, dict):
             raise InvalidRequest("The body must be a JSON object.",
                                  [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
@@ -255,8 +264,7 @@ class RuleBook:
                 raise InvalidRequest("The request is malformed.", problems) from None
             raise RuleViolation("The request breaks the rules.", problems) from None
         if not data:
-            raise InvalidRequest("Give expireIn (days) or expireInHours.", [
-                Problem("expireIn", "Missing data for required field.", "REQUIRED_FIELD")])
+            return None
         hours, problem = self._expiry_hours(data)
         if problem:
             if problem.code == "EXPIRY_TWICE":

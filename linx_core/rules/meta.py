@@ -167,6 +167,9 @@ class RecoverySpec(Strict):
     every business; ``linx business settings NAME --self-service-recovery on|off`` sets one business's own)."""
 
     selfService = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+    #: how many self-service recoveries may follow one another in a chain of workflows (1: a workflow that a
+    #: customer's press made is not offered the button again)
+    maxSelfService = fields.Integer(strict=True, validate=validate.Range(min=1, max=10), load_default=1)
 
 
 class WorkflowSpec(Strict):

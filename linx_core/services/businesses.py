@@ -241,8 +241,15 @@ SELF_SERVICE_RECOVERY = "selfServiceRecovery"
 def self_service_recovery(rt: Runtime, business: Business) -> bool:
     """Whether the customers of ``business`` may recover an expired workflow from its link: the business's own
     setting, else the rules' ``workflow.recovery.selfService`` (off as shipped)."""
+    return self_service_recovery_setting(rt, business)[0]
+
+
+def self_service_recovery_setting(rt: Runtime, business: Business) -> tuple[bool, bool]:
+    """``(on, own)``: :func:`self_service_recovery`, and whether it is the business's own choice (else the rules')."""
     own = (business.settings or {}).get(SELF_SERVICE_RECOVERY)
-    return own if isinstance(own, bool) else bool(rt.rules.workflow["recovery"]["selfService"])
+    if isinstance(own, bool):
+        return own, True
+    return bool(rt.rules.workflow["recovery"]["selfService"]), False
 
 
 def set_self_service_recovery(business: Business, value: bool | None) -> Business:
@@ -261,4 +268,5 @@ def set_self_service_recovery(business: Business, value: bool | None) -> Busines
 
 __all__ = ["create_business", "find_business", "issue_key", "list_keys", "revoke_key", "authenticate",
            "add_financial_account", "derived_key", "ensure_key", "revoke_derived_keys", "LinxError",
-           "self_service_recovery", "set_self_service_recovery", "SELF_SERVICE_RECOVERY"]
+           "self_service_recovery", "self_service_recovery_setting", "set_self_service_recovery",
+           "SELF_SERVICE_RECOVERY"]

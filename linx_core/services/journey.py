@@ -32,14 +32,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class Unavailable(LinxError):
     """The link leads nowhere usable: ``reason`` is UNKNOWN, EXPIRED, CANCELLED, LOCKED, COMPLETED, DECLINED,
-    FAILED or ARCHIVED. The Gateway shows UNKNOWN exactly like EXPIRED, so tokens cannot be probed."""
+    FAILED or ARCHIVED. The Gateway shows UNKNOWN exactly like EXPIRED, so tokens cannot be probed. ``live``: the
+    link was still in force when the workflow expired (not revoked before, by a resend or a cancel), so its holder
+    may be offered a new one (:func:`linx_core.services.recovery.offer`)."""
 
     STATUS = {"UNKNOWN": 404, "EXPIRED": 410, "CANCELLED": 410, "LOCKED": 423, "ARCHIVED": 410}
 
-    def __init__(self, reason: str, workflow: Workflow | None = None) -> None:
+    def __init__(self, reason: str, workflow: Workflow | None = None, live: bool = False) -> None:
         super().__init__(f"This link is {reason.lower()}.", f"LINK_{reason}", self.STATUS.get(reason, 409))
         self.reason = reason
         self.workflow = workflow
+        self.live = live
 
 
 class StepNotCurrent(Conflict):
@@ -64,7 +67,7 @@ def open_link(rt: Runtime, token: str | None) -> Workflow:
     workflow = Workflow.get_by_id(link.workflow_id)
     reason = availability(workflow)
     if reason in ("EXPIRED", "CANCELLED", "ARCHIVED") or (link.revoked_at is not None and reason is None):
-        raise Unavailable(reason or "EXPIRED", workflow)
+        raise Unavailable(reason or "EXPIRED", workflow, live=live_at_expiry(link, workflow))
     if reason is None and workflow.status == "CREATED":
         workflow = _sent_by_its_link(rt, workflow, link)
     return workflow
@@ -87,10 +90,17 @@ def _sent_by_its_link(rt: Runtime, workflow: Workflow, link: Link) -> Workflow:
     """
     with db.atomic():
         locked = flow.locked(workflow.id)
-        if Link.get_by_id(link.id).revoked_at is not None:
-            raise Unavailable(availability(locked) or "EXPIRED", locked)
+        fresh = Link.get_by_id(link.id)
+        if fresh.revoked_at is not None:
+            raise Unavailable(availability(locked) or "EXPIRED", locked, live=live_at_expiry(fresh, locked))
         flow.on_first_notification(rt, workflow.id)
         return flow.locked(workflow.id)
+
+
+def live_at_expiry(link: Link, workflow: Workflow) -> bool:
+    """Whether ``link`` was still in force when ``workflow`` expired: not revoked, or revoked by the expiry itself
+    (a link a resend replaced before is not: every link sent before a resend stops working for good)."""
+    return link.revoked_at is None or link.revoked_at >= workflow.expire_at
 
 
 def availability(workflow: Workflow) -> str | None:
@@ -253,5 +263,5 @@ def business_of(workflow: Workflow) -> Business:
     return Business.get_by_id(workflow.business_id)
 
 
-__all__ = ["Unavailable", "StepNotCurrent", "PasscodeResult", "open_link", "availability", "confirmed",
-           "check_passcode", "step_kind", "submit", "outcome", "advance", "decline", "business_of"]
+__all__ = ["Unavailable", "StepNotCurrent", "PasscodeResult", "open_link", "availability", "live_at_expiry",
+           "confirmed", "check_passcode", "step_kind", "submit", "outcome", "advance", "decline", "business_of"]

@@ -16,20 +16,21 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .. import clock, events
-from ..errors import Conflict, InvalidRequest, NotFound, Problem
+from ..errors import Conflict, NotFound
 from ..lifecycle import WORKFLOWS, save_status
 from ..store import db
-from ..store.models import Business, Workflow, WorkflowStep
+from ..store.models import Business, Event, Workflow
 from . import businesses, flow, journey, workflows
 from .workflows import Created
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
 
-BODY_FIELDS = ("expireIn", "expireInHours")
 BUSINESS, CUSTOMER = "BUSINESS", "CUSTOMER"
 #: what the expired link's page offers its customer (:func:`offer`)
 OFFER, SENT = "OFFER", "SENT"
+#: a recover without a body (an empty request; the customer's press): the new workflow runs as long as the old did
+NO_BODY: Any = object()
 
 
 class AlreadyRecovered(Conflict):
@@ -43,27 +44,31 @@ class SelfServiceUnavailable(Conflict):
         super().__init__("This workflow cannot be recovered by its customer.", "SELF_SERVICE_RECOVERY_UNAVAILABLE")
 
 
-def recover(rt: Runtime, business: Business, workflow_id: object, body: object = None,
+def recover(rt: Runtime, business: Business, workflow_id: object, body: object = NO_BODY,
             requested_by: str = BUSINESS) -> Created:
     """The workflow that replaces the ended workflow ``workflow_id`` of ``business`` (404 for another's).
 
-    ``body`` may give ``expireIn`` (days) or ``expireInHours``, checked as on create; without them the new
-    workflow runs as long as the old one did (within the rules' bounds). 409 for a workflow that has not
+    ``body`` (a JSON object, or :data:`NO_BODY`) may give ``expireIn`` (days) or ``expireInHours``, checked as an
+    extend's; without them the new
+    workflow runs as long as the old one did (within the rules' bounds). A workflow whose time is up but whose
+    expire job has not run yet is expired here first, for either caller. 409 for a workflow that has not
     ended (``WORKFLOW_ACTIVE``...) or was recovered already (``WORKFLOW_ALREADY_RECOVERED``); 422 when the old
     parameters no longer pass the rules or the data; 429 past a message limit. Nothing is kept on a refusal.
     """
     found = workflows.get_workflow(business, workflow_id)  # 404 before anything about the body
-    expiry = _expiry(body)
+    hours = None if body is NO_BODY else rt.rules.optional_expiry_hours(body)  # as an extend's body (JSON null: 400)
     with db.atomic():
         old = flow.locked(found.id, business)
-        if requested_by == CUSTOMER and old.status in WORKFLOWS.open_states and _past_expiry(old):
-            workflows.expire_now(rt, old, notify=False)  # its expire job has not run yet; the new link is the news
-        WORKFLOWS.next_state(old.status, "recover")
-        if old.recovered_by is not None:
-            raise AlreadyRecovered(old)
+        due = old.status in WORKFLOWS.open_states and _past_expiry(old)  # expired by the clock, its job not run yet
+        # every check first, the expiry after: a refusal writes nothing, not even the expiry
         if requested_by == CUSTOMER and _offered(rt, old, business) is None:
             raise SelfServiceUnavailable()
-        request = _request(rt, old, flow.steps_of(old), expiry)
+        if old.recovered_by is not None:
+            raise AlreadyRecovered(old)
+        WORKFLOWS.next_state("EXPIRED" if due else old.status, "recover")
+        if due:  # as its expire job would, now (the new link is the news: no expiry message)
+            workflows.expire_now(rt, old, notify=False)
+        request = request_for(rt, old, hours)
 
         def mark_old(new: Workflow) -> None:
             save_status(old, old.status, recovered_by=new.id, updated_at=clock.now())
@@ -88,7 +93,7 @@ def recover_for_customer(rt: Runtime, workflow_id: object) -> Created:
     workflow = Workflow.get_or_none(Workflow.id == workflow_id)
     if workflow is None:
         raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND")
-    return recover(rt, Business.get_by_id(workflow.business_id), workflow.id, None, requested_by=CUSTOMER)
+    return recover(rt, Business.get_by_id(workflow.business_id), workflow.id, requested_by=CUSTOMER)
 
 
 def _offered(rt: Runtime, workflow: Workflow, business: Business) -> str | None:
@@ -96,7 +101,24 @@ def _offered(rt: Runtime, workflow: Workflow, business: Business) -> str | None:
         return None
     if not (workflow.status == "EXPIRED" or (workflow.status in WORKFLOWS.open_states and _past_expiry(workflow))):
         return None
-    return SENT if workflow.recovered_by is not None else OFFER
+    if workflow.recovered_by is not None:
+        return SENT
+    if _self_service_chain(workflow) >= rt.rules.workflow["recovery"]["maxSelfService"]:
+        return None  # it was itself made by a customer's press (as many times in a row as the rules allow)
+    return OFFER
+
+
+def _self_service_chain(workflow: Workflow) -> int:
+    """How many self-service recoveries in a row made ``workflow``: 0 for one its business created or recovered."""
+    count, parent = 0, workflow.recovered_from
+    while parent is not None and count < 100:
+        made = [e for e in Event.select(Event.data).where((Event.type == "linx.workflow-recovered")
+                                                          & (Event.subject_id == parent))]
+        if not any((e.data or {}).get("requestedBy") == CUSTOMER for e in made):
+            break
+        count += 1
+        parent = Workflow.select(Workflow.recovered_from).where(Workflow.id == parent).scalar()
+    return count
 
 
 def _past_expiry(workflow: Workflow) -> bool:
@@ -104,27 +126,15 @@ def _past_expiry(workflow: Workflow) -> bool:
     return journey.availability(workflow) == "EXPIRED"
 
 
-def _expiry(body: object) -> dict[str, Any]:
-    """The expiry a recover request gives (checked by the create's rules), or 400 for anything else."""
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise InvalidRequest("The body must be a JSON object.", [Problem("$", "Must be a JSON object.",
-                                                                         "INVALID_TYPE")])
-    unknown = [Problem(key, f"Unknown field: give only {' or '.join(BODY_FIELDS)}.", "UNKNOWN_FIELD")
-               for key in body if key not in BODY_FIELDS]
-    if unknown:
-        raise InvalidRequest("The request is malformed.", unknown)
-    return dict(body)
-
-
-def _request(rt: Runtime, old: Workflow, steps: list[WorkflowStep], expiry: dict[str, Any]) -> dict[str, Any]:
-    """The create request of the recovery: ``old``'s title, memo, passcode choice, parameters and steps, each step
-    as its kind says it becomes; the parameters only a replaced step used are left out."""
+def request_for(rt: Runtime, old: Workflow, hours: int | None = None) -> dict[str, Any]:
+    """The create request of ``old``'s recovery: its title, memo, passcode choice, parameters and steps, each step
+    as its kind says it becomes (:meth:`~linx_core.steps.StepKind.recovered`); the parameters only a replaced step
+    used are left out. It runs ``hours`` (the recover body's), else as long as ``old`` ran. The step-kind contract
+    checks that what a kind's replacement makes of it passes the rules (:mod:`linx_core.testing.steps`)."""
     parameters = dict(old.parameters or {})
     names: list[str] = []
     replaced: set[str] = set()
-    for step in steps:
+    for step in flow.steps_of(old):
         kind = rt.step_kinds.get(step.name)
         replacement = kind.recovered(step, old) if kind is not None else None
         if replacement is None:
@@ -140,12 +150,18 @@ def _request(rt: Runtime, old: Workflow, steps: list[WorkflowStep], expiry: dict
                             "passcode": old.passcode_hash is not None}
     if old.customer_memo:
         body["customerMemo"] = old.customer_memo
-    return {**body, **(expiry or {"expireInHours": _hours(rt, old)})}
+    return {**body, "expireInHours": _hours(rt, old) if hours is None else hours}
 
 
 def _parameters_of(rt: Runtime, step: str) -> set[str]:
-    spec = rt.rules.steps.get(step, {}).get("parameters", {})
-    return {name for key in ("required", "optional", "bySolution") for name in spec.get(key, [])}
+    """The parameters ``step`` uses: those it names, and those its ``conditions`` look at, require or allow (a
+    parameter a condition forbids is not one it uses)."""
+    entry = rt.rules.steps.get(step, {})
+    spec = entry.get("parameters", {})
+    names = {name for key in ("required", "optional", "bySolution") for name in spec.get(key, [])}
+    for condition in entry.get("conditions", []):
+        names |= set(condition.get("when", {})) | set(condition.get("require", [])) | set(condition.get("allow", {}))
+    return names
 
 
 def _hours(rt: Runtime, old: Workflow) -> int:
@@ -155,5 +171,5 @@ def _hours(rt: Runtime, old: Workflow) -> int:
     return min(max(hours, bounds["minHours"]), bounds["maxHours"])
 
 
-__all__ = ["recover", "offer", "recover_for_customer", "AlreadyRecovered", "SelfServiceUnavailable", "OFFER", "SENT",
-           "BUSINESS", "CUSTOMER"]
+__all__ = ["recover", "offer", "recover_for_customer", "request_for", "AlreadyRecovered", "SelfServiceUnavailable",
+           "OFFER", "SENT", "BUSINESS", "CUSTOMER", "NO_BODY"]

@@ -26,7 +26,7 @@ fields with unique names; a post with control characters, or an empty post, is r
 (paths among the page's fields) or completes, never crashes, and a refusal keeps nothing (no event, the
 step still current); the good post completes the step (or keeps it, with ``stays``), and the same post
 replayed is refused as not current; in a recovery (:meth:`StepKind.recovered`) a step not done is asked again,
-and a done one names a step and parameters the rules know.
+and a done one names a step and parameters the rules know, and the recovery's create request passes the rules.
 """
 import ast
 import inspect
@@ -40,12 +40,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from ..config import Settings
-from ..errors import Conflict, RuleViolation
+from ..errors import Conflict, InvalidRequest, RuleViolation
 from ..plugins import make_manager
 from ..runtime import Runtime
 from ..services import journey
 from ..services.businesses import create_business
 from ..services.flow import on_first_notification, steps_of
+from ..services.recovery import request_for
 from ..services.workflows import create_workflow
 from ..steps import RESERVED, Page, Replacement, StepAct, StepKind, StepView
 from ..store import db
@@ -308,6 +309,12 @@ class StepKindContract:
             assert replacement.name in rt.step_kinds and replacement.name in rt.rules.steps, replacement.name
             unknown = set(replacement.parameters) - set(rt.rules.parameters)
             assert not unknown, f"parameters the rules do not know: {unknown}"
+        # the create request the recovery makes of the workflow (with the replacement, if any) passes the rules
+        try:
+            rt.rules.validate_workflow(request_for(rt, workflow))
+        except (InvalidRequest, RuleViolation) as exc:
+            problems = [(p.path, p.message) for p in exc.problems]
+            pytest.fail(f"the recovery's request does not pass the rules: {problems}")
 
     def test_its_outcome_is_json_the_api_can_show_and_erasure_can_forget(self, rt: Runtime,
                                                                            at_step: uuid.UUID) -> None:
