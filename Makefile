@@ -65,6 +65,7 @@ lint: $(STAMP)
 BENCHES    ?= lifecycle create worker e2e memory
 BENCH_ARGS ?=
 bench: $(STAMP)
+	@command -v wrk >/dev/null || $(BIN)/python -c 'import sys; sys.path.insert(0, "bench"); import loadgen; loadgen.ensure_wrk()'
 	@for b in $(BENCHES); do \
 	  if [ $$b = lifecycle ]; then $(BIN)/python bench/bench_lifecycle.py || exit 1; \
 	  else $(BIN)/python bench/bench_$$b.py $(BENCH_ARGS) || exit 1; fi; \
