@@ -51,7 +51,7 @@ def render(cls, obj, status=200, **context):
 
 #: what Flask's JSON provider writes, with orjson: keys in the provider's order; dates, Decimals and dataclasses
 #: through Flask's own conversion (``default``), so the text means what Flask's would (orjson writes non-ASCII as
-#: UTF-8, not ``\\u`` escapes)
+#: UTF-8, not as escapes)
 _ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
