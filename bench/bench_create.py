@@ -46,7 +46,8 @@ def run(backend, sizes):
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(workdir()))
         url = stack.enter_context(database(backend, folder))
-        bare_url = f"sqlite:///{folder}/bare.db" if backend == "sqlite" else stack.enter_context(database(backend, folder))
+        bare_url = (f"sqlite:///{folder}/bare.db" if backend == "sqlite"
+                    else stack.enter_context(database(backend, folder)))
         port, bare_port = free_port(), free_port()
         env = linx_env(url, folder, port)
         key = init_demo(env, folder)
