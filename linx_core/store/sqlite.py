@@ -47,7 +47,7 @@ class SerialSqlite(peewee.SqliteDatabase):
 
     def _close(self, conn: Any) -> None:
         try:
-            super()._close(conn)
+            super()._close(conn)  # type: ignore[misc]  # peewee.Database._close, not in its stubs
         finally:
             self._let_go()
 
