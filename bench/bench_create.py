@@ -11,7 +11,11 @@ process, and on PostgreSQL the database's server processes too. The ratio is Lin
 over the bare stack's (target >= 0.5 at 8 connections); the JSON's ``ratio`` is the one at 8 (or the
 only level measured).
 
-    python bench/bench_create.py [--backend sqlite|postgres|both] [--quick|--tiny]
+``--before DIR`` adds a third side: ``linx serve`` from the source tree DIR (``git archive <commit> linx_core
+gateway_app | tar -x -C DIR``, its ``.mo`` files compiled), on the same database, in the same alternating rounds:
+a before-and-after measured in one run.
+
+    python bench/bench_create.py [--backend sqlite|postgres|both] [--quick|--tiny] [--before DIR]
 """
 import contextlib
 import itertools
@@ -42,7 +46,7 @@ SIZES = {"full": {"warmup_seconds": 2, "seconds": 4, "rounds": 3, "connections":
 NUMBERS_PER_RUN = 200_000  # post_numbered.lua: a run's wrk threads take numbers 100,000 apart
 
 
-def run(backend, sizes):
+def run(backend, sizes, before=None):
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(workdir()))
         url = stack.enter_context(database(backend, folder))
@@ -56,6 +60,10 @@ def run(backend, sizes):
                              "--database", bare_url], env, folder, "bare"),
             "linx": Process([LINX, "serve", "--no-worker", "--port", str(port), "--threads", "8"], env, folder, "linx"),
         }
+        if before:
+            before_port = free_port()
+            servers["before"] = Process([LINX, "serve", "--no-worker", "--port", str(before_port), "--threads", "8"],
+                                        dict(env, PYTHONPATH=str(Path(before).resolve())), folder, "before")
         for server in servers.values():
             stack.callback(server.stop)
         body = folder / "body.json"
@@ -67,6 +75,8 @@ def run(backend, sizes):
             "linx": {"url": f"http://127.0.0.1:{port}", "args": ["/v2/linx/workflows", body],
                      "auth": f"Bearer {key}", "process": servers["linx"], "database": url},
         }
+        if before:
+            sides["before"] = dict(sides["linx"], url=f"http://127.0.0.1:{before_port}", process=servers["before"])
         for side in sides.values():
             wait_up(side["url"], side["process"])
         return measure(sides, sizes)
@@ -96,7 +106,7 @@ def measure(sides, sizes):
     for connections in sizes["connections"]:
         rounds = {name: [] for name in sides}
         for index in range(sizes["rounds"]):
-            for name in (("bare", "linx") if index % 2 == 0 else ("linx", "bare")):
+            for name in (list(sides) if index % 2 == 0 else list(sides)[::-1]):
                 rounds[name].append(one_round(name, connections, sizes["seconds"]))
         level = {"connections": connections}
         for name, runs in rounds.items():
@@ -109,6 +119,8 @@ def measure(sides, sizes):
                            "rounds_rps": [round(r["rps"], 1) for r in runs]}
         level["ratio"] = level["linx"]["rps"] / level["bare"]["rps"]
         level["cpu_ratio"] = level["bare"]["cpu_ms"] / level["linx"]["cpu_ms"] if level["linx"]["cpu_ms"] else None
+        if "before" in level:
+            level["before_ratio"] = level["before"]["rps"] / level["bare"]["rps"]
         levels.append(level)
     main_level = next((lv for lv in levels if lv["connections"] == 8), levels[0])
     return {"sizes": sizes, "levels": levels, "ratio": main_level["ratio"], "target": 0.5,
@@ -116,9 +128,10 @@ def measure(sides, sizes):
 
 
 def main():
-    args = arguments(__doc__.splitlines()[0], SIZES)
+    args = arguments(__doc__.splitlines()[0], SIZES, lambda parser: parser.add_argument(
+        "--before", metavar="DIR", help="also measure linx serve from the source tree DIR (before a change)"))
     for backend in args.backends:
-        result = run(backend, args.sizes)
+        result = run(backend, args.sizes, args.before)
         print(f"\ncreate on {backend} ({args.scale}, wrk): medians of {args.sizes['rounds']} alternating rounds of "
               f"{args.sizes['seconds']} s; CPU ms a request: the server process (+ its PostgreSQL backends)")
         table(["conns", "bare rps", "linx rps", "ratio", "bare p50", "linx p50", "bare p99", "linx p99",
@@ -126,6 +139,11 @@ def main():
               [[lv["connections"], lv["bare"]["rps"], lv["linx"]["rps"], lv["ratio"], lv["bare"]["p50_ms"],
                 lv["linx"]["p50_ms"], lv["bare"]["p99_ms"], lv["linx"]["p99_ms"], lv["bare"]["cpu_ms"],
                 lv["linx"]["cpu_ms"], lv["bare"]["db_cpu_ms"], lv["linx"]["db_cpu_ms"]] for lv in result["levels"]])
+        if args.before:
+            table(["conns", "before rps", "before ratio", "before p50", "before p99", "before cpu", "before db cpu"],
+                  [[lv["connections"], lv["before"]["rps"], lv["before_ratio"], lv["before"]["p50_ms"],
+                    lv["before"]["p99_ms"], lv["before"]["cpu_ms"], lv["before"]["db_cpu_ms"]]
+                   for lv in result["levels"]])
         print(f"ratio at {8 if any(lv['connections'] == 8 for lv in result['levels']) else 'the one level'} "
               f"connections: {result['ratio']:.2f} (target >= {result['target']})")
         write("create", backend, result, args.out)

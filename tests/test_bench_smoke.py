@@ -41,6 +41,13 @@ def test_a_ratio_bench_measures_both_sides(name, tmp_path):
         assert result["ratio"] == pytest.approx(result["linx"]["jobs_per_second"] / result["raw"]["jobs_per_second"])
 
 
+def test_the_gateway_bench_opens_links_through_wrk(tmp_path):
+    result, printed = run_bench("gateway", tmp_path)
+    level = result["levels"][0]
+    assert result["load_generator"] == "wrk" and result["page"] == "GET /l/<token>"
+    assert level["rps"] > 0 and 0 < level["p50_ms"] <= level["p99_ms"] and level["cpu_ms"] > 0
+
+
 def test_end_to_end_completes_every_workflow_and_delivers_webhooks(tmp_path):
     result, _ = run_bench("e2e", tmp_path)
     level = result["levels"][0]
