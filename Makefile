@@ -92,9 +92,10 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy linx_core
 
 # make bench [BENCHES="create worker"] [BENCH_ARGS="--backend sqlite --quick"]: every benchmark, or those named
-BENCHES    ?= lifecycle create worker e2e memory
+BENCHES    ?= lifecycle create worker gateway e2e memory
 BENCH_ARGS ?=
 bench: $(TEST_STAMP)
+	@command -v wrk >/dev/null || $(BIN)/python -c 'import sys; sys.path.insert(0, "bench"); import loadgen; loadgen.ensure_wrk()'
 	@for b in $(BENCHES); do \
 	  if [ $$b = lifecycle ]; then $(BIN)/python bench/bench_lifecycle.py || exit 1; \
 	  else $(BIN)/python bench/bench_$$b.py $(BENCH_ARGS) || exit 1; fi; \

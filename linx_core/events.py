@@ -14,6 +14,7 @@ declared fields against the schema (a production write is not slowed by it).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,7 +46,7 @@ class EventType:
         """
         if not isinstance(data, dict):
             return {"_schema": ["The payload must be an object."]}
-        schema = self.schema()
+        schema = _schema_instance(self.schema)
         if strict:
             return schema.validate(data)
         try:
@@ -53,6 +54,19 @@ class EventType:
         except ValidationError as exc:
             return exc.messages
         return {}
+
+
+_SCHEMAS = threading.local()  # one instance of each payload schema per thread: building one deep-copies its fields
+
+
+def _schema_instance(schema: type[Schema]) -> Schema:
+    made: dict[type[Schema], Schema] | None = getattr(_SCHEMAS, "made", None)
+    if made is None:
+        made = _SCHEMAS.made = {}
+    found = made.get(schema)
+    if found is None:
+        found = made[schema] = schema()
+    return found
 
 
 class EventTypes(Mapping[str, EventType]):

@@ -137,3 +137,34 @@ def test_every_workflow_transaction_and_error_response_is_what_the_document_show
     again = api.client.post(f"/v2/linx/workflows/{other}/cancel", headers=api.headers())
     assert again.status_code == 409
     agrees(document, "/v2/linx/workflows/{workflowId}/cancel", "post", again)
+
+
+# -- the JSON text (orjson) ----------------------------------------------------------------------
+
+
+class Loose(Out):
+    when = fields.Raw()
+    amount = fields.Raw()
+    name = fields.Raw()
+    big = fields.Raw()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_json_text_means_what_flasks_provider_writes(app, debug):
+    import decimal
+    import json
+    import uuid
+
+    app.debug = debug
+    data = {"when": dt.datetime(2026, 2, 3, 15, 0, tzinfo=dt.UTC), "amount": decimal.Decimal("256.25"),
+            "name": {"z": "Zoë ✓", "a": [uuid.UUID(int=7), 1.5, None, True]}, "big": 2 ** 70}
+    for sent in (data, dict(data, big=1)):
+        with app.test_request_context():
+            ours = render.render(Loose, sent, 201)
+            flasks = app.json.response(render.dump(Loose, sent))
+        assert ours.status_code == 201 and ours.mimetype == "application/json"
+        assert json.loads(ours.get_data()) == json.loads(flasks.get_data())
+        assert list(json.loads(ours.get_data())) == list(json.loads(flasks.get_data()))  # keys in Flask's order
+        assert ours.get_data().endswith(b"\n")
+        if debug:
+            assert ours.get_data() == flasks.get_data()  # indented by Flask itself

@@ -30,12 +30,22 @@ def test_a_ratio_bench_measures_both_sides(name, tmp_path):
     result, printed = run_bench(name, tmp_path)
     assert "ratio" in printed
     if name == "create":
+        assert result["load_generator"] == "wrk"
         level = result["levels"][0]
-        assert level["bare"]["rps"] > 0 and level["linx"]["rps"] > 0
+        for side in ("bare", "linx"):  # wrk's figures and the server's CPU time from /proc
+            assert level[side]["rps"] > 0 and 0 < level[side]["p50_ms"] <= level[side]["p99_ms"]
+            assert level[side]["cpu_ms"] > 0
         assert level["ratio"] == pytest.approx(level["linx"]["rps"] / level["bare"]["rps"])
     else:
         assert result["raw"]["jobs_per_second"] > 0 and result["linx"]["jobs_per_second"] > 0
         assert result["ratio"] == pytest.approx(result["linx"]["jobs_per_second"] / result["raw"]["jobs_per_second"])
+
+
+def test_the_gateway_bench_opens_links_through_wrk(tmp_path):
+    result, printed = run_bench("gateway", tmp_path)
+    level = result["levels"][0]
+    assert result["load_generator"] == "wrk" and result["page"] == "GET /l/<token>"
+    assert level["rps"] > 0 and 0 < level["p50_ms"] <= level["p99_ms"] and level["cpu_ms"] > 0
 
 
 def test_end_to_end_completes_every_workflow_and_delivers_webhooks(tmp_path):

@@ -16,7 +16,9 @@ it, and ``create`` is benchmarked.
 """
 import threading
 
+import orjson
 from flask import current_app
+from flask.json.provider import DefaultJSONProvider
 from marshmallow.experimental.context import Context
 
 _local = threading.local()
@@ -42,9 +44,31 @@ def dump(cls, obj, **context):
 
 def render(cls, obj, status=200, **context):
     """A JSON response of ``obj`` dumped by ``cls`` (see :func:`dump`), with ``status``."""
-    response = current_app.json.response(dump(cls, obj, **context))
+    response = json_response(dump(cls, obj, **context))
     response.status_code = status
     return response
+
+
+#: what Flask's JSON provider writes, with orjson: keys in the provider's order; dates, Decimals and dataclasses
+#: through Flask's own conversion (``default``), so the text means what Flask's would (orjson writes non-ASCII as
+#: UTF-8, not as escapes)
+_ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def json_response(data):
+    """``data`` as a JSON response, written by orjson (about ten times faster than the standard library); by
+    Flask's provider when it is not Flask's default one, in debug (indented), or for what orjson cannot write
+    (an integer past 64 bits)."""
+    app = current_app
+    provider = app.json
+    if type(provider) is not DefaultJSONProvider or app.debug or provider.compact is False:
+        return provider.response(data)
+    try:
+        text = orjson.dumps(data, default=provider.default,
+                            option=_ORJSON | orjson.OPT_SORT_KEYS if provider.sort_keys else _ORJSON)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return provider.response(data)
+    return app.response_class(text + b"\n", mimetype=provider.mimetype)
 
 
 def context():

@@ -1,4 +1,5 @@
 """marshmallow fields for the parameter types a rule file can name."""
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -58,9 +59,16 @@ class Phone(Text):
     answers 21211, handled by the SMS channel).
     """
 
+    #: a North American number already in E.164 form, whose area code does not begin with 1 (nor 0): libphonenumber
+    #: would find it possible (ten national digits) and write it back unchanged, no national prefix to strip; the
+    #: test suite checks that against libphonenumber for every such area code
+    NANP_E164 = re.compile(r"\+1[2-9][0-9]{9}")
+
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
                      **kwargs: Any) -> str:
         value = super()._deserialize(value, attr, data, **kwargs)
+        if self.NANP_E164.fullmatch(value):
+            return value
         try:
             number = phonenumbers.parse(value, None)
         except phonenumbers.NumberParseException:

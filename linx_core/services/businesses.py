@@ -108,7 +108,7 @@ def _shown(which: str) -> str:
 def revoke_key(rt: Runtime, business: Business, which: str) -> ApiKey:
     """Revoke the key of ``business`` named by ``which``: its label, its prefix (``lx_`` and 7 more characters,
     as listed), or the key itself. From the commit on, every process refuses it (:func:`authenticate` reads
-    the row on each request; nothing keeps it).
+    the keys' revocation epoch on each request, which this UPDATE's trigger bumps).
     """
     which = (which or "").strip()
     query = ApiKey.select().where(ApiKey.business == business)
@@ -182,23 +182,56 @@ _KEY_USED = Prepared(lambda id_, now, stale: ApiKey.update(last_used_at=now).whe
     ApiKey.id, ApiKey.last_used_at, ApiKey.last_used_at)
 
 
+_KEY_EPOCH_SQL = "SELECT value FROM cache_epoch WHERE name = 'api_keys'"
+#: key hash -> (the revocation epoch read before the key's row was, the row with its business); bounded
+_KEYS_SEEN: dict[str, tuple[int, ApiKey]] = {}
+KEYS_SEEN_MAX = 10_000
+
+
+def _key_epoch() -> int | None:
+    """The API keys' revocation epoch (migration 0006_bench: triggers bump it on any change that may end a key's
+    right), or None when its row is missing."""
+    row = db.execute_sql(_KEY_EPOCH_SQL).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _key_row(digest: str) -> ApiKey | None:
+    """The live key of hash ``digest`` with its business: from this process's memory while the epoch has not
+    moved since it was read, else from the database. The epoch is read first, and every time: a key revoked
+    (or a business changed) after a request read it was read under an older epoch, so the next request, seeing
+    the new one, reads the row again; a revocation holds on every process from its commit."""
+    epoch = _key_epoch()
+    if epoch is not None:
+        seen = _KEYS_SEEN.get(digest)
+        if seen is not None and seen[0] == epoch:
+            return seen[1]
+    row = _KEY_OWNER.first(digest)
+    if row is not None and epoch is not None:
+        if len(_KEYS_SEEN) >= KEYS_SEEN_MAX:
+            _KEYS_SEEN.clear()
+        _KEYS_SEEN[digest] = (epoch, row)
+    return row
+
+
 def authenticate(api_key: str | None, *, method: str) -> Business:
     """The business that owns ``api_key``, or :class:`Unauthorized`; :class:`Forbidden` when a read-only key
     is used for ``method`` other than a read. ``method`` (the request's HTTP method) is required and named,
     so that a caller (a plugin's route) cannot forget it and let a read-only key write.
 
-    The key is looked up on every request, revoked keys excluded, and nothing remembers the answer: a
-    revocation holds on every process from its commit. ``last_used_at`` is written only when it is older
-    than :data:`LAST_USED_EVERY` (the UPDATE says so itself, so processes racing write it once).
+    Revoked keys are refused from the revocation's commit on, on every process: each request reads the keys'
+    revocation epoch, and a key's row is kept in memory only under the epoch read before it (:func:`_key_row`).
+    ``last_used_at`` is written only when it is older than :data:`LAST_USED_EVERY` (the UPDATE says so itself,
+    so processes racing write it once).
     """
     if not api_key or len(api_key) > 200:
         raise Unauthorized()
-    row = _KEY_OWNER.first(token_hash(api_key))
+    row = _key_row(token_hash(api_key))
     if row is None:
         raise Unauthorized("The API key is not valid.", "INVALID_API_KEY")
     now = clock.now()
     if row.last_used_at is None or row.last_used_at < now - LAST_USED_EVERY:
         _KEY_USED.execute(row.id, now, now - LAST_USED_EVERY)
+        row.last_used_at = now
     if row.read_only and method.upper() not in READ_METHODS:
         raise Forbidden("This API key may only read (GET): use a key that is not read-only.", "READ_ONLY_API_KEY")
     return row.business

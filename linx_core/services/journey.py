@@ -20,7 +20,7 @@ from ..errors import Conflict, LinxError, Problem, RuleViolation
 from ..lifecycle import STEPS, WORKFLOWS, save_status
 from ..secrets import passcode_matches, token_hash
 from ..steps import StepAct
-from ..store import db
+from ..store import Prepared, db
 from ..store.models import Business, Link, Transaction, Workflow, WorkflowStep
 from . import flow
 from .flow import complete_step, move_step, steps_of
@@ -61,10 +61,10 @@ def open_link(rt: Runtime, token: str | None) -> Workflow:
     """The workflow behind ``token``, or :class:`Unavailable`. A finished workflow is returned (its summary)."""
     if not token or len(token) > 100:
         raise Unavailable("UNKNOWN")
-    link = Link.get_or_none(Link.token_hash == token_hash(token))
+    link = _LINK.first(token_hash(token))
     if link is None:
         raise Unavailable("UNKNOWN")
-    workflow = Workflow.get_by_id(link.workflow_id)
+    workflow = _by_id(Workflow, _WORKFLOW, link.workflow_id)
     reason = availability(workflow)
     if reason in ("EXPIRED", "CANCELLED", "ARCHIVED") or (link.revoked_at is not None and reason is None):
         raise Unavailable(reason or "EXPIRED", workflow, live=live_at_expiry(link, workflow))
@@ -260,7 +260,21 @@ def decline(rt: Runtime, workflow_id: uuid.UUID | str, reason: str) -> Workflow:
 
 
 def business_of(workflow: Workflow) -> Business:
-    return Business.get_by_id(workflow.business_id)
+    return _by_id(Business, _BUSINESS, workflow.business_id)
+
+
+# the selects of every link opened and every Gateway page, their SQL text built once (store.Prepared)
+_LINK = Prepared(lambda digest: Link.select().where(Link.token_hash == digest).limit(1), Link.token_hash)
+_WORKFLOW = Prepared(lambda id_: Workflow.select().where(Workflow.id == id_).limit(1), Workflow.id)
+_BUSINESS = Prepared(lambda id_: Business.select().where(Business.id == id_).limit(1), Business.id)
+
+
+def _by_id(model: Any, prepared: Prepared, id_: object) -> Any:
+    """``model.get_by_id(id_)``: the row, or ``model.DoesNotExist``."""
+    row = prepared.first(id_)
+    if row is None:
+        raise model.DoesNotExist(f"{model.__name__} {id_} does not exist")
+    return row
 
 
 __all__ = ["Unavailable", "StepNotCurrent", "PasscodeResult", "open_link", "availability", "live_at_expiry",

@@ -17,6 +17,7 @@ from playhouse import db_url
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from ..errors import ConfigurationError
+from .sqlite import SerialSqlite
 
 db = peewee.DatabaseProxy()
 
@@ -180,8 +181,11 @@ def _sqlite(url: str, parsed: ParseResult) -> peewee.Database:
     # Every transaction takes the write lock up front (BEGIN IMMEDIATE): a transaction that reads and
     # then writes can then never lose its snapshot to another writer; it waits (busy_timeout) instead
     # of failing, and past the timeout fails before it has done anything.
+    # The threads of this process queue for it on a lock of their own (SerialSqlite), not in SQLite's busy handler.
     pragmas = dict(SQLITE_PRAGMAS, busy_timeout=int(timeout * 1000))
-    return db_url.connect(url, pragmas=pragmas, timeout=timeout, lock_type="IMMEDIATE")
+    options = db_url.parse(url)
+    options.update(pragmas=pragmas, timeout=timeout, lock_type="IMMEDIATE", busy_seconds=timeout)
+    return SerialSqlite(**options)
 
 
 def unavailable(exc: BaseException) -> Literal["busy", "unreachable"] | None:
