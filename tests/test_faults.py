@@ -212,8 +212,9 @@ class Client:
         self.lock = threading.Lock()
 
     def post(self, idempotency_key):
-        """Seed example 4 to a number of this key's own: the recipient limits (20 an hour) never refuse it."""
-        body = json.loads(seed_examples()[3])
+        """Seed example 3 (a rebate to a new customer's new card) to a number of this key's own: the recipient limits
+        (20 an hour) never refuse it (example 4 names John Doe, whose own number alone it may go to)."""
+        body = json.loads(seed_examples()[2])
         body["parameters"]["phoneNumber"] = f"+1647555{zlib.crc32(idempotency_key.encode()) % 10_000:04d}"
         response = requests.post(f"{self.base}/v2/linx/workflows", data=json.dumps(body), timeout=60,
                                  headers=dict(self.headers, **{"Idempotency-Key": idempotency_key}))

@@ -82,7 +82,9 @@ def test_linx_serve_on_a_busy_port_exits_2_before_starting_anything(busy, tmp_pa
 
 def _dry_run(tmp_path, target):
     """What `make -n` would run for ``target`` in a copy of the Makefile (with the files its rules name)."""
-    for name in ("Makefile", "setup.cfg", "pyproject.toml"):
+    for name in ("Makefile", "setup.cfg", "pyproject.toml", "tests/browser/package.json",
+                 "tests/browser/package-lock.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     catalog = Path("gateway_app/translations/fr_CA/LC_MESSAGES/messages.po")  # so that `compile` has work to do
     (tmp_path / catalog).parent.mkdir(parents=True, exist_ok=True)
