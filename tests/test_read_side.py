@@ -453,3 +453,28 @@ def test_without_a_key_nothing_is_read_or_erased(client, demo, method, path):
     body = refused(client.open(path, method=method), 401)
     assert "John" not in json.dumps(body)
     assert Customer.get_by_id(CUSTOMER_ID).status == "ACTIVE"
+
+
+# -- erasure touches only the erased customer's workflows (cold review) ------------------------
+
+
+def test_erasure_leaves_other_people_workflows_that_share_an_email(runtime, demo_api):
+    settled_new_customer(runtime, demo_api)
+    jane = Customer.get(Customer.phone_number == NEW_PHONE)
+    # Bob shares Jane's mailbox (a couple, a family address): his own workflow, bound to him, still open
+    bobs = create(demo_api, body(phone="+14165550177"))
+    to_confirmation(runtime, bobs, customer_form={"firstName": "Bob", "lastName": "Roe",
+                                                  "email": "jane.doe@example.com"}, confirm=False)
+    bob = Customer.get(Customer.phone_number == "+14165550177")
+    # an SMS workflow to a third number whose email is only a prefill, not yet bound to anyone
+    raw = json.loads(body(phone="+14165550188"))
+    raw["parameters"]["email"] = "jane.doe@example.com"
+    prefilled = create(demo_api, json.dumps(raw))
+    ok(_erase(demo_api, jane.id))
+    for workflow_id, phone in ((bobs, "+14165550177"), (prefilled, "+14165550188")):
+        row = Workflow.get_by_id(workflow_id)
+        assert row.status in ("CREATED", "ACTIVE"), workflow_id  # not cancelled
+        assert row.phone_number == phone and row.parameters["phoneNumber"] == phone
+    assert Workflow.get_by_id(prefilled).parameters["email"] == "jane.doe@example.com"
+    bob = Customer.get_by_id(bob.id)
+    assert (bob.status, bob.first_name, bob.email) == ("ACTIVE", "Bob", "jane.doe@example.com")

@@ -2,7 +2,8 @@
 
 What goes: the names, the phone number, the email, the addresses and the date of birth; each financial
 account's holder name, billing address, expiry, fingerprint and sealed number (destroyed: no key opens it
-again); the contact on the business's workflows that carried the customer's phone number or email, their
+again); the contact on the customer's workflows (see :func:`_workflows_of`: bound to them, or to no one yet and sent
+to their own contact; never another customer's), their
 parameters of the rules' ``phone`` and ``email`` types, the customer's names (and contact) wherever they
 appear in a workflow's or a payment's free text (title, memo, messages, description), what a step kind
 kept that the customer typed about themselves (``StepKind.forget``), and the same in the replays kept
@@ -63,7 +64,7 @@ def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Cust
         if busy is not None:
             raise Conflict(f"A payment to or from this customer is {busy.status} at its rail; erase the customer "
                            "once it has ended.", "CUSTOMER_PAYMENT_IN_FLIGHT")
-        theirs = _workflows_of(business, customer)
+        theirs = _workflows_of(rt, business, customer)
         cancelled = []
         for workflow in theirs.where(Workflow.status.in_(list(WORKFLOWS.open_states))).order_by(Workflow.created_at):
             workflows.cancel(rt, business, workflow.id)
@@ -85,13 +86,25 @@ def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Cust
     return Customer.get_by_id(customer.id)
 
 
-def _workflows_of(business: Business, customer: Customer) -> peewee.ModelSelect[Workflow]:
-    """The business's workflows for this customer: theirs, and those sent to their phone number or email."""
+def _workflows_of(rt: Runtime, business: Business, customer: Customer) -> peewee.ModelSelect[Workflow]:
+    """The business's workflows for this customer: those bound to them, and those bound to no one yet whose link
+    went to the customer's own contact.
+
+    Only the channel's contact counts (``channels.<channel>.contact`` in the catalog: the phone number of an SMS
+    workflow, the address of an EMAIL one), never a prefill (an SMS workflow's ``email`` is only a suggestion for
+    the form), and an address only while no other customer of the business gives it (emails are not unique: a
+    family's shared mailbox); a workflow bound to another customer is theirs, whatever its contact."""
     clause = Workflow.customer == customer.id
-    if customer.phone_number:
-        clause = clause | (Workflow.phone_number == customer.phone_number)
-    if customer.email:
-        clause = clause | (Workflow.email == customer.email)
+    own = {"phoneNumber": (Workflow.phone_number, customer.phone_number), "email": (Workflow.email, customer.email)}
+    if own["email"][1] and Customer.select().where(
+            (Customer.business == business) & (Customer.id != customer.id) & (Customer.status != ERASED)
+            & (peewee.fn.LOWER(Customer.email) == customer.email.strip().lower())).exists():
+        del own["email"]
+    for channel, spec in (rt.rules.catalog.get("channels") or {}).items():
+        column, value = own.get((spec or {}).get("contact") or "", (None, None))
+        if column is not None and value:
+            clause = clause | (Workflow.customer.is_null() & (Workflow.channel == channel)
+                               & (peewee.fn.LOWER(column) == value.strip().lower()))
     return Workflow.select().where((Workflow.business == business) & clause)
 
 
