@@ -478,3 +478,29 @@ def test_erasure_leaves_other_people_workflows_that_share_an_email(runtime, demo
     assert Workflow.get_by_id(prefilled).parameters["email"] == "jane.doe@example.com"
     bob = Customer.get_by_id(bob.id)
     assert (bob.status, bob.first_name, bob.email) == ("ACTIVE", "Bob", "jane.doe@example.com")
+
+
+def test_erasure_redacts_free_text_only_never_a_record_word_that_matches_the_name(runtime, demo_api, frozen):
+    """Ms Money Card: her names are also words of the rules (push-to-card, move-money)."""
+    raw = json.loads(body(phone=NEW_PHONE))
+    raw["title"] = "Rebate for Money Card"
+    raw["parameters"]["introductoryMessage"] = "Card rebate, Money"
+    workflow_id = create(demo_api, json.dumps(raw))
+    to_confirmation(runtime, workflow_id, customer_form={"firstName": "Money", "lastName": "Card",
+                                                                "email": "mc@example.com"})
+    run(runtime)
+    frozen.advance(seconds=10)  # settled
+    run(runtime)
+    customer = Customer.get(Customer.phone_number == NEW_PHONE)
+    events_before = {e.id: e.data for e in Event.select().where(Event.type == "linx.workflow-updated")}
+    ok(_erase(demo_api, customer.id))
+    shown = ok(demo_api.get(f"{WORKFLOWS}/{workflow_id}"))
+    assert shown["parameters"]["solution"] == "push-to-card"
+    assert shown["parameters"]["paymentReasonId"] == "payment-of-rebates"
+    assert [s["name"] for s in shown["steps"]] == ["notification", "customer-account", "financial-account",
+                                                   "move-money"]
+    assert shown["title"] == "Rebate for [erased]"
+    assert shown["parameters"]["introductoryMessage"] == "[erased] rebate, [erased]"
+    assert Transaction.get(Transaction.workflow == uuid.UUID(workflow_id)).solution == "push-to-card"
+    events_after = {e.id: e.data for e in Event.select().where(Event.type == "linx.workflow-updated")}
+    assert events_after == events_before  # step names and statuses are not personal

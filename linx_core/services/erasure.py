@@ -51,6 +51,10 @@ REDACTED = "[erased]"
 #: payments at their rail: an erasure waits for them to end (NEW and PENDING ones are cancelled with their workflow)
 IN_FLIGHT = ("PROCESSING", "APPROVED")
 PERSONAL_TYPES = ("phone", "email")  # parameter types (rules/parameters.yaml) that hold a contact
+#: the free-text fields a business or a provider writes, where the customer's name or contact may appear: only
+#: these are redacted (an id, a status, a solution or a step name is never personal, even when it spells a name:
+#: Ms Card's erasure must not turn ``push-to-card`` into ``push-to-[erased]``)
+FREE_TEXT = frozenset({"title", "memo", "customerMemo", "description", "introductoryMessage", "reason"})
 
 
 def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Customer:
@@ -129,8 +133,8 @@ def _forget_workflows(rt: Runtime, ids: list[Any], redact: Any) -> None:
     personal = {name for name, spec in rt.rules.parameters.items() if spec.get("type") in PERSONAL_TYPES}
     now = clock.now()
     for workflow in Workflow.select().where(Workflow.id.in_(ids)) if ids else []:
-        params = {name: _redact_json(value, redact) for name, value in (workflow.parameters or {}).items()
-                  if name not in personal}
+        params = {name: redact(value) if name in FREE_TEXT else value
+                  for name, value in (workflow.parameters or {}).items() if name not in personal}
         Workflow.update(phone_number=None, email=None, parameters=params,
                         title=_fit(redact(workflow.title), Workflow.title),
                         customer_memo=redact(workflow.customer_memo) if workflow.customer_memo else None,
@@ -140,13 +144,13 @@ def _forget_workflows(rt: Runtime, ids: list[Any], redact: Any) -> None:
             if redact(note.reason) != note.reason:  # a provider's refusal may quote the number
                 Notification.update(reason=redact(note.reason)).where(Notification.id == note.id).execute()
         for event in Event.select().where(Event.subject_id == workflow.id):
-            data = _redact_json(event.data, redact)
+            data = _scrub(event.data, redact)
             if data != event.data:
                 Event.update(data=data).where(Event.id == event.id).execute()
         for step in WorkflowStep.select().where(WorkflowStep.workflow == workflow.id):
             kind = rt.step_kinds.get(step.name)
             data = kind.forget(dict(step.data or {})) if kind is not None else dict(step.data or {})
-            data = _redact_json(data, redact)
+            data = _scrub(data, redact)
             if data != (step.data or {}):
                 WorkflowStep.update(data=data).where(WorkflowStep.id == step.id).execute()
 
@@ -182,18 +186,20 @@ def _forget_replays(business: Business, customer: Customer, redact: Any) -> None
             body = json.loads(record.response_body or "")
         except ValueError:
             continue
-        kept = json.dumps(_redact_json(body, redact, personal))
+        kept = json.dumps(_scrub(body, redact, personal))
         if kept != record.response_body:
             IdempotencyRecord.update(response_body=kept).where(IdempotencyRecord.id == record.id).execute()
 
 
-def _redact_json(value: Any, redact: Any, personal: set[str] | frozenset[str] = frozenset()) -> Any:
-    """``value`` (JSON) with every string redacted, and the values of the ``personal`` keys nulled."""
+def _scrub(value: Any, redact: Any, personal: set[str] | frozenset[str] = frozenset()) -> Any:
+    """``value`` (JSON) with the :data:`FREE_TEXT` fields redacted and the values of the ``personal`` keys nulled;
+    every other value as it was."""
     if isinstance(value, dict):
-        return {k: None if k in personal else _redact_json(v, redact, personal) for k, v in value.items()}
+        return {k: None if k in personal else redact(v) if k in FREE_TEXT and isinstance(v, str)
+                else _scrub(v, redact, personal) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redact_json(v, redact, personal) for v in value]
-    return redact(value) if isinstance(value, str) else value
+        return [_scrub(v, redact, personal) for v in value]
+    return value
 
 
 __all__ = ["erase_customer", "ERASED", "REDACTED", "IN_FLIGHT"]
