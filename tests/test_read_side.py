@@ -504,3 +504,22 @@ def test_erasure_redacts_free_text_only_never_a_record_word_that_matches_the_nam
     assert Transaction.get(Transaction.workflow == uuid.UUID(workflow_id)).solution == "push-to-card"
     events_after = {e.id: e.data for e in Event.select().where(Event.type == "linx.workflow-updated")}
     assert events_after == events_before  # step names and statuses are not personal
+
+
+def test_erasure_drops_the_personal_parameters_also_from_replays(runtime, demo_api):
+    """The business's prefill (Janet Doe-Smith, janet@example.org) differs from what the customer saved (Jane
+    Doe): both are the customer's, and both go."""
+    raw = json.loads(body(phone=NEW_PHONE))
+    raw["parameters"].update(firstName="Janet", lastName="Doe-Smith", email="janet@example.org")
+    workflow_id = ok(demo_api.create(raw, headers={"Idempotency-Key": "prefill-0001"}), 201)["id"]
+    to_confirmation(runtime, workflow_id, confirm=False)
+    customer = Customer.get(Customer.phone_number == NEW_PHONE)
+    assert "Janet" in IdempotencyRecord.get().response_body
+    ok(_erase(demo_api, customer.id))
+    params = Workflow.get_by_id(workflow_id).parameters
+    assert not {"firstName", "lastName", "email", "phoneNumber"} & set(params), params
+    kept = IdempotencyRecord.get().response_body
+    for secret in ("Janet", "Doe-Smith", "janet@example.org", NEW_PHONE):
+        assert secret not in kept, secret
+    replayed = demo_api.create(raw, headers={"Idempotency-Key": "prefill-0001"}).get_json()
+    assert replayed["parameters"]["firstName"] is None and replayed["parameters"]["solution"] == "push-to-card"

@@ -77,7 +77,7 @@ def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Cust
         _forget_workflows(rt, [w.id for w in theirs], redact)
         _forget_transactions(customer, redact)
         accounts = _forget_accounts(customer)
-        _forget_replays(business, customer, redact)
+        _forget_replays(rt, business, customer, [w.id for w in theirs], redact)
         now = clock.now()
         changed = Customer.update(status=ERASED, erased_at=now, first_name="", last_name="", phone_number=None,
                                   email=None, date_of_birth=None, addresses=[]).where(
@@ -88,6 +88,13 @@ def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Cust
             "customerId": str(customer.id), "status": ERASED, "erasedAt": events.iso(now),
             "cancelledWorkflowIds": cancelled, "financialAccountIds": [str(a) for a in accounts]})
     return Customer.get_by_id(customer.id)
+
+
+def personal_parameters(rt: Runtime) -> set[str]:
+    """The workflow parameters that say who the customer is: ``personal: true`` in the rules, and every parameter
+    of the ``phone`` and ``email`` types."""
+    return {name for name, spec in rt.rules.parameters.items()
+            if spec.get("personal") or spec.get("type") in PERSONAL_TYPES}
 
 
 def _workflows_of(rt: Runtime, business: Business, customer: Customer) -> peewee.ModelSelect[Workflow]:
@@ -130,7 +137,7 @@ def _fit(text: str | None, field: peewee.Field) -> str | None:
 
 
 def _forget_workflows(rt: Runtime, ids: list[Any], redact: Any) -> None:
-    personal = {name for name, spec in rt.rules.parameters.items() if spec.get("type") in PERSONAL_TYPES}
+    personal = personal_parameters(rt)
     now = clock.now()
     for workflow in Workflow.select().where(Workflow.id.in_(ids)) if ids else []:
         params = {name: redact(value) if name in FREE_TEXT else value
@@ -174,13 +181,15 @@ def _forget_accounts(customer: Customer) -> list[Any]:
     return ids
 
 
-def _forget_replays(business: Business, customer: Customer, redact: Any) -> None:
-    """The responses kept for ``Idempotency-Key`` replays (a workflow's contact, say), redacted."""
-    needles = [w for w in (str(customer.id), customer.phone_number, customer.email) if w]
+def _forget_replays(rt: Runtime, business: Business, customer: Customer, workflow_ids: list[Any],
+                    redact: Any) -> None:
+    """The responses kept for ``Idempotency-Key`` replays of the customer's workflows (or naming the customer):
+    the personal parameters (and the workflow's contact) nulled, the free text redacted."""
+    needles = [str(customer.id)] + [str(w) for w in workflow_ids]
     clause = IdempotencyRecord.response_body.contains(needles[0])
     for needle in needles[1:]:
         clause = clause | IdempotencyRecord.response_body.contains(needle)
-    personal = {"phoneNumber", "email"}
+    personal = personal_parameters(rt) | {"phoneNumber", "email"}
     for record in IdempotencyRecord.select().where((IdempotencyRecord.business == business) & clause):
         try:
             body = json.loads(record.response_body or "")
@@ -202,4 +211,4 @@ def _scrub(value: Any, redact: Any, personal: set[str] | frozenset[str] = frozen
     return value
 
 
-__all__ = ["erase_customer", "ERASED", "REDACTED", "IN_FLIGHT"]
+__all__ = ["erase_customer", "personal_parameters", "ERASED", "REDACTED", "IN_FLIGHT"]
