@@ -199,7 +199,9 @@ def test_a_request_by_ach_offers_the_saved_checking_account_not_the_cards(rt, ap
 def test_saved_cards_are_offered_only_when_the_link_went_to_the_customers_own_contact(rt, api, visitor):
     # a new-customer workflow with John's phone number as a detail, but its link emailed to another address
     wid, token, passcode = opened(rt, api, 2, channel="EMAIL", email="someone.else@example.com")
-    page = visitor.submit(visitor.open(token, passcode), "Continue")  # recognised by the phone number
+    page = visitor.open(token, passcode)
+    assert page.h1 == "About you"  # not recognised by the phone number: the link did not go to John's contact
+    page = visitor.submit(page, "Continue", **profile(email="someone.else@example.com"))
     assert page.h1 == "Add your debit card"
     page = visitor.submit(page, "Continue", **card("5200828282828210"))
     assert page.h1 == "Confirm the payment" and "ending 8210" in page.html
@@ -209,3 +211,22 @@ def test_saved_cards_are_offered_only_when_the_link_went_to_the_customers_own_co
     assert not Transaction.select().where(Transaction.workflow == wid).exists()
     visitor.submit(page, "Confirm")
     assert Transaction.get(Transaction.workflow == wid).customer_account_id == workflow(wid).customer_account_id
+
+
+# -- a stranger's mailbox never sees an existing customer ---------------------------------------------
+
+def test_an_email_link_to_a_stranger_with_a_customer_phone_number_does_not_recognise_the_customer(rt, api, visitor):
+    """The business typed John's phone number on an EMAIL workflow to someone else's mailbox: the link did not
+    reach John, so nothing of John's is shown there, and what the stranger types makes a customer of their own."""
+    john = Customer.get_by_id(demo_data.CUSTOMER_ID)
+    wid, token, passcode = opened(rt, api, 0, channel="EMAIL", email="stranger@example.net", title="A rebate",
+                                  phoneNumber=john.phone_number)
+    page = visitor.open(token, passcode)
+    assert page.h1 == "About you" and "John" not in page.html and "Welcome back" not in page.html
+    nxt = visitor.submit(page, "Continue", **profile(email="stranger@example.net"))
+    assert "John" not in nxt.html and "Welcome back" not in nxt.html
+    stranger = Customer.get_by_id(workflow(wid).customer_id)
+    assert stranger.id != john.id and stranger.first_name == "Jane" and stranger.email == "stranger@example.net"
+    assert stranger.phone_number is None  # the number is John's: the link to a mailbox did not prove it
+    john_now = Customer.get_by_id(john.id)
+    assert (john_now.first_name, john_now.email) == ("John", john.email)

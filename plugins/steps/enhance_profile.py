@@ -81,7 +81,7 @@ class EnhanceProfile(StepKind):
             else:
                 fields.append(Field(name, label, value=values.get(name, ""), required=True,
                                     maxlength=customers.max_length(view.rt, "text")))
-        customer = customers.existing_customer(view.workflow)
+        customer = customers.existing_customer(view.rt, view.workflow)
         given = _given(view.workflow)
         if given:
             record = {"firstName": customer.first_name, "lastName": customer.last_name,
@@ -102,7 +102,7 @@ class EnhanceProfile(StepKind):
         wanted, given = _wanted(act.workflow), _given(act.workflow)
         refuse(customers.profile_problems(act.rt, {k: values.get(k) for k in given}, given)
                + problems(act.rt, wanted, values))
-        customer = customers.existing_customer(act.workflow)
+        customer = customers.existing_customer(act.rt, act.workflow)
         for name, column in (("firstName", "first_name"), ("lastName", "last_name"), ("email", "email")):
             if name in given:  # as the customer confirmed or corrected it
                 setattr(customer, column, values[name].strip())

@@ -11,7 +11,7 @@ class LookupProfile(StepKind):
         return view._("Confirm that it is you")
 
     def page(self, view, values):
-        customer = customers.existing_customer(view.workflow)
+        customer = customers.existing_customer(view.rt, view.workflow)
         return Page("gateway/welcome.html",
                     view._("Welcome back, {name}", name=customer.first_name if customer else ""),
                     text=view._("{business} already knows you, so there is nothing to fill in.",
@@ -24,7 +24,7 @@ class LookupProfile(StepKind):
 
     def complete(self, act, values):
         act.data(customerId=str(act.workflow.customer_id))
-        return customers.existing_customer(act.workflow)
+        return customers.existing_customer(act.rt, act.workflow)
 
 
 @hookimpl
