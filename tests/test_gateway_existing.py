@@ -230,3 +230,16 @@ def test_an_email_link_to_a_stranger_with_a_customer_phone_number_does_not_recog
     assert stranger.phone_number is None  # the number is John's: the link to a mailbox did not prove it
     john_now = Customer.get_by_id(john.id)
     assert (john_now.first_name, john_now.email) == ("John", john.email)
+
+
+def test_a_named_customer_whose_phone_changed_since_create_is_not_shown_to_the_old_number(rt, api, visitor):
+    wid, token, passcode = opened(rt, api, 3, title="A rebate")
+    Customer.update(phone_number="+14165550111").where(Customer.id == demo_data.CUSTOMER_ID).execute()
+    page = visitor.open(token, passcode)
+    assert page.h1 == "Confirm that it is you"  # not skipped: the link no longer reaches John
+    assert "John" not in page.html and "5556" not in page.html
+    assert "This link no longer matches the contact details Demo Co has for you." in page.html
+    refused = visitor.submit(page, "Continue", follow=False)
+    assert refused.status == 409 and "no longer matches your contact details" in refused.html
+    assert steps_of(wid)["lookup-profile"].status != "COMPLETED"
+    assert not Transaction.select().where(Transaction.workflow == wid).exists()
