@@ -243,3 +243,18 @@ def test_a_named_customer_whose_phone_changed_since_create_is_not_shown_to_the_o
     assert refused.status == 409 and "no longer matches your contact details" in refused.html
     assert steps_of(wid)["lookup-profile"].status != "COMPLETED"
     assert not Transaction.select().where(Transaction.workflow == wid).exists()
+
+
+def test_enhance_profile_records_which_fields_of_an_existing_customer_changed(rt, api, visitor):
+    from linx_core.store.models import Event
+
+    wid, token, passcode = opened(rt, api, 1, steps=["notification", "lookup-profile", "enhance-profile"],
+                                  profileFields=["dateOfBirth"], firstName="Jon", lastName="Doe",
+                                  email="john.doe@example.com", financialAccountSubType=None)
+    page = visitor.open(token, passcode)
+    assert visitor.submit(page, "Continue", firstName="Jonathan", dateOfBirth="1990-01-31").h1 == "All done"
+    [event] = Event.select().where(Event.type == "customer.updated")
+    assert event.subject_id == demo_data.CUSTOMER_ID or str(event.subject_id) == demo_data.CUSTOMER_ID
+    assert event.data == {"customerId": demo_data.CUSTOMER_ID, "workflowId": wid,
+                          "fields": ["dateOfBirth", "firstName"]}  # the names only, never the values
+    assert rt.event_types["customer.updated"].problems(event.data, strict=True) == {}

@@ -523,3 +523,23 @@ def test_erasure_drops_the_personal_parameters_also_from_replays(runtime, demo_a
         assert secret not in kept, secret
     replayed = demo_api.create(raw, headers={"Idempotency-Key": "prefill-0001"}).get_json()
     assert replayed["parameters"]["firstName"] is None and replayed["parameters"]["solution"] == "push-to-card"
+
+
+def test_erasure_records_the_state_of_each_account_and_the_customer(runtime, demo_api):
+    settled_new_customer(runtime, demo_api)
+    customer = Customer.get(Customer.phone_number == NEW_PHONE)
+    card = CustomerFinancialAccount.get(CustomerFinancialAccount.customer == customer.id)
+    ok(_erase(demo_api, customer.id))
+    [account_event] = [e for e in Event.select().where((Event.type == "financial-account.state-updated")
+                                                       & (Event.subject_id == card.id)) if e.data["state"] == "ERASED"]
+    assert account_event.data == {"financialAccountId": str(card.id), "customerId": str(customer.id),
+                                  "previousState": "ACTIVE", "state": "ERASED", "type": "CARD", "subtype": "DEBIT",
+                                  "maskedNumber": card.masked_number, "workflowId": None}
+    [status_event] = [e for e in Event.select().where((Event.type == "customer.status-updated")
+                                                      & (Event.subject_id == customer.id)) if e.data["status"] == "ERASED"]
+    assert status_event.data == {"customerId": str(customer.id), "previousStatus": "ACTIVE", "status": "ERASED",
+                                 "workflowId": None}
+    for event in (account_event, status_event):
+        assert runtime.event_types[event.type].problems(event.data, strict=True) == {}
+    ok(_erase(demo_api, customer.id))  # again: nothing more
+    assert Event.select().where(Event.type == "customer.status-updated", Event.subject_id == customer.id).count() == 2

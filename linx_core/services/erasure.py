@@ -9,6 +9,9 @@ appear in a workflow's or a payment's free text (title, memo, messages, descript
 kept that the customer typed about themselves (``StepKind.forget``), and the same in the replays kept
 for ``Idempotency-Key``.
 
+Each account's move to ERASED is a ``financial-account.state-updated`` event, the customer's a
+``customer.status-updated`` one (``workflowId`` null: no workflow made them).
+
 What stays, as money records need it: the rows and their ids, amounts, currencies, dates, statuses,
 each account's type, subtype, brand, last four digits and masked number, the bank's routing number,
 and which documents were accepted when.
@@ -84,9 +87,16 @@ def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Cust
             (Customer.id == customer.id) & (Customer.status != ERASED)).execute()
         if changed != 1:
             raise Conflict("The customer was erased meanwhile.", "CONCURRENT_UPDATE")
+        for account in accounts:
+            events.record(rt, business.id, "financial-account.state-updated", account.id, {
+                "financialAccountId": str(account.id), "customerId": str(customer.id),
+                "previousState": account.state, "state": ERASED, "type": account.type, "subtype": account.subtype,
+                "maskedNumber": account.masked_number, "workflowId": None})
+        events.record(rt, business.id, "customer.status-updated", customer.id, {
+            "customerId": str(customer.id), "previousStatus": customer.status, "status": ERASED, "workflowId": None})
         events.record(rt, business.id, "customer.erased", customer.id, {
             "customerId": str(customer.id), "status": ERASED, "erasedAt": events.iso(now),
-            "cancelledWorkflowIds": cancelled, "financialAccountIds": [str(a) for a in accounts]})
+            "cancelledWorkflowIds": cancelled, "financialAccountIds": [str(a.id) for a in accounts]})
     return Customer.get_by_id(customer.id)
 
 
@@ -170,15 +180,16 @@ def _forget_transactions(customer: Customer, redact: Any) -> None:
                                memo=_fit(memo, Transaction.memo)).where(Transaction.id == tx.id).execute()
 
 
-def _forget_accounts(customer: Customer) -> list[Any]:
-    """Each account keeps its type, subtype, brand, last four and masked number; its sealed number is destroyed."""
-    ids = [a.id for a in CustomerFinancialAccount.select(CustomerFinancialAccount.id).where(
-        CustomerFinancialAccount.customer == customer.id).order_by(CustomerFinancialAccount.created_at)]
-    for account_id in ids:
+def _forget_accounts(customer: Customer) -> list[CustomerFinancialAccount]:
+    """Each account keeps its type, subtype, brand, last four and masked number; its sealed number is destroyed.
+    Returns the accounts as they were (their previous state), oldest first."""
+    accounts = list(CustomerFinancialAccount.select().where(CustomerFinancialAccount.customer == customer.id)
+                    .order_by(CustomerFinancialAccount.created_at, CustomerFinancialAccount.id))
+    for account in accounts:
         CustomerFinancialAccount.update(
             state=ERASED, holder_name="", sealed_number="", billing_address=None, expiry=None,
-            fingerprint=f"erased:{account_id.hex}").where(CustomerFinancialAccount.id == account_id).execute()
-    return ids
+            fingerprint=f"erased:{account.id.hex}").where(CustomerFinancialAccount.id == account.id).execute()
+    return accounts
 
 
 def _forget_replays(rt: Runtime, business: Business, customer: Customer, workflow_ids: list[Any],
