@@ -193,6 +193,9 @@ class CustomerErased(Payload):
         "description": "The customer's open workflows, cancelled first."})
     financialAccountIds = fields.List(fields.UUID(), required=True, metadata={
         "description": "The customer's accounts: masked numbers kept, sealed numbers destroyed."})
+    workflowIds = fields.List(fields.UUID(), required=True, metadata={
+        "description": "Every workflow of the customer whose personal data went (a channel's own records of "
+                       "their messages, a development inbox say, forget them too)."})
 
 
 class FinancialAccountStateUpdated(Payload):

@@ -371,7 +371,8 @@ def test_erasure_removes_personal_data_and_keeps_the_money_records(runtime, demo
     # the event, once, and its webhook
     [event] = Event.select().where(Event.type == "customer.erased")
     assert event.data == {"customerId": str(customer.id), "status": "ERASED", "erasedAt": erased["erasedAt"],
-                          "cancelledWorkflowIds": [open_one], "financialAccountIds": [str(card.id)]}
+                          "cancelledWorkflowIds": [open_one], "financialAccountIds": [str(card.id)],
+                          "workflowIds": [paid, open_one]}
     deliveries = [j for j in Job.select() if j.payload.get("eventId") == str(event.id)]
     assert len(deliveries) == 1 and deliveries[0].payload.get("subscriptionId") == subscription["id"]
     # idempotent: again is the same answer and no second event
@@ -543,3 +544,48 @@ def test_erasure_records_the_state_of_each_account_and_the_customer(runtime, dem
         assert runtime.event_types[event.type].problems(event.data, strict=True) == {}
     ok(_erase(demo_api, customer.id))  # again: nothing more
     assert Event.select().where(Event.type == "customer.status-updated", Event.subject_id == customer.id).count() == 2
+
+
+def test_nothing_of_the_erased_customer_is_left_even_with_a_shared_email_and_names_that_are_words(
+        runtime, demo_api, rt, frozen):
+    """Ms Money Card (her names are words of the rules: move-money, push-to-card) shares her mailbox with Bob; the
+    business prefilled her as Monty Cardew. After her erasure no table and no inbox line holds any of it, and Bob's
+    data is whole."""
+    import re
+
+    from linx_plugins.console import inbox_path, read_inbox
+
+    shared = "family@example.com"
+    raw = json.loads(body(phone=NEW_PHONE))
+    raw["title"] = "Rebate for Money Card"
+    raw["parameters"].update(firstName="Monty", lastName="Cardew", email=shared)
+    mine = ok(demo_api.create(raw, headers={"Idempotency-Key": "money-card-0001"}), 201)["id"]
+    to_confirmation(runtime, mine, customer_form={"firstName": "Money", "lastName": "Card", "email": shared})
+    run(runtime)
+    frozen.advance(seconds=10)
+    run(runtime)
+    bobs = create(demo_api, body(phone="+14165550177"))
+    to_confirmation(runtime, bobs, customer_form={"firstName": "Bob", "lastName": "Roe", "email": shared},
+                    confirm=False)
+    bob = Customer.get(Customer.phone_number == "+14165550177")
+    assert any(m.get("to") == NEW_PHONE for m in read_inbox(runtime))
+    customer = Customer.get(Customer.phone_number == NEW_PHONE)
+    ok(_erase(demo_api, customer.id))
+
+    names = re.compile(r"(?<![\w-])(Money|Card|Monty|Cardew)(?![\w-])")  # as words, not inside move-money
+    secrets = (NEW_PHONE, "4165550199", DEBIT_CARD, "Monty", "Cardew")
+    for model in models.MODELS:
+        table = model._meta.table_name
+        for row in rt.database.execute_sql(f'SELECT * FROM "{table}"').fetchall():
+            text = json.dumps(row, default=str)
+            assert not [s for s in secrets if s in text], (table, text)
+            assert not names.search(text), (table, text)
+            if shared in text:  # the shared address stays where it is Bob's, and only there
+                assert str(bob.id) in text or bobs in text or bob.id.hex in text or uuid.UUID(bobs).hex in text, \
+                    (table, text)
+    inbox = inbox_path(runtime).read_text()
+    assert NEW_PHONE not in inbox and mine not in inbox and "Money" not in inbox
+    assert "+14165550177" in inbox  # Bob's messages stay
+    bob = Customer.get_by_id(bob.id)
+    assert (bob.first_name, bob.email, bob.status) == ("Bob", shared, "ACTIVE")
+    assert Workflow.get_by_id(bobs).status == "ACTIVE"

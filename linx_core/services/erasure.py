@@ -77,10 +77,11 @@ def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Cust
             workflows.cancel(rt, business, workflow.id)
             cancelled.append(str(workflow.id))
         redact = _redactor(customer)
-        _forget_workflows(rt, [w.id for w in theirs], redact)
+        workflow_ids = [w.id for w in theirs.order_by(Workflow.created_at, Workflow.id)]
+        _forget_workflows(rt, workflow_ids, redact)
         _forget_transactions(customer, redact)
         accounts = _forget_accounts(customer)
-        _forget_replays(rt, business, customer, [w.id for w in theirs], redact)
+        _forget_replays(rt, business, customer, workflow_ids, redact)
         now = clock.now()
         changed = Customer.update(status=ERASED, erased_at=now, first_name="", last_name="", phone_number=None,
                                   email=None, date_of_birth=None, addresses=[]).where(
@@ -96,7 +97,8 @@ def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Cust
             "customerId": str(customer.id), "previousStatus": customer.status, "status": ERASED, "workflowId": None})
         events.record(rt, business.id, "customer.erased", customer.id, {
             "customerId": str(customer.id), "status": ERASED, "erasedAt": events.iso(now),
-            "cancelledWorkflowIds": cancelled, "financialAccountIds": [str(a.id) for a in accounts]})
+            "cancelledWorkflowIds": cancelled, "financialAccountIds": [str(a.id) for a in accounts],
+            "workflowIds": [str(w) for w in workflow_ids]})
     return Customer.get_by_id(customer.id)
 
 
