@@ -589,3 +589,44 @@ def test_nothing_of_the_erased_customer_is_left_even_with_a_shared_email_and_nam
     bob = Customer.get_by_id(bob.id)
     assert (bob.first_name, bob.email, bob.status) == ("Bob", shared, "ACTIVE")
     assert Workflow.get_by_id(bobs).status == "ACTIVE"
+
+
+# -- lists read a page in a fixed number of queries ----------------------------------------------------
+
+
+class QueryCounter:
+    def __init__(self, database, monkeypatch):
+        self.count = 0
+        original = database.execute_sql
+
+        def counted(sql, *args, **kwargs):
+            self.count += 1
+            return original(sql, *args, **kwargs)
+
+        monkeypatch.setattr(database, "execute_sql", counted)
+
+    def __call__(self, read):
+        before = self.count
+        read()
+        return self.count - before
+
+
+def test_the_transaction_and_workflow_lists_take_as_many_queries_for_many_rows_as_for_one(
+        runtime, demo_api, rt, frozen, monkeypatch):
+    settled_new_customer(runtime, demo_api)
+    counter = QueryCounter(rt.database, monkeypatch)
+
+    def reads():
+        tx_list = ok(demo_api.get("/v2/transactions"))
+        wf_list = ok(demo_api.get(WORKFLOWS, query_string={"status": "COMPLETED"}))
+        return len(tx_list["content"]), len(wf_list["content"])
+
+    counted = {}
+    counted["tx1"] = counter(lambda: ok(demo_api.get("/v2/transactions")))
+    counted["wf1"] = counter(lambda: ok(demo_api.get(WORKFLOWS, query_string={"status": "COMPLETED"})))
+    for n in range(3):
+        frozen.advance(minutes=1)
+        settled_new_customer(runtime, demo_api, phone=f"+1416555020{n}")
+    assert reads() == (4, 4)
+    assert counter(lambda: ok(demo_api.get("/v2/transactions"))) == counted["tx1"]
+    assert counter(lambda: ok(demo_api.get(WORKFLOWS, query_string={"status": "COMPLETED"}))) == counted["wf1"]

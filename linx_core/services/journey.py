@@ -195,6 +195,20 @@ def outcome(rt: Runtime, workflow: Workflow, step: WorkflowStep) -> dict[str, An
     return kind.outcome(rt, workflow, step) if kind is not None else dict(step.data or {})
 
 
+def outcomes(rt: Runtime, pairs: list[tuple[Workflow, WorkflowStep]]) -> dict[Any, dict[str, Any]]:
+    """``{step id: outcome}`` for many steps (a page of workflows), each kind asked once for all its steps
+    (``StepKind.outcomes``), so the store is read per kind, not per row."""
+    by_kind: dict[str, list[tuple[Workflow, WorkflowStep]]] = {}
+    for workflow, step in pairs:
+        by_kind.setdefault(step.name, []).append((workflow, step))
+    out: dict[Any, dict[str, Any]] = {}
+    for name, group in by_kind.items():
+        kind = rt.step_kinds.get(name)
+        found = kind.outcomes(rt, group) if kind is not None else [dict(s.data or {}) for _, s in group]
+        out.update({step.id: data for (_, step), data in zip(group, found, strict=True)})
+    return out
+
+
 def advance(rt: Runtime, workflow_id: uuid.UUID | str) -> int:
     """Complete, one after another, the current steps whose kind asks the customer nothing (its ``skip``
     answers values), while a later step has a page: an existing customer goes straight to what is left to

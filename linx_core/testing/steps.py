@@ -323,6 +323,8 @@ class StepKindContract:
             for answer in (self.kind.outcome(rt, workflow, row), self.kind.forget(dict(row.data or {}))):
                 assert isinstance(answer, dict), answer
                 json.dumps(answer)  # JSON values only
+            assert self.kind.outcomes(rt, [(workflow, row), (workflow, row)]) == \
+                [self.kind.outcome(rt, workflow, row)] * 2, "outcomes (a page's) differs from outcome (one's)"
             if _when == "before" and self.kind.has_page:  # a kind without a page is completed by no post
                 self.before_good_form(rt, at_step)
                 self.post(rt, at_step, self.good_post(rt, at_step))
