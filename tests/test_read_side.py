@@ -537,7 +537,8 @@ def test_erasure_records_the_state_of_each_account_and_the_customer(runtime, dem
                                   "previousState": "ACTIVE", "state": "ERASED", "type": "CARD", "subtype": "DEBIT",
                                   "maskedNumber": card.masked_number, "workflowId": None}
     [status_event] = [e for e in Event.select().where((Event.type == "customer.status-updated")
-                                                      & (Event.subject_id == customer.id)) if e.data["status"] == "ERASED"]
+                                                      & (Event.subject_id == customer.id))
+                      if e.data["status"] == "ERASED"]
     assert status_event.data == {"customerId": str(customer.id), "previousStatus": "ACTIVE", "status": "ERASED",
                                  "workflowId": None}
     for event in (account_event, status_event):

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import peewee
 
@@ -215,7 +215,8 @@ def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> Cus
         if reason:
             problems.append(Problem("cardNumber" if kind == "CARD" else "accountNumber", reason,
                                     "ACCOUNT_NOT_PAYABLE"))
-        elif kind == "CARD" and subtype in accounts.NOT_CREDIT and accounts.card_funding(rt.plugins, number) == "CREDIT":
+        elif kind == "CARD" and subtype in accounts.NOT_CREDIT \
+                and accounts.card_funding(rt.plugins, number) == "CREDIT":
             # the subtype asked for (DEBIT) is not what the card is, whether or not a rail would say so
             problems.append(Problem("cardNumber", f"This is a credit card: add a {subtype.lower()} card.",
                                     accounts.NOT_CREDIT[subtype]))

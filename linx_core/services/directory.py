@@ -14,7 +14,7 @@ import peewee
 from ..errors import InvalidRequest, NotFound, Problem
 from ..store.models import Business, Customer, CustomerFinancialAccount
 from ..text import has_controls
-from .paging import Page, check_paging
+from .paging import Page, check_paging, sort_order
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -71,11 +71,7 @@ def list_customers(rt: Runtime, business: Business, search: str | None = None, s
     problems = check_paging(rt, page, size)
     if status is not None and status not in STATUSES:
         problems.append(Problem("query.status", f"Must be one of {', '.join(STATUSES)}.", "NOT_ALLOWED"))
-    field, comma, direction = ("createdAt,desc" if sort is None else sort).partition(",")
-    direction = direction if comma else "asc"
-    if field not in SORTS or direction not in ("asc", "desc"):
-        problems.append(Problem("query.sort", f"Must be FIELD[,asc|desc] with FIELD one of {', '.join(SORTS)}.",
-                                "NOT_ALLOWED"))
+    order = sort_order(sort, SORTS, "createdAt,desc", problems)
     if search is not None and len(search) > SEARCH_MAX:
         problems.append(Problem("query.search", f"Must be at most {SEARCH_MAX} characters.", "LENGTH"))
     if search is not None and has_controls(search):
@@ -89,7 +85,6 @@ def list_customers(rt: Runtime, business: Business, search: str | None = None, s
     if search and search.strip():
         query = query.where(_search(search.strip()))
     total = query.count()
-    order = SORTS[field].desc() if direction == "desc" else SORTS[field].asc()
     items = list(query.order_by(order, Customer.id.desc()).paginate(page, size))
     return Page(items, page, size, total)
 

@@ -119,9 +119,10 @@ def _workflows_of(rt: Runtime, business: Business, customer: Customer) -> peewee
     family's shared mailbox); a workflow bound to another customer is theirs, whatever its contact."""
     clause = Workflow.customer == customer.id
     own = {"phoneNumber": (Workflow.phone_number, customer.phone_number), "email": (Workflow.email, customer.email)}
-    if own["email"][1] and Customer.select().where(
+    email = (customer.email or "").strip().lower()
+    if email and Customer.select().where(
             (Customer.business == business) & (Customer.id != customer.id) & (Customer.status != ERASED)
-            & (peewee.fn.LOWER(Customer.email) == customer.email.strip().lower())).exists():
+            & (peewee.fn.LOWER(Customer.email) == email)).exists():
         del own["email"]
     for channel, spec in (rt.rules.catalog.get("channels") or {}).items():
         column, value = own.get((spec or {}).get("contact") or "", (None, None))

@@ -30,7 +30,7 @@ from ..store.models import (
 )
 from . import notifications
 from .flow import finish_workflow, locked, move_step, steps_of
-from .paging import Page, check_paging
+from .paging import Page, check_paging, sort_order
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -143,11 +143,7 @@ def list_transactions(rt: Runtime, business: Business, filters: Filters, page: i
                       sort: str | None = None) -> Page:
     """One page of the business's transactions, newest first unless ``sort`` says otherwise."""
     problems = check_paging(rt, page, size)
-    field, comma, direction = ("createdAt,desc" if sort is None else sort).partition(",")
-    direction = direction if comma else "asc"
-    if field not in SORTS or direction not in ("asc", "desc"):
-        problems.append(Problem("query.sort", f"Must be FIELD[,asc|desc] with FIELD one of {', '.join(SORTS)}.",
-                                "NOT_ALLOWED"))
+    order = sort_order(sort, SORTS, "createdAt,desc", problems)
     if filters.status is not None and filters.status not in TRANSACTIONS.states:
         problems.append(Problem("query.status", f"Must be one of {', '.join(TRANSACTIONS.states)}.", "NOT_ALLOWED"))
     if filters.type is not None and filters.type not in TYPES:
@@ -173,7 +169,6 @@ def list_transactions(rt: Runtime, business: Business, filters: Filters, page: i
     if filters.created_to is not None:
         query = query.where(Transaction.created_at < filters.created_to)
     total = query.count()
-    order = SORTS[field].desc() if direction == "desc" else SORTS[field].asc()
     items = list(query.order_by(order, Transaction.id.desc()).paginate(page, size))
     return Page(items, page, size, total)
 

@@ -32,7 +32,7 @@ from ..store.models import (
 from ..text import has_controls
 from . import eligibility, flow, limits, notifications, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
-from .paging import Page
+from .paging import Page, check_paging, sort_order
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -323,19 +323,10 @@ def get_workflow(business: Business, workflow_id: object) -> Workflow:
 def list_workflows(rt: Runtime, business: Business, search: str | None = None, status: str | None = None, page: int = 1,
                    size: int = 20, sort: str | None = "createdAt,desc") -> Page:
     """One page of the business's workflows, newest first unless ``sort`` says otherwise."""
-    problems: list[Problem] = []
+    problems = check_paging(rt, page, size)
     if status is not None and status not in STATUSES:
         problems.append(Problem("query.status", f"Must be one of {', '.join(STATUSES)}.", "NOT_ALLOWED"))
-    limit = rt.settings.page_size_max
-    if not isinstance(page, int) or page < 1:
-        problems.append(Problem("query.page", "Must be a whole number from 1.", "OUT_OF_RANGE"))
-    if not isinstance(size, int) or not 1 <= size <= limit:
-        problems.append(Problem("query.size", f"Must be a whole number from 1 to {limit}.", "OUT_OF_RANGE"))
-    field, comma, direction = ("createdAt,desc" if sort is None else sort).partition(",")
-    direction = direction if comma else "asc"  # "title" is title,asc; "", "title," and "title,up" are faults
-    if field not in SORTS or direction not in ("asc", "desc"):
-        problems.append(Problem("query.sort", f"Must be FIELD[,asc|desc] with FIELD one of {', '.join(SORTS)}.",
-                                "NOT_ALLOWED"))
+    order = sort_order(sort, SORTS, "createdAt,desc", problems)
     if search is not None and len(search) > 200:
         problems.append(Problem("query.search", "Must be at most 200 characters.", "LENGTH"))
     if search is not None and has_controls(search):  # what no stored text holds, as the API's fields refuse it
@@ -350,7 +341,6 @@ def list_workflows(rt: Runtime, business: Business, search: str | None = None, s
     if search and search.strip():
         query = query.where(_search(search.strip()))
     total = query.count()
-    order = SORTS[field].desc() if direction == "desc" else SORTS[field].asc()
     items = list(query.order_by(order, Workflow.id.desc()).paginate(page, size))
     steps: dict[uuid.UUID, list[WorkflowStep]] = {}
     if items:

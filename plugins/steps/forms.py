@@ -43,7 +43,8 @@ def greeting(view):
     this workflow's profile step created: its data says ``existing: false``), and only where the link went to the
     customer's own phone or mailbox (never a stranger's, even when the business named the customer's number)."""
     customer = customers.existing_customer(view.rt, view.workflow)
-    if customer is None or not eligibility.reaches_customer(view.rt, view.workflow, customer) or any((s.data or {}).get("existing") is False for s in steps_of(view.workflow)):
+    if customer is None or not eligibility.reaches_customer(view.rt, view.workflow, customer) \
+            or any((s.data or {}).get("existing") is False for s in steps_of(view.workflow)):
         return None
     return view._("Welcome back, {name}.", name=customer.first_name)
 
