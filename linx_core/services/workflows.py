@@ -273,7 +273,7 @@ def _check_data(rt: Runtime, business: Business, params: dict[str, Any]) -> Cust
             problems.append(Problem("parameters.customerFinancialAccountId",
                                     "No such financial account for this customer.", "FINANCIAL_ACCOUNT_NOT_FOUND"))
         else:
-            problems += _account_suits(rt, account, params)
+            problems += eligibility.account_problems(rt, params, account, "parameters.customerFinancialAccountId")
     if "baFinancialAccountId" in params:
         ba = _BUSINESS_ACCOUNT.first(params["baFinancialAccountId"], business)
         if ba is None:
@@ -286,26 +286,6 @@ def _check_data(rt: Runtime, business: Business, params: dict[str, Any]) -> Cust
     if problems:
         raise RuleViolation("The request names data that does not fit.", problems)
     return customer
-
-
-def _account_suits(rt: Runtime, account: CustomerFinancialAccount, params: dict[str, Any]) -> list[Problem]:
-    out: list[Problem] = []
-    path = "parameters.customerFinancialAccountId"
-    if account.state != "ACTIVE":
-        out.append(Problem(path, f"The account is {account.state}.", "ACCOUNT_NOT_ACTIVE"))
-    solution = rt.rules.solutions.get(params.get("solution"))
-    if solution and account.subtype not in solution["financialAccountSubTypes"]:
-        out.append(Problem(path, f"A {account.subtype} account cannot be used with {params['solution']} "
-                                 f"(it takes {', '.join(solution['financialAccountSubTypes'])}).",
-                           "ACCOUNT_NOT_SUITABLE"))
-    if params.get("currency") and account.currency != params["currency"]:
-        out.append(Problem(path, f"The account holds {account.currency}, not {params['currency']}.",
-                           "CURRENCY_MISMATCH"))
-    if not out:  # the rail's own word, before the customer is ever asked to confirm (a credit card for push-to-card)
-        reason = eligibility.rail_refusal(rt, params, account)
-        if reason:
-            out.append(Problem(path, reason, "ACCOUNT_NOT_PAYABLE"))
-    return out
 
 
 def get_workflow(business: Business, workflow_id: object) -> Workflow:
