@@ -152,7 +152,8 @@ def test_create_and_the_gateway_refuse_an_account_by_the_one_rule_with_its_real_
     response = api.create(body(EX4, customerFinancialAccountId=str(good.id)))
     assert response.status_code == 201, response.get_json()
     workflow = models.Workflow.get_by_id(response.get_json()["id"])
-    models.CustomerFinancialAccount.update(currency="CAD").where(models.CustomerFinancialAccount.id == good.id).execute()
+    accounts = models.CustomerFinancialAccount
+    accounts.update(currency="CAD").where(accounts.id == good.id).execute()
     account = models.CustomerFinancialAccount.get_by_id(good.id)
     refusal = eligibility.account_refusal(rt, workflow.parameters, account)
     assert (refusal.code, refusal.message) == ("CURRENCY_MISMATCH", "The account holds CAD, not USD.")

@@ -143,5 +143,5 @@ def choose(rt: Runtime, workflow: Workflow, account_id: str) -> CustomerFinancia
     return account
 
 
-__all__ = ["contact_problems", "allowed_subtypes", "details", "rail_refusal", "account_problems", "account_refusal", "reaches_customer",
-           "saved_accounts", "choose"]
+__all__ = ["contact_problems", "allowed_subtypes", "details", "rail_refusal", "account_problems", "account_refusal",
+           "reaches_customer", "saved_accounts", "choose"]
