@@ -258,3 +258,13 @@ def test_enhance_profile_records_which_fields_of_an_existing_customer_changed(rt
     assert event.data == {"customerId": demo_data.CUSTOMER_ID, "workflowId": wid,
                           "fields": ["dateOfBirth", "firstName"]}  # the names only, never the values
     assert rt.event_types["customer.updated"].problems(event.data, strict=True) == {}
+
+
+def test_submit_and_advance_complete_a_step_through_the_same_code():
+    import inspect
+
+    from linx_core.services import journey
+
+    for function in (journey.submit, journey.advance):
+        source = inspect.getsource(function)
+        assert "_complete(rt, kind, " in source and "complete_step(" not in source and "StepAct(" not in source

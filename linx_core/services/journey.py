@@ -180,11 +180,22 @@ def submit(rt: Runtime, workflow_id: uuid.UUID | str, position: int, name: str,
     kind = step_kind(rt, name)
     with db.atomic():
         workflow, steps = _current(workflow_id, position, name)
-        act = StepAct(rt, workflow, steps, position, data=lambda **data: _step_data(steps[position], **data),
-                      save=lambda **changes: save_status(workflow, workflow.status, **changes))
-        outcome = kind.complete(act, dict(values or {}))
-        if not act.staying:
-            complete_step(rt, workflow, steps, position)
+        return _complete(rt, kind, _act(rt, workflow, steps, position), dict(values or {}))
+
+
+def _act(rt: Runtime, workflow: Workflow, steps: list[WorkflowStep], position: int) -> StepAct:
+    """The :class:`StepAct` of the current step: ``data`` merges into the step's data, ``save`` writes the
+    workflow's columns under its version."""
+    return StepAct(rt, workflow, steps, position, data=functools.partial(_step_data, steps[position]),
+                   save=functools.partial(_save, workflow))
+
+
+def _complete(rt: Runtime, kind: StepKind, act: StepAct, values: dict[str, Any]) -> Any:
+    """The kind's ``complete`` with ``values``, then the step completed unless it stays: what :func:`submit` (a
+    post) and :func:`advance` (a ``skip``) both do. Returns what the kind returned."""
+    outcome = kind.complete(act, values)
+    if not act.staying:
+        complete_step(rt, act.workflow, act.steps, act.position)
     return outcome
 
 
@@ -227,15 +238,13 @@ def advance(rt: Runtime, workflow_id: uuid.UUID | str) -> int:
             later = [rt.step_kinds.get(s.name) for s in steps[position + 1:]]
             if kind is None or not kind.has_page or not any(k is None or k.has_page for k in later):
                 break
-            act = StepAct(rt, workflow, steps, position, data=functools.partial(_step_data, steps[position]),
-                          save=functools.partial(_save, workflow))
+            act = _act(rt, workflow, steps, position)
             values = kind.skip(act)
             if values is None:
                 break
-            kind.complete(act, values)
+            _complete(rt, kind, act, values)
             if act.staying:
                 break
-            complete_step(rt, workflow, steps, position)
             done += 1
     return done
 
