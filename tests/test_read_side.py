@@ -631,3 +631,21 @@ def test_the_transaction_and_workflow_lists_take_as_many_queries_for_many_rows_a
     assert reads() == (4, 4)
     assert counter(lambda: ok(demo_api.get("/v2/transactions"))) == counted["tx1"]
     assert counter(lambda: ok(demo_api.get(WORKFLOWS, query_string={"status": "COMPLETED"}))) == counted["wf1"]
+
+
+def test_one_uuid_parser_for_paths_queries_and_payloads():
+    import inspect
+
+    from gateway_app.api import paging as api_paging
+    from gateway_app.api import transactions as api_transactions
+    from linx_core import ids
+    from linx_core.services import directory, event_log
+
+    assert ids.as_uuid(f" {CUSTOMER_ID} ".strip()) == uuid.UUID(CUSTOMER_ID)
+    assert [ids.as_uuid(v) for v in ("nope", None, 12, "")] == [None] * 4
+    problems = []
+    assert api_paging.query_uuid({"x": f" {CUSTOMER_ID} "}, "x", problems) == uuid.UUID(CUSTOMER_ID)
+    assert api_paging.query_uuid({"x": "nope"}, "x", problems) is None
+    assert [(p.path, p.code) for p in problems] == [("query.x", "INVALID_UUID")]
+    for module in (directory, event_log, api_transactions):
+        assert "uuid.UUID(" not in inspect.getsource(module), module.__name__
