@@ -649,3 +649,14 @@ def test_one_uuid_parser_for_paths_queries_and_payloads():
     assert [(p.path, p.code) for p in problems] == [("query.x", "INVALID_UUID")]
     for module in (directory, event_log, api_transactions):
         assert "uuid.UUID(" not in inspect.getsource(module), module.__name__
+
+
+def test_the_type_filter_takes_every_type_a_transaction_may_have(runtime, demo_api, rt):
+    workflow_id = settled_new_customer(runtime, demo_api)
+    original = Transaction.get(Transaction.workflow == uuid.UUID(workflow_id))
+    Transaction.update(type="REVERSAL").where(Transaction.id == original.id).execute()  # as a reversal is kept
+    page = ok(demo_api.get("/v2/transactions", query_string={"type": "REVERSAL"}))
+    assert [t["id"] for t in page["content"]] == [str(original.id)]
+    document = ok(demo_api.get("/v2/openapi.json"))
+    [param] = [p for p in document["paths"]["/v2/transactions"]["get"]["parameters"] if p["name"] == "type"]
+    assert param["schema"]["enum"] == ["SEND", "REQUEST", "REVERSAL"]

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FINAL_OK = {"SEND": "SETTLED", "REQUEST": "CLEARED"}
 FAILED = ("DECLINED", "ERROR", "CANCELLED")
-TYPES = ("SEND", "REQUEST")
+TYPES = ("SEND", "REQUEST", "REVERSAL")  # every type a transaction row may hold (models.Transaction.type)
 
 
 def create_for_workflow(rt: Runtime, workflow: Workflow) -> Transaction:
