@@ -668,3 +668,42 @@ def test_the_step_data_documentation_names_every_key_move_money_keeps(demo_api):
     move_money = words[words.index("(document-acceptance)"):]
     for key in ("transactionId", "transactionStatus", "financialAccountId"):
         assert f"`{key}`" in move_money, key
+
+
+def test_a_create_whose_customer_is_erased_meanwhile_is_refused_and_stores_nothing(runtime, demo_api, rt,
+                                                                                   monkeypatch):
+    """The create checks the customer, then an erasure commits, then the create writes: it reads the customer
+    again inside its transaction (share-locked on PostgreSQL) and refuses."""
+    from linx_core.services import erasure, workflows
+
+    business = models.Business.get_by_id(Customer.get_by_id(CUSTOMER_ID).business_id)
+    checked = workflows._check_data
+
+    def check_then_erase(rt_, business_, params):
+        found = checked(rt_, business_, params)
+        erasure.erase_customer(runtime, business, CUSTOMER_ID)  # as if from another request, just now
+        return found
+
+    monkeypatch.setattr(workflows, "_check_data", check_then_erase)
+    before = Workflow.select().count()
+    body_ = refused(demo_api.create(None, raw=body(existing_account=CARD_ID, customer_id=CUSTOMER_ID)), 422,
+                    "parameters.customerId")
+    assert body_["errors"][0]["errorCode"] == "CUSTOMER_ERASED"
+    assert Workflow.select().count() == before
+
+
+def test_erasure_locks_the_customer_row_and_a_create_share_locks_it_on_postgresql(runtime, demo_api, rt,
+                                                                                 monkeypatch):
+    from linx_core.store import is_postgres
+
+    if not is_postgres(rt.database):
+        pytest.skip("SQLite has no row locks: its writers queue")
+    seen = []
+    original = rt.database.execute_sql
+    monkeypatch.setattr(rt.database, "execute_sql",
+                        lambda sql, *a, **k: (seen.append(sql), original(sql, *a, **k))[1])
+    ok(demo_api.create(None, raw=body(existing_account=CARD_ID, customer_id=CUSTOMER_ID)), 201)
+    assert any('FROM "customer"' in q and "FOR SHARE" in q for q in seen), seen
+    seen.clear()
+    ok(_erase(demo_api, CUSTOMER_ID))
+    assert any('FROM "customer"' in q and "FOR UPDATE" in q for q in seen), seen

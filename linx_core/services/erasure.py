@@ -32,7 +32,7 @@ import peewee
 from .. import clock, events
 from ..errors import Conflict
 from ..lifecycle import WORKFLOWS
-from ..store import db
+from ..store import db, locking
 from ..store.models import (
     Business,
     Customer,
@@ -66,6 +66,11 @@ def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Cust
     if customer.status == ERASED:
         return customer
     with db.atomic():
+        # the row locked (PostgreSQL) for the erasure's transaction: a create naming the customer waits for it,
+        # then reads ERASED (workflows.create_workflow reads the row FOR SHARE); a second erasure waits too
+        customer = locking(Customer.select().where(Customer.id == customer.id)).get()
+        if customer.status == ERASED:
+            return customer
         busy = Transaction.select().where((Transaction.customer == customer.id)
                                           & Transaction.status.in_(IN_FLIGHT)).first()
         if busy is not None:
