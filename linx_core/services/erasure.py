@@ -2,12 +2,13 @@
 
 What goes: the names, the phone number, the email, the addresses and the date of birth; each financial
 account's holder name, billing address, expiry, fingerprint and sealed number (destroyed: no key opens it
-again); the contact on the customer's workflows (see :func:`_workflows_of`: bound to them, or to no one yet and sent
-to their own contact; never another customer's), their
-parameters of the rules' ``phone`` and ``email`` types, the customer's names (and contact) wherever they
-appear in a workflow's or a payment's free text (title, memo, messages, description), what a step kind
-kept that the customer typed about themselves (``StepKind.forget``), and the same in the replays kept
-for ``Idempotency-Key``.
+again); on the customer's workflows (see :func:`_workflows_of`: bound to them, or to no one yet and sent to
+their own contact; never another customer's), the contact and the parameters that say who the customer is
+(:func:`personal_parameters`: ``personal: true`` in the rules, and every ``phone`` and ``email`` one), the
+customer's names and contact in the free-text fields only (:data:`FREE_TEXT`: title, memo, description,
+introductory message, a provider's refusal), what a step kind kept that the customer typed about themselves
+(``StepKind.forget``), and the same in the replays kept for ``Idempotency-Key``; a channel's own records of
+those workflows' messages go through the ``customer.erased`` event (``workflowIds``).
 
 Each account's move to ERASED is a ``financial-account.state-updated`` event, the customer's a
 ``customer.status-updated`` one (``workflowId`` null: no workflow made them).
