@@ -273,7 +273,10 @@ PROBLEMS = {
     "INVALID_PHONE": N_("Enter a phone number, for example +1 416 555 0123."),
     "NO_CUSTOMER": N_("There is no customer for this account yet."),
     "NO_ACCOUNT": N_("No account was chosen for this payment."),
+    "CONTACT_CHANGED": N_("This link no longer matches your contact details. Ask for a new link."),
     "ACCOUNT_NOT_ACTIVE": N_("That account cannot be used any more."),
+    "ACCOUNT_NOT_SUITABLE": N_("This kind of account cannot be used for this payment."),
+    "CURRENCY_MISMATCH": N_("This account holds another currency than the payment."),
     "NOT_A_DEBIT_CARD": N_("This is a credit card: add a debit card."),
     "NOT_A_PREPAID_CARD": N_("This is a credit card: add a prepaid card."),
 }

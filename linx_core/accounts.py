@@ -6,6 +6,7 @@ is never put into a message.
 """
 import datetime as dt
 import re
+from typing import Any
 
 from stdnum import luhn
 from stdnum.us import rtn
@@ -20,20 +21,15 @@ BRANDS = (  # (brand, prefixes as (low, high) over the first digits)
 )
 
 
-#: the funding type of the card networks' well-known test numbers (a sandbox BIN table); any other number's
-#: funding is unknown here, and the customer's choice (DEBIT, PREPAID) stands until the rail says otherwise
-TEST_CARD_FUNDING = {
-    "4000056655665556": "DEBIT", "5200828282828210": "DEBIT", "5105105105105100": "PREPAID",
-    "4111111111111111": "CREDIT", "5555555555554444": "CREDIT", "4012888888881881": "CREDIT",
-    "378282246310005": "CREDIT", "6011111111111117": "CREDIT",
-}
 #: the subtypes a credit card is not, and the problem code for a credit card given as one
 NOT_CREDIT = {"DEBIT": "NOT_A_DEBIT_CARD", "PREPAID": "NOT_A_PREPAID_CARD"}
 
 
-def card_funding(number: str) -> str | None:
-    """DEBIT, PREPAID or CREDIT where the card's funding type is known (:data:`TEST_CARD_FUNDING`), else None."""
-    return TEST_CARD_FUNDING.get(digits(number))
+def card_funding(plugins: Any, number: str) -> str | None:
+    """DEBIT, PREPAID or CREDIT where a plugin knows the card's funding type (the ``linx_card_funding`` hook: a
+    rail's or a BIN table's), else None: unknown, not refused."""
+    answer = plugins.hook.linx_card_funding(number=digits(number))
+    return answer if answer in ("DEBIT", "PREPAID", "CREDIT") else None
 
 
 def digits(value: str | None) -> str:
@@ -120,5 +116,5 @@ def today() -> dt.date:
     return clock.now().date()
 
 
-__all__ = ["check_card", "check_bank", "card_brand", "card_funding", "TEST_CARD_FUNDING", "NOT_CREDIT", "digits",
+__all__ = ["check_card", "check_bank", "card_brand", "card_funding", "NOT_CREDIT", "digits",
            "today", "dt"]

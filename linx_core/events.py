@@ -187,7 +187,16 @@ class CustomerStatusUpdated(Payload):
     customerId = fields.UUID(required=True)
     previousStatus = fields.String(required=True, allow_none=True)
     status = fields.String(required=True)
+    workflowId = fields.UUID(required=True, allow_none=True, metadata={
+        "description": "The workflow that made the change; null for an erasure (POST /v2/customers/{id}/erase)."})
+
+
+class CustomerUpdated(Payload):
+    customerId = fields.UUID(required=True)
     workflowId = fields.UUID(required=True)
+    fields_ = fields.List(fields.String(), required=True, data_key="fields", metadata={
+        "description": "The profile fields that changed (firstName, lastName, email, dateOfBirth, addresses): their "
+                       "names only; GET /v2/customers/{id} reads the values."})
 
 
 class CustomerErased(Payload):
@@ -198,6 +207,9 @@ class CustomerErased(Payload):
         "description": "The customer's open workflows, cancelled first."})
     financialAccountIds = fields.List(fields.UUID(), required=True, metadata={
         "description": "The customer's accounts: masked numbers kept, sealed numbers destroyed."})
+    workflowIds = fields.List(fields.UUID(), required=True, metadata={
+        "description": "Every workflow of the customer whose personal data went (a channel's own records of "
+                       "their messages, a development inbox say, forget them too)."})
 
 
 class FinancialAccountStateUpdated(Payload):
@@ -208,7 +220,8 @@ class FinancialAccountStateUpdated(Payload):
     type = fields.String(required=True)
     subtype = fields.String(required=True)
     maskedNumber = fields.String(required=True)
-    workflowId = fields.UUID(required=True)
+    workflowId = fields.UUID(required=True, allow_none=True, metadata={
+        "description": "The workflow that made the change; null for an erasure (POST /v2/customers/{id}/erase)."})
 
 
 class CustomerAccountRef(Payload):
@@ -247,6 +260,8 @@ CORE_EVENT_TYPES = (
     EventType("linx.notification-status-changed", "A message to the customer was sent, delivered or failed.",
               NotificationStatusChanged),
     EventType("customer.status-updated", "A customer was created or changed status.", CustomerStatusUpdated),
+    EventType("customer.updated", "A customer confirmed or corrected their profile (which fields changed).",
+              CustomerUpdated),
     EventType("customer.erased", "A customer's personal data was erased; money records keep amounts, dates and "
               "masked numbers.", CustomerErased),
     EventType("financial-account.state-updated", "A customer's financial account was added or changed state.",

@@ -151,6 +151,22 @@ def linx_solutions(rt: Runtime | None) -> list[Solution]:
     """
 
 
+@hookspec(firstresult=True)
+def linx_card_funding(number: str) -> str | None:
+    """Return a card's funding type, ``DEBIT``, ``PREPAID`` or ``CREDIT``, when this plugin knows it (a BIN
+    table, a card network's or a processor's lookup), else None to let another plugin answer.
+
+    LinX asks on the account form: where the business asked for a DEBIT (or PREPAID) card, a card known to be a
+    CREDIT one is refused next to its number. When no plugin knows the number the answer is None: the card is not
+    refused, and the customer's choice stands until the rail says otherwise. The sandbox's push-to-card rail
+    knows the card networks' test numbers. Called inside a request: answer from memory or a fast local lookup,
+    and never log the number.
+
+    :param number: the card number, digits only.
+    :returns: ``"DEBIT"``, ``"PREPAID"``, ``"CREDIT"`` or None.
+    """
+
+
 @hookspec
 def linx_step_kinds(rt: Runtime | None) -> list[StepKind]:
     """Return the step kinds this plugin provides.

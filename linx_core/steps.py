@@ -18,7 +18,7 @@ This module imports nothing of the web layer: a view is plain data and callables
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -230,6 +230,13 @@ class StepKind:
         :meth:`complete` kept with ``act.data``, by default. Override to add what the store knows
         now (a transaction's status); JSON values only, never a full card or account number."""
         return dict(step.data or {})
+
+    def outcomes(self, rt: Runtime, steps: Sequence[tuple[Workflow, WorkflowStep]]) -> list[dict[str, Any]]:
+        """The outcomes of many steps of this kind at once, in order (a page of workflows: ``GET
+        /v2/linx/workflows``): :meth:`outcome` of each, by default. A kind whose outcome reads the store
+        overrides this to read it for all the steps in one query (``move-money`` reads their transactions'
+        statuses together), so that a page takes as many queries for many rows as for one."""
+        return [self.outcome(rt, workflow, step) for workflow, step in steps]
 
     def forget(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """The step's ``data`` once its customer's personal data is erased

@@ -72,6 +72,37 @@ def read_inbox(rt, limit=200):
     return list(reversed(out))[:limit]
 
 
+def forget(rt, workflow_ids):
+    """Drop the inbox's messages of these workflows (an erased customer's: ``customer.erased``)."""
+    path = inbox_path(rt)
+    if not workflow_ids or not path.exists():
+        return
+    gone = {str(w) for w in workflow_ids}
+    with _lock:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.readlines()
+        kept = [line for line in lines if _workflow_of(line) not in gone]
+        if len(kept) != len(lines):
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text("".join(kept), encoding="utf-8")
+            os.replace(tmp, path)
+
+
+def _workflow_of(line):
+    try:
+        return str(json.loads(line).get("workflowId"))
+    except (ValueError, AttributeError):
+        return None
+
+
+@hookimpl
+def linx_event_recorded(rt, event):
+    """An erased customer's messages leave the inbox too (a file: it goes at once, even should the erasure's
+    transaction then fail: the inbox is a development aid, not a record)."""
+    if event.type == "customer.erased":
+        forget(rt, (event.data or {}).get("workflowIds") or [])
+
+
 def _mask(to):
     return to[:4] + "…" + to[-2:] if to and len(to) > 6 else "…"
 

@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from linx_core import clock, hookimpl
-from linx_core.accounts import TEST_CARD_FUNDING, card_brand
+from linx_core.accounts import card_brand
 from linx_core.payments import Arrival, RailError, RailStatus, Solution
 from linx_core.sandbox import Ledger, iso, parse_time, pause_before_answer, transfer_fingerprint
 
@@ -41,7 +41,13 @@ log = logging.getLogger("linx.rails.push-to-card")
 NAME = "push-to-card"
 SETTLE_SECONDS = 5
 NETWORKS = ("VISA", "MASTERCARD", "DISCOVER")
-FUNDING = TEST_CARD_FUNDING  # the sandbox's BIN table: funding type of the well-known test numbers
+#: the sandbox's BIN table: the funding type of the card networks' well-known test numbers (any other number's
+#: is unknown here: ``linx_card_funding`` answers None, and the customer's choice stands)
+FUNDING = {
+    "4000056655665556": "DEBIT", "5200828282828210": "DEBIT", "5105105105105100": "PREPAID",
+    "4111111111111111": "CREDIT", "5555555555554444": "CREDIT", "4012888888881881": "CREDIT",
+    "378282246310005": "CREDIT", "6011111111111117": "CREDIT",
+}
 PUSH_DISABLED = {"4000000000000010"}
 DECLINES_BY_LAST4 = {"0002": ("05", "Do not honor"), "9995": ("61", "Exceeds the card's limit for incoming payments")}
 DECLINED_AMOUNT = Decimal("13.13")
@@ -152,3 +158,9 @@ def for_runtime(rt):
 @hookimpl
 def linx_solutions(rt):
     return [for_runtime(rt)]
+
+
+@hookimpl
+def linx_card_funding(number):
+    """The funding type of a card network's test number (the sandbox's BIN table), else None."""
+    return FUNDING.get(number)

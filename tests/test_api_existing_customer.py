@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from linx_core import demo as demo_data
+from linx_core.errors import Conflict
 from linx_core.store import models
 
 from .conftest import seed_examples
@@ -137,3 +138,29 @@ def test_names_belong_to_the_profile_steps_only(api):
     docs = api.get("/v2/openapi.json").get_json()
     described = json.dumps(docs)
     assert "shown prefilled for the customer to confirm or correct" in described
+
+
+# -- one rule for an account, at create and on the Gateway (cold review) -----------------------------
+
+def test_create_and_the_gateway_refuse_an_account_by_the_one_rule_with_its_real_reason(rt, api):
+    from linx_core.services import eligibility, workflows
+    from linx_core.steps import StepAct
+    from linx_plugins.steps.lookup_financial_account import LookupFinancialAccount
+
+    assert not hasattr(workflows, "_account_suits")
+    good = saved_card(rt, "5200828282828210", "DEBIT", "MASTERCARD")
+    response = api.create(body(EX4, customerFinancialAccountId=str(good.id)))
+    assert response.status_code == 201, response.get_json()
+    workflow = models.Workflow.get_by_id(response.get_json()["id"])
+    accounts = models.CustomerFinancialAccount
+    accounts.update(currency="CAD").where(accounts.id == good.id).execute()
+    account = models.CustomerFinancialAccount.get_by_id(good.id)
+    refusal = eligibility.account_refusal(rt, workflow.parameters, account)
+    assert (refusal.code, refusal.message) == ("CURRENCY_MISMATCH", "The account holds CAD, not USD.")
+    assert refused(api.create(body(EX4, customerFinancialAccountId=str(good.id)))) == {
+        ("parameters.customerFinancialAccountId", "CURRENCY_MISMATCH")}
+    steps = workflows.steps_of(workflow)
+    act = StepAct(rt, workflow, steps, 2, data=lambda **v: None, save=lambda **c: None)
+    with pytest.raises(Conflict) as caught:  # the step reports the real reason, not "no longer active"
+        LookupFinancialAccount().complete(act, {})
+    assert (caught.value.code, caught.value.message) == ("CURRENCY_MISMATCH", "The account holds CAD, not USD.")

@@ -98,6 +98,14 @@ def test_every_event_a_journey_records_matches_its_schema_strictly(rt, api, demo
     link_token(rt, locked["id"])
     api.client.post(f"/v2/linx/workflows/{locked['id']}/cancel", headers=api.headers())
     api.client.post(f"/v2/linx/workflows/{locked['id']}/recover", headers=api.headers())
+    enhance = seed(1, profileFields=["dateOfBirth"], firstName="Jonathan", lastName="Doe")
+    enhance["parameters"].pop("financialAccountSubType", None)
+    enhance["steps"] = [{"name": n} for n in ("notification", "lookup-profile", "enhance-profile")]
+    enhanced = created(api, enhance)["id"]
+    run(runtime)
+    journey.submit(runtime, uuid.UUID(enhanced), 1, "lookup-profile", {})
+    journey.submit(runtime, uuid.UUID(enhanced), 2, "enhance-profile", {
+        "firstName": "Jonathan", "lastName": "Doe", "dateOfBirth": "1990-01-31"})  # customer.updated
     businesses.issue_key(rt, demo[0], "ci", read_only=True)
     businesses.revoke_key(rt, demo[0], "ci")
     quiet = Customer.create(business=demo[0], first_name="Quinn", last_name="Quiet", phone_number="+14165550111")

@@ -199,7 +199,9 @@ def test_a_request_by_ach_offers_the_saved_checking_account_not_the_cards(rt, ap
 def test_saved_cards_are_offered_only_when_the_link_went_to_the_customers_own_contact(rt, api, visitor):
     # a new-customer workflow with John's phone number as a detail, but its link emailed to another address
     wid, token, passcode = opened(rt, api, 2, channel="EMAIL", email="someone.else@example.com")
-    page = visitor.submit(visitor.open(token, passcode), "Continue")  # recognised by the phone number
+    page = visitor.open(token, passcode)
+    assert page.h1 == "About you"  # not recognised by the phone number: the link did not go to John's contact
+    page = visitor.submit(page, "Continue", **profile(email="someone.else@example.com"))
     assert page.h1 == "Add your debit card"
     page = visitor.submit(page, "Continue", **card("5200828282828210"))
     assert page.h1 == "Confirm the payment" and "ending 8210" in page.html
@@ -209,3 +211,60 @@ def test_saved_cards_are_offered_only_when_the_link_went_to_the_customers_own_co
     assert not Transaction.select().where(Transaction.workflow == wid).exists()
     visitor.submit(page, "Confirm")
     assert Transaction.get(Transaction.workflow == wid).customer_account_id == workflow(wid).customer_account_id
+
+
+# -- a stranger's mailbox never sees an existing customer ---------------------------------------------
+
+def test_an_email_link_to_a_stranger_with_a_customer_phone_number_does_not_recognise_the_customer(rt, api, visitor):
+    """The business typed John's phone number on an EMAIL workflow to someone else's mailbox: the link did not
+    reach John, so nothing of John's is shown there, and what the stranger types makes a customer of their own."""
+    john = Customer.get_by_id(demo_data.CUSTOMER_ID)
+    wid, token, passcode = opened(rt, api, 0, channel="EMAIL", email="stranger@example.net", title="A rebate",
+                                  phoneNumber=john.phone_number)
+    page = visitor.open(token, passcode)
+    assert page.h1 == "About you" and "John" not in page.html and "Welcome back" not in page.html
+    nxt = visitor.submit(page, "Continue", **profile(email="stranger@example.net"))
+    assert "John" not in nxt.html and "Welcome back" not in nxt.html
+    stranger = Customer.get_by_id(workflow(wid).customer_id)
+    assert stranger.id != john.id and stranger.first_name == "Jane" and stranger.email == "stranger@example.net"
+    assert stranger.phone_number is None  # the number is John's: the link to a mailbox did not prove it
+    john_now = Customer.get_by_id(john.id)
+    assert (john_now.first_name, john_now.email) == ("John", john.email)
+
+
+def test_a_named_customer_whose_phone_changed_since_create_is_not_shown_to_the_old_number(rt, api, visitor):
+    wid, token, passcode = opened(rt, api, 3, title="A rebate")
+    Customer.update(phone_number="+14165550111").where(Customer.id == demo_data.CUSTOMER_ID).execute()
+    page = visitor.open(token, passcode)
+    assert page.h1 == "Confirm that it is you"  # not skipped: the link no longer reaches John
+    assert "John" not in page.html and "5556" not in page.html
+    assert "This link no longer matches the contact details Demo Co has for you." in page.html
+    refused = visitor.submit(page, "Continue", follow=False)
+    assert refused.status == 409 and "no longer matches your contact details" in refused.html
+    assert steps_of(wid)["lookup-profile"].status != "COMPLETED"
+    assert not Transaction.select().where(Transaction.workflow == wid).exists()
+
+
+def test_enhance_profile_records_which_fields_of_an_existing_customer_changed(rt, api, visitor):
+    from linx_core.store.models import Event
+
+    wid, token, passcode = opened(rt, api, 1, steps=["notification", "lookup-profile", "enhance-profile"],
+                                  profileFields=["dateOfBirth"], firstName="Jon", lastName="Doe",
+                                  email="john.doe@example.com", financialAccountSubType=None)
+    page = visitor.open(token, passcode)
+    assert visitor.submit(page, "Continue", firstName="Jonathan", dateOfBirth="1990-01-31").h1 == "All done"
+    [event] = Event.select().where(Event.type == "customer.updated")
+    assert event.subject_id == demo_data.CUSTOMER_ID or str(event.subject_id) == demo_data.CUSTOMER_ID
+    assert event.data == {"customerId": demo_data.CUSTOMER_ID, "workflowId": wid,
+                          "fields": ["dateOfBirth", "firstName"]}  # the names only, never the values
+    assert rt.event_types["customer.updated"].problems(event.data, strict=True) == {}
+
+
+def test_submit_and_advance_complete_a_step_through_the_same_code():
+    import inspect
+
+    from linx_core.services import journey
+
+    for function in (journey.submit, journey.advance):
+        source = inspect.getsource(function)
+        assert "_complete(rt, kind, " in source and "complete_step(" not in source and "StepAct(" not in source

@@ -371,7 +371,8 @@ def test_erasure_removes_personal_data_and_keeps_the_money_records(runtime, demo
     # the event, once, and its webhook
     [event] = Event.select().where(Event.type == "customer.erased")
     assert event.data == {"customerId": str(customer.id), "status": "ERASED", "erasedAt": erased["erasedAt"],
-                          "cancelledWorkflowIds": [open_one], "financialAccountIds": [str(card.id)]}
+                          "cancelledWorkflowIds": [open_one], "financialAccountIds": [str(card.id)],
+                          "workflowIds": [paid, open_one]}
     deliveries = [j for j in Job.select() if j.payload.get("eventId") == str(event.id)]
     assert len(deliveries) == 1 and deliveries[0].payload.get("subscriptionId") == subscription["id"]
     # idempotent: again is the same answer and no second event
@@ -453,3 +454,256 @@ def test_without_a_key_nothing_is_read_or_erased(client, demo, method, path):
     body = refused(client.open(path, method=method), 401)
     assert "John" not in json.dumps(body)
     assert Customer.get_by_id(CUSTOMER_ID).status == "ACTIVE"
+
+
+# -- erasure touches only the erased customer's workflows (cold review) ------------------------
+
+
+def test_erasure_leaves_other_people_workflows_that_share_an_email(runtime, demo_api):
+    settled_new_customer(runtime, demo_api)
+    jane = Customer.get(Customer.phone_number == NEW_PHONE)
+    # Bob shares Jane's mailbox (a couple, a family address): his own workflow, bound to him, still open
+    bobs = create(demo_api, body(phone="+14165550177"))
+    to_confirmation(runtime, bobs, customer_form={"firstName": "Bob", "lastName": "Roe",
+                                                  "email": "jane.doe@example.com"}, confirm=False)
+    bob = Customer.get(Customer.phone_number == "+14165550177")
+    # an SMS workflow to a third number whose email is only a prefill, not yet bound to anyone
+    raw = json.loads(body(phone="+14165550188"))
+    raw["parameters"]["email"] = "jane.doe@example.com"
+    prefilled = create(demo_api, json.dumps(raw))
+    ok(_erase(demo_api, jane.id))
+    for workflow_id, phone in ((bobs, "+14165550177"), (prefilled, "+14165550188")):
+        row = Workflow.get_by_id(workflow_id)
+        assert row.status in ("CREATED", "ACTIVE"), workflow_id  # not cancelled
+        assert row.phone_number == phone and row.parameters["phoneNumber"] == phone
+    assert Workflow.get_by_id(prefilled).parameters["email"] == "jane.doe@example.com"
+    bob = Customer.get_by_id(bob.id)
+    assert (bob.status, bob.first_name, bob.email) == ("ACTIVE", "Bob", "jane.doe@example.com")
+
+
+def test_erasure_redacts_free_text_only_never_a_record_word_that_matches_the_name(runtime, demo_api, frozen):
+    """Ms Money Card: her names are also words of the rules (push-to-card, move-money)."""
+    raw = json.loads(body(phone=NEW_PHONE))
+    raw["title"] = "Rebate for Money Card"
+    raw["parameters"]["introductoryMessage"] = "Card rebate, Money"
+    workflow_id = create(demo_api, json.dumps(raw))
+    to_confirmation(runtime, workflow_id, customer_form={"firstName": "Money", "lastName": "Card",
+                                                                "email": "mc@example.com"})
+    run(runtime)
+    frozen.advance(seconds=10)  # settled
+    run(runtime)
+    customer = Customer.get(Customer.phone_number == NEW_PHONE)
+    events_before = {e.id: e.data for e in Event.select().where(Event.type == "linx.workflow-updated")}
+    ok(_erase(demo_api, customer.id))
+    shown = ok(demo_api.get(f"{WORKFLOWS}/{workflow_id}"))
+    assert shown["parameters"]["solution"] == "push-to-card"
+    assert shown["parameters"]["paymentReasonId"] == "payment-of-rebates"
+    assert [s["name"] for s in shown["steps"]] == ["notification", "customer-account", "financial-account",
+                                                   "move-money"]
+    assert shown["title"] == "Rebate for [erased]"
+    assert shown["parameters"]["introductoryMessage"] == "[erased] rebate, [erased]"
+    assert Transaction.get(Transaction.workflow == uuid.UUID(workflow_id)).solution == "push-to-card"
+    events_after = {e.id: e.data for e in Event.select().where(Event.type == "linx.workflow-updated")}
+    assert events_after == events_before  # step names and statuses are not personal
+
+
+def test_erasure_drops_the_personal_parameters_also_from_replays(runtime, demo_api):
+    """The business's prefill (Janet Doe-Smith, janet@example.org) differs from what the customer saved (Jane
+    Doe): both are the customer's, and both go."""
+    raw = json.loads(body(phone=NEW_PHONE))
+    raw["parameters"].update(firstName="Janet", lastName="Doe-Smith", email="janet@example.org")
+    workflow_id = ok(demo_api.create(raw, headers={"Idempotency-Key": "prefill-0001"}), 201)["id"]
+    to_confirmation(runtime, workflow_id, confirm=False)
+    customer = Customer.get(Customer.phone_number == NEW_PHONE)
+    assert "Janet" in IdempotencyRecord.get().response_body
+    ok(_erase(demo_api, customer.id))
+    params = Workflow.get_by_id(workflow_id).parameters
+    assert not {"firstName", "lastName", "email", "phoneNumber"} & set(params), params
+    kept = IdempotencyRecord.get().response_body
+    for secret in ("Janet", "Doe-Smith", "janet@example.org", NEW_PHONE):
+        assert secret not in kept, secret
+    replayed = demo_api.create(raw, headers={"Idempotency-Key": "prefill-0001"}).get_json()
+    assert replayed["parameters"]["firstName"] is None and replayed["parameters"]["solution"] == "push-to-card"
+
+
+def test_erasure_records_the_state_of_each_account_and_the_customer(runtime, demo_api):
+    settled_new_customer(runtime, demo_api)
+    customer = Customer.get(Customer.phone_number == NEW_PHONE)
+    card = CustomerFinancialAccount.get(CustomerFinancialAccount.customer == customer.id)
+    ok(_erase(demo_api, customer.id))
+    [account_event] = [e for e in Event.select().where((Event.type == "financial-account.state-updated")
+                                                       & (Event.subject_id == card.id)) if e.data["state"] == "ERASED"]
+    assert account_event.data == {"financialAccountId": str(card.id), "customerId": str(customer.id),
+                                  "previousState": "ACTIVE", "state": "ERASED", "type": "CARD", "subtype": "DEBIT",
+                                  "maskedNumber": card.masked_number, "workflowId": None}
+    [status_event] = [e for e in Event.select().where((Event.type == "customer.status-updated")
+                                                      & (Event.subject_id == customer.id))
+                      if e.data["status"] == "ERASED"]
+    assert status_event.data == {"customerId": str(customer.id), "previousStatus": "ACTIVE", "status": "ERASED",
+                                 "workflowId": None}
+    for event in (account_event, status_event):
+        assert runtime.event_types[event.type].problems(event.data, strict=True) == {}
+    ok(_erase(demo_api, customer.id))  # again: nothing more
+    assert Event.select().where(Event.type == "customer.status-updated", Event.subject_id == customer.id).count() == 2
+
+
+def test_nothing_of_the_erased_customer_is_left_even_with_a_shared_email_and_names_that_are_words(
+        runtime, demo_api, rt, frozen):
+    """Ms Money Card (her names are words of the rules: move-money, push-to-card) shares her mailbox with Bob; the
+    business prefilled her as Monty Cardew. After her erasure no table and no inbox line holds any of it, and Bob's
+    data is whole."""
+    import re
+
+    from linx_plugins.console import inbox_path, read_inbox
+
+    shared = "family@example.com"
+    raw = json.loads(body(phone=NEW_PHONE))
+    raw["title"] = "Rebate for Money Card"
+    raw["parameters"].update(firstName="Monty", lastName="Cardew", email=shared)
+    mine = ok(demo_api.create(raw, headers={"Idempotency-Key": "money-card-0001"}), 201)["id"]
+    to_confirmation(runtime, mine, customer_form={"firstName": "Money", "lastName": "Card", "email": shared})
+    run(runtime)
+    frozen.advance(seconds=10)
+    run(runtime)
+    bobs = create(demo_api, body(phone="+14165550177"))
+    to_confirmation(runtime, bobs, customer_form={"firstName": "Bob", "lastName": "Roe", "email": shared},
+                    confirm=False)
+    bob = Customer.get(Customer.phone_number == "+14165550177")
+    assert any(m.get("to") == NEW_PHONE for m in read_inbox(runtime))
+    customer = Customer.get(Customer.phone_number == NEW_PHONE)
+    ok(_erase(demo_api, customer.id))
+
+    names = re.compile(r"(?<![\w-])(Money|Card|Monty|Cardew)(?![\w-])")  # as words, not inside move-money
+    secrets = (NEW_PHONE, "4165550199", DEBIT_CARD, "Monty", "Cardew")
+    for model in models.MODELS:
+        table = model._meta.table_name
+        for row in rt.database.execute_sql(f'SELECT * FROM "{table}"').fetchall():
+            text = json.dumps(row, default=str)
+            assert not [s for s in secrets if s in text], (table, text)
+            assert not names.search(text), (table, text)
+            if shared in text:  # the shared address stays where it is Bob's, and only there
+                assert str(bob.id) in text or bobs in text or bob.id.hex in text or uuid.UUID(bobs).hex in text, \
+                    (table, text)
+    inbox = inbox_path(runtime).read_text()
+    assert NEW_PHONE not in inbox and mine not in inbox and "Money" not in inbox
+    assert "+14165550177" in inbox  # Bob's messages stay
+    bob = Customer.get_by_id(bob.id)
+    assert (bob.first_name, bob.email, bob.status) == ("Bob", shared, "ACTIVE")
+    assert Workflow.get_by_id(bobs).status == "ACTIVE"
+
+
+# -- lists read a page in a fixed number of queries ----------------------------------------------------
+
+
+class QueryCounter:
+    def __init__(self, database, monkeypatch):
+        self.count = 0
+        original = database.execute_sql
+
+        def counted(sql, *args, **kwargs):
+            self.count += 1
+            return original(sql, *args, **kwargs)
+
+        monkeypatch.setattr(database, "execute_sql", counted)
+
+    def __call__(self, read):
+        before = self.count
+        read()
+        return self.count - before
+
+
+def test_the_transaction_and_workflow_lists_take_as_many_queries_for_many_rows_as_for_one(
+        runtime, demo_api, rt, frozen, monkeypatch):
+    settled_new_customer(runtime, demo_api)
+    counter = QueryCounter(rt.database, monkeypatch)
+
+    def reads():
+        tx_list = ok(demo_api.get("/v2/transactions"))
+        wf_list = ok(demo_api.get(WORKFLOWS, query_string={"status": "COMPLETED"}))
+        return len(tx_list["content"]), len(wf_list["content"])
+
+    counted = {}
+    counted["tx1"] = counter(lambda: ok(demo_api.get("/v2/transactions")))
+    counted["wf1"] = counter(lambda: ok(demo_api.get(WORKFLOWS, query_string={"status": "COMPLETED"})))
+    for n in range(3):
+        frozen.advance(minutes=1)
+        settled_new_customer(runtime, demo_api, phone=f"+1416555020{n}")
+    assert reads() == (4, 4)
+    assert counter(lambda: ok(demo_api.get("/v2/transactions"))) == counted["tx1"]
+    assert counter(lambda: ok(demo_api.get(WORKFLOWS, query_string={"status": "COMPLETED"}))) == counted["wf1"]
+
+
+def test_one_uuid_parser_for_paths_queries_and_payloads():
+    import inspect
+
+    from gateway_app.api import paging as api_paging
+    from gateway_app.api import transactions as api_transactions
+    from linx_core import ids
+    from linx_core.services import directory, event_log
+
+    assert ids.as_uuid(f" {CUSTOMER_ID} ".strip()) == uuid.UUID(CUSTOMER_ID)
+    assert [ids.as_uuid(v) for v in ("nope", None, 12, "")] == [None] * 4
+    problems = []
+    assert api_paging.query_uuid({"x": f" {CUSTOMER_ID} "}, "x", problems) == uuid.UUID(CUSTOMER_ID)
+    assert api_paging.query_uuid({"x": "nope"}, "x", problems) is None
+    assert [(p.path, p.code) for p in problems] == [("query.x", "INVALID_UUID")]
+    for module in (directory, event_log, api_transactions):
+        assert "uuid.UUID(" not in inspect.getsource(module), module.__name__
+
+
+def test_the_type_filter_takes_every_type_a_transaction_may_have(runtime, demo_api, rt):
+    workflow_id = settled_new_customer(runtime, demo_api)
+    original = Transaction.get(Transaction.workflow == uuid.UUID(workflow_id))
+    Transaction.update(type="REVERSAL").where(Transaction.id == original.id).execute()  # as a reversal is kept
+    page = ok(demo_api.get("/v2/transactions", query_string={"type": "REVERSAL"}))
+    assert [t["id"] for t in page["content"]] == [str(original.id)]
+    document = ok(demo_api.get("/v2/openapi.json"))
+    [param] = [p for p in document["paths"]["/v2/transactions"]["get"]["parameters"] if p["name"] == "type"]
+    assert param["schema"]["enum"] == ["SEND", "REQUEST", "REVERSAL"]
+
+
+def test_the_step_data_documentation_names_every_key_move_money_keeps(demo_api):
+    step = ok(demo_api.get("/v2/openapi.json"))["components"]["schemas"]["Step"]["properties"]["data"]
+    words = step["description"]
+    move_money = words[words.index("(document-acceptance)"):]
+    for key in ("transactionId", "transactionStatus", "financialAccountId"):
+        assert f"`{key}`" in move_money, key
+
+
+def test_a_create_whose_customer_is_erased_meanwhile_is_refused_and_stores_nothing(runtime, demo_api, rt,
+                                                                                   monkeypatch):
+    """The create checks the customer, then an erasure commits, then the create writes: it reads the customer
+    again inside its transaction (share-locked on PostgreSQL) and refuses."""
+    from linx_core.services import erasure, workflows
+
+    business = models.Business.get_by_id(Customer.get_by_id(CUSTOMER_ID).business_id)
+    checked = workflows._check_data
+
+    def check_then_erase(rt_, business_, params):
+        found = checked(rt_, business_, params)
+        erasure.erase_customer(runtime, business, CUSTOMER_ID)  # as if from another request, just now
+        return found
+
+    monkeypatch.setattr(workflows, "_check_data", check_then_erase)
+    before = Workflow.select().count()
+    body_ = refused(demo_api.create(None, raw=body(existing_account=CARD_ID, customer_id=CUSTOMER_ID)), 422,
+                    "parameters.customerId")
+    assert body_["errors"][0]["errorCode"] == "CUSTOMER_ERASED"
+    assert Workflow.select().count() == before
+
+
+def test_erasure_locks_the_customer_row_and_a_create_share_locks_it_on_postgresql(runtime, demo_api, rt,
+                                                                                 monkeypatch):
+    from linx_core.store import is_postgres
+
+    if not is_postgres(rt.database):
+        pytest.skip("SQLite has no row locks: its writers queue")
+    seen = []
+    original = rt.database.execute_sql
+    monkeypatch.setattr(rt.database, "execute_sql",
+                        lambda sql, *a, **k: (seen.append(sql), original(sql, *a, **k))[1])
+    ok(demo_api.create(None, raw=body(existing_account=CARD_ID, customer_id=CUSTOMER_ID)), 201)
+    assert any('FROM "customer"' in q and "FOR SHARE" in q for q in seen), seen
+    seen.clear()
+    ok(_erase(demo_api, CUSTOMER_ID))
+    assert any('FROM "customer"' in q and "FOR UPDATE" in q for q in seen), seen

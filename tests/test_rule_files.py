@@ -499,3 +499,26 @@ def test_a_catalog_without_the_holder_name_or_any_postal_code_keeps_the_checks_f
     assert customers.matches(rt, "anyPostalCode", "K1A 0B1") and customers.matches(rt, "anyPostalCode", "90210")
     assert not customers.matches(rt, "anyPostalCode", "<script>") and not customers.matches(rt, "anyPostalCode", "1")
     assert customers.max_length(rt, "firstName") == 40
+
+
+def test_the_shipped_personal_parameters_are_flagged():
+    rules = load_rules(default_rules_dir())
+    personal = {name for name, spec in rules.parameters.items() if spec.get("personal")}
+    assert personal == {"phoneNumber", "email", "firstName", "lastName"}
+
+
+@pytest.mark.parametrize("value, fragment", [("maybe", "true or false"), ("1", "true or false")])
+def test_a_personal_flag_that_is_not_a_boolean(rules_copy, value, fragment):
+    parameters = rules_copy / "parameters.yaml"
+    replace(parameters, "  lastName:\n    type: string\n    personal: true\n",
+            f"  lastName:\n    type: string\n    personal: {value}\n")
+    assert_one_problem(rules_copy, f"parameters.yaml:{line_of(parameters, f'personal: {value}')}: "
+                       "parameters.lastName.personal", fragment)
+
+
+def test_a_contact_parameter_cannot_be_declared_not_personal(rules_copy):
+    parameters = rules_copy / "parameters.yaml"
+    replace(parameters, "  phoneNumber:\n    type: phone\n    personal: true\n",
+            "  phoneNumber:\n    type: phone\n    personal: false\n")
+    assert_one_problem(rules_copy, f"parameters.yaml:{line_of(parameters, 'personal: false')}: "
+                       "parameters.phoneNumber.personal", "always personal")

@@ -1,6 +1,8 @@
 """Every built-in step kind passes the step-kind contract (``linx_core.testing.steps``)."""
 from decimal import Decimal
 
+import pytest
+
 from linx_core import clock
 from linx_core.services.businesses import add_financial_account
 from linx_core.store.models import Customer, CustomerFinancialAccount
@@ -64,6 +66,22 @@ class TestLookupProfile(StepKindContract):
 
     def workflow_body(self, rt, business):
         return body(["lookup-profile"], customerId=str(customer_of(rt, business).id))
+
+
+class SkipThatWrites(LookupProfile):
+    """A kind that does complete's work in skip: the contract must catch it."""
+
+    def skip(self, act):
+        act.data(customerId=str(act.workflow.customer_id))
+        return {}
+
+
+class TestTheSkipContractCatchesASkipThatWrites(TestLookupProfile):
+    kind = SkipThatWrites()
+
+    def test_skip_answers_values_for_complete_or_none_and_asking_changes_nothing(self, rt, at_step):
+        with pytest.raises(AssertionError, match="skip called act.data or act.save"):
+            super().test_skip_answers_values_for_complete_or_none_and_asking_changes_nothing(rt, at_step)
 
 
 class TestEnhanceProfile(StepKindContract):

@@ -2,6 +2,7 @@
 import re
 
 from linx_core.errors import Problem
+from linx_core.ids import as_uuid
 
 
 def query_int(args, name, default, problems):
@@ -13,6 +14,17 @@ def query_int(args, name, default, problems):
         problems.append(Problem(f"query.{name}", "Must be a whole number.", "INVALID_TYPE"))
         return default
     return int(raw)
+
+
+def query_uuid(args, name, problems):
+    """A UUID from the query string, or None; a fault goes into ``problems``."""
+    raw = args.get(name)
+    if raw is None:
+        return None
+    found = as_uuid(raw.strip())
+    if found is None:
+        problems.append(Problem(f"query.{name}", "Must be a UUID.", "INVALID_UUID"))
+    return found
 
 
 def literal(text):

@@ -96,7 +96,9 @@ class StepOut(Out):
         "The step's outcome, as its step kind tells it (empty until the step is done): `customerId` "
         "(customer-account, lookup-profile), `financialAccountId` with `maskedNumber`, `type`, `subtype`, "
         "`brand` (financial-account, lookup-financial-account), `accepted` documents with `version` and "
-        "`acceptedAt` (document-acceptance), `transactionId` with `transactionStatus` (move-money).")})
+        "`acceptedAt` (document-acceptance), `transactionId` with `transactionStatus`, and "
+        "`financialAccountId` when the customer chose or added the account on the confirm page "
+        "(move-money).")})
 
 
 class ExpireInDays(fields.Integer):

@@ -1,5 +1,4 @@
 """``/v2/transactions``: a transaction, its status history, and cancelling one that is still PENDING."""
-import uuid
 from decimal import Decimal
 
 from flask import Blueprint, current_app, g, request
@@ -10,7 +9,7 @@ from linx_core.services import payments, transactions
 
 from .auth import idempotent, require_business
 from .events import query_time
-from .paging import query_int, sort_pattern
+from .paging import query_int, query_uuid, sort_pattern
 from .render import View, context, render
 from .schemas import Out, PageOut, Timestamp
 
@@ -37,7 +36,7 @@ def index():
     page = query_int(args, "page", 1, problems)
     size = query_int(args, "size", 20, problems)
     filters = transactions.Filters(
-        workflow_id=_query_uuid(args, "workflowId", problems), customer_id=_query_uuid(args, "customerId", problems),
+        workflow_id=query_uuid(args, "workflowId", problems), customer_id=query_uuid(args, "customerId", problems),
         status=args.get("status"), type=args.get("type"), solution=args.get("solution"),
         created_from=query_time(args, "createdFrom", problems), created_to=query_time(args, "createdTo", problems))
     if problems:
@@ -46,15 +45,6 @@ def index():
     return render(TransactionPageOut, result, rules=rt.rules)
 
 
-def _query_uuid(args, name, problems):
-    raw = args.get(name)
-    if raw is None:
-        return None
-    try:
-        return uuid.UUID(raw.strip())
-    except ValueError:
-        problems.append(Problem(f"query.{name}", "Must be a UUID.", "INVALID_UUID"))
-        return None
 
 
 @bp.get("/transactions/<transaction_id>")

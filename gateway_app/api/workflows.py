@@ -112,5 +112,7 @@ def index():
     result = workflows.list_workflows(rt, g.business, search=args.get("search"), status=args.get("status"),
                                       page=page, size=size, sort=args.get("sort"))
     steps = result.extra["steps"]
-    page = View(result, items=[View(w, steps=with_outcomes(rt, w, steps.get(w.id, []))) for w in result.items])
+    found = journey.outcomes(rt, [(w, step) for w in result.items for step in steps.get(w.id, [])])
+    page = View(result, items=[View(w, steps=[View(step, data=found[step.id]) for step in steps.get(w.id, [])])
+                               for w in result.items])
     return render(WorkflowPageOut, page, rules=rt.rules)

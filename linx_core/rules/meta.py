@@ -33,6 +33,13 @@ class DecimalString(fields.Field):
         return result
 
 
+def _boolean(value: Any) -> bool:
+    """A YAML true or false only (marshmallow's Boolean takes 1, "yes" and "on" too)."""
+    if not isinstance(value, bool):
+        raise ValidationError("must be true or false")
+    return True
+
+
 class ParameterSpec(Strict):
     type = fields.String(required=True, validate=validate.OneOf(PARAMETER_TYPES))
     description = fields.String()
@@ -46,10 +53,15 @@ class ParameterSpec(Strict):
     fields_ = fields.Dict(keys=fields.String(validate=NAME), values=fields.Nested(lambda: FieldSpec()),
                           data_key="fields")
     required = fields.Boolean()
+    #: says who the customer is (a name, a contact): erasure drops it (linx_core/services/erasure.py)
+    personal = fields.Raw(validate=lambda value: _boolean(value))
 
     @validates_schema
     def _by_type(self, data: dict[str, Any], **kwargs: Any) -> None:
         kind = data.get("type")
+        if kind in ("phone", "email") and data.get("personal") is False:
+            raise ValidationError("a phone or email parameter is always personal: leave `personal` out or true",
+                                  "personal")
         if kind == "enum" and "values" not in data:
             raise ValidationError("an enum names its catalog list in `values`", "values")
         if kind == "list" and "items" not in data:

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import peewee
 
@@ -126,40 +126,52 @@ def address_from(form: Mapping[str, Any]) -> dict | None:
             "country": (form.get("country") or "USA").strip().upper()}
 
 
-def existing_customer(workflow: Workflow) -> Customer | None:
-    """The business's customer with the workflow's phone number (or the lookup's customer), if any."""
+def existing_customer(rt: Runtime, workflow: Workflow) -> Customer | None:
+    """The workflow's customer (bound to it), else the business's customer with the workflow's phone number when the
+    link went to that customer's own contact (:func:`eligibility.reaches_customer`), else None.
+
+    An EMAIL workflow to a stranger's mailbox that carries a customer's phone number recognises no one: nothing of
+    that customer is shown there, and what the stranger types makes a customer of their own."""
     if workflow.customer_id:
         return Customer.get_by_id(workflow.customer_id)
-    if workflow.phone_number:
-        return (Customer.select().where((Customer.business == workflow.business_id)
-                                        & (Customer.phone_number == workflow.phone_number))
-                .order_by(Customer.created_at).first())
-    return None
+    holder = _phone_holder(workflow)
+    return holder if holder is not None and eligibility.reaches_customer(rt, workflow, holder) else None
+
+
+def _phone_holder(workflow: Workflow) -> Customer | None:
+    if not workflow.phone_number:
+        return None
+    return Customer.get_or_none((Customer.business == workflow.business_id)
+                                & (Customer.phone_number == workflow.phone_number))
 
 
 def create_customer(rt: Runtime, workflow: Workflow, form: Mapping[str, Any],
                     required: Any) -> tuple[Customer, bool]:
     """The workflow's customer: the existing one, else a new one from ``form`` (with an event).
 
-    Returns ``(customer, created)``. Inside the workflow's transaction.
+    The new customer gets the workflow's phone number unless another customer holds it (a number is one customer's:
+    the link went to a mailbox, which proves nothing of the number). Returns ``(customer, created)``. Inside the
+    workflow's transaction.
     """
-    customer = existing_customer(workflow)
+    customer = existing_customer(rt, workflow)
     if customer is not None:
         return customer, False
     problems = profile_problems(rt, form, required)
     if problems:
         raise RuleViolation("Some fields need attention.", problems)
     address = address_from(form)
+    values = dict(business=workflow.business_id, status="ACTIVE", first_name=form["firstName"].strip(),
+                  last_name=form["lastName"].strip(), email=(form.get("email") or workflow.email or "").strip() or None,
+                  date_of_birth=date_of_birth(form), addresses=[address] if address else [], created_at=clock.now())
+    phone = None if _phone_holder(workflow) is not None else workflow.phone_number
     try:
         with db.atomic():
-            customer = Customer.create(
-                business=workflow.business_id, status="ACTIVE", first_name=form["firstName"].strip(),
-                last_name=form["lastName"].strip(), phone_number=workflow.phone_number,
-                email=(form.get("email") or workflow.email or "").strip() or None,
-                date_of_birth=date_of_birth(form),
-                addresses=[address] if address else [], created_at=clock.now())
+            customer = Customer.create(phone_number=phone, **values)
     except peewee.IntegrityError:  # another workflow for this phone made the customer just now
-        return cast(Customer, existing_customer(workflow)), False  # the other one, committed
+        customer = existing_customer(rt, workflow)
+        if customer is not None:
+            return customer, False  # the other one, committed
+        customer = Customer.create(phone_number=None, **values)
     events.record(rt, workflow.business_id, "customer.status-updated", customer.id, {
         "customerId": str(customer.id), "previousStatus": None, "status": "ACTIVE",
         "workflowId": str(workflow.id)})
@@ -223,13 +235,14 @@ def add_account(rt: Runtime, workflow: Workflow, form: Mapping[str, Any]) -> Cus
         if reason:
             problems.append(Problem("cardNumber" if kind == "CARD" else "accountNumber", reason,
                                     "ACCOUNT_NOT_PAYABLE"))
-        elif kind == "CARD" and subtype in accounts.NOT_CREDIT and accounts.card_funding(number) == "CREDIT":
+        elif kind == "CARD" and subtype in accounts.NOT_CREDIT \
+                and accounts.card_funding(rt.plugins, number) == "CREDIT":
             # the subtype asked for (DEBIT) is not what the card is, whether or not a rail would say so
             problems.append(Problem("cardNumber", f"This is a credit card: add a {subtype.lower()} card.",
                                     accounts.NOT_CREDIT[subtype]))
     if problems:
         raise RuleViolation("Some fields need attention.", problems)
-    customer = existing_customer(workflow)
+    customer = existing_customer(rt, workflow)
     if customer is None:
         raise Conflict("There is no customer for this account yet.", "NO_CUSTOMER")
     fingerprint = rt.vault.fingerprint(number)

@@ -5,16 +5,15 @@ Accounts are read with their masked number only; the sealed number never leaves 
 """
 from __future__ import annotations
 
-import contextlib
-import uuid
 from typing import TYPE_CHECKING
 
 import peewee
 
 from ..errors import InvalidRequest, NotFound, Problem
+from ..ids import as_uuid
 from ..store.models import Business, Customer, CustomerFinancialAccount
 from ..text import has_controls
-from .paging import Page, check_paging
+from .paging import Page, check_paging, sort_order
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -28,16 +27,9 @@ SORTS = {
 SEARCH_MAX = 200
 
 
-def _uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def get_customer(business: Business, customer_id: object) -> Customer:
     """The business's customer, or :class:`NotFound` (for another business's too)."""
-    cid = _uuid(customer_id)
+    cid = as_uuid(customer_id)
     customer = None if cid is None else Customer.get_or_none((Customer.id == cid) & (Customer.business == business))
     if customer is None:
         raise NotFound("No such customer.", "CUSTOMER_NOT_FOUND")
@@ -46,7 +38,7 @@ def get_customer(business: Business, customer_id: object) -> Customer:
 
 def get_account(business: Business, account_id: object) -> CustomerFinancialAccount:
     """One of the business's customers' financial accounts, or :class:`NotFound`."""
-    aid = _uuid(account_id)
+    aid = as_uuid(account_id)
     account = None if aid is None else CustomerFinancialAccount.get_or_none(
         (CustomerFinancialAccount.id == aid) & (CustomerFinancialAccount.business == business))
     if account is None:
@@ -71,11 +63,7 @@ def list_customers(rt: Runtime, business: Business, search: str | None = None, s
     problems = check_paging(rt, page, size)
     if status is not None and status not in STATUSES:
         problems.append(Problem("query.status", f"Must be one of {', '.join(STATUSES)}.", "NOT_ALLOWED"))
-    field, comma, direction = ("createdAt,desc" if sort is None else sort).partition(",")
-    direction = direction if comma else "asc"
-    if field not in SORTS or direction not in ("asc", "desc"):
-        problems.append(Problem("query.sort", f"Must be FIELD[,asc|desc] with FIELD one of {', '.join(SORTS)}.",
-                                "NOT_ALLOWED"))
+    order = sort_order(sort, SORTS, "createdAt,desc", problems)
     if search is not None and len(search) > SEARCH_MAX:
         problems.append(Problem("query.search", f"Must be at most {SEARCH_MAX} characters.", "LENGTH"))
     if search is not None and has_controls(search):
@@ -89,7 +77,6 @@ def list_customers(rt: Runtime, business: Business, search: str | None = None, s
     if search and search.strip():
         query = query.where(_search(search.strip()))
     total = query.count()
-    order = SORTS[field].desc() if direction == "desc" else SORTS[field].asc()
     items = list(query.order_by(order, Customer.id.desc()).paginate(page, size))
     return Page(items, page, size, total)
 
@@ -97,9 +84,8 @@ def list_customers(rt: Runtime, business: Business, search: str | None = None, s
 def _search(term: str) -> peewee.Expression:
     full_name = Customer.first_name.concat(" ").concat(Customer.last_name)
     clause = (full_name.contains(term) | Customer.phone_number.contains(term) | Customer.email.contains(term))
-    with contextlib.suppress(ValueError):
-        clause = clause | (Customer.id == uuid.UUID(term))
-    return clause
+    found = as_uuid(term)
+    return clause | (Customer.id == found) if found is not None else clause
 
 
 __all__ = ["get_customer", "get_account", "accounts_of", "list_customers", "STATUSES", "SORTS"]

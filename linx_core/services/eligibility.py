@@ -5,8 +5,9 @@ Gateway's confirm page, where an existing customer picks one of their saved acco
 
 - :func:`contact_problems`: a workflow that names a customer (``customerId``) goes only to that customer's own
   phone number and email address, so their name and accounts are never shown to someone else's;
-- :func:`account_refusal`: why the workflow's move cannot use a saved account (not ACTIVE, a subtype the move
-  does not take, another currency, or the rail's own ``can_pay`` refusal), or None;
+- :func:`account_problems` (:func:`account_refusal`, the first): why the workflow's move cannot use a saved
+  account (not ACTIVE, a subtype the move does not take, another currency, or the rail's own ``can_pay``
+  refusal), the one rule at create and on the Gateway;
 - :func:`saved_accounts`: the customer's accounts the move can use, for the confirm page;
 - :func:`choose`: the account the customer picked there, checked again inside the confirm's transaction.
 """
@@ -62,16 +63,33 @@ def rail_refusal(rt: Runtime, params: Mapping[str, Any], account: CustomerFinanc
     return solution.can_pay(details(rt, account)) if solution is not None else None
 
 
-def account_refusal(rt: Runtime, params: Mapping[str, Any], account: CustomerFinancialAccount) -> str | None:
-    """Why the workflow (its ``params``) cannot use ``account``, or None."""
+def account_problems(rt: Runtime, params: Mapping[str, Any], account: CustomerFinancialAccount,
+                     path: str = "account") -> list[Problem]:
+    """Why the workflow (its ``params``) cannot use ``account``, each at ``path`` with its code: not ACTIVE
+    (``ACCOUNT_NOT_ACTIVE``), a subtype it does not take (:func:`allowed_subtypes`: ``ACCOUNT_NOT_SUITABLE``),
+    another currency (``CURRENCY_MISMATCH``), else the rail's own ``can_pay`` refusal (``ACCOUNT_NOT_PAYABLE``).
+    The one rule, at create (``parameters.customerFinancialAccountId``) and on the Gateway."""
+    out = []
     if account.state != "ACTIVE":
-        return f"The account is {account.state}."
+        out.append(Problem(path, f"The account is {account.state}.", "ACCOUNT_NOT_ACTIVE"))
     subtypes = allowed_subtypes(rt, params)
     if account.subtype not in subtypes:
-        return f"A {account.subtype} account cannot be used here (this takes {', '.join(subtypes)})."
+        out.append(Problem(path, f"A {account.subtype} account cannot be used here (this takes "
+                           f"{', '.join(subtypes)}).", "ACCOUNT_NOT_SUITABLE"))
     if params.get("currency") and account.currency != params["currency"]:
-        return f"The account holds {account.currency}, not {params['currency']}."
-    return rail_refusal(rt, params, account)
+        out.append(Problem(path, f"The account holds {account.currency}, not {params['currency']}.",
+                           "CURRENCY_MISMATCH"))
+    if not out:  # the rail's own word, before the customer is ever asked to confirm (a credit card for push-to-card)
+        reason = rail_refusal(rt, params, account)
+        if reason:
+            out.append(Problem(path, reason, "ACCOUNT_NOT_PAYABLE"))
+    return out
+
+
+def account_refusal(rt: Runtime, params: Mapping[str, Any], account: CustomerFinancialAccount) -> Problem | None:
+    """The first reason the workflow (its ``params``) cannot use ``account`` (:func:`account_problems`), or None."""
+    problems = account_problems(rt, params, account)
+    return problems[0] if problems else None
 
 
 def reaches_customer(rt: Runtime, workflow: Workflow, customer: Customer) -> bool:
@@ -119,11 +137,11 @@ def choose(rt: Runtime, workflow: Workflow, account_id: str) -> CustomerFinancia
     if account is None:
         raise RuleViolation("Some fields need attention.", [
             Problem("account", "Choose one of the accounts offered.", "NOT_ALLOWED")])
-    reason = account_refusal(rt, workflow.parameters or {}, account)
-    if reason:
-        raise RuleViolation("Some fields need attention.", [Problem("account", reason, "ACCOUNT_NOT_PAYABLE")])
+    refusal = account_refusal(rt, workflow.parameters or {}, account)
+    if refusal is not None:
+        raise RuleViolation("Some fields need attention.", [Problem("account", refusal.message, refusal.code)])
     return account
 
 
-__all__ = ["contact_problems", "allowed_subtypes", "details", "rail_refusal", "account_refusal", "reaches_customer",
-           "saved_accounts", "choose"]
+__all__ = ["contact_problems", "allowed_subtypes", "details", "rail_refusal", "account_problems", "account_refusal",
+           "reaches_customer", "saved_accounts", "choose"]

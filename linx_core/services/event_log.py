@@ -6,11 +6,11 @@ is recorded is a type that can be filtered on.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidRequest, NotFound, Problem
+from ..ids import as_uuid
 from ..store.models import Business, Event
 from .paging import Page, check_paging
 
@@ -53,9 +53,3 @@ def get_event(business: Business, event_id: object) -> Event:
     return event
 
 
-def as_uuid(value: object) -> uuid.UUID | None:
-    """``value`` as a UUID, or ``None`` when it is not one."""
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None

@@ -190,11 +190,22 @@ def submit(rt: Runtime, workflow_id: uuid.UUID | str, position: int, name: str,
     kind = step_kind(rt, name)
     with db.atomic():
         workflow, steps = _current(workflow_id, position, name)
-        act = StepAct(rt, workflow, steps, position, data=lambda **data: _step_data(steps[position], **data),
-                      save=lambda **changes: save_status(workflow, workflow.status, **changes))
-        outcome = kind.complete(act, dict(values or {}))
-        if not act.staying:
-            complete_step(rt, workflow, steps, position)
+        return _complete(rt, kind, _act(rt, workflow, steps, position), dict(values or {}))
+
+
+def _act(rt: Runtime, workflow: Workflow, steps: list[WorkflowStep], position: int) -> StepAct:
+    """The :class:`StepAct` of the current step: ``data`` merges into the step's data, ``save`` writes the
+    workflow's columns under its version."""
+    return StepAct(rt, workflow, steps, position, data=functools.partial(_step_data, steps[position]),
+                   save=functools.partial(_save, workflow))
+
+
+def _complete(rt: Runtime, kind: StepKind, act: StepAct, values: dict[str, Any]) -> Any:
+    """The kind's ``complete`` with ``values``, then the step completed unless it stays: what :func:`submit` (a
+    post) and :func:`advance` (a ``skip``) both do. Returns what the kind returned."""
+    outcome = kind.complete(act, values)
+    if not act.staying:
+        complete_step(rt, act.workflow, act.steps, act.position)
     return outcome
 
 
@@ -203,6 +214,20 @@ def outcome(rt: Runtime, workflow: Workflow, step: WorkflowStep) -> dict[str, An
     A step no installed plugin provides any more shows what it kept."""
     kind = rt.step_kinds.get(step.name)
     return kind.outcome(rt, workflow, step) if kind is not None else dict(step.data or {})
+
+
+def outcomes(rt: Runtime, pairs: list[tuple[Workflow, WorkflowStep]]) -> dict[Any, dict[str, Any]]:
+    """``{step id: outcome}`` for many steps (a page of workflows), each kind asked once for all its steps
+    (``StepKind.outcomes``), so the store is read per kind, not per row."""
+    by_kind: dict[str, list[tuple[Workflow, WorkflowStep]]] = {}
+    for workflow, step in pairs:
+        by_kind.setdefault(step.name, []).append((workflow, step))
+    out: dict[Any, dict[str, Any]] = {}
+    for name, group in by_kind.items():
+        kind = rt.step_kinds.get(name)
+        found = kind.outcomes(rt, group) if kind is not None else [dict(s.data or {}) for _, s in group]
+        out.update({step.id: data for (_, step), data in zip(group, found, strict=True)})
+    return out
 
 
 def advance(rt: Runtime, workflow_id: uuid.UUID | str) -> int:
@@ -223,15 +248,13 @@ def advance(rt: Runtime, workflow_id: uuid.UUID | str) -> int:
             later = [rt.step_kinds.get(s.name) for s in steps[position + 1:]]
             if kind is None or not kind.has_page or not any(k is None or k.has_page for k in later):
                 break
-            act = StepAct(rt, workflow, steps, position, data=functools.partial(_step_data, steps[position]),
-                          save=functools.partial(_save, workflow))
+            act = _act(rt, workflow, steps, position)
             values = kind.skip(act)
             if values is None:
                 break
-            kind.complete(act, values)
+            _complete(rt, kind, act, values)
             if act.staying:
                 break
-            complete_step(rt, workflow, steps, position)
             done += 1
     return done
 

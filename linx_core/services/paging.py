@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,3 +34,16 @@ def check_paging(rt: Runtime, page: object, size: object) -> list[Problem]:
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= limit:
         problems.append(Problem("query.size", f"Must be a whole number from 1 to {limit}.", "OUT_OF_RANGE"))
     return problems
+
+
+def sort_order(sort: str | None, sorts: Mapping[str, Any], default: str, problems: list[Problem]) -> Any:
+    """The ORDER BY term of a requested ``sort``, ``FIELD[,asc|desc]`` (ascending without a direction; ``default``
+    when None) with FIELD one of ``sorts`` (``{name: column}``); else None, with its problem added to ``problems``
+    (``""``, ``"title,"`` and ``"title,up"`` are faults)."""
+    name, comma, direction = (default if sort is None else sort).partition(",")
+    direction = direction if comma else "asc"
+    if name not in sorts or direction not in ("asc", "desc"):
+        problems.append(Problem("query.sort", f"Must be FIELD[,asc|desc] with FIELD one of {', '.join(sorts)}.",
+                                "NOT_ALLOWED"))
+        return None
+    return sorts[name].desc() if direction == "desc" else sorts[name].asc()

@@ -17,7 +17,7 @@ from ..errors import Conflict, InvalidRequest, NotFound, Problem, RuleViolation
 from ..lifecycle import WORKFLOWS, save_status
 from ..secrets import new_passcode, passcode_hash
 from ..sms import segments
-from ..store import Prepared, db, write_behind
+from ..store import Prepared, db, locking, write_behind
 from ..store.models import (
     Business,
     BusinessFinancialAccount,
@@ -32,7 +32,7 @@ from ..store.models import (
 from ..text import has_controls
 from . import eligibility, flow, limits, notifications, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
-from .paging import Page
+from .paging import Page, check_paging, sort_order
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -82,6 +82,8 @@ def create_workflow(rt: Runtime, business: Business, body: object, recovered_fro
     passcode = new_passcode(rt.rules.workflow["passcode"]["digits"]) if use_passcode else None
     workflow_id = uuid.uuid4()
     with db.atomic(), write_behind():  # on PostgreSQL, 11 round trips become 5
+        if customer is not None:
+            _still_there(customer)
         workflow = Workflow.create(
             id=workflow_id, business=business, status="CREATED", title=request.title,
             channel=params["channel"], phone_number=params.get("phoneNumber"), email=params.get("email"),
@@ -103,6 +105,17 @@ def create_workflow(rt: Runtime, business: Business, body: object, recovered_fro
             then(workflow)
         limits.count_message(rt, business, workflow)
     return Created(workflow, steps, passcode)
+
+
+def _still_there(customer: Customer) -> None:
+    """The named customer read again inside the create's transaction, the row share-locked on PostgreSQL (an
+    erasure, which locks it for update, waits for this create, or this create for it): erased meanwhile is
+    refused as at the check."""
+    row = locking(Customer.select(Customer.id, Customer.status).where(Customer.id == customer.id),
+                     share=True).first()
+    if row is None or row.status == "ERASED":
+        raise RuleViolation("The request names data that does not fit.", [Problem(
+            "parameters.customerId", "The customer's personal data was erased.", "CUSTOMER_ERASED")])
 
 
 def _check_sms_length(rt: Runtime, workflow: Workflow, business: Business) -> None:
@@ -277,7 +290,7 @@ def _check_data(rt: Runtime, business: Business, params: dict[str, Any]) -> Cust
             problems.append(Problem("parameters.customerFinancialAccountId",
                                     "No such financial account for this customer.", "FINANCIAL_ACCOUNT_NOT_FOUND"))
         else:
-            problems += _account_suits(rt, account, params)
+            problems += eligibility.account_problems(rt, params, account, "parameters.customerFinancialAccountId")
     if "baFinancialAccountId" in params:
         ba = _BUSINESS_ACCOUNT.first(params["baFinancialAccountId"], business)
         if ba is None:
@@ -290,26 +303,6 @@ def _check_data(rt: Runtime, business: Business, params: dict[str, Any]) -> Cust
     if problems:
         raise RuleViolation("The request names data that does not fit.", problems)
     return customer
-
-
-def _account_suits(rt: Runtime, account: CustomerFinancialAccount, params: dict[str, Any]) -> list[Problem]:
-    out: list[Problem] = []
-    path = "parameters.customerFinancialAccountId"
-    if account.state != "ACTIVE":
-        out.append(Problem(path, f"The account is {account.state}.", "ACCOUNT_NOT_ACTIVE"))
-    solution = rt.rules.solutions.get(params.get("solution"))
-    if solution and account.subtype not in solution["financialAccountSubTypes"]:
-        out.append(Problem(path, f"A {account.subtype} account cannot be used with {params['solution']} "
-                                 f"(it takes {', '.join(solution['financialAccountSubTypes'])}).",
-                           "ACCOUNT_NOT_SUITABLE"))
-    if params.get("currency") and account.currency != params["currency"]:
-        out.append(Problem(path, f"The account holds {account.currency}, not {params['currency']}.",
-                           "CURRENCY_MISMATCH"))
-    if not out:  # the rail's own word, before the customer is ever asked to confirm (a credit card for push-to-card)
-        reason = eligibility.rail_refusal(rt, params, account)
-        if reason:
-            out.append(Problem(path, reason, "ACCOUNT_NOT_PAYABLE"))
-    return out
 
 
 def get_workflow(business: Business, workflow_id: object) -> Workflow:
@@ -327,19 +320,10 @@ def get_workflow(business: Business, workflow_id: object) -> Workflow:
 def list_workflows(rt: Runtime, business: Business, search: str | None = None, status: str | None = None, page: int = 1,
                    size: int = 20, sort: str | None = "createdAt,desc") -> Page:
     """One page of the business's workflows, newest first unless ``sort`` says otherwise."""
-    problems: list[Problem] = []
+    problems = check_paging(rt, page, size)
     if status is not None and status not in STATUSES:
         problems.append(Problem("query.status", f"Must be one of {', '.join(STATUSES)}.", "NOT_ALLOWED"))
-    limit = rt.settings.page_size_max
-    if not isinstance(page, int) or page < 1:
-        problems.append(Problem("query.page", "Must be a whole number from 1.", "OUT_OF_RANGE"))
-    if not isinstance(size, int) or not 1 <= size <= limit:
-        problems.append(Problem("query.size", f"Must be a whole number from 1 to {limit}.", "OUT_OF_RANGE"))
-    field, comma, direction = ("createdAt,desc" if sort is None else sort).partition(",")
-    direction = direction if comma else "asc"  # "title" is title,asc; "", "title," and "title,up" are faults
-    if field not in SORTS or direction not in ("asc", "desc"):
-        problems.append(Problem("query.sort", f"Must be FIELD[,asc|desc] with FIELD one of {', '.join(SORTS)}.",
-                                "NOT_ALLOWED"))
+    order = sort_order(sort, SORTS, "createdAt,desc", problems)
     if search is not None and len(search) > 200:
         problems.append(Problem("query.search", "Must be at most 200 characters.", "LENGTH"))
     if search is not None and has_controls(search):  # what no stored text holds, as the API's fields refuse it
@@ -354,7 +338,6 @@ def list_workflows(rt: Runtime, business: Business, search: str | None = None, s
     if search and search.strip():
         query = query.where(_search(search.strip()))
     total = query.count()
-    order = SORTS[field].desc() if direction == "desc" else SORTS[field].asc()
     items = list(query.order_by(order, Workflow.id.desc()).paginate(page, size))
     steps: dict[uuid.UUID, list[WorkflowStep]] = {}
     if items:

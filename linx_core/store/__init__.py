@@ -257,6 +257,14 @@ def is_postgres(database: peewee.Database | None = None) -> bool:
     return isinstance(target, peewee.PostgresqlDatabase)
 
 
+def locking(query: Any, share: bool = False) -> Any:
+    """``query`` with a row lock on PostgreSQL (``FOR UPDATE``, or ``FOR SHARE`` with ``share``: others may read
+    the rows, none may change them until the transaction ends); unchanged on SQLite, whose writers queue anyway."""
+    if not is_postgres():
+        return query
+    return query.for_update("FOR SHARE") if share else query.for_update()
+
+
 class Prepared:
     """A hot query whose SQL text peewee builds once per kind of database, then runs with new values.
 

@@ -245,13 +245,17 @@ class StepKindContract:
         """``skip`` is asked past the passcode (``journey.advance``): it answers None (the page is needed) or the
         values ``complete`` takes, and only ``complete`` may change the store."""
         before = self.snapshot(at_step)
+        calls: list[tuple[str, dict]] = []  # what skip asked of the act: nothing, or it did complete's work
         with db.atomic():
             workflow = Workflow.get_by_id(at_step)
             steps = steps_of(workflow)
-            act = StepAct(rt, workflow, steps, workflow.current_step, data=lambda **values: None,
-                          save=lambda **changes: None)
+            act = StepAct(rt, workflow, steps, workflow.current_step,
+                          data=lambda **values: calls.append(("data", values)),
+                          save=lambda **changes: calls.append(("save", changes)))
             answer = self.kind.skip(act)
         assert answer is None or isinstance(answer, dict), answer
+        assert calls == [], f"skip called act.data or act.save (only complete may): {calls}"
+        assert not act.staying, "skip called act.stay() (only complete may)"
         assert self.snapshot(at_step) == before, "asking skip changed the store"
 
     def test_a_bad_post_is_refused_field_by_field_and_keeps_nothing(self, rt: Runtime, at_step: uuid.UUID) -> None:
@@ -326,6 +330,8 @@ class StepKindContract:
             for answer in (self.kind.outcome(rt, workflow, row), self.kind.forget(dict(row.data or {}))):
                 assert isinstance(answer, dict), answer
                 json.dumps(answer)  # JSON values only
+            assert self.kind.outcomes(rt, [(workflow, row), (workflow, row)]) == \
+                [self.kind.outcome(rt, workflow, row)] * 2, "outcomes (a page's) differs from outcome (one's)"
             if _when == "before" and self.kind.has_page:  # a kind without a page is completed by no post
                 self.before_good_form(rt, at_step)
                 self.post(rt, at_step, self.good_post(rt, at_step))

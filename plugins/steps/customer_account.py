@@ -20,7 +20,7 @@ class CustomerAccount(StepKind):
     def page(self, view, values):
         _ = view._
         business = view.business.display_name
-        customer = customers.existing_customer(view.workflow)
+        customer = customers.existing_customer(view.rt, view.workflow)
         if customer is not None:
             return Page("gateway/welcome.html", _("Welcome back, {name}", name=customer.first_name),
                         text=_("{business} already knows you, so there is nothing to fill in.", business=business))
@@ -33,7 +33,7 @@ class CustomerAccount(StepKind):
                     phone=view.words.phone(view.workflow.phone_number) if view.workflow.phone_number else None)
 
     def collect(self, view, form):
-        if customers.existing_customer(view.workflow) is not None:
+        if customers.existing_customer(view.rt, view.workflow) is not None:
             return {}
         return clean(form, PROFILE_NAMES, view._)
 

@@ -1,7 +1,7 @@
 """``enhance-profile``: ask an existing customer for the profile fields the business names (``profileFields``)."""
 import re
 
-from linx_core import hookimpl
+from linx_core import events, hookimpl
 from linx_core.errors import Problem
 from linx_core.services import customers
 from linx_core.steps import Field, Page, StepKind, clean, refuse
@@ -10,6 +10,9 @@ from .forms import PREFILL, address_group, prefill, profile_fields
 
 PARTS = customers.ADDRESS_PARTS
 PHONE = re.compile(r"\+?[0-9 ().-]{7,20}")
+#: the profile as ``customer.updated`` names what changed in it
+PROFILE_COLUMNS = (("firstName", "first_name"), ("lastName", "last_name"), ("email", "email"),
+                   ("dateOfBirth", "date_of_birth"), ("addresses", "addresses"))
 
 
 def _wanted(workflow):
@@ -81,7 +84,7 @@ class EnhanceProfile(StepKind):
             else:
                 fields.append(Field(name, label, value=values.get(name, ""), required=True,
                                     maxlength=customers.max_length(view.rt, "text")))
-        customer = customers.existing_customer(view.workflow)
+        customer = customers.existing_customer(view.rt, view.workflow)
         given = _given(view.workflow)
         if given:
             record = {"firstName": customer.first_name, "lastName": customer.last_name,
@@ -102,7 +105,8 @@ class EnhanceProfile(StepKind):
         wanted, given = _wanted(act.workflow), _given(act.workflow)
         refuse(customers.profile_problems(act.rt, {k: values.get(k) for k in given}, given)
                + problems(act.rt, wanted, values))
-        customer = customers.existing_customer(act.workflow)
+        customer = customers.existing_customer(act.rt, act.workflow)
+        before = {name: getattr(customer, column) for name, column in PROFILE_COLUMNS}
         for name, column in (("firstName", "first_name"), ("lastName", "last_name"), ("email", "email")):
             if name in given:  # as the customer confirmed or corrected it
                 setattr(customer, column, values[name].strip())
@@ -117,7 +121,11 @@ class EnhanceProfile(StepKind):
             else:
                 extra[field] = (values.get(field) or "").strip()
         customer.addresses = addresses
+        changed = sorted(name for name, column in PROFILE_COLUMNS if getattr(customer, column) != before[name])
         customer.save()
+        if changed:  # the names of what changed, never the values (an event outlives an erasure's reach)
+            events.record(act.rt, act.workflow.business_id, "customer.updated", customer.id, {
+                "customerId": str(customer.id), "workflowId": str(act.workflow.id), "fields": changed})
         act.data(fields=sorted(wanted), **extra)
         return customer
 

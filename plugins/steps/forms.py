@@ -1,5 +1,5 @@
 """Pieces shared by the built-in steps: the profile fields, the card or bank account form, keeping an account."""
-from linx_core.services import customers
+from linx_core.services import customers, eligibility
 from linx_core.services.flow import steps_of
 from linx_core.steps import N_, Field, Page
 from linx_core.store.models import CustomerFinancialAccount
@@ -40,9 +40,11 @@ def prefill(view, values, extra=None):
 
 def greeting(view):
     """The greeting ("Welcome back, John.") of a customer LinX knew before this workflow, else None (a customer
-    this workflow's profile step created: its data says ``existing: false``)."""
-    customer = customers.existing_customer(view.workflow)
-    if customer is None or any((s.data or {}).get("existing") is False for s in steps_of(view.workflow)):
+    this workflow's profile step created: its data says ``existing: false``), and only where the link went to the
+    customer's own phone or mailbox (never a stranger's, even when the business named the customer's number)."""
+    customer = customers.existing_customer(view.rt, view.workflow)
+    if customer is None or not eligibility.reaches_customer(view.rt, view.workflow, customer) \
+            or any((s.data or {}).get("existing") is False for s in steps_of(view.workflow)):
         return None
     return view._("Welcome back, {name}.", name=customer.first_name)
 

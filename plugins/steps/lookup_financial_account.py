@@ -51,8 +51,9 @@ class LookupFinancialAccount(StepKind):
         if values.get("action") == "add":
             return add_account(act, values)
         account = customers.use_named_account(act.workflow)
-        if eligibility.account_refusal(act.rt, act.parameters, account) is not None:
-            raise Conflict("That account cannot be used any more.", "ACCOUNT_NOT_ACTIVE")
+        refusal = eligibility.account_refusal(act.rt, act.parameters, account)
+        if refusal is not None:  # the real reason: closed, another subtype or currency, or the rail's refusal
+            raise Conflict(refusal.message, refusal.code)
         act.save(customer_account=account.id)
         act.data(**account_data(account))
         return account

@@ -4,6 +4,9 @@ The confirm page offers the customer's saved accounts that fit the move (the wor
 push-to-card only the debit and prepaid cards its rail can pay) and "Add a different account", which opens
 the account form on this same step: the account added becomes the workflow's, and the confirm page comes back.
 """
+import contextlib
+import uuid
+
 from linx_core import clock, hookimpl
 from linx_core.errors import Conflict
 from linx_core.services import eligibility, journey, transactions
@@ -78,11 +81,29 @@ class MoveMoney(StepKind):
 
     def outcome(self, rt, workflow, step):
         """The transaction's id and its status now (the step keeps only the id)."""
-        data = dict(step.data or {})
-        if data.get("transactionId"):
-            tx = Transaction.get_or_none(Transaction.id == data["transactionId"])
-            data["transactionStatus"] = tx.status if tx is not None else None
-        return data
+        return self.outcomes(rt, [(workflow, step)])[0]
+
+    def outcomes(self, rt, steps):
+        """The statuses of all the steps' transactions, read in one query."""
+        ids = {str((step.data or {}).get("transactionId")) for _, step in steps
+               if (step.data or {}).get("transactionId")}
+        statuses = {str(tx.id): tx.status for tx in Transaction.select(Transaction.id, Transaction.status)
+                    .where(Transaction.id.in_(_uuids(ids)))} if ids else {}
+        out = []
+        for _, step in steps:
+            data = dict(step.data or {})
+            if data.get("transactionId"):
+                data["transactionStatus"] = statuses.get(str(data["transactionId"]))
+            out.append(data)
+        return out
+
+
+def _uuids(values):
+    out = []
+    for value in values:
+        with contextlib.suppress(ValueError):
+            out.append(uuid.UUID(value))
+    return out
 
 
 @hookimpl

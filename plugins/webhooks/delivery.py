@@ -22,7 +22,8 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from linx_core import __version__, clock, jobs
 from linx_core.errors import Conflict, InvalidRequest, Problem, RuleViolation
-from linx_core.services.event_log import as_uuid, get_event
+from linx_core.ids import as_uuid
+from linx_core.services.event_log import get_event
 from linx_core.services.paging import Page, check_paging
 from linx_core.store import Prepared, db
 from linx_core.store.models import Event, WebhookDelivery, WebhookSubscription

@@ -11,7 +11,7 @@ import secrets
 
 from linx_core import clock
 from linx_core.errors import InvalidRequest, NotFound, Problem, RuleViolation
-from linx_core.services.event_log import as_uuid
+from linx_core.ids import as_uuid
 from linx_core.services.paging import Page, check_paging
 from linx_core.store import db, is_postgres
 from linx_core.store.models import WebhookSubscription
