@@ -90,6 +90,13 @@ class Words:
         return url_for("gateway.document", workflow_id=str(workflow.id), document_id=document_id)
 
     @staticmethod
+    def document_text(document_id):
+        """A document's full text in the request's language, exactly as its page shows it (None: no such file)."""
+        from .documents import document_text  # documents imports this module
+
+        return document_text(document_id)
+
+    @staticmethod
     def arrival(workflow, at=None):
         """When the money arrives (or leaves), as the workflow's rail promises it for a confirmation ``at``
         (now, unless the transaction was confirmed already: its time)."""
