@@ -92,7 +92,8 @@ class AuthorizationPageOut(PageOut):
 
 def add_paths(spec, errors, page_size_max):
     """Document ``/v2/authorizations`` on ``spec`` (an apispec ``APISpec``)."""
-    for name, schema in (("Authorization", AuthorizationOut), ("AuthorizationPage", AuthorizationPageOut)):
+    for name, schema in (("AuthorizationDocument", DocumentRefOut), ("AuthorizationAccount", AccountRefOut),
+                         ("Authorization", AuthorizationOut), ("AuthorizationPage", AuthorizationPageOut)):
         if name not in spec.components.schemas:
             spec.components.schema(name, schema=schema)
     secured = {"security": [{"bearer": []}]}
