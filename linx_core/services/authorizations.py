@@ -42,7 +42,7 @@ def text_hash(text: str) -> str:
 
 
 def is_debit_authorization(spec: dict[str, Any] | None) -> bool:
-    return bool(spec) and spec.get("kind") == KIND  # type: ignore[union-attr]
+    return bool(spec and spec.get("kind") == KIND)
 
 
 def _payload(auth: Authorization) -> dict[str, Any]:

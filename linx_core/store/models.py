@@ -467,7 +467,7 @@ class RateCounter(BaseModel):
 
 MODELS = [
     Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
-    Workflow, WorkflowStep, DocumentAcceptance, Authorization, Transaction, TransactionStatus, Link, Notification, Event, Job,
-    WebhookSubscription, WebhookDelivery,
+    Workflow, WorkflowStep, DocumentAcceptance, Authorization, Transaction, TransactionStatus, Link, Notification,
+    Event, Job, WebhookSubscription, WebhookDelivery,
     IdempotencyRecord, RateCounter,
 ]
