@@ -46,8 +46,11 @@ class DocumentAcceptanceStep(StepKind):
     def collect(self, view, form):
         accepted = [d for d in _wanted(view.workflow) if form.get(f"accept-{d}")]
         catalog = view.rt.rules.catalog.get("documents", {})
-        shown = {d: {"lang": view.lang, "sha256": authorizations.text_hash(view.words.document_text(d) or "")}
-                 for d in accepted if authorizations.is_debit_authorization(catalog.get(d))}
+        shown = {}  # what the customer was shown of each debit authorization (a document with no text: nothing)
+        for d in accepted:
+            text = view.words.document_text(d) if authorizations.is_debit_authorization(catalog.get(d)) else None
+            if text is not None:
+                shown[d] = {"lang": view.lang, "sha256": authorizations.text_hash(text)}
         return {"accepted": accepted, "shown": shown, "client": dict(view.client or {})}
 
     def complete(self, act, values):
