@@ -94,7 +94,8 @@ class StepOut(Out):
         "The step's outcome, as its step kind tells it (empty until the step is done): `customerId` "
         "(customer-account, lookup-profile), `financialAccountId` with `maskedNumber`, `type`, `subtype`, "
         "`brand` (financial-account, lookup-financial-account), `accepted` documents with `version` and "
-        "`acceptedAt` (document-acceptance), `transactionId` with `transactionStatus` (move-money).")})
+        "`acceptedAt`, and `authorizationId` for a debit authorization accepted with a bank account "
+        "(document-acceptance; `GET /v2/authorizations/{id}`), `transactionId` with `transactionStatus` (move-money).")})
 
 
 class ExpireInDays(fields.Integer):
