@@ -127,6 +127,7 @@ def add_paths(spec, errors, page_size_max):
     spec.path(path="/v2/authorizations/{authorizationId}/revoke", operations={"post": {
         "summary": "Revoke a debit authorization", **secured, "parameters": [param, idem],
         "description": "The customer withdrew the authorization: REVOKED for good, with an `authorization.revoked` "
-                       "event; the record stays (`retainUntil`: two years on). Revoking again answers the same.",
-        "responses": {**ok("The revoked authorization.", "Authorization"), **errors(401, 404)},
+                       "event; the record stays (`retainUntil`: two years on). Revoking again answers the same. 409 "
+                       "`IDEMPOTENCY_KEY_REUSED` for an Idempotency-Key sent before with another request.",
+        "responses": {**ok("The revoked authorization.", "Authorization"), **errors(401, 404, 409)},
     }})
