@@ -95,7 +95,8 @@ class StepOut(Out):
         "(customer-account, lookup-profile), `financialAccountId` with `maskedNumber`, `type`, `subtype`, "
         "`brand` (financial-account, lookup-financial-account), `accepted` documents with `version` and "
         "`acceptedAt`, and `authorizationId` for a debit authorization accepted with a bank account "
-        "(document-acceptance; `GET /v2/authorizations/{id}`), `transactionId` with `transactionStatus` (move-money).")})
+        "(document-acceptance; `GET /v2/authorizations/{id}`), `transactionId` with `transactionStatus` "
+        "(move-money).")})
 
 
 class ExpireInDays(fields.Integer):
