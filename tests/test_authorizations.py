@@ -130,8 +130,10 @@ def test_list_filters_revoke_is_idempotent_with_one_event_and_keeps_the_record(r
     body = revoked.get_json()
     assert body["revokedAt"] and body["retainUntil"] > body["revokedAt"][:4]
     assert int(body["retainUntil"][:4]) - int(body["revokedAt"][:4]) == 2
-    again = api.client.post(f"/v2/authorizations/{aid}/revoke", headers=api.headers())
+    again = api.client.post(f"/v2/authorizations/{aid}/revoke", headers=api.headers({"Idempotency-Key": "revoke-1"}))
     assert again.status_code == 200 and again.get_json()["revokedAt"] == body["revokedAt"]
+    replay = api.client.post(f"/v2/authorizations/{aid}/revoke", headers=api.headers({"Idempotency-Key": "revoke-1"}))
+    assert replay.headers.get("Idempotent-Replayed") == "true" and replay.get_json() == again.get_json()
     assert Event.select().where(Event.type == "authorization.revoked").count() == 1
     assert [a["id"] for a in api.get("/v2/authorizations?status=REVOKED").get_json()["content"]] == [aid]
     assert api.get(f"/v2/authorizations/{aid}").get_json()["document"]["sha256"]  # still readable
@@ -178,7 +180,10 @@ def test_erasure_keeps_the_record_but_not_the_ip_address_and_user_agent(rt, app,
     assert body["financialAccount"]["maskedNumber"].endswith("6789") and body["acceptedAt"]
 
 
-def test_the_routes_and_events_are_in_the_openapi_document(client):
+def test_the_routes_and_events_are_in_the_openapi_document_and_webhooks_can_subscribe(client, api):
+    subscribed = client.post("/v2/push-notifications", headers=api.headers(), json={
+        "url": "https://93.184.216.34/authorizations", "eventTypes": ["authorization.created", "authorization.revoked"]})
+    assert subscribed.status_code == 201, subscribed.get_json()
     document = client.get("/v2/openapi.json").get_json()
     for path in ("/v2/authorizations", "/v2/authorizations/{authorizationId}",
                  "/v2/authorizations/{authorizationId}/revoke"):
