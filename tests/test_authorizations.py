@@ -182,7 +182,8 @@ def test_erasure_keeps_the_record_but_not_the_ip_address_and_user_agent(rt, app,
 
 def test_the_routes_and_events_are_in_the_openapi_document_and_webhooks_can_subscribe(client, api):
     subscribed = client.post("/v2/push-notifications", headers=api.headers(), json={
-        "url": "https://93.184.216.34/authorizations", "eventTypes": ["authorization.created", "authorization.revoked"]})
+        "url": "https://93.184.216.34/authorizations",
+        "eventTypes": ["authorization.created", "authorization.revoked"]})
     assert subscribed.status_code == 201, subscribed.get_json()
     document = client.get("/v2/openapi.json").get_json()
     for path in ("/v2/authorizations", "/v2/authorizations/{authorizationId}",
