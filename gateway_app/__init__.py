@@ -67,7 +67,7 @@ def create_app(test_config=None, runtime=None):
 
     errors.init_app(app)
     from . import forms, gateway, home, i18n, ops
-    from .api import customers, events, kit, openapi, transactions, workflows
+    from .api import authorizations, customers, events, kit, openapi, transactions, workflows
 
     i18n.init_app(app)  # the customer's language (Accept-Language), the gettext catalogs
 
@@ -75,13 +75,14 @@ def create_app(test_config=None, runtime=None):
     app.register_blueprint(events.bp, url_prefix="/v2")
     app.register_blueprint(transactions.bp, url_prefix="/v2")
     app.register_blueprint(customers.bp, url_prefix="/v2")
+    app.register_blueprint(authorizations.bp, url_prefix="/v2")
     app.register_blueprint(openapi.bp, url_prefix="/v2")
     app.register_blueprint(home.bp)  # GET /: a small page (links in development; name and version elsewhere)
     gateway.init_app(app)  # the customer Gateway: /l/<token>, /g/...; its cookies, limits and headers
     ops.init_app(app)  # /healthz, /readyz, /metrics; request timing; the traceId in every log line
     # CSRF on every form a browser posts; the API (Bearer keys) and plugins' callbacks (signed) are exempt
     forms.init_app(app, exempt_blueprints=(workflows.bp, events.bp, transactions.bp, customers.bp,
-                                                openapi.bp))
+                                           authorizations.bp, openapi.bp))
     for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime, web=kit):
         for item in blueprints or []:
             blueprint, prefix = item if isinstance(item, tuple) else (item, None)

@@ -250,6 +250,19 @@ class TransactionStatusChanged(Payload):
     businessFinancialAccount = fields.Nested(BusinessAccountRef, required=True)
 
 
+class AuthorizationChanged(Payload):
+    authorizationId = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["ACTIVE", "REVOKED"]))
+    customerId = fields.UUID(required=True)
+    workflowId = fields.UUID(required=True, allow_none=True)
+    financialAccountId = fields.UUID(required=True)
+    maskedNumber = fields.String(required=True)
+    documentId = fields.String(required=True)
+    documentVersion = fields.String(required=True)
+    acceptedAt = fields.DateTime(required=True)
+    revokedAt = fields.DateTime(required=True, allow_none=True)
+
+
 CORE_EVENT_TYPES = (
     EventType("linx.workflow-status-changed", "A workflow moved to another status.", WorkflowStatusChanged),
     EventType("linx.workflow-updated", "A step of a workflow moved; every step's status.", WorkflowUpdated),
@@ -267,6 +280,10 @@ CORE_EVENT_TYPES = (
     EventType("financial-account.state-updated", "A customer's financial account was added or changed state.",
               FinancialAccountStateUpdated),
     EventType("transactions.status-changed", "A transaction moved to another status.", TransactionStatusChanged),
+    EventType("authorization.created", "A customer accepted a debit authorization: its record was kept.",
+              AuthorizationChanged),
+    EventType("authorization.revoked", "A debit authorization was revoked (its record is kept).",
+              AuthorizationChanged),
     EventType("linx.api-key-issued", "An API key of the business was issued (never the key itself).", ApiKeyChanged),
     EventType("linx.api-key-revoked", "An API key of the business was revoked: it is refused from now on.",
               ApiKeyChanged),

@@ -89,7 +89,10 @@ class StepView:
     ``url(**query)`` is the address of the current step's page; ``args`` the query string;
     ``words`` the Gateway's shared formatting (``money(workflow)``, ``account(account)``,
     ``subtype(subtype)``, ``subtype_title``, ``country``, ``phone``, ``label``, ``document_url``,
-    ``arrival(workflow)``, ``move_sentence(workflow, account, business)``).
+    ``arrival(workflow)``, ``move_sentence(workflow, account, business)``, ``document_text(document_id)``:
+    a document's full text in ``lang``, exactly as the Gateway shows it, or None).
+    ``client`` is what the Gateway knows of the customer's session: ``ipAddress`` (as the app sees it behind
+    ``LINX_PROXY_HOPS``) and ``userAgent``.
     """
 
     rt: Runtime
@@ -101,6 +104,7 @@ class StepView:
     args: Mapping[str, str] = field(default_factory=dict)
     words: Any = None
     show_amount: bool = True
+    client: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def parameters(self) -> dict:

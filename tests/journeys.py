@@ -110,6 +110,13 @@ def to_confirmation(runtime, workflow_id, account_form=None, customer_form=None,
             journey.submit(runtime, workflow.id, position, "financial-account", account_form or CARD_FORM)
         elif name == "lookup-financial-account":
             journey.submit(runtime, workflow.id, position, "lookup-financial-account", {})
+        elif name == "document-acceptance":
+            wanted = [d["documentId"] for d in workflow.parameters.get("documents", [])]
+            shown = {d: {"lang": "en", "sha256": "0" * 64} for d in wanted}
+            journey.submit(runtime, workflow.id, position, "document-acceptance",
+                           {"accepted": wanted, "shown": shown, "client": {"ipAddress": "192.0.2.1", "userAgent": "t"}})
+            if position + 1 >= len(steps):
+                return None
         elif name == "move-money":
             if not confirm:
                 return None

@@ -15,7 +15,7 @@ from linx_core.store.models import Customer, Event
 
 from .conftest import Api
 from .drive import created, link_token, seed
-from .journeys import api_for, body, create, rail_runtime, run, to_confirmation
+from .journeys import BANK_FORM, api_for, body, create, rail_runtime, run, to_confirmation
 
 
 class ScoreChanged(Schema):
@@ -112,6 +112,13 @@ def test_every_event_a_journey_records_matches_its_schema_strictly(rt, api, demo
     created(api, seed(0, phoneNumber="+14165550111"))  # open: cancelled by the erasure
     erased = api.client.post(f"/v2/customers/{quiet.id}/erase", headers=api.headers())
     assert erased.status_code == 200, erased.get_json()
+    debit = created(api, seed(0, phoneNumber="+14165550122", financialAccountSubType="CHECKING",
+                              documents=[{"documentId": "ach-debit-authorization"}]) | {"steps": [
+        {"name": s} for s in ("notification", "customer-account", "financial-account", "document-acceptance")]})
+    to_confirmation(rt, debit["id"], account_form=BANK_FORM)
+    [authorization] = api.get(f"/v2/authorizations?workflowId={debit['id']}").get_json()["content"]
+    assert api.client.post(f"/v2/authorizations/{authorization['id']}/revoke",
+                           headers=api.headers()).status_code == 200
     seen = {}
     for event in Event.select():
         assert event.type in rt.event_types

@@ -40,6 +40,7 @@ from gateway_app import create_app
 from linx_core import store
 from linx_core.runtime import Runtime
 from linx_core.store.models import (
+    Authorization,
     Customer,
     CustomerFinancialAccount,
     Event,
@@ -50,7 +51,7 @@ from linx_core.store.models import (
 
 from .conftest import Api, seed_examples
 from .conftest import test_settings as make_settings
-from .journeys import body, create, rail_runtime, run, to_confirmation
+from .journeys import BANK_FORM, body, create, rail_runtime, run, to_confirmation
 
 EXAMPLES = int(os.environ.get("LINX_FUZZ_EXAMPLES", "50"))  # per operation and mode
 MIN_CASES = 1000  # per database
@@ -60,7 +61,7 @@ MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 PUBLIC_IP = "93.184.216.34"  # what every receiver host "resolves" to here: no DNS query leaves the test
 
 
-API_BLUEPRINTS = ("workflows", "push_notifications", "events", "transactions", "customers")
+API_BLUEPRINTS = ("workflows", "push_notifications", "events", "transactions", "customers", "authorizations")
 
 
 def _operations():
@@ -178,12 +179,23 @@ def world(rt, demo, tmp_path, resolver):
     transactions = [str(t.id) for t in Transaction.select().where(Transaction.business == demo[0].id)]
     assert len(transactions) == 2 and {t.status for t in Transaction.select()} >= {"PENDING"}
     assert Workflow.select().count() == 6
+    authorizations = []
+    for phone in ("+14165550177", "+14165550166"):  # two debit authorizations: one stays ACTIVE, one is REVOKED
+        debit = dict(json.loads(seed_examples()[0]), steps=[{"name": s} for s in (
+            "notification", "customer-account", "financial-account", "document-acceptance")])
+        debit["parameters"].update(phoneNumber=phone, financialAccountSubType="CHECKING",
+                                   documents=[{"documentId": "ach-debit-authorization"}])
+        debit_id = create(api, json.dumps(debit))
+        to_confirmation(runtime, debit_id, account_form=BANK_FORM)
+        authorizations.append(str(Authorization.get(Authorization.workflow == debit_id).id))
+    assert api.client.post(f"/v2/authorizations/{authorizations[1]}/revoke", headers=api.headers()).status_code == 200
     customers = [str(c.id) for c in Customer.select().where(Customer.business == demo[0].id)]
     accounts = [str(a.id) for a in CustomerFinancialAccount.select().where(
         CustomerFinancialAccount.business == demo[0].id)]
     assert len(customers) >= 1 and len(accounts) >= 2
     ids = {"workflowId": workflows, "subscriptionId": subscriptions, "eventId": events,
-           "transactionId": transactions, "customerId": customers, "financialAccountId": accounts}
+           "transactionId": transactions, "customerId": customers, "financialAccountId": accounts,
+           "authorizationId": authorizations}
     return app, {"Authorization": f"Bearer {demo[1]}"}, ids
 
 
@@ -339,7 +351,8 @@ def _agrees(schema, value):
 
 
 LISTS = ("/v2/linx/workflows", "/v2/push-notifications", "/v2/events",
-         "/v2/push-notifications/{subscriptionId}/deliveries", "/v2/customers", "/v2/transactions")
+         "/v2/push-notifications/{subscriptionId}/deliveries", "/v2/customers", "/v2/transactions",
+         "/v2/authorizations")
 
 
 def test_every_page_size_states_the_configured_maximum_and_the_server_holds_to_it(api, rt, resolver):

@@ -659,3 +659,45 @@ def test_a_third_party_step_installed_by_entry_point_completes_a_workflow(rt, de
     finally:
         live.stop()
         rt.bind()
+
+
+# -- an ACH debit authorization (issue 14) ---------------------------------------------------------
+
+def test_an_ach_debit_authorization_then_the_business_reads_who_authorized_what(server, receiver, phone):
+    import hashlib
+
+    secret = _subscribe(server, receiver)
+    body = _body(0, phoneNumber=NEW_PHONE, financialAccountSubType="CHECKING",
+                 documents=[{"documentId": "ach-debit-authorization"}])
+    body["title"] = "Authorize monthly debits"
+    body["steps"] = [{"name": s} for s in ("notification", "customer-account", "financial-account",
+                                           "document-acceptance")]
+    created = server.create(body)
+    tab = phone("ach-debit-authorization")
+    _open_with_passcode(tab, server.link(created["id"]), created["passcode"])
+    tab.fill(PROFILE)
+    tab.click("Continue")
+    assert tab.h1() == "Add your checking account"
+    tab.fill({"Name on account": "Jane Roe", "Routing number": "021000021", "Account number": "000123456789"})
+    tab.click("Continue")
+    assert tab.h1() == "Documents to accept"
+    assert "you authorize the business" in tab.text()  # the authorization's own words, on the page
+    tab.page.get_by_label("I accept ACH Debit Authorization", exact=True).check()
+    tab.click("Continue")
+    assert tab.h1() == "All done"
+
+    workflow = server.api("GET", f"/v2/linx/workflows/{created['id']}").json()
+    step = next(s for s in workflow["steps"] if s["name"] == "document-acceptance")
+    listed = server.api("GET", f"/v2/authorizations?workflowId={created['id']}").json()
+    assert listed["totalElements"] == 1
+    record = server.api("GET", f"/v2/authorizations/{step['data']['authorizationId']}").json()
+    text = Path(__file__).resolve().parent.parent / "gateway_app" / "documents" / "ach-debit-authorization.txt"
+    assert record["document"]["sha256"] == hashlib.sha256(text.read_bytes()).hexdigest()
+    assert record["document"]["version"] == "2026-01" and record["status"] == "ACTIVE"
+    assert record["financialAccount"]["maskedNumber"].endswith("6789")
+    assert record["customerId"] == str(Workflow.get_by_id(created["id"]).customer_id)
+    assert record["ipAddress"] == "127.0.0.1" and "Chrome" in record["userAgent"]
+    assert Customer.get_by_id(record["customerId"]).first_name == "Jane"
+    server.work()
+    assert any(e["type"] == "authorization.created" and e["data"]["authorizationId"] == record["id"]
+               for e in _signed_events(receiver, secret))

@@ -96,7 +96,8 @@ class StepOut(Out):
         "The step's outcome, as its step kind tells it (empty until the step is done): `customerId` "
         "(customer-account, lookup-profile), `financialAccountId` with `maskedNumber`, `type`, `subtype`, "
         "`brand` (financial-account, lookup-financial-account), `accepted` documents with `version` and "
-        "`acceptedAt` (document-acceptance), `transactionId` with `transactionStatus`, and "
+        "`acceptedAt`, and `authorizationId` for a debit authorization accepted with a bank account "
+        "(document-acceptance; `GET /v2/authorizations/{id}`), `transactionId` with `transactionStatus`, and "
         "`financialAccountId` when the customer chose or added the account on the confirm page "
         "(move-money).")})
 

@@ -34,7 +34,8 @@ def view(kind, workflow, business=None, show_amount=True):
     workflow_id = str(workflow.id)
     return StepView(rt=rt(), workflow=workflow, business=business or journey.business_of(workflow), lang=lang(),
                     _=translator(kind), url=lambda **query: url_for("gateway.step", workflow_id=workflow_id, **query),
-                    args=request.args, words=words, show_amount=show_amount)
+                    args=request.args, words=words, show_amount=show_amount,
+                    client={"ipAddress": request.remote_addr or "", "userAgent": request.headers.get("User-Agent", "")})
 
 
 def with_page(steps):

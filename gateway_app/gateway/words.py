@@ -95,6 +95,13 @@ class Words:
         """``moment`` as the workflow's customer reads it: in their zone (:mod:`linx_core.localtime`), named."""
         return i18n.format_datetime(moment, tz=localtime.customer_zone(workflow, business))
 
+    @staticmethod
+    def document_text(document_id):
+        """A document's full text in the request's language, exactly as its page shows it (None: no such file)."""
+        from .documents import document_text  # documents imports this module
+
+        return document_text(document_id)
+
     @classmethod
     def arrival(cls, workflow, at=None):
         """When the money arrives (or leaves), as the workflow's rail promises it for a confirmation ``at``

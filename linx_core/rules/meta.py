@@ -235,6 +235,9 @@ CATALOG_ATTRIBUTES: dict[str, dict[str, fields.Field]] = {
         "version": fields.String(required=True, validate=validate.Length(min=1, max=32)),
         "group": fields.String(load_default=""),
         "url": fields.String(),
+        "kind": fields.String(validate=validate.OneOf(["debit-authorization"]), metadata={
+            "description": "debit-authorization: accepting it on a workflow with a bank account keeps an "
+                           "authorization record (GET /v2/authorizations)."}),
     },
     "countries": {"postalCode": fields.String(required=True, validate=_regex), "stateCodes": fields.Boolean()},
     "profileForm": {

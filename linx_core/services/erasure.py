@@ -15,7 +15,9 @@ Each account's move to ERASED is a ``financial-account.state-updated`` event, th
 
 What stays, as money records need it: the rows and their ids, amounts, currencies, dates, statuses,
 each account's type, subtype, brand, last four digits and masked number, the bank's routing number,
-and which documents were accepted when.
+and which documents were accepted when. Debit authorizations (:mod:`.authorizations`) stay whole, as NACHA
+asks the business to produce them for two years after they end, but for the session's IP address and user
+agent, which are blanked (``personalDataErasedAt`` says when).
 
 The customer's open workflows are cancelled first, through the workflow lifecycle (with their events and
 their PENDING payment cancelled too); a payment already at its rail (PROCESSING, APPROVED) makes the
@@ -45,7 +47,7 @@ from ..store.models import (
     Workflow,
     WorkflowStep,
 )
-from . import directory, workflows
+from . import authorizations, directory, workflows
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -87,6 +89,7 @@ def erase_customer(rt: Runtime, business: Business, customer_id: object) -> Cust
         _forget_workflows(rt, workflow_ids, redact)
         _forget_transactions(customer, redact)
         accounts = _forget_accounts(customer)
+        authorizations.forget(customer.id)  # the records stay (NACHA), less the IP address and user agent
         _forget_replays(rt, business, customer, workflow_ids, redact)
         now = clock.now()
         changed = Customer.update(status=ERASED, erased_at=now, first_name="", last_name="", phone_number=None,

@@ -250,6 +250,45 @@ class DocumentAcceptance(BaseModel):
         indexes = ((("workflow", "document_id"), True),)
 
 
+class Authorization(BaseModel):
+    """A customer's debit authorization: the record NACHA asks the business to keep (issue 14).
+
+    Made when a customer accepts a document whose catalog entry has ``kind: debit-authorization`` on a
+    workflow with a bank account: the document and version, the sha256 of the exact text shown, the
+    time, the account (its id and masked number), and the Gateway session's IP address and user agent.
+    Revoking keeps the row (``retain_until`` two years on); erasing the customer blanks ``ip_address`` and
+    ``user_agent`` (``personal_data_erased_at``), never the rest.
+    """
+
+    business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
+    workflow = pw.ForeignKeyField(Workflow, null=True, on_delete="SET NULL")
+    workflow_id: uuid.UUID | None  # peewee's accessor
+    customer = pw.ForeignKeyField(Customer, on_delete="RESTRICT")
+    customer_id: uuid.UUID  # peewee's accessor
+    financial_account = pw.ForeignKeyField(CustomerFinancialAccount, on_delete="RESTRICT")
+    financial_account_id: uuid.UUID  # peewee's accessor
+    status = pw.CharField(max_length=16, default="ACTIVE", index=True)
+    document_id = pw.CharField(max_length=64)
+    document_version = pw.CharField(max_length=32)
+    document_title = pw.CharField(max_length=120)
+    language = pw.CharField(max_length=8)
+    text_sha256 = pw.CharField(max_length=64)
+    masked_number = pw.CharField(max_length=32)
+    account_type = pw.CharField(max_length=8)
+    account_subtype = pw.CharField(max_length=16)
+    ip_address = pw.CharField(max_length=45, null=True)
+    user_agent = pw.CharField(max_length=512, null=True)
+    accepted_at = UTCDateTimeField(default=_now, index=True)
+    revoked_at = UTCDateTimeField(null=True)
+    retain_until = UTCDateTimeField(null=True)
+    personal_data_erased_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "debit_authorization"  # AUTHORIZATION is an SQL keyword
+        indexes = ((("workflow", "document_id"), True),)
+
+
 class Transaction(BaseModel):
     """Money moving between a business account and a customer account, through one solution (rail)."""
 
@@ -428,7 +467,7 @@ class RateCounter(BaseModel):
 
 MODELS = [
     Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
-    Workflow, WorkflowStep, DocumentAcceptance, Transaction, TransactionStatus, Link, Notification, Event, Job,
-    WebhookSubscription, WebhookDelivery,
+    Workflow, WorkflowStep, DocumentAcceptance, Authorization, Transaction, TransactionStatus, Link, Notification,
+    Event, Job, WebhookSubscription, WebhookDelivery,
     IdempotencyRecord, RateCounter,
 ]

@@ -87,6 +87,10 @@ class PlainWords:
         return f"/g/{workflow.id}/documents/{document_id}"
 
     @staticmethod
+    def document_text(document_id: str) -> str | None:
+        return f"The text of {document_id}."
+
+    @staticmethod
     def arrival(workflow: Workflow) -> str:
         return "Expected arrival: soon."
 
@@ -185,7 +189,7 @@ class StepKindContract:
         workflow = Workflow.get_by_id(workflow_id)
         return StepView(rt=rt, workflow=workflow, business=Business.get_by_id(workflow.business_id), lang=lang,
                         _=self.translate(lang), url=lambda **query: f"/g/{workflow_id}/step", args={},
-                        words=PlainWords())
+                        words=PlainWords(), client={"ipAddress": "192.0.2.10", "userAgent": "contract-test"})
 
     def snapshot(self, workflow_id: uuid.UUID) -> tuple[Any, ...]:
         """What a refused post must leave as it was: the events, the workflow's version, each step's data."""
