@@ -665,7 +665,7 @@ def test_the_type_filter_takes_every_type_a_transaction_may_have(runtime, demo_a
 def test_the_step_data_documentation_names_every_key_move_money_keeps(demo_api):
     step = ok(demo_api.get("/v2/openapi.json"))["components"]["schemas"]["Step"]["properties"]["data"]
     words = step["description"]
-    move_money = words[words.index("(document-acceptance)"):]
+    move_money = words[words.index("(document-acceptance"):]
     for key in ("transactionId", "transactionStatus", "financialAccountId"):
         assert f"`{key}`" in move_money, key
 
