@@ -14,7 +14,7 @@ from linx_core import __version__
 from linx_core.services.workflows import SORTS
 from linx_core.text import CONTROL_PATTERN
 
-from . import customers, events, schemas, transactions
+from . import audit_events, customers, events, schemas, transactions
 from .examples import create_examples
 from .paging import sort_pattern
 
@@ -175,6 +175,7 @@ def build_spec(rt):
     events.add_paths(spec, errors, rt.event_types)
     transactions.add_paths(spec, errors, solutions=list(rt.rules.solutions), page_size_max=rt.settings.page_size_max)
     customers.add_paths(spec, errors, rt.settings.page_size_max)
+    audit_events.add_paths(spec, errors, rt.settings.page_size_max)
     document = spec.to_dict()
     for operations in document["paths"].values():
         for method, operation in operations.items():

@@ -426,9 +426,12 @@ class RateCounter(BaseModel):
     count = pw.IntegerField(default=0)
 
 
+from .portal_models import PORTAL_MODELS  # noqa: E402 - they build on the rows above
+
 MODELS = [
     Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
     Workflow, WorkflowStep, DocumentAcceptance, Transaction, TransactionStatus, Link, Notification, Event, Job,
     WebhookSubscription, WebhookDelivery,
     IdempotencyRecord, RateCounter,
+    *PORTAL_MODELS,
 ]

@@ -1,0 +1,209 @@
+"""The Portal (issue 15): users, sign-in, lockout, sessions, roles, pages, isolation, the audit log (both backends)."""
+import datetime as dt
+import re
+
+import pytest
+
+from linx_core import clock
+from linx_core.errors import Conflict, RuleViolation
+from linx_core.services import portal_users
+from linx_core.store.models import Workflow
+from linx_core.store.portal_models import AuditEvent, PortalSession
+
+PASSWORD = "correct-staple-97-horse"
+
+
+@pytest.fixture
+def people(rt, demo, other):
+    business = demo[0]
+    return {
+        "admin": portal_users.create_user(business, "ada@demo.example", "admin", PASSWORD),
+        "operator": portal_users.create_user(business, "otto@demo.example", "operator", PASSWORD),
+        "viewer": portal_users.create_user(business, "vera@demo.example", "viewer", PASSWORD),
+        "other": portal_users.create_user(other["business"], "olga@other.example", "admin", PASSWORD),
+    }
+
+
+def _csrf(client, path="/portal/login"):
+    page = client.get(path)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def sign_in(client, email, password=PASSWORD):
+    return client.post("/portal/login", data={"email": email, "password": password, "csrf_token": _csrf(client)})
+
+
+def _workflow(api_client, key, title="Portal test"):
+    body = {"title": title, "expireIn": "2", "parameters": {"channel": "SMS", "phoneNumber": "+16475550100"},
+            "steps": [{"name": "notification"}, {"name": "customer-account"}]}
+    response = api_client.post("/v2/linx/workflows", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code in (200, 201), response.get_json()
+    return response.get_json()["workflowId"] if "workflowId" in response.get_json() else response.get_json()["id"]
+
+
+# -- users ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("password,code", [("short-pass", "TOO_SHORT"), ("password1234", "COMMON_PASSWORD"),
+                                           ("aaaaaaaaaaaaaaa", "COMMON_PASSWORD"),
+                                           ("Password123456", "COMMON_PASSWORD")])
+def test_weak_passwords_are_refused(rt, demo, password, code):
+    with pytest.raises(RuleViolation) as refused:
+        portal_users.create_user(demo[0], "new@demo.example", "admin", password)
+    assert refused.value.problems[0].code == code
+
+
+def test_a_user_is_created_once_and_hashed_with_argon2(rt, demo):
+    user = portal_users.create_user(demo[0], " New@Demo.Example ", "operator", PASSWORD)
+    assert user.email == "new@demo.example" and user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+    with pytest.raises(Conflict):
+        portal_users.create_user(demo[0], "new@demo.example", "viewer", PASSWORD)
+    assert AuditEvent.select().where(AuditEvent.action == "user.created").count() == 1
+
+
+# -- sign-in -------------------------------------------------------------------------------------------------------
+
+def test_sign_in_shows_the_labels_and_a_good_password_opens_home(client, people):
+    page = client.get("/portal/login").get_data(as_text=True)
+    for text in ('<label for="email">Email</label>', '<label for="password">Password</label>', ">Sign in</button>"):
+        assert text in page
+    assert client.get("/portal/").status_code == 303  # not signed in: to the sign-in page
+    response = sign_in(client, "ada@demo.example")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/portal/")
+    home = client.get("/portal/")
+    assert home.status_code == 200 and "<svg" in home.get_data(as_text=True)
+    for name in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy", "X-Content-Type-Options"):
+        assert name in home.headers
+
+
+def test_a_post_without_csrf_is_refused(client, people):
+    response = client.post("/portal/login", data={"email": "ada@demo.example", "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/portal/").status_code == 303
+
+
+def test_wrong_passwords_lock_the_account(app, client, people):
+    for _ in range(portal_users.LOCK_AFTER - 1):
+        assert sign_in(client, "ada@demo.example", "wrong-password-123").status_code == 401
+    locked = sign_in(client, "ada@demo.example", "wrong-password-123")
+    assert locked.status_code == 429 and "locked" in locked.get_data(as_text=True)
+    assert sign_in(client, "ada@demo.example").status_code == 429  # even the right password, while locked
+    assert sign_in(app.test_client(), "otto@demo.example").status_code == 303  # another account is not locked
+    portal_users.reset_password(people["admin"], "another-good-pass-42")
+    assert sign_in(client, "ada@demo.example", "another-good-pass-42").status_code == 303
+
+
+def test_an_unknown_email_gets_the_same_answer(client, people):
+    assert sign_in(client, "nobody@demo.example").status_code == 401
+
+
+def test_sign_out_idle_and_disable_end_the_session(app, client, people):
+    sign_in(client, "ada@demo.example")
+    assert client.get("/portal/").status_code == 200
+    client.post("/portal/logout", data={"csrf_token": _csrf(client, "/portal/")})
+    assert client.get("/portal/").status_code == 303
+
+    sign_in(client, "ada@demo.example")
+    row = PortalSession.select().where(PortalSession.ended_at.is_null()).get()
+    row.seen_at = clock.now() - dt.timedelta(seconds=app.config["LINX_PORTAL_IDLE_SECONDS"] + 5)
+    row.save()
+    assert client.get("/portal/").status_code == 303
+
+    sign_in(client, "ada@demo.example")
+    assert client.get("/portal/").status_code == 200
+    portal_users.disable_user(people["admin"])
+    assert client.get("/portal/").status_code == 303
+    assert sign_in(client, "ada@demo.example").status_code == 401
+
+
+# -- pages, roles, isolation -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/portal/", "/portal/workflows", "/portal/customers", "/portal/transactions",
+                                  "/portal/api-keys", "/portal/audit", "/portal/workflows?status=ACTIVE&q=x"])
+def test_every_page_renders(client, people, path):
+    sign_in(client, "vera@demo.example")
+    assert client.get(path).status_code == 200
+
+
+def test_a_viewer_sees_no_buttons_and_a_forged_post_is_403(app, client, people, demo):
+    wid = _workflow(app.test_client(), demo[1])
+    sign_in(client, "vera@demo.example")
+    page = client.get(f"/portal/workflows/{wid}").get_data(as_text=True)
+    assert "Cancel workflow" not in page and "Resend" not in page
+    token = _csrf(client, f"/portal/workflows/{wid}")
+    assert client.post(f"/portal/workflows/{wid}/cancel", data={"csrf_token": token}).status_code == 403
+    assert Workflow.get_by_id(wid).status != "CANCELLED"
+
+
+def test_an_operator_cancels_and_the_audit_log_says_who(app, client, people, demo):
+    wid = _workflow(app.test_client(), demo[1])
+    sign_in(client, "otto@demo.example")
+    page = client.get(f"/portal/workflows/{wid}").get_data(as_text=True)
+    assert "Cancel workflow" in page and "Archive" not in page
+    token = _csrf(client, f"/portal/workflows/{wid}")
+    assert client.post(f"/portal/workflows/{wid}/cancel", data={"csrf_token": token}).status_code == 303
+    assert Workflow.get_by_id(wid).status == "CANCELLED"
+    listed = app.test_client().get("/v2/audit-events", headers={"Authorization": f"Bearer {demo[1]}"}).get_json()
+    first = listed["content"][0]
+    assert (first["action"], first["actor"], first["objectId"]) == ("workflow.cancel", "otto@demo.example", wid)
+    assert first["address"] == "127.0.0.1"
+
+
+def test_the_audit_api_is_tenant_isolated_and_checks_its_query(app, people, demo, other):
+    api = app.test_client()
+    mine = api.get("/v2/audit-events", headers={"Authorization": f"Bearer {demo[1]}"}).get_json()
+    theirs = api.get("/v2/audit-events", headers={"Authorization": f"Bearer {other['key']}"}).get_json()
+    assert {e["details"]["email"] for e in mine["content"]} == {"ada@demo.example", "otto@demo.example",
+                                                                 "vera@demo.example"}
+    assert [e["details"]["email"] for e in theirs["content"]] == ["olga@other.example"]
+    bad = api.get("/v2/audit-events?size=0&nope=1", headers={"Authorization": f"Bearer {demo[1]}"})
+    assert bad.status_code == 400 and bad.get_json()["errorCode"]
+    assert api.get("/v2/audit-events").status_code == 401
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/portal/workflows/{wf}"), ("POST", "/portal/workflows/{wf}/cancel"),
+    ("POST", "/portal/workflows/{wf}/resend"), ("GET", "/portal/customers/{customer}"),
+    ("GET", "/portal/transactions/{wf}"), ("POST", "/portal/api-keys/{key}/revoke"),
+])
+def test_another_business_objects_are_404(app, client, people, demo, other, method, path):
+    wid = _workflow(app.test_client(), other["key"], "Other's")
+    from linx_core.services.businesses import list_keys
+
+    url = path.format(wf=wid, customer=other["customer"].id, key=list_keys(other["business"])[0].id)
+    sign_in(client, "ada@demo.example")
+    if method == "GET":
+        assert client.get(url).status_code == 404
+    else:
+        assert client.post(url, data={"csrf_token": _csrf(client, "/portal/")}).status_code == 404
+    assert Workflow.get_by_id(wid).status not in ("CANCELLED",)
+
+
+def test_a_key_created_in_the_portal_is_shown_once_and_revoked_gets_401(app, client, people):
+    sign_in(client, "ada@demo.example")
+    page = client.post("/portal/api-keys",
+                       data={"label": "portal-made", "csrf_token": _csrf(client, "/portal/api-keys")})
+    key = re.search(r'<code id="new-key">([^<]+)</code>', page.get_data(as_text=True)).group(1)
+    api = app.test_client()
+    assert api.get("/v2/audit-events", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    from linx_core.store.models import ApiKey
+
+    row = ApiKey.get(ApiKey.label == "portal-made")
+    assert client.post(f"/portal/api-keys/{row.id}/revoke",
+                       data={"csrf_token": _csrf(client, "/portal/api-keys")}).status_code == 303
+    assert api.get("/v2/audit-events", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    assert key not in client.get("/portal/api-keys").get_data(as_text=True)
+
+
+def test_csv_export_escapes_formulas(app, client, people, demo):
+    _workflow(app.test_client(), demo[1], "=HYPERLINK(\"http://evil\")")
+    sign_in(client, "ada@demo.example")
+    response = client.get("/portal/workflows.csv")
+    assert response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+
+
+def test_french_sign_in_page(client, people):
+    page = client.get("/portal/login", headers={"Accept-Language": "fr-CA"}).get_data(as_text=True)
+    assert "Courriel" in page and "Mot de passe" in page and "Se connecter" in page
