@@ -15,6 +15,7 @@ from linx_core.lifecycle import WORKFLOWS
 from linx_core.services import audit, businesses, directory, flow, journey, recovery, transactions, workflows
 from linx_core.store.models import Business, Event, Job, Notification, Transaction, Workflow
 
+from ..i18n import N_
 from ..i18n import gettext as _
 from .auth import require
 from .blueprint import bp
@@ -23,8 +24,11 @@ from .export import csv_response
 
 SIZE = 20
 EXPORT_MOST = 10_000
-ACTIONS = (("resend", "Resend"), ("extend", "Extend"), ("cancel", "Cancel workflow"), ("recover", "Recover"),
-           ("archive", "Archive"))
+#: the words templates show for a status (``_(status.title())``) or a role, for the catalogs
+WORDS = (N_("Created"), N_("Active"), N_("Completed"), N_("Declined"), N_("Expired"), N_("Cancelled"), N_("Archived"),
+         N_("Failed"), N_("Admin"), N_("Operator"), N_("Viewer"))
+ACTIONS = (("resend", N_("Resend")), ("extend", N_("Extend")), ("cancel", N_("Cancel workflow")),
+           ("recover", N_("Recover")), ("archive", N_("Archive")))
 
 
 def _rt():
