@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .store.portal_models import PortalUser
+    from .store.models import PortalUser
 
 
 def _read_password(password_stdin: bool) -> str:

@@ -57,7 +57,7 @@ def init_demo_admin(rt: Runtime, business: Business) -> tuple[str, str]:
     import hmac
 
     from .services import portal_users
-    from .store.portal_models import PortalUser
+    from .store.models import PortalUser
 
     mac = hmac.new(rt.settings.secret_key.encode(), b"linx-portal:demo-admin", hashlib.sha256).hexdigest()
     password = f"demo-{mac[:8]}-{mac[8:16]}"

@@ -83,7 +83,7 @@ def test_help(linx):
 def test_init_demo_is_repeatable_and_its_key_is_stored(linx):
     first = ok_json(linx("init", "--demo", "--json"))
     second = ok_json(linx("init", "--demo", "--json"))
-    assert set(first) == {"businessId", "apiKey"}
+    assert set(first) == {"businessId", "apiKey", "portalEmail", "portalPassword"}
     assert first == second
     # the key is stored once, hashed, for Demo Co
     rows = key_rows(linx.database, first["apiKey"])

@@ -7,8 +7,7 @@ import pytest
 from linx_core import clock
 from linx_core.errors import Conflict, RuleViolation
 from linx_core.services import portal_users
-from linx_core.store.models import Workflow
-from linx_core.store.portal_models import AuditEvent, PortalSession
+from linx_core.store.models import AuditEvent, PortalSession, Workflow
 
 PASSWORD = "correct-staple-97-horse"
 

@@ -1,7 +1,7 @@
 """Sign-in, sessions and roles of the Portal.
 
 The browser holds a random session token in the ``linx_portal`` cookie (HttpOnly, SameSite=Lax, Secure unless in
-development on plain http, path ``/portal``); the row is :class:`linx_core.store.portal_models.PortalSession`,
+development on plain http, path ``/portal``); the row is :class:`linx_core.store.models.PortalSession`,
 read on every request, so sign-out, idle expiry and a disabled user end a session at once, in every process.
 Forms are Flask-WTF's, CSRF-checked by the app's ``CSRFProtect`` (:mod:`gateway_app.forms`). Every response of
 the Portal carries the Gateway's security headers.

@@ -59,7 +59,7 @@ def _http(exc):
     return exc
 
 
-@bp.get("/")
+@bp.get("/", strict_slashes=False)
 def home():
     business = _business()
     since = clock.now() - dt.timedelta(days=30)

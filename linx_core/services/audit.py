@@ -6,8 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidRequest
-from ..store.models import Business
-from ..store.portal_models import AuditEvent, PortalUser
+from ..store.models import AuditEvent, Business, PortalUser
 from .paging import Page, check_paging
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -28,8 +28,7 @@ from .. import clock
 from ..errors import Conflict, LinxError, NotFound, Problem, RuleViolation
 from ..secrets import new_token, token_hash
 from ..store import db
-from ..store.models import Business, RateCounter
-from ..store.portal_models import ROLES, PortalSession, PortalUser
+from ..store.models import ROLES, Business, PortalSession, PortalUser, RateCounter
 from . import audit, limits
 
 if TYPE_CHECKING:  # pragma: no cover
