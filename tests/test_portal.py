@@ -206,3 +206,64 @@ def test_csv_export_escapes_formulas(app, client, people, demo):
 def test_french_sign_in_page(client, people):
     page = client.get("/portal/login", headers={"Accept-Language": "fr-CA"}).get_data(as_text=True)
     assert "Courriel" in page and "Mot de passe" in page and "Se connecter" in page
+
+
+def test_the_actions_follow_the_lifecycle_and_each_is_audited(app, client, people, demo):
+    wid = _workflow(app.test_client(), demo[1])
+    sign_in(client, "ada@demo.example")
+
+    def act(action, expect=303):
+        response = client.post(f"/portal/workflows/{wid}/{action}",
+                               data={"csrf_token": _csrf(client, f"/portal/workflows/{wid}")})
+        assert response.status_code == expect, response.get_data(as_text=True)[:500]
+        return response
+
+    before = Workflow.get_by_id(wid).expire_at
+    act("extend")
+    assert Workflow.get_by_id(wid).expire_at >= before
+    act("resend")
+    act("cancel")
+    page = client.get(f"/portal/workflows/{wid}").get_data(as_text=True)
+    assert ">Recover</button>" in page and ">Archive</button>" in page and ">Cancel workflow</button>" not in page
+    recovered = act("recover")
+    new_id = recovered.headers["Location"].rsplit("/", 1)[1]
+    assert new_id != wid and Workflow.get_by_id(wid).recovered_by is not None
+    assert ">Recover</button>" not in client.get(f"/portal/workflows/{wid}").get_data(as_text=True)  # recovered once
+    act("archive")
+    assert Workflow.get_by_id(wid).status == "ARCHIVED"
+    actions = [e.action for e in AuditEvent.select().where(AuditEvent.object_id == wid).order_by(AuditEvent.created_at)]
+    assert actions == ["workflow.extend", "workflow.resend", "workflow.cancel", "workflow.recover", "workflow.archive"]
+    assert act("nonsense", 404)
+
+
+def test_a_refused_action_is_shown_not_a_500(app, client, people, demo):
+    wid = _workflow(app.test_client(), demo[1])
+    sign_in(client, "ada@demo.example")
+    token = _csrf(client, f"/portal/workflows/{wid}")
+    response = client.post(f"/portal/workflows/{wid}/archive", data={"csrf_token": token}, follow_redirects=True)
+    assert response.status_code == 200 and 'class="flash flash-error"' in response.get_data(as_text=True)
+    assert Workflow.get_by_id(wid).status != "ARCHIVED"
+
+
+@pytest.mark.parametrize("query", ["status=BOGUS", "page=abc", "page=-1", "q=" + "x" * 300, "q=%00", "page=9999999"])
+def test_bad_list_queries_never_crash(client, people, query):
+    sign_in(client, "ada@demo.example")
+    for path in ("/portal/workflows", "/portal/workflows.csv", "/portal/customers", "/portal/transactions",
+                 "/portal/audit"):
+        assert client.get(f"{path}?{query}").status_code in (200, 400), (path, query)
+    assert client.get("/portal/workflows/not-a-uuid").status_code == 404
+
+
+def test_the_audit_api_is_in_the_openapi_document(client):
+    spec = client.get("/v2/openapi.json").get_json()
+    assert "get" in spec["paths"]["/v2/audit-events"]
+    assert "AuditEventPage" in spec["components"]["schemas"]
+
+
+def test_the_workflow_list_filters_and_pages(app, client, people, demo):
+    for i in range(3):
+        _workflow(app.test_client(), demo[1], f"Listed {i}")
+    sign_in(client, "vera@demo.example")
+    page = client.get("/portal/workflows?q=Listed 1").get_data(as_text=True)
+    assert "Listed 1" in page and "Listed 2" not in page
+    assert "Listed" not in client.get("/portal/workflows?status=COMPLETED").get_data(as_text=True)
