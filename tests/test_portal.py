@@ -77,7 +77,7 @@ def test_sign_in_shows_the_labels_and_a_good_password_opens_home(client, people)
 
 def test_a_post_without_csrf_is_refused(client, people):
     response = client.post("/portal/login", data={"email": "ada@demo.example", "password": PASSWORD})
-    assert response.status_code == 400
+    assert response.status_code == 400 and "This page has expired" in response.get_data(as_text=True)
     assert client.get("/portal/").status_code == 303
 
 
@@ -162,7 +162,9 @@ def test_the_audit_api_is_tenant_isolated_and_checks_its_query(app, people, demo
 
 @pytest.mark.parametrize("method,path", [
     ("GET", "/portal/workflows/{wf}"), ("POST", "/portal/workflows/{wf}/cancel"),
-    ("POST", "/portal/workflows/{wf}/resend"), ("GET", "/portal/customers/{customer}"),
+    ("POST", "/portal/workflows/{wf}/resend"), ("POST", "/portal/workflows/{wf}/extend"),
+    ("POST", "/portal/workflows/{wf}/archive"), ("POST", "/portal/workflows/{wf}/recover"),
+    ("POST", "/portal/workflows/{wf}/nonsense"), ("GET", "/portal/customers/{customer}"),
     ("GET", "/portal/transactions/{wf}"), ("POST", "/portal/api-keys/{key}/revoke"),
 ])
 def test_another_business_objects_are_404(app, client, people, demo, other, method, path):

@@ -15,6 +15,7 @@ from linx_core.lifecycle import WORKFLOWS
 from linx_core.services import audit, businesses, directory, flow, journey, recovery, transactions, workflows
 from linx_core.store.models import Business, Event, Job, Notification, Transaction, Workflow
 
+from ..forms import CSRFError
 from ..i18n import N_
 from ..i18n import gettext as _
 from .auth import require
@@ -47,6 +48,13 @@ def _page_arg():
 @bp.errorhandler(NotFound)
 def _not_found(exc):
     return render_template("portal/message.html", heading=_("Not found"), text=_("There is nothing here.")), 404
+
+
+@bp.errorhandler(CSRFError)
+def _expired(exc):
+    """A form whose CSRF token is gone (the session cookie was replaced, say by a Gateway link in this browser)."""
+    return render_template("portal/message.html", heading=_("This page has expired"),
+                           text=_("Open the page again and try once more.")), 400
 
 
 @bp.errorhandler(HTTPException)
