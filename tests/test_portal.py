@@ -269,3 +269,29 @@ def test_the_workflow_list_filters_and_pages(app, client, people, demo):
     page = client.get("/portal/workflows?q=Listed 1").get_data(as_text=True)
     assert "Listed 1" in page and "Listed 2" not in page
     assert "Listed" not in client.get("/portal/workflows?status=COMPLETED").get_data(as_text=True)
+
+
+def test_totp_enrolment_and_sign_in(app, client, people):
+    import pyotp
+
+    sign_in(client, "ada@demo.example")
+    page = client.get("/portal/account/two-factor").get_data(as_text=True)
+    assert "<svg" in page and "<script" not in page
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page).group(1)
+    sealed = re.search(r'name="sealed" value="([^"]+)"', page).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    wrong = client.post("/portal/account/two-factor", data={"csrf_token": token, "sealed": sealed, "code": "000000"})
+    assert wrong.status_code == 400 and not portal_users.find_user("ada@demo.example").totp_sealed
+    forged = client.post("/portal/account/two-factor", data={"csrf_token": token, "sealed": "forged", "code": "1"})
+    assert forged.status_code == 400
+    done = client.post("/portal/account/two-factor",
+                       data={"csrf_token": token, "sealed": sealed, "code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 200 and "is on" in done.get_data(as_text=True)
+    assert secret not in (portal_users.find_user("ada@demo.example").totp_sealed or "")
+
+    fresh = app.test_client()
+    assert sign_in(fresh, "ada@demo.example").status_code == 401  # the password alone is not enough now
+    with_code = fresh.post("/portal/login", data={"email": "ada@demo.example", "password": PASSWORD,
+                                                  "code": pyotp.TOTP(secret).now(), "csrf_token": _csrf(fresh)})
+    assert with_code.status_code == 303
+    assert AuditEvent.select().where(AuditEvent.action == "user.totp_enrolled").count() == 1

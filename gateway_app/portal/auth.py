@@ -9,8 +9,9 @@ the Portal carries the Gateway's security headers.
 from functools import wraps
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, Optional
 
 from linx_core.services import portal_users
 
@@ -25,6 +26,12 @@ COOKIE = "linx_portal"
 class LoginForm(PostedForm):
     email = StringField(validators=[InputRequired(), Length(max=254), NO_CONTROL])
     password = PasswordField(validators=[InputRequired(), Length(max=1024)])
+    code = StringField(validators=[Optional(), Length(max=12), NO_CONTROL])
+
+
+class EnrolForm(PostedForm):
+    sealed = StringField(validators=[InputRequired(), Length(max=512), NO_CONTROL])
+    code = StringField(validators=[InputRequired(), Length(max=12), NO_CONTROL])
 
 
 @bp.after_request
@@ -89,14 +96,16 @@ def login():
     if request.method == "POST":
         if form.validate():
             try:
-                user, token = portal_users.sign_in(form.email.data, form.password.data, request.remote_addr)
+                user, token = portal_users.sign_in(form.email.data, form.password.data, request.remote_addr,
+                                                   form.code.data, current_app.extensions["linx"])
             except portal_users.SignInRefused as refused:
-                status = 429 if refused.reason != "invalid" else 401
+                status = 401 if refused.reason in ("invalid", "code") else 429
                 error = {
                     "invalid": _("The email or the password is not right."),
                     "locked": _("Too many failed attempts: this account is locked for {minutes} minutes.",
                                 minutes=max(1, (refused.retry_after + 59) // 60)),
                     "rate": _("Too many attempts from here: try again in a minute."),
+                    "code": _("Enter the code your authenticator app shows now."),
                 }[refused.reason]
             else:
                 rotate_csrf()
@@ -120,3 +129,34 @@ def logout():
     response = redirect(url_for("portal.login"), 303)
     response.delete_cookie(COOKIE, path="/portal")
     return response
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+def two_factor():
+    """Enrol TOTP two-factor sign-in: a new secret, shown as a QR code (inline SVG) and as text, sealed in the
+    form; the first code from the app confirms it."""
+    import segno
+
+    rt = current_app.extensions["linx"]
+    user = g.portal_user
+    error, status = None, 200
+    if request.method == "POST":
+        form = EnrolForm()
+        if form.validate() and portal_users.enrol_totp(rt, user, form.sealed.data, form.code.data,
+                                                       address=request.remote_addr):
+            return render_template("portal/two_factor.html", done=True)
+        error, status = _("That code is not right: enter the one your app shows now."), 400
+        sealed = form.sealed.data or ""
+        try:
+            secret = rt.vault.unseal(sealed)
+        except Exception:  # noqa: BLE001 - a forged field: start again with a new secret
+            secret = portal_users.totp_secret()
+            sealed = rt.vault.seal_text(secret)
+    else:
+        secret = portal_users.totp_secret()
+        sealed = rt.vault.seal_text(secret)
+    label = _("QR code to scan with your authenticator app")
+    svg = segno.make(portal_users.totp_uri(user, secret), error="m").svg_inline(scale=4, title=label)
+    qr = Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(label)}" ', 1))
+    return render_template("portal/two_factor.html", done=False, enrolled=bool(user.totp_sealed), qr=qr,
+                           secret=secret, sealed=sealed, error=error), status

@@ -21,6 +21,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 import peewee
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -32,7 +33,7 @@ from ..store.models import ROLES, Business, PortalSession, PortalUser, RateCount
 from . import audit, limits
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    from ..runtime import Runtime
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
@@ -200,8 +201,10 @@ def locked_for(email: str) -> int:
     return max(1, int((row.expires_at - now).total_seconds()))
 
 
-def sign_in(email: str, password: str, address: str | None) -> tuple[PortalUser, str]:
-    """Check ``email`` and ``password``: ``(user, session token)``, or :class:`SignInRefused`."""
+def sign_in(email: str, password: str, address: str | None, code: str | None = None,
+            rt: Runtime | None = None) -> tuple[PortalUser, str]:
+    """Check ``email`` and ``password`` (and the TOTP ``code`` of a user who enrolled one, with ``rt``'s vault):
+    ``(user, session token)``, or :class:`SignInRefused`. A missing or wrong code counts as a failure."""
     ok, wait = limits.allow(f"portal-signin:{_digest(address or '')}:{ADDRESS_LIMIT[1]}", *ADDRESS_LIMIT)
     if not ok:
         raise SignInRefused("rate", wait)
@@ -215,6 +218,10 @@ def sign_in(email: str, password: str, address: str | None) -> tuple[PortalUser,
         limits.allow(_lock_key(email), LOCK_AFTER, LOCK_SECONDS)
         wait = locked_for(email)
         raise SignInRefused("locked" if wait else "invalid", wait)
+    if user.totp_sealed and (rt is None or not _totp_ok(rt, user.totp_sealed, code)):
+        limits.allow(_lock_key(email), LOCK_AFTER, LOCK_SECONDS)
+        wait = locked_for(email)
+        raise SignInRefused("locked" if wait else "code", wait)
     with db.atomic():
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
@@ -265,3 +272,38 @@ def end_session(token: str | None) -> None:
 def end_sessions(user: PortalUser) -> int:
     return (PortalSession.update(ended_at=clock.now())
             .where((PortalSession.user == user) & PortalSession.ended_at.is_null()).execute())
+
+
+# -- TOTP two-factor -------------------------------------------------------------------------------------------------
+
+def totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: PortalUser, secret: str) -> str:
+    """The ``otpauth://`` URI an authenticator app reads from the enrolment QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="LinX")
+
+
+def _totp_ok(rt: Runtime, sealed: str, code: str | None) -> bool:
+    code = (code or "").strip().replace(" ", "")
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
+        return False
+    return pyotp.TOTP(rt.vault.unseal(sealed)).verify(code, valid_window=1)
+
+
+def enrol_totp(rt: Runtime, user: PortalUser, sealed_secret: str, code: str | None, *,
+               address: str | None = None) -> bool:
+    """Turn on two-factor sign-in for ``user`` with the secret (sealed) the enrolment page showed, once ``code``
+    proves their app has it; False (and nothing changed) for a wrong code."""
+    try:
+        if not _totp_ok(rt, sealed_secret, code):
+            return False
+    except LinxError:  # a secret that does not open with this data key: not one we made
+        return False
+    with db.atomic():
+        user.totp_sealed = sealed_secret
+        user.save()
+        audit.record(user.business_id, "user.totp_enrolled", "user", user.id, user=user, address=address,
+                     details={"email": user.email})
+    return True
