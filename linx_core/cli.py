@@ -119,8 +119,12 @@ def _revoke_demo_keys(rt: Runtime) -> None:
     """Outside development, revoke the demo keys a database holds (from an earlier ``linx init --demo``): each
     was derived from the secret key of the day, maybe a weak one, and would keep working after the secret key
     changed (only its hash is stored). Said on stderr, with each key's prefix and business."""
+    from .demo import disable_demo_admin
     from .services.businesses import revoke_derived_keys
 
+    if disable_demo_admin():
+        click.echo(f"linx: disabled the demo Portal user admin@demo.example: its password was derived from a "
+                   f"development secret (LINX_ENV={rt.settings.env})", err=True)
     for row in revoke_derived_keys(rt):
         click.echo(f"linx: revoked the demo API key {row.prefix}... of {row.business.name}: a key derived from "
                    f"a development secret has no place with LINX_ENV={rt.settings.env} (`linx business key NAME` "

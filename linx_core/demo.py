@@ -67,3 +67,16 @@ def init_demo_admin(rt: Runtime, business: Business) -> tuple[str, str]:
     elif not portal_users.password_matches(user, password):  # the secret key changed since
         portal_users.reset_password(user, password)
     return DEMO_ADMIN, password
+
+
+def disable_demo_admin() -> bool:
+    """Outside development (``linx init``): disable the demo Portal user, whose password was derived from the
+    secret key of the day; True when it was enabled."""
+    from .services import portal_users
+    from .store.models import PortalUser
+
+    user = PortalUser.get_or_none((PortalUser.email == DEMO_ADMIN) & PortalUser.disabled_at.is_null())
+    if user is None:
+        return False
+    portal_users.disable_user(user)
+    return True
