@@ -295,3 +295,20 @@ def test_totp_enrolment_and_sign_in(app, client, people):
                                                   "code": pyotp.TOTP(secret).now(), "csrf_token": _csrf(fresh)})
     assert with_code.status_code == 303
     assert AuditEvent.select().where(AuditEvent.action == "user.totp_enrolled").count() == 1
+
+
+def test_home_counts_and_what_needs_attention(app, client, people, demo, other):
+    import uuid
+
+    from linx_core.store.models import Event, Job, WebhookDelivery, WebhookSubscription
+
+    _workflow(app.test_client(), demo[1], "Counted")
+    _workflow(app.test_client(), other["key"], "Not ours")
+    Job.create(business=demo[0], kind="deliver", payload={}, status="PARKED", run_at=clock.now())
+    sub = WebhookSubscription.create(business=demo[0], url="https://hooks.example/x", sealed_secret="s")
+    event = Event.create(business=demo[0], type="linx.workflow-status-changed", subject_id=uuid.uuid4(), data={})
+    WebhookDelivery.create(subscription=sub, event=event, attempt=1, outcome="FAILED", http_status=500)
+    sign_in(client, "vera@demo.example")
+    page = client.get("/portal/").get_data(as_text=True)
+    assert "<td>Created</td><td>1</td>" in page  # ours only
+    assert "Parked jobs: 1" in page and "in the last day): 1" in page and "Failed payments: 0" in page

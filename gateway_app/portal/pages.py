@@ -13,7 +13,8 @@ from linx_core import clock
 from linx_core.errors import LinxError, NotFound
 from linx_core.lifecycle import WORKFLOWS
 from linx_core.services import audit, businesses, directory, flow, journey, recovery, transactions, workflows
-from linx_core.store.models import Business, Event, Job, Notification, Transaction, Workflow
+from linx_core.store.models import (Business, Event, Job, Notification, Transaction, WebhookDelivery,
+                                    WebhookSubscription, Workflow)
 
 from ..forms import CSRFError
 from ..i18n import N_
@@ -78,8 +79,14 @@ def home():
     failed = list(Transaction.select().where((Transaction.business == business) & (Transaction.status == "FAILED"))
                   .order_by(Transaction.created_at.desc()).limit(10))
     parked = Job.select().where((Job.business == business) & (Job.status == "PARKED")).count()
+    day = clock.now() - dt.timedelta(days=1)
+    failing = (WebhookSubscription.select().where(
+        (WebhookSubscription.business == business) & (WebhookSubscription.status == "DISABLED")
+        | WebhookSubscription.id.in_(WebhookDelivery.select(WebhookDelivery.subscription).where(
+            (WebhookDelivery.outcome == "FAILED") & (WebhookDelivery.created_at >= day))))
+        .where(WebhookSubscription.business == business).count())
     return render_template("portal/home.html", chart=bars(_("Workflows by status, last 30 days"), rows), rows=rows,
-                           failed=failed, parked=parked)
+                           failed=failed, parked=parked, failing=failing)
 
 
 def _workflow_query():
