@@ -13,8 +13,16 @@ from linx_core import clock
 from linx_core.errors import LinxError, NotFound
 from linx_core.lifecycle import WORKFLOWS
 from linx_core.services import audit, businesses, directory, flow, journey, recovery, transactions, workflows
-from linx_core.store.models import (Business, Event, Job, Notification, Transaction, WebhookDelivery,
-                                    WebhookSubscription, Workflow)
+from linx_core.store.models import (
+    Business,
+    Event,
+    Job,
+    Notification,
+    Transaction,
+    WebhookDelivery,
+    WebhookSubscription,
+    Workflow,
+)
 
 from ..forms import CSRFError
 from ..i18n import N_
