@@ -67,21 +67,25 @@ def create_app(test_config=None, runtime=None):
 
     errors.init_app(app)
     from . import forms, gateway, home, i18n, ops
-    from .api import authorizations, customers, events, kit, openapi, transactions, workflows
+    from .api import audit_events, authorizations, customers, events, kit, openapi, transactions, workflows
 
     i18n.init_app(app)  # the customer's language (Accept-Language), the gettext catalogs
 
     app.register_blueprint(workflows.bp, url_prefix="/v2/linx")
     app.register_blueprint(events.bp, url_prefix="/v2")
+    app.register_blueprint(audit_events.bp, url_prefix="/v2")
     app.register_blueprint(transactions.bp, url_prefix="/v2")
     app.register_blueprint(customers.bp, url_prefix="/v2")
     app.register_blueprint(authorizations.bp, url_prefix="/v2")
     app.register_blueprint(openapi.bp, url_prefix="/v2")
     app.register_blueprint(home.bp)  # GET /: a small page (links in development; name and version elsewhere)
     gateway.init_app(app)  # the customer Gateway: /l/<token>, /g/...; its cookies, limits and headers
+    from . import portal
+
+    portal.init_app(app)  # the Portal: /portal, for a business's people (sign-in, roles, pages)
     ops.init_app(app)  # /healthz, /readyz, /metrics; request timing; the traceId in every log line
     # CSRF on every form a browser posts; the API (Bearer keys) and plugins' callbacks (signed) are exempt
-    forms.init_app(app, exempt_blueprints=(workflows.bp, events.bp, transactions.bp, customers.bp,
+    forms.init_app(app, exempt_blueprints=(workflows.bp, events.bp, audit_events.bp, transactions.bp, customers.bp,
                                            authorizations.bp, openapi.bp))
     for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime, web=kit):
         for item in blueprints or []:

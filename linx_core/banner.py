@@ -33,11 +33,14 @@ def routes(app: object) -> set[str]:
     return {rule.rule.rstrip("/") or "/" for rule in url_map.iter_rules() if "GET" in (rule.methods or ())}
 
 
-def text(url: str, key: str, served: Iterable[str]) -> str:
-    """The banner for the server at ``url``, the demo key ``key`` and the paths the app ``served``."""
+def text(url: str, key: str, served: Iterable[str], portal: tuple[str, str] | None = None) -> str:
+    """The banner for the server at ``url``, the demo key ``key`` and the paths the app ``served``; ``portal``: the
+    demo Portal user's ``(email, password)``, shown when the app serves the Portal."""
     url = url.rstrip("/")
     served = set(served)
     lines = [f"  {label:<13}{url}{path}  ({about})" for label, path, about in PAGES if path in served]
+    if portal and "/portal" in served:
+        lines.append(f"  {'Sign in:':<13}{portal[0]} / {portal[1]}  (Demo Co's Portal admin)")
     return f"""
 LinX (demo) at {url}
 {chr(10).join(lines)}
@@ -65,7 +68,8 @@ def main(path: str) -> None:
     with open(path) as fh:
         demo = json.load(fh)
     url = os.environ.get("LINX_PUBLIC_URL", "http://127.0.0.1:8000")
-    print(text(url, demo["apiKey"], served_paths()))
+    portal = (demo["portalEmail"], demo["portalPassword"]) if demo.get("portalEmail") else None
+    print(text(url, demo["apiKey"], served_paths(), portal))
 
 
 if __name__ == "__main__":

@@ -77,13 +77,15 @@ def init(demo: bool, as_json: bool) -> None:
             click.echo(json.dumps({"applied": applied}) if as_json else
                        (f"applied: {', '.join(applied)}" if applied else "the database is up to date"))
             return
-        from .demo import init_demo
+        from .demo import init_demo, init_demo_admin
 
         business, key = init_demo(rt)
+        email, password = init_demo_admin(rt, business)
     if as_json:
-        click.echo(json.dumps({"businessId": str(business.id), "apiKey": key}))
+        click.echo(json.dumps({"businessId": str(business.id), "apiKey": key, "portalEmail": email,
+                               "portalPassword": password}))
     else:
-        click.echo(f"Demo Co is ready (business {business.id}).\nAPI key: {key}")
+        click.echo(f"Demo Co is ready (business {business.id}).\nAPI key: {key}\nPortal: {email} / {password}")
 
 
 @main.command()
@@ -117,8 +119,12 @@ def _revoke_demo_keys(rt: Runtime) -> None:
     """Outside development, revoke the demo keys a database holds (from an earlier ``linx init --demo``): each
     was derived from the secret key of the day, maybe a weak one, and would keep working after the secret key
     changed (only its hash is stored). Said on stderr, with each key's prefix and business."""
+    from .demo import disable_demo_admin
     from .services.businesses import revoke_derived_keys
 
+    if disable_demo_admin():
+        click.echo(f"linx: disabled the demo Portal user admin@demo.example: its password was derived from a "
+                   f"development secret (LINX_ENV={rt.settings.env})", err=True)
     for row in revoke_derived_keys(rt):
         click.echo(f"linx: revoked the demo API key {row.prefix}... of {row.business.name}: a key derived from "
                    f"a development secret has no place with LINX_ENV={rt.settings.env} (`linx business key NAME` "
@@ -575,6 +581,10 @@ def _job_dict(job: Job) -> dict[str, Any]:
 def _print(data: dict[str, Any], as_json: bool, text: str) -> None:
     click.echo(json.dumps(data) if as_json else text)
 
+
+from .cli_users import register as _register_users  # noqa: E402 - `linx user`, in a module of its own
+
+_register_users(main, Group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

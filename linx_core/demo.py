@@ -45,3 +45,38 @@ def init_demo(rt: Runtime) -> tuple[Business, str]:
                 masked_number=sealed.masked, fingerprint=sealed.fingerprint, brand="VISA", expiry="2030-12",
                 currency="USD", created_at=clock.now())
     return business, key
+
+
+DEMO_ADMIN = "admin@demo.example"
+
+
+def init_demo_admin(rt: Runtime, business: Business) -> tuple[str, str]:
+    """Demo Co's Portal admin (development only, as ``linx init --demo`` is): ``(email, password)``. The password
+    is derived from the secret key, like the demo API key, so every ``make run`` prints the same one."""
+    import hashlib
+    import hmac
+
+    from .services import portal_users
+    from .store.models import PortalUser
+
+    mac = hmac.new(rt.settings.secret_key.encode(), b"linx-portal:demo-admin", hashlib.sha256).hexdigest()
+    password = f"demo-{mac[:8]}-{mac[8:16]}"
+    user = PortalUser.get_or_none(PortalUser.email == DEMO_ADMIN)
+    if user is None:
+        portal_users.create_user(business, DEMO_ADMIN, "admin", password)
+    elif not portal_users.password_matches(user, password):  # the secret key changed since
+        portal_users.reset_password(user, password)
+    return DEMO_ADMIN, password
+
+
+def disable_demo_admin() -> bool:
+    """Outside development (``linx init``): disable the demo Portal user, whose password was derived from the
+    secret key of the day; True when it was enabled."""
+    from .services import portal_users
+    from .store.models import PortalUser
+
+    user = PortalUser.get_or_none((PortalUser.email == DEMO_ADMIN) & PortalUser.disabled_at.is_null())
+    if user is None:
+        return False
+    portal_users.disable_user(user)
+    return True

@@ -83,7 +83,7 @@ def test_help(linx):
 def test_init_demo_is_repeatable_and_its_key_is_stored(linx):
     first = ok_json(linx("init", "--demo", "--json"))
     second = ok_json(linx("init", "--demo", "--json"))
-    assert set(first) == {"businessId", "apiKey"}
+    assert set(first) == {"businessId", "apiKey", "portalEmail", "portalPassword"}
     assert first == second
     # the key is stored once, hashed, for Demo Co
     rows = key_rows(linx.database, first["apiKey"])
@@ -320,6 +320,9 @@ def test_init_outside_development_revokes_a_demo_key_made_with_a_weak_secret(lin
     ok(done)
     assert "revoked the demo API key " + demo_key[:10] in done.stderr and "Demo Co" in done.stderr, done.stderr
     assert demo_key not in done.stderr
+    assert "disabled the demo Portal user admin@demo.example" in done.stderr, done.stderr
+    with sqlite3.connect(linx.database) as conn:
+        assert conn.execute("SELECT disabled_at FROM portal_user WHERE email = 'admin@demo.example'").fetchone()[0]
     [(_, revoked)] = key_rows(linx.database, demo_key)
     assert revoked is not None
     [(_, acme_revoked)] = key_rows(linx.database, acme_key)
@@ -327,7 +330,7 @@ def test_init_outside_development_revokes_a_demo_key_made_with_a_weak_secret(lin
     with sqlite3.connect(linx.database) as conn:
         assert conn.execute("SELECT count(*) FROM event WHERE type = 'linx.api-key-revoked'").fetchone()[0] == 1
     again = linx("init", LINX_ENV="production", **strong)
-    assert "revoked" not in ok(again) + again.stderr
+    assert "revoked" not in ok(again) + again.stderr and "disabled" not in again.stderr
     # development keeps its demo key
     assert "revoked" not in linx("init", **weak).stderr
 

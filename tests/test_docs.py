@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from flask import Blueprint
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.serving import make_server
 
@@ -22,14 +21,10 @@ from .conftest import test_settings as make_settings
 FOREIGN = re.compile(r"""(?:href|src)=["'](?:https?:)?//""", re.I)
 
 
-def dev_app(rt, tmp_path, env="development", portal=False):
+def dev_app(rt, tmp_path, env="development"):
     runtime = Runtime(make_settings(env=env, instance_path=str(tmp_path), database_url=rt.settings.database_url),
                       rules=rt.rules, database=rt.database)
     app = create_app(runtime=runtime)
-    if portal:  # a Portal as a blueprint would register it (none exists yet: nothing may promise one)
-        bp = Blueprint("portal", __name__)
-        bp.add_url_rule("/portal/", "index", lambda: "the Portal")
-        app.register_blueprint(bp)
     app.config["TESTING"] = True
     return app
 
@@ -117,15 +112,10 @@ def test_the_root_in_development_links_the_docs_and_the_inbox(dev):
     html = page.get_data(as_text=True)
     links = re.findall(r'<a href="([^"]+)"', html)
     assert "/v2/docs" in links and "/dev/messages" in links
-    assert "/portal" not in links  # no Portal is served: none is linked
+    assert "/portal" in links  # the Portal (issue 15) is served: it is linked
     assert not FOREIGN.search(html)
-    for link in links:
-        assert client.get(link).status_code == 200, link
-
-
-def test_the_root_links_the_portal_once_one_is_served(rt, tmp_path, demo):
-    client = dev_app(rt, tmp_path, portal=True).test_client()
-    assert "/portal" in re.findall(r'<a href="([^"]+)"', client.get("/").get_data(as_text=True))
+    for link in links:  # (the Portal's asks to sign in first)
+        assert client.get(link, follow_redirects=True).status_code == 200, link
 
 
 def test_the_root_in_production_says_only_the_name_and_version(rt, tmp_path):
@@ -144,12 +134,10 @@ def test_the_banner_names_the_inbox_and_where_the_passcode_is(dev):
     text = banner.text("http://127.0.0.1:8000", key, banner.routes(app))
     assert "http://127.0.0.1:8000/v2/docs" in text and "http://127.0.0.1:8000/dev/messages" in text
     assert key in text and "passcode" in text and "create response" in text
-    assert "/portal" not in text  # no Portal yet: not promised
-
-
-def test_the_banner_names_the_portal_when_a_blueprint_serves_it(rt, tmp_path, demo):
-    app = dev_app(rt, tmp_path, portal=True)
-    assert "http://127.0.0.1:8000/portal" in banner.text("http://127.0.0.1:8000", demo[1], banner.routes(app))
+    assert "http://127.0.0.1:8000/portal" in text  # the Portal is served
+    with_user = banner.text("http://127.0.0.1:8000", key, banner.routes(app), ("admin@demo.example", "pw-of-demo"))
+    assert "admin@demo.example / pw-of-demo" in with_user
+    assert "admin@demo.example" not in banner.text("http://h:1", key, set(), ("admin@demo.example", "pw-of-demo"))
 
 
 def test_the_banner_of_an_app_without_routes_names_none():

@@ -221,6 +221,6 @@ def test_make_runs_banner_names_what_the_app_serves(tmp_path):
 
     key = json.loads(init.stdout)["apiKey"]
     for expected in ("http://127.0.0.1:8123/v2/docs", "http://127.0.0.1:8123/dev/messages", f"Demo Co key: {key}",
-                     '"passcode"', "create response"):
+                     '"passcode"', "create response", "http://127.0.0.1:8123/portal",
+                     f"admin@demo.example / {json.loads(init.stdout)['portalPassword']}"):
         assert expected in shown.stdout, (expected, shown.stdout)
-    assert "/portal" not in shown.stdout

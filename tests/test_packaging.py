@@ -131,7 +131,7 @@ def test_the_installed_rules_check(installed, tmp_path):
 def test_the_installed_init_demo(installed, tmp_path):
     first = json.loads(run([installed / "bin" / "python", "-m", "linx_core.cli", "init", "--demo", "--json"],
                            cwd=tmp_path, env=env_for(tmp_path)))
-    assert set(first) == {"businessId", "apiKey"}
+    assert set(first) == {"businessId", "apiKey", "portalEmail", "portalPassword"}
     assert (tmp_path / "linx.db").exists()
     # the console script of the new venv gives the same, and its help works
     again = json.loads(run([installed / "bin" / "linx", "init", "--demo", "--json"], cwd=tmp_path,

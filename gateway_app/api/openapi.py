@@ -14,7 +14,7 @@ from linx_core import __version__
 from linx_core.services.workflows import SORTS
 from linx_core.text import CONTROL_PATTERN
 
-from . import authorizations, customers, events, schemas, transactions
+from . import audit_events, authorizations, customers, events, schemas, transactions
 from .examples import create_examples
 from .paging import sort_pattern
 
@@ -172,6 +172,7 @@ def build_spec(rt):
     transactions.add_paths(spec, errors, solutions=list(rt.rules.solutions), page_size_max=rt.settings.page_size_max)
     customers.add_paths(spec, errors, rt.settings.page_size_max)
     authorizations.add_paths(spec, errors, rt.settings.page_size_max)
+    audit_events.add_paths(spec, errors, rt.settings.page_size_max)
     document = spec.to_dict()
     for operations in document["paths"].values():
         for method, operation in operations.items():
