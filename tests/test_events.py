@@ -16,6 +16,7 @@ from linx_core.store.models import Event
 from .conftest import Api
 from .drive import created, link_token, seed
 from .journeys import api_for, body, create, rail_runtime, run, to_confirmation
+from .test_templates import template_body
 
 
 class ScoreChanged(Schema):
@@ -97,6 +98,8 @@ def test_every_event_a_journey_records_matches_its_schema_strictly(rt, api, demo
     link_token(rt, locked["id"])
     businesses.issue_key(rt, demo[0], "ci", read_only=True)
     businesses.revoke_key(rt, demo[0], "ci")
+    made = api.client.post("/v2/linx/templates", json=template_body(), headers=api.headers()).get_json()
+    api.client.post(f"/v2/linx/templates/{made['id']}/suspend", headers=api.headers())
     seen = {}
     for event in Event.select():
         assert event.type in rt.event_types

@@ -7,7 +7,7 @@ from linx_core import __version__
 from linx_core.services.workflows import SORTS
 from linx_core.text import CONTROL_PATTERN
 
-from . import events, schemas, transactions
+from . import events, schemas, templates, transactions
 from .paging import sort_pattern
 
 bp = Blueprint("openapi", __name__)
@@ -70,7 +70,9 @@ def build_spec(rt):
                            "workflow, and queues the first notification.",
             "security": [{"bearer": []}],
             "parameters": [idem],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": "WorkflowCreateRequest"}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                {"$ref": "#/components/schemas/WorkflowCreateRequest"},
+                {"$ref": "#/components/schemas/WorkflowFromTemplateRequest"}]}}}},
             "responses": {"201": {"description": "Created. `passcode` appears this once.",
                                   "content": {"application/json": {"schema": "WorkflowCreated"}}},
                           **errors(400, 401, 409, 413, 422), "429": LIMITED},
@@ -84,6 +86,10 @@ def build_spec(rt):
                  "description": "Matches the id, title, phone, email or customer name."},
                 {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(
                     schemas.WorkflowOut._declared_fields["status"].metadata["enum"])}},
+                {"name": "templateId", "in": "query", "schema": {"type": "string", "format": "uuid"},
+                 "description": "Only the workflows made from this template."},
+                {"name": "batchId", "in": "query", "schema": {"type": "string", "format": "uuid"},
+                 "description": "Only the workflows made by this batch."},
                 {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
                 {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                            "maximum": rt.settings.page_size_max, "default": 20}},
@@ -134,6 +140,7 @@ def build_spec(rt):
     rt.plugins.hook.linx_openapi(rt=rt, spec=spec, errors=errors)  # webhooks' /v2/push-notifications, say
     events.add_paths(spec, errors, rt.event_types)
     transactions.add_paths(spec, errors)
+    templates.add_paths(spec, errors, idem)
     document = spec.to_dict()
     for operations in document["paths"].values():
         for method, operation in operations.items():

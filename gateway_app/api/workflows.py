@@ -13,7 +13,7 @@ from .schemas import NotificationHistoryOut, WorkflowCreatedOut, WorkflowOut, Wo
 bp = Blueprint("workflows", __name__)
 bp.before_request(require_business)
 
-LIST_QUERY = ("search", "status", "page", "size", "sort")
+LIST_QUERY = ("search", "status", "page", "size", "sort", "templateId", "batchId")
 
 
 def _rt():
@@ -92,7 +92,8 @@ def index():
     if problems:
         raise InvalidRequest("The query is not valid.", problems)
     result = workflows.list_workflows(rt, g.business, search=args.get("search"), status=args.get("status"),
-                                      page=page, size=size, sort=args.get("sort"))
+                                      page=page, size=size, sort=args.get("sort"),
+                                      template_id=args.get("templateId"), batch_id=args.get("batchId"))
     steps = result.extra["steps"]
     page = View(result, items=[View(w, steps=steps.get(w.id, [])) for w in result.items])
     return render(WorkflowPageOut, page, rules=rt.rules)

@@ -185,8 +185,12 @@ class RuleBook:
 
     # -- using -----------------------------------------------------------------------------
 
-    def validate_workflow(self, body: object) -> WorkflowRequest:
-        """A :class:`WorkflowRequest`, or :class:`InvalidRequest` (400) / :class:`RuleViolation` (422)."""
+    def validate_workflow(self, body: object, absent_ok: bool = False) -> WorkflowRequest:
+        """A :class:`WorkflowRequest`, or :class:`InvalidRequest` (400) / :class:`RuleViolation` (422).
+
+        ``absent_ok``: a parameter that is not there is not a fault (a template, whose workflows add the rest):
+        only a requirement can fault an absent parameter, so the faults at an absent parameter's path are dropped.
+        """
         if not isinstance(body, dict):
             raise InvalidRequest("The body must be a JSON object.",
                                  [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
@@ -200,6 +204,9 @@ class RuleBook:
         steps = tuple(s["name"] for s in data["steps"])
         params = data["parameters"]
         problems = checks.check_workflow(self, steps, params)
+        if absent_ok:
+            problems = [p for p in problems if not (p.path.startswith("parameters.")
+                                                    and p.path.removeprefix("parameters.") not in params)]
         hours, expiry_problem = self._expiry_hours(data)
         if expiry_problem:
             if expiry_problem.code == "EXPIRY_TWICE":

@@ -29,7 +29,7 @@ from ..store.models import (
     WorkflowStep,
 )
 from ..text import has_controls
-from . import flow, limits, notifications, transactions
+from . import flow, limits, notifications, templates, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
 from .paging import Page
 
@@ -65,6 +65,9 @@ def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
     last (its counters stay locked only until the commit): over a limit, a 429 and
     nothing stored.
     """
+    used = None
+    if isinstance(body, dict) and ("templateId" in body or "templateName" in body):
+        body, used = templates.from_template(business, body)  # the template's presets and the per-customer part
     request = rt.rules.validate_workflow(body)
     params = request.parameters
     customer = _check_data(rt, business, params)
@@ -84,6 +87,7 @@ def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
             amount=params.get("amount"), currency=params.get("currency"), current_step=0,
             passcode_hash=passcode_hash(rt.settings.secret_key, workflow_id, passcode) if passcode else None,
             expire_at=now + dt.timedelta(hours=request.expire_hours), created_at=now, updated_at=now,
+            template_id=used.template.id if used else None, template_version=used.version.number if used else None,
         )
         if workflow.channel == "SMS":
             _check_sms_length(rt, workflow, business)
@@ -298,9 +302,19 @@ def get_workflow(business: Business, workflow_id: object) -> Workflow:
 
 
 def list_workflows(rt: Runtime, business: Business, search: str | None = None, status: str | None = None, page: int = 1,
-                   size: int = 20, sort: str | None = "createdAt,desc") -> Page:
-    """One page of the business's workflows, newest first unless ``sort`` says otherwise."""
+                   size: int = 20, sort: str | None = "createdAt,desc", template_id: str | None = None,
+                   batch_id: str | None = None) -> Page:
+    """One page of the business's workflows, newest first unless ``sort`` says otherwise; ``template_id`` and
+    ``batch_id`` keep those made from that template or by that batch."""
     problems: list[Problem] = []
+    made_by = {}
+    for name, column, value in (("templateId", Workflow.template_id, template_id),
+                                ("batchId", Workflow.batch_id, batch_id)):
+        if value is not None:
+            try:
+                made_by[column] = uuid.UUID(value)
+            except ValueError:
+                problems.append(Problem(f"query.{name}", "Must be a UUID.", "INVALID_UUID"))
     if status is not None and status not in STATUSES:
         problems.append(Problem("query.status", f"Must be one of {', '.join(STATUSES)}.", "NOT_ALLOWED"))
     limit = rt.settings.page_size_max
@@ -324,6 +338,8 @@ def list_workflows(rt: Runtime, business: Business, search: str | None = None, s
         Workflow.business == business)
     if status:
         query = query.where(Workflow.status == status)
+    for column, wanted in made_by.items():
+        query = query.where(column == wanted)
     if search and search.strip():
         query = query.where(_search(search.strip()))
     total = query.count()
