@@ -67,19 +67,20 @@ def create_app(test_config=None, runtime=None):
 
     errors.init_app(app)
     from . import forms, gateway, i18n, ops
-    from .api import events, kit, openapi, templates, transactions, workflows
+    from .api import batches, events, kit, openapi, templates, transactions, workflows
 
     i18n.init_app(app)  # the customer's language (Accept-Language), the gettext catalogs
 
     app.register_blueprint(workflows.bp, url_prefix="/v2/linx")
     app.register_blueprint(templates.bp, url_prefix="/v2/linx")
+    app.register_blueprint(batches.bp, url_prefix="/v2/linx")
     app.register_blueprint(events.bp, url_prefix="/v2")
     app.register_blueprint(transactions.bp, url_prefix="/v2")
     app.register_blueprint(openapi.bp, url_prefix="/v2")
     gateway.init_app(app)  # the customer Gateway: /l/<token>, /g/...; its cookies, limits and headers
     ops.init_app(app)  # /healthz, /readyz, /metrics; request timing; the traceId in every log line
     # CSRF on every form a browser posts; the API (Bearer keys) and plugins' callbacks (signed) are exempt
-    forms.init_app(app, exempt_blueprints=(workflows.bp, events.bp, transactions.bp, openapi.bp, templates.bp))
+    forms.init_app(app, exempt_blueprints=(workflows.bp, events.bp, transactions.bp, openapi.bp, templates.bp, batches.bp))
     for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime, web=kit):
         for item in blueprints or []:
             blueprint, prefix = item if isinstance(item, tuple) else (item, None)

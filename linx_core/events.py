@@ -239,6 +239,7 @@ CORE_EVENT_TYPES = (
               ApiKeyChanged),
     EventType("linx.template-updated", "A template was created, given a new version, or changed status.",
               TemplateUpdated),
+    EventType("linx.batch-updated", "A batch changed status; its counts.", BatchUpdated),
 )
 
 

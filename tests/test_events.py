@@ -99,6 +99,10 @@ def test_every_event_a_journey_records_matches_its_schema_strictly(rt, api, demo
     businesses.issue_key(rt, demo[0], "ci", read_only=True)
     businesses.revoke_key(rt, demo[0], "ci")
     made = api.client.post("/v2/linx/templates", json=template_body(), headers=api.headers()).get_json()
+    api.client.post("/v2/linx/batches", json={"templateId": made["id"], "entries": [
+        {"parameters": {"phoneNumber": "+16475550177", "amount": "5"}}]},
+        headers=api.headers({"Idempotency-Key": "events-batch"}))
+    run(runtime)
     api.client.post(f"/v2/linx/templates/{made['id']}/suspend", headers=api.headers())
     seen = {}
     for event in Event.select():

@@ -7,7 +7,7 @@ from linx_core import __version__
 from linx_core.services.workflows import SORTS
 from linx_core.text import CONTROL_PATTERN
 
-from . import events, schemas, templates, transactions
+from . import batches, events, schemas, templates, transactions
 from .paging import sort_pattern
 
 bp = Blueprint("openapi", __name__)
@@ -141,6 +141,7 @@ def build_spec(rt):
     events.add_paths(spec, errors, rt.event_types)
     transactions.add_paths(spec, errors)
     templates.add_paths(spec, errors, idem)
+    batches.add_paths(spec, errors)
     document = spec.to_dict()
     for operations in document["paths"].values():
         for method, operation in operations.items():

@@ -137,7 +137,13 @@ def on_first_notification(rt: Runtime, workflow_id: uuid.UUID | str) -> None:
     workflow = locked(workflow_id)
     if workflow.status != "CREATED":
         return
-    move(rt, workflow, "activate", next_notification_at=schedule_reminder(rt, workflow, clock.now()))
+    changes = {}
+    if workflow.batch_id is not None:  # a batch's workflow runs from its first message, not from the batch's 202
+        workflow.expire_at = clock.now() + (workflow.expire_at - workflow.created_at)
+        changes["expire_at"] = workflow.expire_at
+        jobs.enqueue("expire", {"workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat()},
+                     workflow.business_id, run_at=workflow.expire_at)
+    move(rt, workflow, "activate", next_notification_at=schedule_reminder(rt, workflow, clock.now()), **changes)
     steps = steps_of(workflow)
     if steps and steps[0].status == "CREATED":
         complete_step(rt, workflow, steps, 0)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import peewee
 
 from .. import clock
-from ..errors import LinxError
+from ..errors import LinxError, Problem
 from ..store import Prepared, db
 from ..store.models import Business, RateCounter, Workflow
 
@@ -102,6 +102,72 @@ def count_message(rt: Runtime, business: Business, workflow: Workflow) -> None:
     if business_wait:
         raise LimitReached(f"This business has sent {rules['business']['perDay']} messages in the last day, the most "
                            f"the rules allow; try again later.", "BUSINESS_MESSAGE_LIMIT", business_wait)
+
+
+def count_messages(rt: Runtime, business: Business, workflows: Sequence[Workflow]) -> list[Problem | None]:
+    """:func:`count_message` for many workflows of ``business`` at once (a batch's chunk), in the caller's
+    transaction: for each, None when its message is counted, else the limit it would break (and it is not
+    counted). In order: the first messages to a recipient are counted until its limits are reached.
+
+    One upsert adds each key's whole count, locking its row; what the limits refuse is taken back after.
+    """
+    rules = rt.rules.message_limits
+    business_key = f"business:{business.id}:{DAY}"
+    wanted: dict[str, tuple[int, int]] = {business_key: (rules["business"]["perDay"], DAY)}
+    keys_of: list[list[str]] = []
+    for workflow in workflows:
+        recipient = _recipient(rt, workflow)
+        keys = [business_key]
+        if recipient:
+            scope = f"recipient:{business.id}:{hashlib.sha256(recipient.encode()).hexdigest()[:32]}"
+            keys += [f"{scope}:{HOUR}", f"{scope}:{DAY}"]
+            wanted.setdefault(keys[1], (rules["recipient"]["perHour"], HOUR))
+            wanted.setdefault(keys[2], (rules["recipient"]["perDay"], DAY))
+        keys_of.append(keys)
+    if not workflows:
+        return []
+    asked = {key: 0 for key in wanted}
+    for keys in keys_of:
+        for key in keys:
+            asked[key] += 1
+    now = clock.now()
+    with_counts = _add_counts(now, {key: (asked[key], wanted[key][1]) for key in wanted})
+    used = {key: with_counts[key] - asked[key] for key in wanted}  # what each key had before this chunk
+    out: list[Problem | None] = []
+    for keys in keys_of:
+        over = next((key for key in keys if used[key] >= wanted[key][0]), None)
+        if over is None:
+            for key in keys:
+                used[key] += 1
+            out.append(None)
+        elif over == business_key:
+            out.append(Problem("parameters", f"This business has sent {rules['business']['perDay']} messages in the "
+                                             "last day, the most the rules allow.", "BUSINESS_MESSAGE_LIMIT"))
+        else:
+            per = "hour" if over.endswith(f":{HOUR}") else "day"
+            out.append(Problem("parameters", f"This recipient has had {wanted[over][0]} messages from this business "
+                                             f"in the last {per}, the most the rules allow.", "RECIPIENT_LIMIT"))
+    for key in wanted:  # take back what was not counted
+        back = with_counts[key] - used[key]
+        if back:
+            RateCounter.update(count=RateCounter.count - back).where(RateCounter.key == key).execute()
+    return out
+
+
+def _add_counts(now: dt.datetime, counts: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """Add ``count`` hits to each key's window (``key: (count, window seconds)``), starting windows that ended,
+    in one upsert; each key's count after. Inside the caller's transaction."""
+    ended = RateCounter.expires_at <= now
+    rows = [{RateCounter.id: uuid.uuid4(), RateCounter.key: key, RateCounter.window_start: now,
+             RateCounter.expires_at: now + dt.timedelta(seconds=window), RateCounter.count: count}
+            for key, (count, window) in sorted(counts.items())]  # one order for every writer: no deadlock
+    query = RateCounter.insert_many(rows).on_conflict(conflict_target=[RateCounter.key], update={
+        RateCounter.count: peewee.Case(None, [(ended, peewee.EXCLUDED.count)],
+                                       RateCounter.count + peewee.EXCLUDED.count),
+        RateCounter.window_start: peewee.Case(None, [(ended, peewee.EXCLUDED.window_start)], RateCounter.window_start),
+        RateCounter.expires_at: peewee.Case(None, [(ended, peewee.EXCLUDED.expires_at)], RateCounter.expires_at),
+    }).returning(RateCounter.key, RateCounter.count)
+    return dict(query.tuples().execute())
 
 
 def purge_expired() -> int:
