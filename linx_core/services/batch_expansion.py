@@ -13,7 +13,7 @@ the batch's workflows not yet ended, marks the entries never expanded CANCELLED,
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import clock, events, jobs
 from ..errors import LinxError, Problem
@@ -76,6 +76,12 @@ def _check(rt: Runtime, batch: Batch, business: Business, version: TemplateVersi
         & BatchEntry.external_id.in_(named)).tuples()) if named else set()
     seen = {row[0] for row in seen}
     now = clock.now()
+    try:  # what every entry shares, checked once: the template's version under today's rules
+        base = rt.rules.validate_workflow(templates.workflow_body(version, {})[0], absent_ok=True)
+    except LinxError as exc:
+        for entry in chunk:
+            _invalid(entry, exc.problems or [Problem("$", exc.message, exc.code)], invalid)
+        return [], invalid
     for entry in chunk:
         if entry.external_id is not None:
             if entry.external_id in seen:
@@ -83,15 +89,13 @@ def _check(rt: Runtime, batch: Batch, business: Business, version: TemplateVersi
                                          "DUPLICATE_EXTERNAL_ID")], invalid)
                 continue
             seen.add(entry.external_id)
-        part: dict[str, Any] = {"parameters": entry.parameters}
-        if entry.title is not None:
-            part["title"] = entry.title
-        body, faults = templates.workflow_body(version, part)
+        faults = templates.overrides(version, entry.parameters)
         if faults:
             _invalid(entry, faults, invalid)
             continue
         try:
-            drafts.append((entry, workflows.draft(rt, business, body, now, template_id=batch.template_id,
+            request = rt.rules.complete_workflow(base, entry.title, entry.parameters)
+            drafts.append((entry, workflows.draft(rt, business, request, now, template_id=batch.template_id,
                                                   template_version=batch.template_version, batch_id=batch.id)))
         except LinxError as exc:
             _invalid(entry, exc.problems or [Problem("$", exc.message, exc.code)], invalid)

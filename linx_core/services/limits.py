@@ -156,18 +156,33 @@ def count_messages(rt: Runtime, business: Business, workflows: Sequence[Workflow
 
 def _add_counts(now: dt.datetime, counts: dict[str, tuple[int, int]]) -> dict[str, int]:
     """Add ``count`` hits to each key's window (``key: (count, window seconds)``), starting windows that ended,
-    in one upsert; each key's count after. Inside the caller's transaction."""
-    ended = RateCounter.expires_at <= now
-    rows = [{RateCounter.id: uuid.uuid4(), RateCounter.key: key, RateCounter.window_start: now,
-             RateCounter.expires_at: now + dt.timedelta(seconds=window), RateCounter.count: count}
-            for key, (count, window) in sorted(counts.items())]  # one order for every writer: no deadlock
-    query = RateCounter.insert_many(rows).on_conflict(conflict_target=[RateCounter.key], update={
-        RateCounter.count: peewee.Case(None, [(ended, peewee.EXCLUDED.count)],
-                                       RateCounter.count + peewee.EXCLUDED.count),
-        RateCounter.window_start: peewee.Case(None, [(ended, peewee.EXCLUDED.window_start)], RateCounter.window_start),
-        RateCounter.expires_at: peewee.Case(None, [(ended, peewee.EXCLUDED.expires_at)], RateCounter.expires_at),
-    }).returning(RateCounter.key, RateCounter.count)
-    return dict(query.tuples().execute())
+    in one upsert; each key's count after. Inside the caller's transaction.
+
+    The statement's text is written here, not built by peewee: for a chunk's hundreds of keys, peewee's query
+    tree cost more than running it. The same SQL runs on SQLite (3.35+) and PostgreSQL.
+    """
+    target = db.obj
+    mark, (q0, q1) = target.param, target.quote or '""'
+    rows = sorted(counts.items())  # one order for every writer: no deadlock
+    convert = RateCounter.expires_at.db_value
+    params: list[Any] = []
+    for key, (count, window) in rows:
+        params += [RateCounter.id.db_value(uuid.uuid4()), key, convert(now),
+                   convert(now + dt.timedelta(seconds=window)), count]
+    table = f"{q0}rate_counter{q1}"
+    ended = f"{table}.{q0}expires_at{q1} <= {mark}"
+    values = ", ".join([f"({', '.join([mark] * 5)})"] * len(rows))
+    sql = (f"INSERT INTO {table} ({q0}id{q1}, {q0}key{q1}, {q0}window_start{q1}, {q0}expires_at{q1}, {q0}count{q1}) "
+           f"VALUES {values} ON CONFLICT ({q0}key{q1}) DO UPDATE SET "
+           f"{q0}count{q1} = CASE WHEN {ended} THEN excluded.{q0}count{q1} "
+           f"ELSE {table}.{q0}count{q1} + excluded.{q0}count{q1} END, "
+           f"{q0}window_start{q1} = CASE WHEN {ended} THEN excluded.{q0}window_start{q1} "
+           f"ELSE {table}.{q0}window_start{q1} END, "
+           f"{q0}expires_at{q1} = CASE WHEN {ended} THEN excluded.{q0}expires_at{q1} "
+           f"ELSE {table}.{q0}expires_at{q1} END "
+           f"RETURNING {q0}key{q1}, {q0}count{q1}")
+    params += [convert(now)] * 3
+    return dict(db.execute_sql(sql, params).fetchall())
 
 
 def purge_expired() -> int:

@@ -175,13 +175,9 @@ def usable(business: Business, template_id: object = None, template_name: object
 def workflow_body(version: TemplateVersion, part: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     """The whole workflow request of ``version`` and a per-customer ``part`` (title?, parameters, customerMemo?),
     and the faults of ``part``: a preset it changes that the template does not list in ``overridable``."""
-    problems: list[Problem] = []
     params = part.get("parameters", {})
     presets = version.parameters or {}
-    for pname in params:
-        if pname in presets and pname not in (version.overridable or []):
-            problems.append(Problem(f"parameters.{pname}", "Is set by the template and may not be overridden.",
-                                    "NOT_OVERRIDABLE"))
+    problems = overrides(version, params)
     body: dict[str, Any] = {"title": part.get("title") or version.title,
                             "steps": [{"name": name} for name in version.steps],
                             "parameters": {**presets, **params}}
@@ -193,6 +189,13 @@ def workflow_body(version: TemplateVersion, part: dict[str, Any]) -> tuple[dict[
     if memo is not None:
         body["customerMemo"] = memo
     return body, problems
+
+
+def overrides(version: TemplateVersion, params: dict[str, Any]) -> list[Problem]:
+    """The faults of per-customer ``params`` that change a preset the template does not list in ``overridable``."""
+    presets = version.parameters or {}
+    return [Problem(f"parameters.{pname}", "Is set by the template and may not be overridden.", "NOT_OVERRIDABLE")
+            for pname in params if pname in presets and pname not in (version.overridable or [])]
 
 
 def from_template(business: Business, body: dict[str, Any]) -> tuple[dict[str, Any], Used]:

@@ -14,6 +14,7 @@ import peewee
 from .. import clock, events, jobs
 from ..errors import Conflict, InvalidRequest, NotFound, Problem, RuleViolation
 from ..lifecycle import WORKFLOWS, save_status
+from ..rules.book import WorkflowRequest
 from ..secrets import new_passcode, passcode_hash
 from ..sms import segments
 from ..store import Prepared, db, write_behind
@@ -82,11 +83,11 @@ def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
 
 
 def draft(rt: Runtime, business: Business, body: object, now: dt.datetime, **columns: Any) -> Created:
-    """The workflow of ``body``, checked against the rules and the data, with its steps and passcode: made, not
-    stored (a create stores one, a batch stores a chunk of them at once). ``columns``: the workflow's other
+    """The workflow of ``body`` (or of a request checked already), checked against the rules and the data, with its
+    steps and passcode: made, not stored (a create stores one, a batch stores a chunk of them at once). ``columns``: the workflow's other
     columns (its template, its batch). Raises what a create answers: 400, 422.
     """
-    request = rt.rules.validate_workflow(body)
+    request = body if isinstance(body, WorkflowRequest) else rt.rules.validate_workflow(body)
     params = request.parameters
     customer = _check_data(rt, business, params)
     for name, spec in rt.rules.parameters.items():  # amounts in the currency's own form: 100 -> 100.00
