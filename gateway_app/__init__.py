@@ -80,7 +80,8 @@ def create_app(test_config=None, runtime=None):
     gateway.init_app(app)  # the customer Gateway: /l/<token>, /g/...; its cookies, limits and headers
     ops.init_app(app)  # /healthz, /readyz, /metrics; request timing; the traceId in every log line
     # CSRF on every form a browser posts; the API (Bearer keys) and plugins' callbacks (signed) are exempt
-    forms.init_app(app, exempt_blueprints=(workflows.bp, events.bp, transactions.bp, openapi.bp, templates.bp, batches.bp))
+    forms.init_app(app, exempt_blueprints=(workflows.bp, events.bp, transactions.bp, openapi.bp, templates.bp,
+                                           batches.bp))
     for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime, web=kit):
         for item in blueprints or []:
             blueprint, prefix = item if isinstance(item, tuple) else (item, None)

@@ -11,7 +11,7 @@ from linx_core.store.models import Batch, BatchEntry, Event, Job, Notification, 
 from linx_core.worker import Worker
 
 from .conftest import Api
-from .test_templates import make, post, template_body
+from .test_templates import make, post
 
 
 def send(api, body, key="batch-key-0001", content_type="application/json", query=""):

@@ -13,7 +13,7 @@ the batch's workflows not yet ended, marks the entries never expanded CANCELLED,
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import clock, events, jobs
 from ..errors import LinxError, Problem
@@ -71,10 +71,10 @@ def _check(rt: Runtime, batch: Batch, business: Business, version: TemplateVersi
     invalid: list[BatchEntry] = []
     drafts: list[tuple[BatchEntry, workflows.Created]] = []
     named = [e.external_id for e in chunk if e.external_id is not None]
-    seen = set(BatchEntry.select(BatchEntry.external_id).where(
+    earlier: Any = BatchEntry.select(BatchEntry.external_id).where(
         (BatchEntry.batch == batch.id) & (BatchEntry.position < chunk[0].position)
-        & BatchEntry.external_id.in_(named)).tuples()) if named else set()
-    seen = {row[0] for row in seen}
+        & BatchEntry.external_id.in_(named)).tuples() if named else []
+    seen: set[str] = {row[0] for row in earlier}
     now = clock.now()
     try:  # what every entry shares, checked once: the template's version under today's rules
         base = rt.rules.validate_workflow(templates.workflow_body(version, {})[0], absent_ok=True)
@@ -177,7 +177,8 @@ def cancel(rt: Runtime, job: Job) -> None:
                                                   & Workflow.status.in_(WORKFLOWS.open_states))
         if after is not None:
             query = query.where(Workflow.id > after)
-        ids = [row[0] for row in query.order_by(Workflow.id).limit(CANCEL_CHUNK).tuples()]
+        found: Any = query.order_by(Workflow.id).limit(CANCEL_CHUNK).tuples()
+        ids = [row[0] for row in found]
         if not ids:
             break
         for workflow_id in ids:

@@ -71,7 +71,8 @@ class Entry:
 def entries_from_json(body: object) -> tuple[dict[str, Any], list[Entry]]:
     """``({templateId | templateName}, entries)`` from a JSON batch request, or 400/413 with every fault."""
     if not isinstance(body, dict):
-        raise InvalidRequest("The body must be a JSON object.", [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
+        raise InvalidRequest("The body must be a JSON object.",
+                             [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
     problems = [Problem(key, "Unknown field.", "UNKNOWN_FIELD") for key in body
                 if key not in ("templateId", "templateName", "entries")]
     ref = _template_ref(body, problems)
@@ -264,8 +265,9 @@ def get(business: Business, batch_id: object) -> Batch:
 def counts(batch: Batch) -> dict[str, Any]:
     """``total, valid, invalid, created, pending`` entries, and ``workflows``: how many of its workflows are in
     each status now."""
-    by_status = dict(Workflow.select(Workflow.status, peewee.fn.COUNT(Workflow.id))
-                     .where(Workflow.batch_id == batch.id).group_by(Workflow.status).tuples())
+    grouped: Any = (Workflow.select(Workflow.status, peewee.fn.COUNT(Workflow.id))
+                    .where(Workflow.batch_id == batch.id).group_by(Workflow.status).tuples())
+    by_status: dict[str, int] = dict(grouped)
     handled = batch.valid + batch.invalid
     return {"total": batch.total, "valid": batch.valid, "invalid": batch.invalid, "created": batch.created,
             "pending": max(0, batch.total - handled) if batch.status in ("NEW", "QUEUED") else 0,
@@ -323,7 +325,7 @@ def take_passcodes(rt: Runtime, business: Business, batch_id: object) -> str:
             raise Conflict("The batch is still being expanded; its passcodes come when it is done.",
                            f"BATCH_{batch.status}")
         gone = batch.passcodes_taken_at is not None or clock.now() >= batch.expanded_at + PASSCODES_FOR
-        rows = [] if gone else list(
+        rows: list[Any] = [] if gone else list(
             BatchEntry.select(BatchEntry.position, BatchEntry.external_id, BatchEntry.workflow_id,
                               BatchEntry.sealed_passcode)
             .where((BatchEntry.batch == batch.id) & BatchEntry.sealed_passcode.is_null(False))

@@ -222,7 +222,8 @@ def from_template(business: Business, body: dict[str, Any]) -> tuple[dict[str, A
 def _check(rt: Runtime, body: object, name_required: bool) -> dict[str, Any]:
     """The template request, checked: 400 for its shape, 422 for a rule it breaks (each fault with its path)."""
     if not isinstance(body, dict):
-        raise InvalidRequest("The body must be a JSON object.", [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
+        raise InvalidRequest("The body must be a JSON object.",
+                             [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
     problems = [Problem(key, "Unknown field.", "UNKNOWN_FIELD") for key in body if key not in FIELDS]
     name = body.get("name")
     if name is None and name_required:

@@ -84,8 +84,8 @@ def create_workflow(rt: Runtime, business: Business, body: object) -> Created:
 
 def draft(rt: Runtime, business: Business, body: object, now: dt.datetime, **columns: Any) -> Created:
     """The workflow of ``body`` (or of a request checked already), checked against the rules and the data, with its
-    steps and passcode: made, not stored (a create stores one, a batch stores a chunk of them at once). ``columns``: the workflow's other
-    columns (its template, its batch). Raises what a create answers: 400, 422.
+    steps and passcode: made, not stored (a create stores one, a batch stores a chunk of them at once).
+    ``columns``: the workflow's other columns (its template, its batch). Raises what a create answers: 400, 422.
     """
     request = body if isinstance(body, WorkflowRequest) else rt.rules.validate_workflow(body)
     params = request.parameters
