@@ -249,7 +249,8 @@ class RuleBook:
             declared = self.request_schema._declared_fields
             nested: Any = declared["parameters"].nested  # type: ignore[attr-defined]  # (a Nested field)
             if names is not None and isinstance(nested, type):
-                nested = Strict.from_dict({k: nested._declared_fields[k] for k in names},
+                shared: Any = nested
+                nested = Strict.from_dict({k: shared._declared_fields[k] for k in names},
                                           name="WorkflowPartParameters")
             parameters = fields.Nested(nested, required=True)
             loader = made[names] = Strict.from_dict({"title": declared["title"], "parameters": parameters},
