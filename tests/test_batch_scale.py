@@ -58,7 +58,7 @@ def test_ten_thousand_entries_are_expanded_with_counts_right_and_a_replay_answer
     expanded = time.perf_counter() - started
     print(f"\n10,000 entries on {rt.database.__class__.__name__}: 202 in {accepted:.2f} s, "
           f"expanded in {expanded:.1f} s")
-    assert accepted < 10 and expanded < 180  # bounds for a loaded CI machine; bench/README.md has the figures
+    assert accepted < 10 and expanded < 180  # loose bounds for a loaded CI machine (19.5 s measured here)
     shown = api.get(f"/v2/linx/batches/{batch['id']}").get_json()
     assert shown["status"] == "COMPLETED"
     assert {k: shown["counts"][k] for k in ("total", "valid", "invalid", "created", "pending")} == {
