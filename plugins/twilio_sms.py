@@ -96,6 +96,11 @@ class TwilioChannel:
         self.rt = rt
         self.settings = rt.settings
 
+    @property
+    def sender(self):
+        """Who sends, for the senders' pace (linx_core.services.throttle): the messaging service, else the number."""
+        return self.settings.twilio_messaging_service_sid or self.settings.twilio_from_number
+
     def status_callback_url(self):
         """Where Twilio reports delivery; None when the public URL is one Twilio cannot reach (loopback, LAN)."""
         base = self.settings.public_url.rstrip("/")

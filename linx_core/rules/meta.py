@@ -268,9 +268,21 @@ class SmsLimits(Strict):
     maxSegments = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10))
 
 
+class SendRate(Strict):
+    """How fast one sender of a channel may send (:mod:`linx_core.services.throttle`)."""
+
+    perSecond = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0.001, max=10_000))
+
+
+#: a long code's 1 SMS a second; an SMTP account's modest 10 a second
+DEFAULT_RATES = {"SMS": {"perSecond": 1.0}, "EMAIL": {"perSecond": 10.0}}
+
+
 class NotificationsSpec(Strict):
     reminders = fields.Nested(Reminders, required=True)
     sms = fields.Nested(SmsLimits, load_default=lambda: {"maxSegments": 2})
+    rates = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=32)), values=fields.Nested(SendRate),
+                        load_default=lambda: {k: dict(v) for k, v in DEFAULT_RATES.items()})
 
 
 class NachaSpec(Strict):

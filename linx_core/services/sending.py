@@ -18,7 +18,8 @@ from ..channels import ChannelError, Message
 from ..lifecycle import WORKFLOWS
 from ..secrets import new_token, token_hash
 from ..store import db
-from ..store.models import Business, Job, Link, Notification
+from ..store.models import Business, Job, Link, Notification, Workflow
+from . import throttle
 from .flow import locked, on_first_notification
 from .notifications import link_url, render
 
@@ -39,6 +40,7 @@ def send(rt: Runtime, job: Job) -> None:
         _finish(rt, notification, "UNKNOWN", error_code="INTERRUPTED",
                 reason="the worker stopped while sending; the provider may have the message")
         return
+    _pace(rt, job, notification)
     business = Business.get_by_id(notification.business_id)
     link, link_row = "", None
     with db.atomic():
@@ -76,9 +78,42 @@ def send(rt: Runtime, job: Job) -> None:
             if link_row is not None:
                 Link.update(revoked_at=clock.now()).where(Link.id == link_row.id).execute()
         at = clock.now() + dt.timedelta(seconds=exc.retry_after) if exc.retry_after else None
+        if at is not None:  # the provider's "not so fast": this sender waits, every worker with it
+            throttle.hold_off(throttle.sender_key(workflow.channel, channel), at)
         raise jobs.RetryLater(f"{channel.name} {exc.code}: {exc.reason}", at=at,
                               max_attempts=MAX_SEND_ATTEMPTS) from None
     _finish(rt, notification, sent.status, provider=sent.provider, provider_id=sent.provider_id)
+
+
+def _pace(rt: Runtime, job: Job, notification: Notification) -> None:
+    """Wait for the sender's next slot (:mod:`linx_core.services.throttle`): :class:`jobs.Deferred` until then.
+
+    The slot is reserved once and kept in the job's payload with the attempt it belongs to; a retry after a
+    failed send (a new attempt) reserves again. A message its workflow's end will skip takes no slot.
+    """
+    step = throttle.interval(rt, notification.channel) if rt.settings.pacing else None
+    if step is None:
+        return
+    now = clock.now()
+    key = throttle.sender_key(notification.channel, rt.channel(notification.channel))
+    slot, attempt = job.payload.get("slotAt"), job.payload.get("slotAttempt")
+    if slot is not None and attempt == job.attempts:
+        at = dt.datetime.fromisoformat(slot)
+        if at > now:
+            raise jobs.Deferred("waiting for its slot", at)
+    else:
+        if notification.origin in LINKED_ORIGINS and Workflow.select(Workflow.status).where(
+                (Workflow.id == notification.workflow_id) & Workflow.status.in_(WORKFLOWS.open_states)).count() == 0:
+            return  # skipped below
+        at = throttle.reserve(key, step)
+        payload = {**job.payload, "slotAt": at.isoformat(), "slotAttempt": job.attempts}
+        if at > now:
+            raise jobs.Deferred("the sender's pace", at, payload)
+        if not throttle.take_moment(key, step):
+            raise jobs.Deferred("the sender's last message left a moment ago", now + step, payload)
+        return
+    if not throttle.take_moment(key, step):
+        raise jobs.Deferred("the sender's last message left a moment ago", now + step)
 
 
 def _finish(rt: Runtime, notification: Notification, status: str, error_code: str | None = None,

@@ -511,9 +511,18 @@ class BatchEntry(BaseModel):
         indexes = ((("batch", "position"), True), (("batch", "status", "position"), False))
 
 
+class SendBucket(BaseModel):
+    """One sender's pace: the next moment a message may leave it (:mod:`linx_core.services.throttle`)."""
+
+    key = pw.CharField(max_length=160, unique=True)  # channel:sender
+    next_at = UTCDateTimeField()  # the next slot to give
+    sent_at = UTCDateTimeField(null=True)  # when a message last left
+
+
 MODELS = [
     Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
     Workflow, WorkflowStep, DocumentAcceptance, Transaction, TransactionStatus, Link, Notification, Event, Job,
     WebhookSubscription, WebhookDelivery,
     IdempotencyRecord, RateCounter, Template, TemplateVersion, Batch, BatchEntry,
+    SendBucket,
 ]

@@ -1,0 +1,78 @@
+"""The senders' pace: messages leave at the rate the channel allows, whatever the number of workers.
+
+Each sender (a channel's from-number, messaging service or SMTP account: ``channel.sender``, else its name)
+has one row, ``send_bucket``, holding the next moment a message may leave it. A send reserves the next slot in
+one upsert (the row is locked for that statement only): the slot is that moment, or now when it has passed,
+and the row moves on by one interval (``1 / perSecond`` of the rule files' ``notifications.rates``). A send
+whose slot is later waits for it (its job deferred, no attempt counted), so 10,000 messages queued at once
+leave in order, one interval apart, across every worker process. At its slot a message still leaves only if
+the sender's last one left an interval ago (:func:`take_moment`): a message that ran late (a busy worker)
+cannot crowd the next one. A provider that answers "too many"
+with a ``Retry-After`` pushes the sender's next moment out to then (:func:`hold_off`).
+
+A reserved slot that is not used (the worker dies) is a moment lost, never a message sent too soon.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .. import clock
+from ..store import db, is_postgres
+from ..store.models import SendBucket
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
+
+
+def sender_key(channel_name: str, channel: Any) -> str:
+    """``SMS:+15005550006``: the channel (as workflows name it) and who sends for it."""
+    sender = getattr(channel, "sender", None) or getattr(channel, "name", "") or ""
+    return f"{channel_name}:{sender}"[:160]
+
+
+def interval(rt: Runtime, channel_name: str) -> dt.timedelta | None:
+    """The time between two messages of one sender of ``channel_name``; None: the rules set no rate."""
+    rate = rt.rules.notifications.get("rates", {}).get(channel_name)
+    return dt.timedelta(seconds=1 / rate["perSecond"]) if rate else None
+
+
+def reserve(key: str, step: dt.timedelta) -> dt.datetime:
+    """Reserve the sender's next slot: when this message may leave (now, or later)."""
+    now = clock.now()
+    convert = SendBucket.next_at.db_value
+    with db.atomic():
+        if is_postgres():  # one upsert, its row locked for the statement
+            row = db.execute_sql(
+                'INSERT INTO "send_bucket" ("id", "key", "next_at") VALUES (%s, %s, %s) '
+                'ON CONFLICT ("key") DO UPDATE SET "next_at" = GREATEST("send_bucket"."next_at", %s) + %s '
+                'RETURNING "next_at"',
+                [SendBucket.id.db_value(uuid.uuid4()), key, convert(now + step), convert(now), step]).fetchone()
+            after = SendBucket.next_at.python_value(row[0])
+        else:  # SQLite: read and write under its write lock (every transaction takes it up front)
+            found = SendBucket.get_or_none(SendBucket.key == key)
+            after = (max(found.next_at, now) if found else now) + step
+            if found:
+                SendBucket.update(next_at=after).where(SendBucket.id == found.id).execute()
+            else:
+                SendBucket.create(key=key, next_at=after)
+    return after - step
+
+
+def take_moment(key: str, step: dt.timedelta) -> bool:
+    """At its slot, a message leaves only if the sender's last one left at least ``step`` ago: a late message
+    (a busy worker) cannot crowd the next one. True: it may leave now (and now is noted)."""
+    now = clock.now()
+    with db.atomic():
+        free = SendBucket.sent_at.is_null() | (SendBucket.sent_at <= now - step)
+        return SendBucket.update(sent_at=now).where((SendBucket.key == key) & free).execute() == 1
+
+
+def hold_off(key: str, until: dt.datetime) -> None:
+    """The provider asked to wait until ``until``: no message of this sender leaves before then."""
+    with db.atomic():
+        updated = SendBucket.update(next_at=until).where((SendBucket.key == key)
+                                                         & (SendBucket.next_at < until)).execute()
+        if not updated and not SendBucket.select().where(SendBucket.key == key).exists():
+            SendBucket.create(key=key, next_at=until)
