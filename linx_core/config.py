@@ -56,6 +56,7 @@ class Settings:
     webhook_allow_private: bool = False  # development allows loopback receivers
     rail_timeout_seconds: float = 30.0  # a rail's answer later than this is taken as lost (0: wait for ever)
     send_pacing: str = "auto"  # on | off | auto: the senders' pace (rules' notifications.rates), off under tests
+    quiet_hours: str = "auto"  # on | off | auto: no SMS LinX starts at night (rules' quietHours), on in production
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -67,6 +68,11 @@ class Settings:
         """Whether messages keep to their senders' pace (``send_pacing``; ``auto``: everywhere but under tests,
         whose frozen clocks would hold every message but the first)."""
         return self.send_pacing == "on" or (self.send_pacing == "auto" and self.env != "test")
+
+    @property
+    def quiet(self) -> bool:
+        """Whether quiet hours hold the SMS LinX starts (``quiet_hours``; ``auto``: in production only)."""
+        return self.quiet_hours == "on" or (self.quiet_hours == "auto" and self.env == "production")
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, *, secrets: bool = True, **overrides: Any) -> "Settings":
@@ -92,8 +98,10 @@ class Settings:
         if settings.rail_timeout_seconds < 0:
             raise ConfigurationError("LINX_RAIL_TIMEOUT_SECONDS must be 0 (wait for ever) or a positive number "
                                      f"of seconds, not {settings.rail_timeout_seconds:g}.")
-        if settings.send_pacing not in ("on", "off", "auto"):
-            raise ConfigurationError(f"LINX_SEND_PACING must be on, off or auto, not {settings.send_pacing!r}.")
+        for name in ("send_pacing", "quiet_hours"):
+            value = getattr(settings, name)
+            if value not in ("on", "off", "auto"):
+                raise ConfigurationError(f"LINX_{name.upper()} must be on, off or auto, not {value!r}.")
         settings._check_metrics_token()
         return settings.with_secrets() if secrets else settings
 

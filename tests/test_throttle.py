@@ -14,7 +14,7 @@ import pytest
 
 from linx_core import jobs
 from linx_core.errors import ConfigurationError
-from linx_core.services import throttle
+from linx_core.services import quiet_hours, throttle
 from linx_core.store.models import Job, Notification
 from linx_core.worker import Worker
 
@@ -139,3 +139,46 @@ def test_three_workers_keep_one_senders_pace_and_the_provider_never_refuses(rt, 
     arrived = sorted(twilio.arrived)
     assert len(arrived) == count and twilio.refused == 0
     assert arrived[-1] - arrived[0] >= (count - 1) / rate - 0.5  # they trickled out; not all at once
+
+
+# -- quiet hours -----------------------------------------------------------------------------------------------
+
+def quiet_runtime(rt, tmp_path):
+    return rail_runtime(rt, tmp_path, quiet_hours="on")
+
+
+@pytest.mark.parametrize("utc, number, wakes", [
+    ("2026-11-03T03:30", "+16475550100", "2026-11-03T13:00"),  # 22:30 in Toronto: its 08:00 (EST)
+    ("2026-11-03T14:00", "+16475550100", None),               # 09:00 in Toronto
+    ("2026-11-03T12:59", "+16475550100", "2026-11-03T13:00"),  # 07:59
+    ("2026-11-03T05:30", "+16045550100", "2026-11-03T16:00"),  # 21:30 in Vancouver
+    ("2026-07-03T12:30", "+33612345678", None),               # 14:30 in Paris
+    ("2026-07-03T20:30", "+33612345678", "2026-07-04T06:00"),  # 22:30 in Paris (CEST)
+    ("2026-11-03T03:30", "not a number", None),
+])
+def test_quiet_hours_hold_a_message_until_the_customers_morning(rt, tmp_path, utc, number, wakes):
+    runtime = quiet_runtime(rt, tmp_path)
+    at = dt.datetime.fromisoformat(utc).replace(tzinfo=dt.UTC)
+    expected = dt.datetime.fromisoformat(wakes).replace(tzinfo=dt.UTC) if wakes else None
+    assert quiet_hours.morning(runtime, number, at) == expected
+
+
+def test_a_first_sms_due_at_night_waits_for_the_morning(rt, demo, tmp_path):
+    runtime = quiet_runtime(rt, tmp_path)
+    frozen = freeze(dt.datetime(2026, 11, 3, 3, 30, tzinfo=dt.UTC))  # 22:30 in Toronto
+    create(api_for(runtime, demo[1]), body(phone="+16475550100"))
+    Worker(runtime).run_until_idle()
+    assert Notification.get().status == "QUEUED"
+    job = Job.get(Job.kind == "notify")
+    assert (job.status, job.run_at, job.attempts) == ("DUE", dt.datetime(2026, 11, 3, 13, 0, tzinfo=dt.UTC), 0)
+    frozen.advance(hours=9, minutes=30)
+    Worker(runtime).run_until_idle()
+    assert Notification.get().status in ("SENT", "DELIVERED")
+    assert Notification.get().notified_at == dt.datetime(2026, 11, 3, 13, 0, tzinfo=dt.UTC)
+
+
+def test_quiet_hours_are_on_in_production_only_by_default():
+    assert not conftest.test_settings().quiet and not conftest.test_settings(env="development").quiet
+    assert conftest.test_settings(quiet_hours="on").quiet
+    with pytest.raises(ConfigurationError):
+        conftest.test_settings(quiet_hours="never")

@@ -19,7 +19,7 @@ from ..lifecycle import WORKFLOWS
 from ..secrets import new_token, token_hash
 from ..store import db
 from ..store.models import Business, Job, Link, Notification, Workflow
-from . import throttle
+from . import quiet_hours, throttle
 from .flow import locked, on_first_notification
 from .notifications import link_url, render
 
@@ -40,6 +40,11 @@ def send(rt: Runtime, job: Job) -> None:
         _finish(rt, notification, "UNKNOWN", error_code="INTERRUPTED",
                 reason="the worker stopped while sending; the provider may have the message")
         return
+    if notification.channel == "SMS" and notification.origin in quiet_hours.ORIGINS:
+        number = Workflow.select(Workflow.phone_number).where(Workflow.id == notification.workflow_id).scalar()
+        wake = quiet_hours.morning(rt, number, clock.now())
+        if wake is not None:
+            raise jobs.Deferred("the customer's quiet hours", wake)
     _pace(rt, job, notification)
     business = Business.get_by_id(notification.business_id)
     link, link_row = "", None
