@@ -55,7 +55,7 @@ class Settings:
     webhook_timeout_seconds: float = 15.0
     webhook_allow_private: bool = False  # development allows loopback receivers
     rail_timeout_seconds: float = 30.0  # a rail's answer later than this is taken as lost (0: wait for ever)
-    send_pacing: str = "auto"  # on | off | auto: the senders' pace (rules' notifications.rates), off under tests
+    send_pacing: str = "auto"  # on | off | auto: the senders' pace (rules' notifications.rates), on in production
     quiet_hours: str = "auto"  # on | off | auto: no SMS LinX starts at night (rules' quietHours), on in production
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -65,9 +65,9 @@ class Settings:
 
     @property
     def pacing(self) -> bool:
-        """Whether messages keep to their senders' pace (``send_pacing``; ``auto``: everywhere but under tests,
-        whose frozen clocks would hold every message but the first)."""
-        return self.send_pacing == "on" or (self.send_pacing == "auto" and self.env != "test")
+        """Whether messages keep to their senders' pace (``send_pacing``; ``auto``: in production, where a real
+        provider sends; development's console and the tests' frozen clocks need none)."""
+        return self.send_pacing == "on" or (self.send_pacing == "auto" and self.env == "production")
 
     @property
     def quiet(self) -> bool:

@@ -79,9 +79,10 @@ def test_a_deferral_gives_its_attempt_back(rt, demo):
         "DUE", 0, START + dt.timedelta(seconds=9), "later")
 
 
-def test_pacing_is_off_under_tests_unless_asked_and_a_bad_value_is_refused():
+def test_pacing_is_on_in_production_unless_switched_and_a_bad_value_is_refused():
     assert not conftest.test_settings().pacing and conftest.test_settings(send_pacing="on").pacing
-    assert conftest.test_settings(env="development").pacing
+    assert conftest.test_settings(env="production", send_pacing="auto").pacing
+    assert not conftest.test_settings(env="development").pacing
     with pytest.raises(ConfigurationError):
         conftest.test_settings(send_pacing="sometimes")
 
