@@ -6,8 +6,17 @@ import json
 
 import pytest
 
-from linx_core import clock
-from linx_core.store.models import Batch, BatchEntry, Event, Job, Notification, Workflow, WorkflowStep
+from linx_core import clock, jobs
+from linx_core.store.models import (
+    Batch,
+    BatchEntry,
+    Event,
+    Job,
+    Notification,
+    TemplateVersion,
+    Workflow,
+    WorkflowStep,
+)
 from linx_core.worker import Worker
 
 from .conftest import Api
@@ -266,3 +275,15 @@ def test_the_openapi_document_shows_the_batch_routes(client):
     for path in ("/v2/linx/batches", "/v2/linx/batches/{batchId}", "/v2/linx/batches/{batchId}/entries",
                  "/v2/linx/batches/{batchId}/cancel", "/v2/linx/batches/{batchId}/passcodes"):
         assert path in paths
+
+
+def test_an_expansion_that_keeps_failing_parks_its_job_and_the_batch_is_failed(rt, api, template):
+    batch = send(api, {"templateName": "rebate-payout", "entries": entries(2)}).get_json()
+    TemplateVersion.delete().execute()  # what the expansion needs is gone: every attempt fails
+    Job.update(attempts=jobs.DEFAULT_MAX_ATTEMPTS - 1).where(Job.kind == "batch.expand").execute()
+    Worker(rt).run_until_idle()
+    assert Job.get(Job.kind == "batch.expand").status == "PARKED"
+    shown = api.get(f"/v2/linx/batches/{batch['id']}").get_json()
+    assert shown["status"] == "FAILED" and shown["counts"]["created"] == 0
+    assert Event.select().where(Event.type == "linx.batch-updated").order_by(Event.created_at.desc()).first() \
+        .data["status"] == "FAILED"
