@@ -19,7 +19,7 @@ from ..lifecycle import WORKFLOWS
 from ..secrets import new_token, token_hash
 from ..store import db
 from ..store.models import Business, Job, Link, Notification, Workflow
-from . import quiet_hours, throttle
+from . import opt_outs, quiet_hours, throttle
 from .flow import locked, on_first_notification
 from .notifications import link_url, render
 
@@ -39,6 +39,12 @@ def send(rt: Runtime, job: Job) -> None:
     if notification.status == "SENDING":
         _finish(rt, notification, "UNKNOWN", error_code="INTERRUPTED",
                 reason="the worker stopped while sending; the provider may have the message")
+        return
+    contact = Workflow.select(Workflow.phone_number if notification.channel == "SMS" else Workflow.email).where(
+        Workflow.id == notification.workflow_id).scalar()
+    if opt_outs.opted_out(notification.business_id, notification.channel, contact):
+        _finish(rt, notification, "FAILED", error_code="OPTED_OUT",
+                reason="the recipient asked this business to send no more; nothing was sent")
         return
     if notification.channel == "SMS" and notification.origin in quiet_hours.ORIGINS:
         number = Workflow.select(Workflow.phone_number).where(Workflow.id == notification.workflow_id).scalar()
@@ -72,6 +78,8 @@ def send(rt: Runtime, job: Job) -> None:
     try:
         sent = channel.send(message)
     except ChannelError as exc:
+        if exc.opted_out and to:
+            opt_outs.record(notification.business_id, workflow.channel, to, f"{channel.name} {exc.code}: {exc.reason}")
         if exc.permanent or job.attempts >= MAX_SEND_ATTEMPTS:
             if link_row is not None:  # never handed over: the link it carried is void
                 Link.update(revoked_at=clock.now()).where(Link.id == link_row.id).execute()

@@ -519,10 +519,24 @@ class SendBucket(BaseModel):
     sent_at = UTCDateTimeField(null=True)  # when a message last left
 
 
+class OptOut(BaseModel):
+    """A recipient who asked one business (or its sender) to send no more on a channel."""
+
+    business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
+    channel = pw.CharField(max_length=16)
+    contact = pw.CharField(max_length=254)
+    reason = pw.CharField(max_length=200)
+    created_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("business", "channel", "contact"), True),)
+
+
 MODELS = [
     Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
     Workflow, WorkflowStep, DocumentAcceptance, Transaction, TransactionStatus, Link, Notification, Event, Job,
     WebhookSubscription, WebhookDelivery,
     IdempotencyRecord, RateCounter, Template, TemplateVersion, Batch, BatchEntry,
-    SendBucket,
+    SendBucket, OptOut,
 ]
