@@ -287,3 +287,16 @@ def test_an_expansion_that_keeps_failing_parks_its_job_and_the_batch_is_failed(r
     assert shown["status"] == "FAILED" and shown["counts"]["created"] == 0
     assert Event.select().where(Event.type == "linx.batch-updated").order_by(Event.created_at.desc()).first() \
         .data["status"] == "FAILED"
+
+
+def test_a_batch_workflow_whose_first_message_never_leaves_expires_a_day_after_its_expiry(rt, api, template):
+    batch = send(api, {"templateName": "rebate-payout", "entries": entries(1)}).get_json()
+    expand(rt)
+    workflow = Workflow.get(Workflow.batch_id == batch["id"])
+    Notification.update(status="FAILED").execute()  # refused for good: the workflow never becomes ACTIVE
+    clock.set_clock(clock.FrozenClock(workflow.expire_at + dt.timedelta(hours=2)))
+    Worker(rt).run_until_idle()
+    assert Workflow.get_by_id(workflow.id).status == "CREATED"  # not yet: a day of grace
+    clock.set_clock(clock.FrozenClock(workflow.expire_at + dt.timedelta(days=1, minutes=1)))
+    Worker(rt).run_until_idle()
+    assert Workflow.get_by_id(workflow.id).status == "EXPIRED"

@@ -12,6 +12,7 @@ the batch's workflows not yet ended, marks the entries never expanded CANCELLED,
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("linx.batches")
 
 CHUNK = 250
+EXPIRY_BACKSTOP = dt.timedelta(days=1)
 CANCEL_CHUNK = 100
 
 
@@ -130,6 +132,11 @@ def _store(rt: Runtime, batch: Batch, business: Business, made: list[tuple[Batch
         now = clock.now()
         Job.bulk_create([Job(kind="notify", payload={"notificationId": str(n.id)}, business=business.id, run_at=now)
                          for n in notes])
+        # the expiry counts from the first message (flow.on_first_notification); should that message never leave
+        # (refused, opted out), this backstop expires the workflow a day after its expiry counted from now
+        Job.bulk_create([Job(kind="expire", payload={"workflowId": str(d.workflow.id),
+                                                     "expireAt": d.workflow.expire_at.isoformat()},
+                             business=business.id, run_at=d.workflow.expire_at + EXPIRY_BACKSTOP) for _, d in made])
     for entry, draft in made:
         entry.status = "CREATED"
         entry.workflow_id = draft.workflow.id
