@@ -128,6 +128,8 @@ def entries_from_csv(rt: Runtime, lines: Iterable[str], template_name: str | Non
                 cells = {name: value for name, value in zip(header, row, strict=True) if value != ""}
                 item = {"externalId": cells.pop("externalId", None), "title": cells.pop("title", None),
                         "parameters": cells}
+                problems += [Problem(f"row[{row_number}].{name}", "Holds a NUL character.", "INVALID_TEXT")
+                             for name, value in cells.items() if "\x00" in value]  # as a JSON body's strings
                 entry = _entry(row_number, {k: v for k, v in item.items() if v is not None}, f"row[{row_number}]",
                                problems)
                 if entry is not None:
@@ -174,8 +176,9 @@ def _entry(position: int, item: object, path: str, problems: list[Problem]) -> E
                                     or has_controls(external_id)):
         faults.append(Problem(f"{path}.externalId", f"Must be text of 1 to {EXTERNAL_ID_MAX} characters.",
                               "INVALID_EXTERNAL_ID"))
-    if title is not None and (not isinstance(title, str) or len(title) > TITLE_MAX):
-        faults.append(Problem(f"{path}.title", f"Must be text of at most {TITLE_MAX} characters.", "INVALID_TYPE"))
+    if title is not None and (not isinstance(title, str) or len(title) > TITLE_MAX or has_controls(title)):
+        faults.append(Problem(f"{path}.title", f"Must be text of at most {TITLE_MAX} characters, on one line "
+                                               "with no control character.", "INVALID_TYPE"))
     if not isinstance(params, dict):
         faults.append(Problem(f"{path}.parameters", "Must be an object.", "INVALID_TYPE"))
     problems += faults

@@ -1,0 +1,30 @@
+"""Batches: what a caller sends is refused cleanly, and what the business downloads is safe to open."""
+import csv
+import io
+
+from linx_core.store.models import Batch, BatchEntry
+
+from .test_batches import errors, expand, send
+from .test_templates import make
+
+CSV_QUERY = "?templateName=rebate-payout"
+
+
+def test_a_nul_or_a_control_character_in_a_csv_cell_is_refused_whole(rt, api):
+    make(api)
+    title = send(api, "phoneNumber,amount,title\n+16475550011,1,Bad\x00title\n", content_type="text/csv",
+                 query=CSV_QUERY)
+    assert title.status_code == 400, title.get_json()
+    assert ("row[2].title", "INVALID_TYPE") in errors(title)
+    escape = send(api, "phoneNumber,amount,title\n+16475550011,1,Bad\x1b[31m\n", content_type="text/csv",
+                  query=CSV_QUERY, key="batch-key-0002")
+    assert escape.status_code == 400 and ("row[2].title", "INVALID_TYPE") in errors(escape)
+    param = send(api, "phoneNumber,amount\n+16475550011,1\x00\n", content_type="text/csv", query=CSV_QUERY,
+                 key="batch-key-0003")
+    assert param.status_code == 400 and ("row[2].amount", "INVALID_TEXT") in errors(param)
+    json_title = send(api, {"templateName": "rebate-payout", "entries": [
+        {"title": "two\nlines", "parameters": {"phoneNumber": "+16475550011", "amount": "1"}}]}, key="batch-key-0004")
+    assert json_title.status_code == 400 and ("entries[0].title", "INVALID_TYPE") in errors(json_title)
+    assert Batch.select().count() == 0 and BatchEntry.select().count() == 0
+
+
