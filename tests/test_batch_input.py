@@ -28,3 +28,11 @@ def test_a_nul_or_a_control_character_in_a_csv_cell_is_refused_whole(rt, api):
     assert Batch.select().count() == 0 and BatchEntry.select().count() == 0
 
 
+def test_a_csv_with_a_utf8_byte_order_mark_is_read(rt, api):
+    make(api)
+    body = "\ufeffexternalId,phoneNumber,amount\nx1,+16475550011,1\n".encode()
+    response = send(api, body, content_type="text/csv", query=CSV_QUERY)
+    assert response.status_code == 202, response.get_json()
+    assert [e.external_id for e in BatchEntry.select()] == ["x1"]
+
+

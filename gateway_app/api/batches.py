@@ -109,7 +109,7 @@ def create():
     if unknown:
         raise InvalidRequest("The query is not valid.", unknown)
     if mimetype == "text/csv":
-        lines = io.TextIOWrapper(io.BufferedReader(_Hashing(request.stream, digest), READ_BLOCK), encoding="utf-8",
+        lines = io.TextIOWrapper(io.BufferedReader(_Hashing(request.stream, digest), READ_BLOCK), encoding="utf-8-sig",
                                  newline="")
         ref, entries = batches.entries_from_csv(rt, lines, request.args.get("templateName"))
         source = "CSV"
