@@ -36,3 +36,15 @@ def test_a_csv_with_a_utf8_byte_order_mark_is_read(rt, api):
     assert [e.external_id for e in BatchEntry.select()] == ["x1"]
 
 
+def test_the_passcode_download_never_holds_a_formula(rt, api):
+    make(api, passcode=True)
+    risky = ["=HYPERLINK(\"http://x\")", "+1+2", "-3", "@SUM(A1)", "plain"]
+    batch = send(api, {"templateName": "rebate-payout", "entries": [
+        {"externalId": e, "parameters": {"phoneNumber": f"+164755500{i:02d}", "amount": "1"}}
+        for i, e in enumerate(risky)]}).get_json()
+    expand(rt)
+    response = api.get(f"/v2/linx/batches/{batch['id']}/passcodes")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [r["externalId"] for r in rows] == ["'" + e for e in risky[:4]] + ["plain"]
+    assert all(not cell[:1] in "=+-@\t\r" for r in rows for cell in r.values() if cell)

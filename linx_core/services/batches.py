@@ -44,6 +44,7 @@ EXPAND = "batch.expand"
 CANCEL = "batch.cancel"
 FORGET_PASSCODES = "batch.forget-passcodes"
 INSERT_ROWS = 500
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 
 
 class TooLarge(LinxError):
@@ -344,8 +345,15 @@ def take_passcodes(rt: Runtime, business: Business, batch_id: object) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["index", "externalId", "workflowId", "passcode"])
     for position, external_id, workflow_id, sealed in rows:
-        writer.writerow([position, external_id or "", workflow_id, rt.vault.unseal(sealed)])
+        writer.writerow([_inert(cell) for cell in (position, external_id or "", workflow_id, rt.vault.unseal(sealed))])
     return out.getvalue()
+
+
+def _inert(cell: object) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (CSV injection): ``'`` before a leading
+    ``= + - @``, TAB or CR (OWASP's advice)."""
+    text = str(cell)
+    return f"'{text}" if text[:1] in FORMULA_STARTS else text
 
 
 def forget_passcodes(batch_id: object) -> int:
