@@ -48,3 +48,12 @@ def test_the_passcode_download_never_holds_a_formula(rt, api):
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [r["externalId"] for r in rows] == ["'" + e for e in risky[:4]] + ["plain"]
     assert all(not cell[:1] in "=+-@\t\r" for r in rows for cell in r.values() if cell)
+def test_the_413_names_the_routes_own_limit(rt, api):
+    make(api)
+    huge = "phoneNumber\n" + "+16475550011\n" * (17 * 1024 * 1024 // 13)
+    response = send(api, huge, content_type="text/csv", query=CSV_QUERY)
+    assert response.status_code == 413
+    assert str(16 * 1024 * 1024) in response.get_json()["message"]
+    assert str(rt.settings.max_body_bytes) not in response.get_json()["message"]
+
+
