@@ -57,3 +57,16 @@ def test_the_413_names_the_routes_own_limit(rt, api):
     assert str(rt.settings.max_body_bytes) not in response.get_json()["message"]
 
 
+def test_a_row_number_is_the_line_its_record_starts_on(rt, api):
+    make(api)
+    text = ('externalId,phoneNumber,amount,title\nx1,+16475550011,1,"two\nline title"\n'
+            'x2,+16475550012,1\n')
+    response = send(api, text, content_type="text/csv", query=CSV_QUERY)
+    assert response.status_code == 400
+    assert ("row[4]", "ROW_LENGTH") in errors(response)  # x2 starts on line 4 (its record ends there too)
+    text = 'externalId,phoneNumber,amount\nx1,+16475550011,"1\n\n"\nx2,+16475550012,1\n'
+    response = send(api, text, content_type="text/csv", query=CSV_QUERY, key="batch-key-0002")
+    assert response.status_code == 202, response.get_json()
+    assert [e.position for e in BatchEntry.select().order_by(BatchEntry.position)] == [2, 5]
+
+

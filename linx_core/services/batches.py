@@ -118,8 +118,11 @@ def entries_from_csv(rt: Runtime, lines: Iterable[str], template_name: str | Non
         if problems:
             raise InvalidRequest("The CSV is malformed.", problems)
         entries = []
-        for row in reader:
-            row_number = reader.line_num
+        while True:
+            row_number = reader.line_num + 1  # the line the record starts on (a quoted cell may span lines)
+            row = next(reader, None)
+            if row is None:
+                break
             if not any(cell.strip() for cell in row):
                 continue  # a blank line
             if len(row) != len(header):
