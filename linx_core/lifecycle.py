@@ -85,16 +85,17 @@ TEMPLATE: Spec = {
     ],
 }
 
-# A batch is open while its workflows may still be cancelled with it: COMPLETED says every entry was handled.
+# A batch is open while its workflows may still be cancelled with it: COMPLETED says every entry was handled,
+# FAILED that the expansion stopped (the workflows it made before run on, and may be cancelled with it).
 BATCH: Spec = {
     "states": ["NEW", "QUEUED", "COMPLETED", "INVALID", "CANCELLING", "CANCELLED", "FAILED"],
     "transitions": [
         {"trigger": "queue", "source": "NEW", "dest": "QUEUED"},
         {"trigger": "complete", "source": "QUEUED", "dest": "COMPLETED"},
         {"trigger": "invalidate", "source": "QUEUED", "dest": "INVALID", "ends": True},
-        {"trigger": "cancel", "source": ["NEW", "QUEUED", "COMPLETED"], "dest": "CANCELLING"},
+        {"trigger": "cancel", "source": ["NEW", "QUEUED", "COMPLETED", "FAILED"], "dest": "CANCELLING"},
         {"trigger": "cancelled", "source": "CANCELLING", "dest": "CANCELLED", "ends": True},
-        {"trigger": "fail", "source": ["NEW", "QUEUED"], "dest": "FAILED", "ends": True},
+        {"trigger": "fail", "source": ["NEW", "QUEUED"], "dest": "FAILED"},
     ],
 }
 

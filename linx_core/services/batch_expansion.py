@@ -153,19 +153,24 @@ def _store(rt: Runtime, batch: Batch, business: Business, made: list[tuple[Batch
 
 
 def _finish(rt: Runtime, batch: Batch) -> None:
-    """Every entry handled: COMPLETED (INVALID when none was valid); its passcodes forgotten in 24 hours."""
-    now = clock.now()
-    batches.move(rt, batch, "complete" if batch.valid else "invalidate", expanded_at=now)
-    if batch.valid:
-        jobs.enqueue(batches.FORGET_PASSCODES, {"batchId": str(batch.id)}, batch.business_id,
-                     run_at=now + batches.PASSCODES_FOR)
+    """Every entry handled: COMPLETED (INVALID when none was valid)."""
+    _end(rt, batch, "complete" if batch.valid else "invalidate")
+
+
+def _end(rt: Runtime, batch: Batch, trigger: str) -> None:
+    """The expansion is over (COMPLETED, INVALID, CANCELLED, FAILED): the passcodes sealed so far are
+    downloadable for 24 hours, then forgotten by a job queued with the end, whichever end it is."""
+    expanded_at = batch.expanded_at or clock.now()
+    batches.move(rt, batch, trigger, expanded_at=expanded_at)
+    jobs.enqueue(batches.FORGET_PASSCODES, {"batchId": str(batch.id)}, batch.business_id,
+                 run_at=expanded_at + batches.PASSCODES_FOR)
 
 
 def _fail(rt: Runtime, batch_id: str) -> None:
     with db.atomic():
         batch = batches.locked(batch_id)
         if batch.status in ("NEW", "QUEUED"):
-            batches.move(rt, batch, "fail")
+            _end(rt, batch, "fail")
 
 
 def cancel(rt: Runtime, job: Job) -> None:
@@ -200,7 +205,7 @@ def cancel(rt: Runtime, job: Job) -> None:
             return
         BatchEntry.update(status="CANCELLED").where((BatchEntry.batch == batch.id)
                                                     & (BatchEntry.status == "PENDING")).execute()
-        batches.move(rt, batch, "cancelled", expanded_at=batch.expanded_at or clock.now())
+        _end(rt, batch, "cancelled")
 
 
 def forget_passcodes(rt: Runtime, job: Job) -> None:

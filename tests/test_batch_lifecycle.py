@@ -1,0 +1,45 @@
+"""Batches: how they end (cancel, failure, passcodes forgotten) and what their workflows' messages say."""
+import datetime as dt
+
+from linx_core import clock, jobs
+from linx_core.services import batch_expansion, batches, sending
+from linx_core.store import db
+from linx_core.store.models import Batch, BatchEntry, Job, Notification, TemplateVersion, Workflow
+from linx_core.worker import Worker
+from linx_plugins.console import read_inbox
+
+from .test_batches import entries, expand, send
+from .test_templates import make, post, template_body
+
+
+def forget_jobs(batch_id):
+    return sum(1 for job in Job.select().where(Job.kind == batches.FORGET_PASSCODES)
+               if job.payload["batchId"] == batch_id)
+
+
+def test_a_failed_batch_may_be_cancelled_and_every_end_queues_the_passcodes_forgetting(rt, api):
+    make(api, passcode=True)
+    failed = send(api, {"templateName": "rebate-payout", "entries": entries(2)}).get_json()["id"]
+    saved = [v.__data__ for v in TemplateVersion.select()]
+    TemplateVersion.delete().execute()  # every attempt fails
+    Job.update(attempts=jobs.DEFAULT_MAX_ATTEMPTS - 1).where(Job.kind == "batch.expand").execute()
+    Worker(rt).run_until_idle()
+    assert Batch.get_by_id(failed).status == "FAILED" and forget_jobs(failed) == 1
+    TemplateVersion.insert_many(saved).execute()
+    response = post(api, f"/v2/linx/batches/{failed}/cancel")
+    assert response.status_code == 200 and response.get_json()["status"] == "CANCELLING"
+    expand(rt)
+    assert Batch.get_by_id(failed).status == "CANCELLED"
+    cancelled = send(api, {"templateName": "rebate-payout", "entries": entries(1)}, key="batch-key-0002").get_json()["id"]
+    post(api, f"/v2/linx/batches/{cancelled}/cancel")
+    expand(rt)
+    assert Batch.get_by_id(cancelled).status == "CANCELLED" and forget_jobs(cancelled) == 1
+    invalid = send(api, {"templateName": "rebate-payout", "entries": [{"parameters": {"phoneNumber": "nope"}}]},
+                   key="batch-key-0003").get_json()["id"]
+    expand(rt)
+    assert Batch.get_by_id(invalid).status == "INVALID" and forget_jobs(invalid) == 1
+    done = send(api, {"templateName": "rebate-payout", "entries": entries(1, start=5)}, key="batch-key-0004")
+    expand(rt)
+    assert forget_jobs(done.get_json()["id"]) == 1
+
+
