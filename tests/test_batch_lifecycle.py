@@ -43,3 +43,16 @@ def test_a_failed_batch_may_be_cancelled_and_every_end_queues_the_passcodes_forg
     assert forget_jobs(done.get_json()["id"]) == 1
 
 
+def test_a_cancel_stops_the_batchs_messages_at_once(rt, api):
+    make(api)
+    batch = send(api, {"templateName": "rebate-payout", "entries": entries(3)}).get_json()
+    expand(rt)
+    assert post(api, f"/v2/linx/batches/{batch['id']}/cancel").get_json()["status"] == "CANCELLING"
+    for job in Job.select().where(Job.kind == "notify"):  # before the cancel job reaches the workflows
+        sending.send(rt, job)
+    assert {(n.status, n.error_code) for n in Notification.select()} == {("FAILED", "BATCH_CANCELLED")}
+    assert all("cancelled" in n.reason for n in Notification.select())
+    assert [m for m in read_inbox(rt) if m["workflowId"] in {str(w.id) for w in Workflow.select()}] == []
+    assert {w.status for w in Workflow.select()} == {"CREATED"}
+
+

@@ -215,7 +215,7 @@ def test_cancel_stops_the_expansion_and_cancels_each_open_workflow(rt, api, temp
     shown = api.get(f"/v2/linx/batches/{first['id']}").get_json()
     assert shown["status"] == "CANCELLED" and shown["counts"]["workflows"]["CANCELLED"] == 3
     Worker(rt).run_until_idle()
-    assert {n.status for n in Notification.select()} == {"SKIPPED"}  # no message went out
+    assert {(n.status, n.error_code) for n in Notification.select()} == {("FAILED", "BATCH_CANCELLED")}  # none left
     assert post(api, f"/v2/linx/batches/{first['id']}/cancel").status_code == 409
     # a batch cancelled before its expansion makes nothing
     second = send(api, {"templateName": "rebate-payout", "entries": entries(2, start=10)}, key="batch-key-0002")

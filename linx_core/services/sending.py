@@ -18,7 +18,7 @@ from ..channels import ChannelError, Message
 from ..lifecycle import WORKFLOWS
 from ..secrets import new_token, token_hash
 from ..store import db
-from ..store.models import Business, Job, Link, Notification, Workflow
+from ..store.models import Batch, Business, Job, Link, Notification, Workflow
 from . import opt_outs, quiet_hours, throttle
 from .flow import locked, on_first_notification
 from .notifications import link_url, render
@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
 LINKED_ORIGINS = ("INITIAL", "MANUAL", "REMINDER")
 FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "UNKNOWN")
 MAX_SEND_ATTEMPTS = 8
+CANCELLED_BATCH = ("CANCELLING", "CANCELLED")
+CANCELLED_REASON = "the workflow's batch was cancelled; nothing was sent"
 
 
 def send(rt: Runtime, job: Job) -> None:
@@ -42,6 +44,9 @@ def send(rt: Runtime, job: Job) -> None:
         return
     contact = Workflow.select(Workflow.phone_number if notification.channel == "SMS" else Workflow.email).where(
         Workflow.id == notification.workflow_id).scalar()
+    if _batch_cancelled(notification.workflow_id):
+        _finish(rt, notification, "FAILED", error_code="BATCH_CANCELLED", reason=CANCELLED_REASON)
+        return
     if opt_outs.opted_out(notification.business_id, notification.channel, contact):
         _finish(rt, notification, "FAILED", error_code="OPTED_OUT",
                 reason="the recipient asked this business to send no more; nothing was sent")
@@ -58,13 +63,17 @@ def send(rt: Runtime, job: Job) -> None:
         workflow = locked(notification.workflow_id)  # a cancel cannot slip between this check and the send
         skipped = workflow.status if (notification.origin in LINKED_ORIGINS
                                       and workflow.status not in WORKFLOWS.open_states) else None
-        if not skipped and notification.origin in LINKED_ORIGINS:
+        halted = not skipped and _batch_cancelled(workflow.id, workflow.batch_id)  # cancelled while it waited
+        if not halted and not skipped and notification.origin in LINKED_ORIGINS:
             token = new_token()
             link_row = Link.create(workflow=workflow.id, token_hash=token_hash(token))
             link = link_url(rt, token)
-        if not skipped:
+        if not skipped and not halted:
             Notification.update(status="SENDING", updated_at=clock.now()).where(
                 Notification.id == notification.id).execute()
+    if halted:
+        _finish(rt, notification, "FAILED", error_code="BATCH_CANCELLED", reason=CANCELLED_REASON)
+        return
     if skipped:
         _finish(rt, notification, "SKIPPED", reason=f"the workflow was {skipped} before sending")
         return
@@ -96,6 +105,15 @@ def send(rt: Runtime, job: Job) -> None:
         raise jobs.RetryLater(f"{channel.name} {exc.code}: {exc.reason}", at=at,
                               max_attempts=MAX_SEND_ATTEMPTS) from None
     _finish(rt, notification, sent.status, provider=sent.provider, provider_id=sent.provider_id)
+
+
+def _batch_cancelled(workflow_id: object, batch_id: object = ...) -> bool:
+    """Whether the workflow belongs to a batch being cancelled (or cancelled): its messages stop at once, before
+    the ``batch.cancel`` job reaches the workflow itself."""
+    if batch_id is ...:
+        batch_id = Workflow.select(Workflow.batch_id).where(Workflow.id == workflow_id).scalar()
+    return batch_id is not None and Batch.select().where(
+        (Batch.id == batch_id) & Batch.status.in_(CANCELLED_BATCH)).exists()
 
 
 def _pace(rt: Runtime, job: Job, notification: Notification) -> None:
