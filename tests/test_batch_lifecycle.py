@@ -56,3 +56,17 @@ def test_a_cancel_stops_the_batchs_messages_at_once(rt, api):
     assert {w.status for w in Workflow.select()} == {"CREATED"}
 
 
+def test_the_first_message_states_the_expiry_its_leaving_sets(rt, api):
+    body = template_body()
+    make(api, parameters={**body["parameters"], "channel": "EMAIL"})
+    batch = send(api, {"templateName": "rebate-payout", "entries": [
+        {"parameters": {"email": "ann@example.com", "amount": "10"}}]}).get_json()
+    expand(rt)
+    clock.set_clock(clock.FrozenClock(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)))
+    Worker(rt).run_until_idle()
+    workflow = Workflow.get(Workflow.batch_id == batch["id"])
+    assert workflow.status == "ACTIVE"
+    message = next(m for m in read_inbox(rt) if m["workflowId"] == str(workflow.id))
+    assert f"expires on {workflow.expire_at.strftime('%b %d, %Y %H:%M UTC')}" in message["text"]
+
+

@@ -129,8 +129,17 @@ def move_step(rt: Runtime, workflow: Workflow, step: WorkflowStep, trigger: str)
     _step_event(rt, workflow, steps, step, previous_status, nxt)
 
 
-def on_first_notification(rt: Runtime, workflow_id: uuid.UUID | str) -> None:
-    """The first message went out: CREATED becomes ACTIVE, the notification step is done, reminders start.
+def first_expiry(workflow: Workflow, sent_at: dt.datetime) -> dt.datetime:
+    """When the workflow expires if its first message leaves at ``sent_at``: a batch's workflow runs from its
+    first message, not from the batch's 202; any other from its create."""
+    if workflow.batch_id is None or workflow.status != "CREATED":
+        return workflow.expire_at
+    return sent_at + (workflow.expire_at - workflow.created_at)
+
+
+def on_first_notification(rt: Runtime, workflow_id: uuid.UUID | str, sent_at: dt.datetime | None = None) -> None:
+    """The first message went out (at ``sent_at``, the moment its text was written; default now): CREATED
+    becomes ACTIVE, the notification step is done, reminders start.
 
     Inside a transaction.
     """
@@ -138,8 +147,8 @@ def on_first_notification(rt: Runtime, workflow_id: uuid.UUID | str) -> None:
     if workflow.status != "CREATED":
         return
     changes = {}
-    if workflow.batch_id is not None:  # a batch's workflow runs from its first message, not from the batch's 202
-        workflow.expire_at = clock.now() + (workflow.expire_at - workflow.created_at)
+    if workflow.batch_id is not None:
+        workflow.expire_at = first_expiry(workflow, sent_at or clock.now())
         changes["expire_at"] = workflow.expire_at
         jobs.enqueue("expire", {"workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat()},
                      workflow.business_id, run_at=workflow.expire_at)
@@ -168,4 +177,4 @@ def _step_event(rt: Runtime, workflow: Workflow, steps: list[WorkflowStep], step
 
 
 __all__ = ["locked", "steps_of", "status_event", "move", "finish_workflow", "revoke_links", "end_sessions",
-           "schedule_reminder", "complete_step", "move_step", "on_first_notification"]
+           "schedule_reminder", "complete_step", "move_step", "on_first_notification", "first_expiry"]

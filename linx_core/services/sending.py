@@ -20,7 +20,7 @@ from ..secrets import new_token, token_hash
 from ..store import db
 from ..store.models import Batch, Business, Job, Link, Notification, Workflow
 from . import opt_outs, quiet_hours, throttle
-from .flow import locked, on_first_notification
+from .flow import first_expiry, locked, on_first_notification
 from .notifications import link_url, render
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 LINKED_ORIGINS = ("INITIAL", "MANUAL", "REMINDER")
 FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "UNKNOWN")
 MAX_SEND_ATTEMPTS = 8
+FIRST_ORIGINS = ("INITIAL", "MANUAL")  # the messages whose leaving activates the workflow
 CANCELLED_BATCH = ("CANCELLING", "CANCELLED")
 CANCELLED_REASON = "the workflow's batch was cancelled; nothing was sent"
 
@@ -77,6 +78,9 @@ def send(rt: Runtime, job: Job) -> None:
     if skipped:
         _finish(rt, notification, "SKIPPED", reason=f"the workflow was {skipped} before sending")
         return
+    started = clock.now()
+    if notification.origin in FIRST_ORIGINS:  # the expiry it states is the one its leaving sets
+        workflow.expire_at = first_expiry(workflow, started)
     subject, sms, text, body = render(rt, workflow, business, notification.origin, link)
     to = workflow.phone_number if workflow.channel == "SMS" else workflow.email
     message = Message(channel=workflow.channel, to=to or "", text=sms if workflow.channel == "SMS" else text,
@@ -104,7 +108,7 @@ def send(rt: Runtime, job: Job) -> None:
             throttle.hold_off(throttle.sender_key(workflow.channel, channel), at)
         raise jobs.RetryLater(f"{channel.name} {exc.code}: {exc.reason}", at=at,
                               max_attempts=MAX_SEND_ATTEMPTS) from None
-    _finish(rt, notification, sent.status, provider=sent.provider, provider_id=sent.provider_id)
+    _finish(rt, notification, sent.status, provider=sent.provider, provider_id=sent.provider_id, sent_at=started)
 
 
 def _batch_cancelled(workflow_id: object, batch_id: object = ...) -> bool:
@@ -148,7 +152,8 @@ def _pace(rt: Runtime, job: Job, notification: Notification) -> None:
 
 
 def _finish(rt: Runtime, notification: Notification, status: str, error_code: str | None = None,
-            reason: str | None = None, provider: str | None = None, provider_id: str | None = None) -> None:
+            reason: str | None = None, provider: str | None = None, provider_id: str | None = None,
+            sent_at: dt.datetime | None = None) -> None:
     now = clock.now()
     with db.atomic():
         Notification.update(status=status, error_code=error_code, reason=reason, provider=provider,
@@ -159,5 +164,5 @@ def _finish(rt: Runtime, notification: Notification, status: str, error_code: st
             "workflowId": str(notification.workflow_id), "notificationId": str(notification.id),
             "serial": notification.serial, "channel": notification.channel, "origin": notification.origin,
             "status": status, "errorCode": error_code, "reason": reason})
-        if status in ("SENT", "DELIVERED", "UNKNOWN") and notification.origin in ("INITIAL", "MANUAL"):
-            on_first_notification(rt, notification.workflow_id)
+        if status in ("SENT", "DELIVERED", "UNKNOWN") and notification.origin in FIRST_ORIGINS:
+            on_first_notification(rt, notification.workflow_id, sent_at)
