@@ -70,3 +70,22 @@ def test_the_first_message_states_the_expiry_its_leaving_sets(rt, api):
     assert f"expires on {workflow.expire_at.strftime('%b %d, %Y %H:%M UTC')}" in message["text"]
 
 
+def test_entries_are_checked_outside_the_write_transaction_and_written_only_if_still_pending(rt, api,
+                                                                                              monkeypatch):
+    make(api)
+    batch = send(api, {"templateName": "rebate-payout", "entries": entries(3)}).get_json()
+    real = batch_expansion._check
+    seen = []
+
+    def check(rt_, batch_, business, version, chunk):
+        seen.append(db.obj.in_transaction())
+        out = real(rt_, batch_, business, version, chunk)
+        # meanwhile, another worker (an earlier lease) wrote the first entry
+        BatchEntry.update(status="INVALID", errors=[]).where(BatchEntry.id == chunk[0].id).execute()
+        return out
+
+    monkeypatch.setattr(batch_expansion, "_check", check)
+    expand(rt)
+    assert seen == [False]
+    assert [e.status for e in BatchEntry.select().order_by(BatchEntry.position)] == ["INVALID", "CREATED", "CREATED"]
+    assert Workflow.select().count() == 2 and Batch.get_by_id(batch["id"]).created == 2

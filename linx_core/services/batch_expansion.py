@@ -47,23 +47,44 @@ def expand(rt: Runtime, job: Job) -> None:
 
 
 def _chunk(rt: Runtime, batch_id: str) -> bool:
-    """Expand the next chunk of the batch; False when there is nothing more to do."""
-    with db.atomic(), write_behind():
-        batch = batches.locked(batch_id)
-        if batch.status == "NEW":
-            batches.move(rt, batch, "queue")
-        if batch.status != "QUEUED":
-            return False
-        chunk = list(BatchEntry.select().where((BatchEntry.batch == batch.id) & (BatchEntry.status == "PENDING"))
-                     .order_by(BatchEntry.position).limit(CHUNK))
-        if not chunk:
-            _finish(rt, batch)
-            return False
+    """Expand the next chunk of the batch; False when there is nothing more to do.
+
+    The entries are checked (rules, lookups, limits: reads only) before the write transaction opens, so a
+    chunk holds SQLite's one writer only while it writes; inside, under the batch's lock, the batch must still
+    be QUEUED and only the entries still PENDING are written.
+    """
+    batch = Batch.get_or_none(Batch.id == batch_id)
+    if batch is not None and batch.status == "NEW":
+        with db.atomic():
+            batch = batches.locked(batch_id)
+            if batch.status == "NEW":
+                batches.move(rt, batch, "queue")
+    if batch is None or batch.status != "QUEUED":
+        return False
+    chunk = list(BatchEntry.select().where((BatchEntry.batch == batch.id) & (BatchEntry.status == "PENDING"))
+                 .order_by(BatchEntry.position).limit(CHUNK))
+    made: list[tuple[BatchEntry, workflows.Created]] = []
+    invalid: list[BatchEntry] = []
+    if chunk:
         business = Business.get_by_id(batch.business_id)
         version = TemplateVersion.get((TemplateVersion.template == batch.template_id)
                                       & (TemplateVersion.number == batch.template_version))
         made, invalid = _check(rt, batch, business, version, chunk)
-        _store(rt, batch, business, made, invalid)
+    with db.atomic(), write_behind():
+        batch = batches.locked(batch_id)
+        if batch.status != "QUEUED":
+            return False
+        if not chunk:
+            if not BatchEntry.select().where((BatchEntry.batch == batch.id)
+                                             & (BatchEntry.status == "PENDING")).exists():
+                _finish(rt, batch)
+                return False
+            return True  # entries came back PENDING meanwhile: another round
+        pending: Any = BatchEntry.select(BatchEntry.id).where(
+            BatchEntry.id.in_([e.id for e in chunk]) & (BatchEntry.status == "PENDING")).tuples()
+        still = {row[0] for row in pending}  # another worker may have written some since they were read
+        _store(rt, batch, Business.get_by_id(batch.business_id), [(e, d) for e, d in made if e.id in still],
+               [e for e in invalid if e.id in still])
     return True
 
 
