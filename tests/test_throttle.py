@@ -68,6 +68,30 @@ def test_a_providers_retry_after_holds_the_sender_back(rt):
     assert throttle.reserve("SMS:+15005550006", step) == START + dt.timedelta(minutes=5)
 
 
+def _notify_jobs():
+    return Job.select().where((Job.kind == "notify") & (Job.status == "DUE"))
+
+
+def test_a_hold_moves_the_slots_already_reserved_and_keeps_their_order(rt, demo, tmp_path):
+    runtime = rail_runtime(rt, tmp_path, send_pacing="on")
+    frozen = freeze(START)
+    api = api_for(runtime, demo[1])
+    made = [uuid.UUID(create(api, body(phone=f"+1647555{i:04d}"))) for i in range(5)]
+    Worker(runtime).run_until_idle()  # the first leaves; the others hold slots 1 to 4 seconds on
+    key = throttle.sender_key("SMS", runtime.channel("SMS"))
+    throttle.hold_off(key, START + dt.timedelta(seconds=30))  # the provider's Retry-After
+    for _ in range(29):
+        frozen.advance(seconds=1)
+        Worker(runtime).run_until_idle()
+    assert len(_sent()) == 1  # nothing left during the hold, not even the slots reserved before it
+    for _ in range(10):
+        frozen.advance(seconds=1)
+        Worker(runtime).run_until_idle()
+    sent = _sent()
+    assert [w for _, w in sent] == made  # in order
+    assert [at for at, _ in sent][1:] == [START + dt.timedelta(seconds=30 + i) for i in range(1, 5)]
+
+
 def test_a_deferral_gives_its_attempt_back(rt, demo):
     freeze(START)
     job = jobs.enqueue("notify", {"notificationId": "x"}, demo[0].id)

@@ -123,8 +123,9 @@ def _batch_cancelled(workflow_id: object, batch_id: object = ...) -> bool:
 def _pace(rt: Runtime, job: Job, notification: Notification) -> None:
     """Wait for the sender's next slot (:mod:`linx_core.services.throttle`): :class:`jobs.Deferred` until then.
 
-    The slot is reserved once and kept in the job's payload with the attempt it belongs to; a retry after a
-    failed send (a new attempt) reserves again. A message its workflow's end will skip takes no slot.
+    The slot is reserved once and kept in the job's payload with the attempt it belongs to and the sender's
+    shift then (a provider's hold moves it on); a retry after a failed send (a new attempt) reserves again. A
+    message its workflow's end will skip takes no slot.
     """
     step = throttle.interval(rt, notification.channel) if rt.settings.pacing else None
     if step is None:
@@ -133,22 +134,20 @@ def _pace(rt: Runtime, job: Job, notification: Notification) -> None:
     key = throttle.sender_key(notification.channel, rt.channel(notification.channel))
     slot, attempt = job.payload.get("slotAt"), job.payload.get("slotAttempt")
     if slot is not None and attempt == job.attempts:
-        at = dt.datetime.fromisoformat(slot)
+        reserved, shift = dt.datetime.fromisoformat(slot), job.payload.get("slotShift", 0.0)
+        at = throttle.slot_time(key, reserved, shift)
         if at > now:
             raise jobs.Deferred("waiting for its slot", at)
-    else:
-        if notification.origin in LINKED_ORIGINS and Workflow.select(Workflow.status).where(
-                (Workflow.id == notification.workflow_id) & Workflow.status.in_(WORKFLOWS.open_states)).count() == 0:
-            return  # skipped below
-        at = throttle.reserve(key, step)
-        payload = {**job.payload, "slotAt": at.isoformat(), "slotAttempt": job.attempts}
-        if at > now:
-            raise jobs.Deferred("the sender's pace", at, payload)
-        if not throttle.take_moment(key, step):
-            raise jobs.Deferred("the sender's last message left a moment ago", now + step, payload)
+        if not throttle.take_moment(key, step):  # a moment late: its turn is next
+            raise jobs.Deferred("the sender's last message left a moment ago", now + step)
         return
-    if not throttle.take_moment(key, step):
-        raise jobs.Deferred("the sender's last message left a moment ago", now + step)
+    if notification.origin in LINKED_ORIGINS and Workflow.select(Workflow.status).where(
+            (Workflow.id == notification.workflow_id) & Workflow.status.in_(WORKFLOWS.open_states)).count() == 0:
+        return  # skipped below
+    at, shift = throttle.reserve_slot(key, step)
+    payload = {**job.payload, "slotAt": at.isoformat(), "slotAttempt": job.attempts, "slotShift": shift}
+    if at > now or not throttle.take_moment(key, step):
+        raise jobs.Deferred("the sender's pace", at if at > now else now + step, payload)
 
 
 def _finish(rt: Runtime, notification: Notification, status: str, error_code: str | None = None,

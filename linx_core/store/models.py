@@ -517,6 +517,8 @@ class SendBucket(BaseModel):
     key = pw.CharField(max_length=160, unique=True)  # channel:sender
     next_at = UTCDateTimeField()  # the next slot to give
     sent_at = UTCDateTimeField(null=True)  # when a message last left
+    held_until = UTCDateTimeField(null=True)  # a provider's Retry-After: nothing leaves before then
+    shift = pw.FloatField(default=0)  # seconds the holds pushed every slot reserved so far
 
 
 class OptOut(BaseModel):
