@@ -92,6 +92,42 @@ def test_a_hold_moves_the_slots_already_reserved_and_keeps_their_order(rt, demo,
     assert [at for at, _ in sent][1:] == [START + dt.timedelta(seconds=30 + i) for i in range(1, 5)]
 
 
+def test_a_backlog_after_a_restart_reserves_fresh_slots_in_order_and_wakes_about_twice(rt, demo, tmp_path,
+                                                                                        monkeypatch):
+    runtime = rail_runtime(rt, tmp_path, send_pacing="on")
+    frozen = freeze(START)
+    api = api_for(runtime, demo[1])
+    count = 30
+    made = [uuid.UUID(create(api, body(phone=f"+1647555{i:04d}"))) for i in range(count)]
+    Worker(runtime).run_until_idle()
+    runs = []
+    real = jobs.defer
+    monkeypatch.setattr(jobs, "defer", lambda job, at, payload=None: (runs.append(job.id), real(job, at, payload))[1])
+    frozen.advance(hours=1)  # the workers were down: every slot is long past
+    for _ in range(count + 5):
+        Worker(runtime).run_until_idle()
+        frozen.advance(seconds=1)
+    sent = _sent()
+    assert [w for _, w in sent] == made and len(sent) == count
+    assert len(runs) <= 2 * count  # each waiting message deferred about once, not once a second
+    gaps = [b[0] - a[0] for a, b in zip(sent[1:], sent[2:])]
+    assert all(gap >= dt.timedelta(seconds=1) for gap in gaps)
+
+
+def test_a_message_held_by_quiet_hours_drops_its_slot(rt, demo, tmp_path):
+    runtime = rail_runtime(rt, tmp_path, send_pacing="on", quiet_hours="on")
+    frozen = freeze(dt.datetime(2026, 11, 3, 1, 59, 58, tzinfo=dt.UTC))  # 20:59:58 in Toronto
+    api = api_for(runtime, demo[1])
+    for i in range(5):
+        create(api, body(phone=f"+1647555{i:04d}"))
+    Worker(runtime).run_until_idle()  # one leaves, four hold slots
+    frozen.advance(seconds=5)
+    Worker(runtime).run_until_idle()
+    waiting = list(_notify_jobs())
+    assert len(waiting) == 4 and all(j.run_at == dt.datetime(2026, 11, 3, 13, 0, tzinfo=dt.UTC) for j in waiting)
+    assert all("slotAt" not in j.payload for j in waiting)  # each reserves a fresh slot in the morning
+
+
 def test_a_deferral_gives_its_attempt_back(rt, demo):
     freeze(START)
     job = jobs.enqueue("notify", {"notificationId": "x"}, demo[0].id)

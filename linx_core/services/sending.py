@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
 LINKED_ORIGINS = ("INITIAL", "MANUAL", "REMINDER")
 FINAL = ("SENT", "DELIVERED", "UNDELIVERED", "FAILED", "SKIPPED", "UNKNOWN")
 MAX_SEND_ATTEMPTS = 8
+STALE_SLOT = dt.timedelta(seconds=5)  # a slot missed by more: the sender's queue moves on (throttle.catch_up)
+SLOT_KEYS = ("slotAt", "slotAttempt", "slotShift")
 FIRST_ORIGINS = ("INITIAL", "MANUAL")  # the messages whose leaving activates the workflow
 CANCELLED_BATCH = ("CANCELLING", "CANCELLED")
 CANCELLED_REASON = "the workflow's batch was cancelled; nothing was sent"
@@ -56,7 +58,7 @@ def send(rt: Runtime, job: Job) -> None:
         number = Workflow.select(Workflow.phone_number).where(Workflow.id == notification.workflow_id).scalar()
         wake = quiet_hours.morning(rt, number, clock.now())
         if wake is not None:
-            raise jobs.Deferred("the customer's quiet hours", wake)
+            raise jobs.Deferred("the customer's quiet hours", wake, _unslotted(job.payload))
     _pace(rt, job, notification)
     business = Business.get_by_id(notification.business_id)
     link, link_row = "", None
@@ -125,7 +127,8 @@ def _pace(rt: Runtime, job: Job, notification: Notification) -> None:
 
     The slot is reserved once and kept in the job's payload with the attempt it belongs to and the sender's
     shift then (a provider's hold moves it on); a retry after a failed send (a new attempt) reserves again. A
-    message its workflow's end will skip takes no slot.
+    slot found long past (a restart) moves the sender's queue on, so a backlog leaves in order, each message
+    waking about twice, not every interval. A message its workflow's end will skip takes no slot.
     """
     step = throttle.interval(rt, notification.channel) if rt.settings.pacing else None
     if step is None:
@@ -136,6 +139,8 @@ def _pace(rt: Runtime, job: Job, notification: Notification) -> None:
     if slot is not None and attempt == job.attempts:
         reserved, shift = dt.datetime.fromisoformat(slot), job.payload.get("slotShift", 0.0)
         at = throttle.slot_time(key, reserved, shift)
+        if at < now - max(STALE_SLOT, 2 * step):  # long past (the workers were down): the queue moves on
+            at = throttle.catch_up(key, reserved, shift, max(STALE_SLOT, 2 * step))
         if at > now:
             raise jobs.Deferred("waiting for its slot", at)
         if not throttle.take_moment(key, step):  # a moment late: its turn is next
@@ -148,6 +153,11 @@ def _pace(rt: Runtime, job: Job, notification: Notification) -> None:
     payload = {**job.payload, "slotAt": at.isoformat(), "slotAttempt": job.attempts, "slotShift": shift}
     if at > now or not throttle.take_moment(key, step):
         raise jobs.Deferred("the sender's pace", at if at > now else now + step, payload)
+
+
+def _unslotted(payload: dict[str, object]) -> dict[str, object]:
+    """The job's payload without its slot: a message deferred for another reason reserves afresh when it wakes."""
+    return {k: v for k, v in payload.items() if k not in SLOT_KEYS}
 
 
 def _finish(rt: Runtime, notification: Notification, status: str, error_code: str | None = None,

@@ -11,7 +11,9 @@ cannot crowd the next one. A provider that answers "too many" with a ``Retry-Aft
 until then (:func:`hold_off`): nothing leaves before, and every slot already reserved moves on by the wait,
 in order (a slot is read through :func:`slot_time`).
 
-A reserved slot that is not used (the worker dies) is a moment lost, never a message sent too soon.
+A reserved slot that is not used (the worker dies) is a moment lost, never a message sent too soon; a slot
+found long past (a restart) moves the sender's whole queue on (:func:`catch_up`): the backlog leaves from now,
+in order, each message waking about twice. A message held for another reason (quiet hours) drops its slot.
 """
 from __future__ import annotations
 
@@ -76,6 +78,25 @@ def slot_time(key: str, slot: dt.datetime, shift: float) -> dt.datetime:
         return slot
     at = slot + dt.timedelta(seconds=max(0.0, found.shift - shift))
     return max(at, found.held_until) if found.held_until else at
+
+
+def catch_up(key: str, slot: dt.datetime, shift: float, stale: dt.timedelta) -> dt.datetime:
+    """A slot found more than ``stale`` past (the workers were down): every slot of the sender moves on by its
+    lateness, so the backlog leaves from now in the order it was reserved, whichever worker wakes first; the
+    slot's new time. Under the row's lock: of the late messages waking at once, the earliest moves them all."""
+    now = clock.now()
+    with db.atomic():
+        found = (SendBucket.select().where(SendBucket.key == key).for_update() if is_postgres()
+                 else SendBucket.select().where(SendBucket.key == key)).first()
+        if found is None:
+            return slot
+        at = slot + dt.timedelta(seconds=max(0.0, found.shift - shift))
+        late = now - at
+        if late <= stale:
+            return at
+        SendBucket.update(next_at=max(found.next_at + late, now), shift=SendBucket.shift + late.total_seconds()
+                          ).where(SendBucket.id == found.id).execute()
+        return now
 
 
 def take_moment(key: str, step: dt.timedelta) -> bool:
