@@ -486,3 +486,18 @@ def test_a_catalog_without_the_holder_name_or_any_postal_code_keeps_the_checks_f
     assert customers.matches(rt, "anyPostalCode", "K1A 0B1") and customers.matches(rt, "anyPostalCode", "90210")
     assert not customers.matches(rt, "anyPostalCode", "<script>") and not customers.matches(rt, "anyPostalCode", "1")
     assert customers.max_length(rt, "firstName") == 40
+
+
+def test_the_per_parameter_set_schemas_are_kept_in_a_bounded_cache():
+    from itertools import combinations
+
+    from linx_core.rules import book
+
+    rules = load_rules(default_rules_dir())
+    names = sorted(rules.parameters)[:12]
+    sets = [dict.fromkeys(combo, "x") for size in (1, 2, 3) for combo in combinations(names, size)]
+    assert len(sets) > book.PART_LOADERS
+    for params in sets:
+        rules._part_loader(params)
+    assert rules._loaders.parts.cache_info().currsize == book.PART_LOADERS
+    assert rules._part_loader(sets[-1]) is rules._part_loader(dict(sets[-1]))  # the same set: the same schema

@@ -1,4 +1,5 @@
 """The rule book: the checked rule files, compiled into a request schema and checks."""
+import functools
 import itertools
 import threading
 from collections.abc import Iterator, Mapping
@@ -25,6 +26,7 @@ from .meta import (
     catalog_entry_schema,
 )
 
+PART_LOADERS = 256  # the title-and-parameters schemas kept per thread (one per set of parameter names)
 REQUIRED_SECTIONS = ("parameters", "steps", "solutions", "workflow", "combinations", "currencies",
                      "financialAccountSubTypes", "messages", "notifications")
 # sections checked as one whole (the others are maps of named entries, each checked alone)
@@ -240,22 +242,23 @@ class RuleBook:
                                base.customer_memo, base.passcode)
 
     def _part_loader(self, params: object) -> Schema:
-        """The schema of a title and of the parameters ``params`` names (one per set of names, kept per thread):
-        the parameters' own fields, without walking every other parameter's for each entry of a batch."""
+        """The schema of a title and of the parameters ``params`` names (one per set of names, kept per thread in
+        an LRU of :data:`PART_LOADERS`): the parameters' own fields, without walking every other parameter's for
+        each entry of a batch."""
         names = frozenset(params) if isinstance(params, dict) and set(params) <= set(self.parameters) else None
-        made = self._loaders.__dict__.setdefault("parts", {})
-        loader = made.get(names)
-        if loader is None:
-            declared = self.request_schema._declared_fields
-            nested: Any = declared["parameters"].nested  # type: ignore[attr-defined]  # (a Nested field)
-            if names is not None and isinstance(nested, type):
-                shared: Any = nested
-                nested = Strict.from_dict({k: shared._declared_fields[k] for k in names},
-                                          name="WorkflowPartParameters")
-            parameters = fields.Nested(nested, required=True)
-            loader = made[names] = Strict.from_dict({"title": declared["title"], "parameters": parameters},
-                                                    name="WorkflowPart")()
-        return loader
+        made = getattr(self._loaders, "parts", None)
+        if made is None:
+            made = self._loaders.parts = functools.lru_cache(maxsize=PART_LOADERS)(self._new_part_loader)
+        return made(names)
+
+    def _new_part_loader(self, names: frozenset[str] | None) -> Schema:
+        declared = self.request_schema._declared_fields
+        nested: Any = declared["parameters"].nested  # type: ignore[attr-defined]  # (a Nested field)
+        if names is not None and isinstance(nested, type):
+            shared: Any = nested
+            nested = Strict.from_dict({k: shared._declared_fields[k] for k in names}, name="WorkflowPartParameters")
+        parameters = fields.Nested(nested, required=True)
+        return Strict.from_dict({"title": declared["title"], "parameters": parameters}, name="WorkflowPart")()
 
     def _request_loader(self) -> Schema:
         loader = getattr(self._loaders, "request", None)
