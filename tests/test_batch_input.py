@@ -47,7 +47,9 @@ def test_the_passcode_download_never_holds_a_formula(rt, api):
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [r["externalId"] for r in rows] == ["'" + e for e in risky[:4]] + ["plain"]
-    assert all(not cell[:1] in "=+-@\t\r" for r in rows for cell in r.values() if cell)
+    assert all(cell[:1] not in "=+-@\t\r" for r in rows for cell in r.values() if cell)
+
+
 def test_the_413_names_the_routes_own_limit(rt, api):
     make(api)
     huge = "phoneNumber\n" + "+16475550011\n" * (17 * 1024 * 1024 // 13)

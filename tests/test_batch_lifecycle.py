@@ -30,7 +30,8 @@ def test_a_failed_batch_may_be_cancelled_and_every_end_queues_the_passcodes_forg
     assert response.status_code == 200 and response.get_json()["status"] == "CANCELLING"
     expand(rt)
     assert Batch.get_by_id(failed).status == "CANCELLED"
-    cancelled = send(api, {"templateName": "rebate-payout", "entries": entries(1)}, key="batch-key-0002").get_json()["id"]
+    cancelled = send(api, {"templateName": "rebate-payout", "entries": entries(1)},
+                     key="batch-key-0002").get_json()["id"]
     post(api, f"/v2/linx/batches/{cancelled}/cancel")
     expand(rt)
     assert Batch.get_by_id(cancelled).status == "CANCELLED" and forget_jobs(cancelled) == 1

@@ -1,6 +1,7 @@
 """The senders' pace: messages leave one interval apart per sender, shared by every worker, and a provider's
 Retry-After holds the sender back."""
 import datetime as dt
+import itertools
 import os
 import shutil
 import signal
@@ -110,7 +111,7 @@ def test_a_backlog_after_a_restart_reserves_fresh_slots_in_order_and_wakes_about
     sent = _sent()
     assert [w for _, w in sent] == made and len(sent) == count
     assert len(runs) <= 2 * count  # each waiting message deferred about once, not once a second
-    gaps = [b[0] - a[0] for a, b in zip(sent[1:], sent[2:])]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(sent[1:])]
     assert all(gap >= dt.timedelta(seconds=1) for gap in gaps)
 
 
