@@ -18,7 +18,7 @@ from peewee import fn
 
 from . import clock
 from .errors import Conflict, NotFound
-from .store import Prepared, is_postgres
+from .store import Prepared, for_update
 from .store.models import Job
 
 log = logging.getLogger("linx.worker")
@@ -68,7 +68,7 @@ def backoff(attempts: int, rng: Any = random) -> float:
 
 
 def _locked(query: "peewee.ModelSelect[Job]") -> "peewee.ModelSelect[Job]":
-    return query.for_update(skip_locked=True) if is_postgres() else query
+    return for_update(query, skip_locked=True)
 
 
 def _take(waiting: Callable[[dt.datetime], peewee.Expression]) -> Prepared:

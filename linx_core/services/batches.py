@@ -24,7 +24,7 @@ import peewee
 from .. import clock, events, jobs
 from ..errors import Conflict, InvalidRequest, LinxError, NotFound, Problem
 from ..lifecycle import BATCHES, WORKFLOWS, save_status
-from ..store import db, is_postgres
+from ..store import db, for_update
 from ..store.models import Batch, BatchEntry, Business, Workflow
 from ..text import has_controls
 from . import templates
@@ -249,10 +249,7 @@ def move(rt: Runtime, batch: Batch, trigger: str, **changes: Any) -> Batch:
 
 
 def locked(batch_id: object) -> Batch:
-    query = Batch.select().where(Batch.id == batch_id)
-    if is_postgres():
-        query = query.for_update()
-    return query.get()
+    return for_update(Batch.select().where(Batch.id == batch_id)).get()
 
 
 # -- reading -----------------------------------------------------------------------------------------------------

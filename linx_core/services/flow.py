@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import clock, events, jobs
 from ..errors import NotFound
 from ..lifecycle import STEPS, WORKFLOWS, save_status
-from ..store import is_postgres
+from ..store import for_update
 from ..store.models import Business, Link, Workflow, WorkflowStep
 from . import notifications
 
@@ -30,9 +30,7 @@ def locked(workflow_id: uuid.UUID | str, business: Business | None = None) -> Wo
     query = Workflow.select().where(Workflow.id == workflow_id)
     if business is not None:
         query = query.where(Workflow.business == business)
-    if is_postgres():
-        query = query.for_update()
-    workflow = query.first()
+    workflow = for_update(query).first()
     if workflow is None:
         raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND")
     return workflow

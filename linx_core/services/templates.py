@@ -21,7 +21,7 @@ import peewee
 from .. import clock, events
 from ..errors import Conflict, InvalidRequest, NotFound, Problem, RuleViolation
 from ..lifecycle import TEMPLATES, save_status
-from ..store import db, is_postgres
+from ..store import db, for_update
 from ..store.models import Business, Template, TemplateVersion
 from ..text import has_controls
 from .paging import Page, check_paging
@@ -292,10 +292,7 @@ def _live(business: Business, name: str) -> Template | None:
 
 
 def _locked(template: Template) -> Template:
-    query = Template.select().where(Template.id == template.id)
-    if is_postgres():
-        query = query.for_update()
-    return query.get()
+    return for_update(Template.select().where(Template.id == template.id)).get()
 
 
 def _event(rt: Runtime, template: Template, previous: str | None) -> None:

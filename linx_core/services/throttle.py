@@ -22,7 +22,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import clock
-from ..store import db, is_postgres
+from ..store import db, for_update, is_postgres
 from ..store.models import SendBucket
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,8 +86,7 @@ def catch_up(key: str, slot: dt.datetime, shift: float, stale: dt.timedelta) -> 
     slot's new time. Under the row's lock: of the late messages waking at once, the earliest moves them all."""
     now = clock.now()
     with db.atomic():
-        found = (SendBucket.select().where(SendBucket.key == key).for_update() if is_postgres()
-                 else SendBucket.select().where(SendBucket.key == key)).first()
+        found = for_update(SendBucket.select().where(SendBucket.key == key)).first()
         if found is None:
             return slot
         at = slot + dt.timedelta(seconds=max(0.0, found.shift - shift))
@@ -116,8 +115,7 @@ def hold_off(key: str, until: dt.datetime) -> None:
     if until <= now:
         return
     with db.atomic():
-        found = (SendBucket.select().where(SendBucket.key == key).for_update() if is_postgres()
-                 else SendBucket.select().where(SendBucket.key == key)).first()
+        found = for_update(SendBucket.select().where(SendBucket.key == key)).first()
         if found is None:
             SendBucket.create(key=key, next_at=until, held_until=until, shift=(until - now).total_seconds())
             return
