@@ -165,7 +165,7 @@ def usable(business: Business, template_id: object = None, template_name: object
     if template is None or template.status == "DELETED":
         raise RuleViolation("No such template.", [Problem(path, "No template of this business has it.",
                                                           "TEMPLATE_NOT_FOUND")])
-    if template.status != "ACTIVE":
+    if not TEMPLATES.allowed(template.status, "use"):  # the lifecycle says which statuses make workflows
         raise RuleViolation(f"The template is {template.status}.", [Problem(
             path, f"The template is {template.status}: only an ACTIVE template makes workflows.",
             f"TEMPLATE_{template.status}")])
