@@ -11,13 +11,14 @@ from linx_core.services import batches
 
 from .auth import require_business
 from .body import parse_json
-from .paging import query_int
+from .paging import page_query
 from .render import View, render
 from .schemas import Out, PageOut, Timestamp
 
 bp = Blueprint("batches", __name__)
 bp.before_request(require_business)
 
+LIST_QUERY = ("status", "page", "size")
 READ_BLOCK = 64 * 1024
 
 
@@ -141,11 +142,7 @@ def show(batch_id):
 @bp.get("/batches")
 def index():
     args = request.args
-    problems = [Problem(f"query.{k}", "Unknown query parameter.", "UNKNOWN_FIELD") for k in args
-                if k not in ("status", "page", "size")]
-    page, size = query_int(args, "page", 1, problems), query_int(args, "size", 20, problems)
-    if problems:
-        raise InvalidRequest("The query is not valid.", problems)
+    page, size = page_query(args, LIST_QUERY)
     result = batches.list_batches(_rt(), g.business, status=args.get("status"), page=page, size=size)
     items = [View(b, counts=batches.counts(b)) for b in result.items]
     return render(BatchPageOut, View(result, items=items))
@@ -155,11 +152,7 @@ def index():
 def entries(batch_id):
     batch = batches.get(g.business, batch_id)
     args = request.args
-    problems = [Problem(f"query.{k}", "Unknown query parameter.", "UNKNOWN_FIELD") for k in args
-                if k not in ("status", "page", "size")]
-    page, size = query_int(args, "page", 1, problems), query_int(args, "size", 20, problems)
-    if problems:
-        raise InvalidRequest("The query is not valid.", problems)
+    page, size = page_query(args, LIST_QUERY)
     return render(BatchEntryPageOut, batches.entries(_rt(), batch, status=args.get("status"), page=page, size=size))
 
 
