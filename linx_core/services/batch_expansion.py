@@ -21,7 +21,7 @@ from ..errors import LinxError, Problem
 from ..lifecycle import WORKFLOWS
 from ..store import db, write_behind
 from ..store.models import Batch, BatchEntry, Business, Job, Notification, TemplateVersion, Workflow, WorkflowStep
-from . import batches, limits, templates, workflows
+from . import batches, flow, limits, notifications, templates, workflows
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -144,20 +144,15 @@ def _store(rt: Runtime, batch: Batch, business: Business, made: list[tuple[Batch
     if made:
         Workflow.bulk_create([d.workflow for _, d in made])
         WorkflowStep.bulk_create([step for _, d in made for step in d.steps])
-        events.record_many(rt, business.id, "linx.workflow-status-changed", [
-            (d.workflow.id, {"workflowId": str(d.workflow.id), "previousStatus": None, "status": "CREATED",
-                             "currentStep": 0}) for _, d in made])
-        notes = [Notification(workflow=d.workflow.id, business=business.id, serial=0, channel=d.workflow.channel,
-                              origin="INITIAL", status="QUEUED") for _, d in made]
+        events.record_many(rt, business.id, flow.STATUS_EVENT,
+                           [(d.workflow.id, flow.status_data(d.workflow, None)) for _, d in made])
+        notes = [notifications.new(d.workflow, "INITIAL") for _, d in made]
         Notification.bulk_create(notes)
         now = clock.now()
-        Job.bulk_create([Job(kind="notify", payload={"notificationId": str(n.id)}, business=business.id, run_at=now)
-                         for n in notes])
+        Job.bulk_create([notifications.send_job(n, now) for n in notes])
         # the expiry counts from the first message (flow.on_first_notification); should that message never leave
         # (refused, opted out), this backstop expires the workflow a day after its expiry counted from now
-        Job.bulk_create([Job(kind="expire", payload={"workflowId": str(d.workflow.id),
-                                                     "expireAt": d.workflow.expire_at.isoformat()},
-                             business=business.id, run_at=d.workflow.expire_at + EXPIRY_BACKSTOP) for _, d in made])
+        Job.bulk_create([workflows.expiry_job(d.workflow, d.workflow.expire_at + EXPIRY_BACKSTOP) for _, d in made])
     for entry, draft in made:
         entry.status = "CREATED"
         entry.workflow_id = draft.workflow.id

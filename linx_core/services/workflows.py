@@ -124,8 +124,13 @@ def _check_sms_length(rt: Runtime, workflow: Workflow, business: Business) -> No
 
 
 def _schedule_expiry(workflow: Workflow) -> None:
-    jobs.enqueue("expire", {"workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat()},
-                 workflow.business_id, run_at=workflow.expire_at)
+    expiry_job(workflow).save(force_insert=True)
+
+
+def expiry_job(workflow: Workflow, run_at: dt.datetime | None = None) -> Job:
+    """The ``expire`` job of ``workflow`` at its ``expire_at`` (or ``run_at``), not yet stored."""
+    return Job(kind="expire", payload={"workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat()},
+               business=workflow.business_id, run_at=run_at or workflow.expire_at)
 
 
 def cancel(rt: Runtime, business: Business, workflow_id: object) -> Workflow:
