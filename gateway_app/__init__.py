@@ -67,11 +67,24 @@ def create_app(test_config=None, runtime=None):
 
     errors.init_app(app)
     from . import forms, gateway, home, i18n, ops
-    from .api import audit_events, authorizations, customers, events, kit, openapi, transactions, workflows
+    from .api import (
+        audit_events,
+        authorizations,
+        batches,
+        customers,
+        events,
+        kit,
+        openapi,
+        templates,
+        transactions,
+        workflows,
+    )
 
     i18n.init_app(app)  # the customer's language (Accept-Language), the gettext catalogs
 
     app.register_blueprint(workflows.bp, url_prefix="/v2/linx")
+    app.register_blueprint(templates.bp, url_prefix="/v2/linx")
+    app.register_blueprint(batches.bp, url_prefix="/v2/linx")
     app.register_blueprint(events.bp, url_prefix="/v2")
     app.register_blueprint(audit_events.bp, url_prefix="/v2")
     app.register_blueprint(transactions.bp, url_prefix="/v2")
@@ -86,7 +99,7 @@ def create_app(test_config=None, runtime=None):
     ops.init_app(app)  # /healthz, /readyz, /metrics; request timing; the traceId in every log line
     # CSRF on every form a browser posts; the API (Bearer keys) and plugins' callbacks (signed) are exempt
     forms.init_app(app, exempt_blueprints=(workflows.bp, events.bp, audit_events.bp, transactions.bp, customers.bp,
-                                           authorizations.bp, openapi.bp))
+                                           authorizations.bp, openapi.bp, templates.bp, batches.bp))
     for blueprints in runtime.plugins.hook.linx_register_blueprints(rt=runtime, web=kit):
         for item in blueprints or []:
             blueprint, prefix = item if isinstance(item, tuple) else (item, None)

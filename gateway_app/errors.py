@@ -1,7 +1,7 @@
 """One error body for every failure: ``{timestamp, traceId, message, errorCode, errors}``."""
 import logging
 
-from flask import g
+from flask import g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from linx_core import clock
@@ -57,7 +57,8 @@ def init_app(app):
         message = {404: "No such resource.", 405: "Method not allowed here.",
                    413: "The body is larger than the limit."}.get(exc.code, exc.description)
         if exc.code == 413:
-            message = f"The body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
+            limit = request.max_content_length if has_request_context() else None  # a route may set its own
+            message = f"The body is larger than {limit or app.config['MAX_CONTENT_LENGTH']} bytes."
         response = error_response(exc.code, message, HTTP_CODES.get(exc.code, "HTTP_ERROR"))
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)

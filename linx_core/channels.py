@@ -39,5 +39,8 @@ class Channel(Protocol):
 class ChannelError(ProviderError):
     """A send that did not happen. ``permanent`` errors fail the notification; others are retried.
 
-    ``retry_after`` (seconds) is honoured when the provider gave one.
+    ``retry_after`` (seconds) is honoured when the provider gave one. ``opted_out``: the recipient told the
+    provider to send no more (Twilio's 21610): LinX records it and sends that business's messages no more.
     """
+
+    opted_out = False

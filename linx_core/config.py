@@ -55,11 +55,24 @@ class Settings:
     webhook_timeout_seconds: float = 15.0
     webhook_allow_private: bool = False  # development allows loopback receivers
     rail_timeout_seconds: float = 30.0  # a rail's answer later than this is taken as lost (0: wait for ever)
+    send_pacing: str = "auto"  # on | off | auto: the senders' pace (rules' notifications.rates), on in production
+    quiet_hours: str = "auto"  # on | off | auto: no SMS LinX starts at night (rules' quietHours), on in production
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def pacing(self) -> bool:
+        """Whether messages keep to their senders' pace (``send_pacing``; ``auto``: in production, where a real
+        provider sends; development's console and the tests' frozen clocks need none)."""
+        return self.send_pacing == "on" or (self.send_pacing == "auto" and self.env == "production")
+
+    @property
+    def quiet(self) -> bool:
+        """Whether quiet hours hold the SMS LinX starts (``quiet_hours``; ``auto``: in production only)."""
+        return self.quiet_hours == "on" or (self.quiet_hours == "auto" and self.env == "production")
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, *, secrets: bool = True, **overrides: Any) -> "Settings":
@@ -85,6 +98,10 @@ class Settings:
         if settings.rail_timeout_seconds < 0:
             raise ConfigurationError("LINX_RAIL_TIMEOUT_SECONDS must be 0 (wait for ever) or a positive number "
                                      f"of seconds, not {settings.rail_timeout_seconds:g}.")
+        for name in ("send_pacing", "quiet_hours"):
+            value = getattr(settings, name)
+            if value not in ("on", "off", "auto"):
+                raise ConfigurationError(f"LINX_{name.upper()} must be on, off or auto, not {value!r}.")
         settings._check_metrics_token()
         return settings.with_secrets() if secrets else settings
 

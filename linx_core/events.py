@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from .lifecycle import STEPS, TRANSACTIONS, WORKFLOWS, Lifecycle
+from .lifecycle import BATCHES, STEPS, TEMPLATES, TRANSACTIONS, WORKFLOWS, Lifecycle
 from .store.models import Event
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -263,6 +263,23 @@ class AuthorizationChanged(Payload):
     revokedAt = fields.DateTime(required=True, allow_none=True)
 
 
+class TemplateUpdated(Payload):
+    templateId = fields.UUID(required=True)
+    name = fields.String(required=True)
+    version = fields.Integer(required=True, metadata={"description": "The template's latest version."})
+    previousStatus = _status(TEMPLATES, required=True, allow_none=True)
+    status = _status(TEMPLATES, required=True)
+
+
+class BatchUpdated(Payload):
+    batchId = fields.UUID(required=True)
+    templateId = fields.UUID(required=True)
+    previousStatus = _status(BATCHES, required=True, allow_none=True)
+    status = _status(BATCHES, required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True, metadata={
+        "description": "total, valid, invalid, created, and the workflows by status."})
+
+
 CORE_EVENT_TYPES = (
     EventType("linx.workflow-status-changed", "A workflow moved to another status.", WorkflowStatusChanged),
     EventType("linx.workflow-updated", "A step of a workflow moved; every step's status.", WorkflowUpdated),
@@ -287,6 +304,9 @@ CORE_EVENT_TYPES = (
     EventType("linx.api-key-issued", "An API key of the business was issued (never the key itself).", ApiKeyChanged),
     EventType("linx.api-key-revoked", "An API key of the business was revoked: it is refused from now on.",
               ApiKeyChanged),
+    EventType("linx.template-updated", "A template was created, given a new version, or changed status.",
+              TemplateUpdated),
+    EventType("linx.batch-updated", "A batch changed status; its counts.", BatchUpdated),
 )
 
 
@@ -298,6 +318,25 @@ def registry(plugins: pluggy.PluginManager | None = None) -> EventTypes:
             for event_type in group or []:
                 found.register(event_type)
     return found
+
+
+def record_many(rt: Runtime, business_id: object, type: str, items: list[tuple[object, dict[str, Any]]]) -> None:
+    """:func:`record` for many events of one type at once (one INSERT): ``items`` are ``(subject_id, data)``.
+
+    The event sinks hear of each event as with :func:`record`. Inside the change's transaction.
+    """
+    event_type = rt.event_types.get(type)
+    if event_type is None:
+        raise UnknownEventType(f"the event type {type!r} is not registered (see linx_core.events)")
+    if rt.settings.env in CHECKED_ENVS and items:
+        problems = event_type.problems(items[0][1])
+        if problems:
+            raise ValueError(f"the payload of a {type} event does not match its schema: {problems}")
+    rows = [Event(business=business_id, type=type, subject_id=subject, data=data) for subject, data in items]
+    Event.bulk_create(rows)
+    hook = rt.plugins.hook.linx_event_recorded
+    for event in rows:
+        hook(rt=rt, event=event)
 
 
 def iso(value: dt.datetime | None) -> str | None:

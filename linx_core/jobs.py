@@ -18,7 +18,7 @@ from peewee import fn
 
 from . import clock
 from .errors import Conflict, NotFound
-from .store import Prepared, is_postgres
+from .store import Prepared, for_update
 from .store.models import Job
 
 log = logging.getLogger("linx.worker")
@@ -38,6 +38,25 @@ class RetryLater(Exception):
         self.max_attempts = max_attempts
 
 
+class Deferred(Exception):
+    """Raised by a handler: not now, and not a failure: run me at ``at`` with ``payload`` (no attempt counted)."""
+
+    def __init__(self, reason: str, at: dt.datetime, payload: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.at = at
+        self.payload = payload
+
+
+def defer(job: Job, at: dt.datetime, payload: dict[str, Any] | None = None) -> int:
+    """Put ``job`` back to run at ``at`` (its payload replaced when given), the attempt it had given back."""
+    changes: dict[Any, Any] = {Job.status: "DUE", Job.run_at: at, Job.lease_until: None,
+                               Job.attempts: Job.attempts - 1, Job.updated_at: clock.now()}
+    if payload is not None:
+        changes[Job.payload] = payload
+    return Job.update(changes).where(_mine_where(job.id, job.locked_by)).execute()
+
+
 def enqueue(kind: str, payload: dict[str, Any], business_id: object = None, run_at: dt.datetime | None = None) -> Job:
     return Job.create(kind=kind, payload=payload, business=business_id, run_at=run_at or clock.now())
 
@@ -49,7 +68,7 @@ def backoff(attempts: int, rng: Any = random) -> float:
 
 
 def _locked(query: "peewee.ModelSelect[Job]") -> "peewee.ModelSelect[Job]":
-    return query.for_update(skip_locked=True) if is_postgres() else query
+    return for_update(query, skip_locked=True)
 
 
 def _take(waiting: Callable[[dt.datetime], peewee.Expression]) -> Prepared:

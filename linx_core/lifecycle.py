@@ -22,7 +22,7 @@ from transitions import Machine
 from .errors import Conflict
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .store.models import Transaction, Workflow
+    from .store.models import Batch, Template, Transaction, Workflow
 
 #: a lifecycle as data: ``{"states": [...], "transitions": [{"trigger", "source", "dest", "ends"?}, ...]}``
 Spec = dict[str, Any]
@@ -70,6 +70,33 @@ TRANSACTION: Spec = {
         {"trigger": "settle", "source": "APPROVED", "dest": "SETTLED", "ends": True},  # SEND
         {"trigger": "clear", "source": "APPROVED", "dest": "CLEARED", "ends": True},  # REQUEST
         {"trigger": "reverse", "source": ["SETTLED", "CLEARED"], "dest": "REVERSED"},
+    ],
+}
+
+
+TEMPLATE: Spec = {
+    "states": ["ACTIVE", "SUSPENDED", "ARCHIVED", "DELETED"],
+    "transitions": [
+        {"trigger": "suspend", "source": "ACTIVE", "dest": "SUSPENDED"},
+        {"trigger": "activate", "source": ["SUSPENDED", "ARCHIVED"], "dest": "ACTIVE"},
+        {"trigger": "archive", "source": ["ACTIVE", "SUSPENDED"], "dest": "ARCHIVED"},
+        {"trigger": "delete", "source": ["ACTIVE", "SUSPENDED", "ARCHIVED"], "dest": "DELETED", "ends": True},
+        {"trigger": "revise", "source": ["ACTIVE", "SUSPENDED", "ARCHIVED"], "dest": None},
+        {"trigger": "use", "source": ["ACTIVE"], "dest": None},  # make workflows (a create, a batch)
+    ],
+}
+
+# A batch is open while its workflows may still be cancelled with it: COMPLETED says every entry was handled,
+# FAILED that the expansion stopped (the workflows it made before run on, and may be cancelled with it).
+BATCH: Spec = {
+    "states": ["NEW", "QUEUED", "COMPLETED", "INVALID", "CANCELLING", "CANCELLED", "FAILED"],
+    "transitions": [
+        {"trigger": "queue", "source": "NEW", "dest": "QUEUED"},
+        {"trigger": "complete", "source": "QUEUED", "dest": "COMPLETED"},
+        {"trigger": "invalidate", "source": "QUEUED", "dest": "INVALID", "ends": True},
+        {"trigger": "cancel", "source": ["NEW", "QUEUED", "COMPLETED", "FAILED"], "dest": "CANCELLING"},
+        {"trigger": "cancelled", "source": "CANCELLING", "dest": "CANCELLED", "ends": True},
+        {"trigger": "fail", "source": ["NEW", "QUEUED"], "dest": "FAILED"},
     ],
 }
 
@@ -142,13 +169,15 @@ class Lifecycle:
 WORKFLOWS = Lifecycle("workflow", WORKFLOW)
 STEPS = Lifecycle("step", STEP)
 TRANSACTIONS = Lifecycle("transaction", TRANSACTION)
+TEMPLATES = Lifecycle("template", TEMPLATE)
+BATCHES = Lifecycle("batch", BATCH)
 
 ENDED = WORKFLOWS.final_states
 """A workflow's final states (kept for the callers that named them so)."""
 
 
 #: the rows with a lifecycle and a ``version`` column
-Row = TypeVar("Row", "Workflow", "Transaction")
+Row = TypeVar("Row", "Workflow", "Transaction", "Template", "Batch")
 
 
 def save_status(row: Row, new_status: str, **changes: Any) -> Row:

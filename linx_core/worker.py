@@ -168,6 +168,10 @@ class Worker:
                 self.running[job.id] = job
             try:
                 handler(self.rt, job)
+            except jobs.Deferred as exc:
+                jobs.defer(job, exc.at, exc.payload)
+                log.debug("job %s (%s) deferred to %s: %s", job.id, job.kind, exc.at.isoformat(), exc.reason)
+                return
             except jobs.RetryLater as exc:
                 jobs.failed(job, exc.reason, at=exc.at, max_attempts=exc.max_attempts)
                 log.info("job %s (%s) attempt %s: retry later: %s", job.id, job.kind, job.attempts, exc.reason)

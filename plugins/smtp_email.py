@@ -40,6 +40,11 @@ class SmtpChannel:
         self.rt = rt
         self.settings = rt.settings
 
+    @property
+    def sender(self):
+        """Who sends, for the senders' pace (linx_core.services.throttle): the account on its server."""
+        return f"{self.settings.smtp_username or self.settings.smtp_from}@{self.settings.smtp_host}"
+
     def build(self, message):
         """The ``EmailMessage`` for ``message``; raises a permanent ChannelError for an unusable address."""
         settings = self.settings

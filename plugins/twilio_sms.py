@@ -33,6 +33,10 @@ log = logging.getLogger("linx.twilio")
 
 TWILIO_API = "https://api.twilio.com"
 STATUS_PATH = "/callbacks/twilio/status"
+INBOUND_PATH = "/callbacks/twilio/inbound"  # the status callback's sibling: messages customers send back
+OPTED_OUT = "21610"  # Twilio: the recipient replied STOP to this sender
+STOP_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
+START_WORDS = ("START", "UNSTOP", "YES")
 REQUEST_TIMEOUT_SECONDS = 15.0
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
 DELIVERY = {"delivered": "DELIVERED", "undelivered": "UNDELIVERED", "failed": "FAILED"}
@@ -96,6 +100,11 @@ class TwilioChannel:
         self.rt = rt
         self.settings = rt.settings
 
+    @property
+    def sender(self):
+        """Who sends, for the senders' pace (linx_core.services.throttle): the messaging service, else the number."""
+        return self.settings.twilio_messaging_service_sid or self.settings.twilio_from_number
+
     def status_callback_url(self):
         """Where Twilio reports delivery; None when the public URL is one Twilio cannot reach (loopback, LAN)."""
         base = self.settings.public_url.rstrip("/")
@@ -144,7 +153,9 @@ class TwilioChannel:
             if status in (0, 401, 408, 429) or status >= 500:
                 headers = getattr(client.http_client, "last_headers", {})
                 return ChannelError(code, reason, permanent=False, retry_after=retry_after(headers))
-            return ChannelError(code, reason, permanent=True)
+            error = ChannelError(code, reason, permanent=True)
+            error.opted_out = str(code) == OPTED_OUT
+            return error
         if isinstance(exc, RequestException):
             return ChannelError("NETWORK", f"{type(exc).__name__} talking to Twilio", permanent=False)
         if isinstance(exc, (TwilioException, OSError)):
@@ -212,22 +223,37 @@ def linx_register_blueprints(rt):
     from flask import Blueprint, request
     from twilio.request_validator import RequestValidator
 
-    from linx_core.services import notifications
+    from linx_core.services import notifications, opt_outs
 
     bp = Blueprint("twilio_callbacks", __name__)
     bp.csrf_exempt = True  # Twilio signs each callback; no browser posts here
     validator = RequestValidator(settings.twilio_auth_token)
 
-    @bp.post(STATUS_PATH)
-    def status_callback():
+    def check_signature():
         signature = request.headers.get("X-Twilio-Signature", "")
         url = settings.public_url.rstrip("/") + request.path
         if request.query_string:
             url += "?" + request.query_string.decode("latin-1")
         if not signature or not validator.validate(url, request.form, signature):
-            log.warning("twilio status callback refused: %s signature", "bad" if signature else "no")
+            log.warning("twilio callback refused: %s signature", "bad" if signature else "no")
             raise LinxError("The X-Twilio-Signature header is missing or does not match.",
                             "TWILIO_SIGNATURE_INVALID", 403)
+
+    @bp.post(INBOUND_PATH)
+    def inbound():
+        """A customer's reply: STOP (and its synonyms) opts the number out, START opts it back in."""
+        check_signature()
+        word = (request.form.get("Body") or "").strip().upper()
+        number = request.form.get("From") or ""
+        if word in STOP_WORDS:
+            opt_outs.stop(rt, "SMS", number, "the customer replied " + word)
+        elif word in START_WORDS:
+            opt_outs.start(rt, "SMS", number)
+        return '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', 200, {"Content-Type": "text/xml"}
+
+    @bp.post(STATUS_PATH)
+    def status_callback():
+        check_signature()
         status = DELIVERY.get((request.form.get("MessageStatus") or "").lower())
         if status is None:  # queued, sending, sent, ...: nothing to record
             return "", 204

@@ -11,7 +11,7 @@ from linx_core import clock
 from linx_core.channels import ChannelError, Message
 from linx_core.runtime import Runtime
 from linx_core.secrets import token_hash
-from linx_core.store.models import Event, Job, Link, Notification, Workflow
+from linx_core.store.models import Event, Job, Link, Notification, OptOut, Workflow
 from linx_core.testing.channels import ChannelContract
 from linx_core.worker import Worker
 from linx_plugins import twilio_sms
@@ -356,3 +356,52 @@ def test_wrong_credentials_are_retried_not_failed(rt, tmp_path, fake_twilio):
         channel.send(Message(channel="SMS", to=PHONE, text="Hello"))
     assert (caught.value.code, caught.value.permanent) == ("20003", False)
     assert fake_twilio.requests[-1].auth == (SID, "wrong") and fake_twilio.messages == []
+
+
+# -- opt-outs: a STOP reply or Twilio's 21610, then nothing more from that business ------------------------------
+
+def reply(client, body, number=PHONE):
+    params = {"MessageSid": "SM" + "1" * 32, "AccountSid": SID, "From": number, "To": FROM, "Body": body}
+    return client.post("/callbacks/twilio/inbound", data=params,
+                       headers={"X-Twilio-Signature": sign("/callbacks/twilio/inbound", params)})
+
+
+def test_a_stop_reply_opts_the_number_out_and_the_next_message_is_not_sent(twilio_api, twilio_client, twilio_rt,
+                                                                            fake_twilio):
+    first = create_sms_workflow(twilio_api)
+    Worker(twilio_rt).run_until_idle()
+    assert notification_of(first).status == "SENT" and len(fake_twilio.requests) == 1
+    answer = reply(twilio_client, " stop ")
+    assert answer.status_code == 200 and answer.mimetype == "text/xml"
+    assert OptOut.select().count() == 1
+    second = create_sms_workflow(twilio_api, 3)
+    Worker(twilio_rt).run_until_idle()
+    note = notification_of(second)
+    assert (note.status, note.error_code) == ("FAILED", "OPTED_OUT")
+    assert len(fake_twilio.requests) == 1  # no provider call
+    assert reply(twilio_client, "START").status_code == 200
+    assert OptOut.select().count() == 0
+
+
+def test_twilios_21610_records_the_opt_out(twilio_api, twilio_rt, fake_twilio):
+    fake_twilio.error(400, 21610, "Attempt to send to unsubscribed recipient")
+    first = create_sms_workflow(twilio_api)
+    Worker(twilio_rt).run_until_idle()
+    assert (notification_of(first).status, notification_of(first).error_code) == ("FAILED", "21610")
+    assert [(o.channel, o.contact) for o in OptOut.select()] == [("SMS", PHONE)]
+    second = create_sms_workflow(twilio_api, 3)
+    Worker(twilio_rt).run_until_idle()
+    assert notification_of(second).error_code == "OPTED_OUT" and len(fake_twilio.requests) == 1
+
+
+def test_an_unsigned_reply_changes_nothing_and_an_opt_out_is_per_business(twilio_client, twilio_api, twilio_rt,
+                                                                          demo, other):
+    create_sms_workflow(twilio_api)
+    params = {"From": PHONE, "To": FROM, "Body": "STOP"}
+    assert twilio_client.post("/callbacks/twilio/inbound", data=params).status_code == 403
+    assert OptOut.select().count() == 0
+    reply(twilio_client, "STOP")
+    assert [o.business_id for o in OptOut.select()] == [demo[0].id]  # Other Co never wrote to this number
+    assert not OptOut.select().where(OptOut.business == other["business"].id).exists()
+    reply(twilio_client, "hello")  # not a keyword: nothing changes
+    assert OptOut.select().count() == 1 and Notification.select().count() == 1

@@ -16,6 +16,7 @@ from linx_core.store.models import Customer, Event
 from .conftest import Api
 from .drive import created, link_token, seed
 from .journeys import BANK_FORM, api_for, body, create, rail_runtime, run, to_confirmation
+from .test_templates import template_body
 
 
 class ScoreChanged(Schema):
@@ -119,6 +120,12 @@ def test_every_event_a_journey_records_matches_its_schema_strictly(rt, api, demo
     [authorization] = api.get(f"/v2/authorizations?workflowId={debit['id']}").get_json()["content"]
     assert api.client.post(f"/v2/authorizations/{authorization['id']}/revoke",
                            headers=api.headers()).status_code == 200
+    made = api.client.post("/v2/linx/templates", json=template_body(), headers=api.headers()).get_json()
+    api.client.post("/v2/linx/batches", json={"templateId": made["id"], "entries": [
+        {"parameters": {"phoneNumber": "+16475550177", "amount": "5"}}]},
+        headers=api.headers({"Idempotency-Key": "events-batch"}))
+    run(runtime)
+    api.client.post(f"/v2/linx/templates/{made['id']}/suspend", headers=api.headers())
     seen = {}
     for event in Event.select():
         assert event.type in rt.event_types

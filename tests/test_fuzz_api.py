@@ -61,7 +61,8 @@ MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 PUBLIC_IP = "93.184.216.34"  # what every receiver host "resolves" to here: no DNS query leaves the test
 
 
-API_BLUEPRINTS = ("workflows", "push_notifications", "events", "transactions", "customers", "authorizations")
+API_BLUEPRINTS = ("workflows", "push_notifications", "events", "transactions", "customers", "authorizations",
+                  "templates", "batches")
 
 
 def _operations():

@@ -522,3 +522,18 @@ def test_a_contact_parameter_cannot_be_declared_not_personal(rules_copy):
             "  phoneNumber:\n    type: phone\n    personal: false\n")
     assert_one_problem(rules_copy, f"parameters.yaml:{line_of(parameters, 'personal: false')}: "
                        "parameters.phoneNumber.personal", "always personal")
+
+
+def test_the_per_parameter_set_schemas_are_kept_in_a_bounded_cache():
+    from itertools import combinations
+
+    from linx_core.rules import book
+
+    rules = load_rules(default_rules_dir())
+    names = sorted(rules.parameters)[:12]
+    sets = [dict.fromkeys(combo, "x") for size in (1, 2, 3) for combo in combinations(names, size)]
+    assert len(sets) > book.PART_LOADERS
+    for params in sets:
+        rules._part_loader(params)
+    assert rules._loaders.parts.cache_info().currsize == book.PART_LOADERS
+    assert rules._part_loader(sets[-1]) is rules._part_loader(dict(sets[-1]))  # the same set: the same schema

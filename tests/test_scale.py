@@ -376,7 +376,9 @@ def test_300_workflows_on_2_web_and_3_worker_processes_with_workers_killed(scale
                LINX_DATA_KEY=DATA_KEY, LINX_INSTANCE_PATH=str(tmp_path / "instance"), LINX_PUBLIC_URL=base,
                LINX_JOB_LEASE_SECONDS=str(LEASE_SECONDS), LINX_WORKER_POLL_SECONDS="0.2",
                LINX_WEBHOOK_ALLOW_PRIVATE="true", LINX_TWILIO_ACCOUNT_SID=SID, LINX_TWILIO_AUTH_TOKEN=TOKEN,
-               LINX_TWILIO_FROM_NUMBER=FROM, LINX_TWILIO_API_URL=phones.url)
+               LINX_TWILIO_FROM_NUMBER=FROM, LINX_TWILIO_API_URL=phones.url,
+               LINX_SEND_PACING="off",  # 300 SMS at one number's 1 a second would take 5 minutes (test_throttle)
+               LINX_QUIET_HOURS="off")  # whatever the hour in Toronto when the suite runs
     init = subprocess.run([LINX, "init"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert init.returncode == 0, init.stderr
     bound = store.db.obj  # the runtime below points the models at this test's database: put them back after

@@ -14,7 +14,7 @@ from linx_core import __version__
 from linx_core.services.workflows import SORTS
 from linx_core.text import CONTROL_PATTERN
 
-from . import audit_events, authorizations, customers, events, schemas, transactions
+from . import audit_events, authorizations, batches, customers, events, schemas, templates, transactions
 from .examples import create_examples
 from .paging import sort_pattern
 
@@ -87,8 +87,9 @@ def build_spec(rt):
                            "workflow, and queues the first notification.",
             "security": [{"bearer": []}],
             "parameters": [idem],
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": "WorkflowCreateRequest", "examples": create_examples()}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                {"$ref": "#/components/schemas/WorkflowCreateRequest"},
+                {"$ref": "#/components/schemas/WorkflowFromTemplateRequest"}]}, "examples": create_examples()}}},
             "responses": {"201": {"description": "Created. `passcode` appears this once.",
                                   "content": {"application/json": {"schema": "WorkflowCreated"}}},
                           **errors(400, 401, 409, 413, 422), "429": LIMITED},
@@ -102,6 +103,10 @@ def build_spec(rt):
                  "description": "Matches the id, title, phone, email or customer name."},
                 {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(
                     schemas.WorkflowOut._declared_fields["status"].metadata["enum"])}},
+                {"name": "templateId", "in": "query", "schema": {"type": "string", "format": "uuid"},
+                 "description": "Only the workflows made from this template."},
+                {"name": "batchId", "in": "query", "schema": {"type": "string", "format": "uuid"},
+                 "description": "Only the workflows made by this batch."},
                 {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
                 {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                            "maximum": rt.settings.page_size_max, "default": 20}},
@@ -173,6 +178,8 @@ def build_spec(rt):
     customers.add_paths(spec, errors, rt.settings.page_size_max)
     authorizations.add_paths(spec, errors, rt.settings.page_size_max)
     audit_events.add_paths(spec, errors, rt.settings.page_size_max)
+    templates.add_paths(spec, errors, idem)
+    batches.add_paths(spec, errors)
     document = spec.to_dict()
     for operations in document["paths"].values():
         for method, operation in operations.items():

@@ -1,7 +1,7 @@
 """Paging for list endpoints: the query's page, size and sort, and the page body every list answers with."""
 import re
 
-from linx_core.errors import Problem
+from linx_core.errors import InvalidRequest, Problem
 from linx_core.ids import as_uuid
 
 
@@ -25,6 +25,16 @@ def query_uuid(args, name, problems):
     if found is None:
         problems.append(Problem(f"query.{name}", "Must be a UUID.", "INVALID_UUID"))
     return found
+
+
+def page_query(args, allowed=("page", "size")):
+    """``(page, size)`` from a list's query string (1 and 20 when absent), or a 400 with every fault: an unknown
+    query parameter (not in ``allowed``), a page or size that is not a whole number."""
+    problems = [Problem(f"query.{k}", "Unknown query parameter.", "UNKNOWN_FIELD") for k in args if k not in allowed]
+    page, size = query_int(args, "page", 1, problems), query_int(args, "size", 20, problems)
+    if problems:
+        raise InvalidRequest("The query is not valid.", problems)
+    return page, size
 
 
 def literal(text):

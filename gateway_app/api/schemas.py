@@ -146,6 +146,11 @@ class WorkflowOut(Out):
         "description": "The workflow that recovered this one, or null: a workflow is recovered at most once."})
     createdAt = Timestamp(attribute="created_at")
     updatedAt = Timestamp(attribute="updated_at")
+    templateId = fields.UUID(attribute="template_id", allow_none=True, metadata={
+        "description": "The template the workflow was made from (null: none)."})
+    templateVersion = fields.Integer(attribute="template_version", allow_none=True)
+    batchId = fields.UUID(attribute="batch_id", allow_none=True, metadata={
+        "description": "The batch that made the workflow (null: none)."})
 
 
 class WorkflowCreatedOut(WorkflowOut):

@@ -13,7 +13,7 @@ from .schemas import NotificationHistoryOut, WorkflowCreatedOut, WorkflowOut, Wo
 bp = Blueprint("workflows", __name__)
 bp.before_request(require_business)
 
-LIST_QUERY = ("search", "status", "page", "size", "sort")
+LIST_QUERY = ("search", "status", "page", "size", "sort", "templateId", "batchId")
 
 
 def _rt():
@@ -110,7 +110,8 @@ def index():
     if problems:
         raise InvalidRequest("The query is not valid.", problems)
     result = workflows.list_workflows(rt, g.business, search=args.get("search"), status=args.get("status"),
-                                      page=page, size=size, sort=args.get("sort"))
+                                      page=page, size=size, sort=args.get("sort"),
+                                      template_id=args.get("templateId"), batch_id=args.get("batchId"))
     steps = result.extra["steps"]
     found = journey.outcomes(rt, [(w, step) for w in result.items for step in steps.get(w.id, [])])
     page = View(result, items=[View(w, steps=[View(step, data=found[step.id]) for step in steps.get(w.id, [])])

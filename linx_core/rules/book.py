@@ -1,4 +1,5 @@
 """The rule book: the checked rule files, compiled into a request schema and checks."""
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -26,6 +27,7 @@ from .meta import (
     catalog_entry_schema,
 )
 
+PART_LOADERS = 256  # the title-and-parameters schemas kept per thread (one per set of parameter names)
 REQUIRED_SECTIONS = ("parameters", "steps", "solutions", "workflow", "combinations", "currencies",
                      "financialAccountSubTypes", "messages", "notifications")
 # sections checked as one whole (the others are maps of named entries, each checked alone)
@@ -192,8 +194,12 @@ class RuleBook:
 
     # -- using -----------------------------------------------------------------------------
 
-    def validate_workflow(self, body: object) -> WorkflowRequest:
-        """A :class:`WorkflowRequest`, or :class:`InvalidRequest` (400) / :class:`RuleViolation` (422)."""
+    def validate_workflow(self, body: object, absent_ok: bool = False) -> WorkflowRequest:
+        """A :class:`WorkflowRequest`, or :class:`InvalidRequest` (400) / :class:`RuleViolation` (422).
+
+        ``absent_ok``: a parameter that is not there is not a fault (a template, whose workflows add the rest):
+        only a requirement can fault an absent parameter, so the faults at an absent parameter's path are dropped.
+        """
         if not isinstance(body, dict):
             raise InvalidRequest("The body must be a JSON object.",
                                  [Problem("$", "Must be a JSON object.", "INVALID_TYPE")])
@@ -207,6 +213,9 @@ class RuleBook:
         steps = tuple(s["name"] for s in data["steps"])
         params = data["parameters"]
         problems = checks.check_workflow(self, steps, params)
+        if absent_ok:
+            problems = [p for p in problems if not (p.path.startswith("parameters.")
+                                                    and p.path.removeprefix("parameters.") not in params)]
         hours, expiry_problem = self._expiry_hours(data)
         if expiry_problem:
             if expiry_problem.code == "EXPIRY_TWICE":
@@ -216,6 +225,47 @@ class RuleBook:
             raise RuleViolation("The request breaks the rules.", problems)
         assert hours is not None  # (no expiry problem)
         return WorkflowRequest(data["title"], steps, params, hours, data.get("customerMemo"), data.get("passcode"))
+
+    def complete_workflow(self, base: WorkflowRequest, title: object, params: object) -> WorkflowRequest:
+        """``base`` (a template's request, checked with ``absent_ok``) completed by one workflow's ``title`` (None:
+        the base's) and ``params`` (merged over the base's), checked as :meth:`validate_workflow` checks a whole
+        request: the same fields for what is new, the same cross-step checks on the whole. For a batch, whose
+        entries share everything else: loading the shared part once per entry was most of an entry's cost.
+        """
+        try:
+            loader = self._part_loader(params)
+            loaded = loader.load({"parameters": params, **({"title": title} if title is not None else {})},
+                                 partial=("title",))
+        except ValidationError as exc:
+            problems = flatten(exc.messages)
+            if worst_status(exc.messages) == 400:
+                raise InvalidRequest("The request is malformed.", problems) from None
+            raise RuleViolation("The request breaks the rules.", problems) from None
+        merged = {**base.parameters, **loaded["parameters"]}
+        problems = checks.check_workflow(self, base.steps, merged)
+        if problems:
+            raise RuleViolation("The request breaks the rules.", problems)
+        return WorkflowRequest(loaded.get("title", base.title), base.steps, merged, base.expire_hours,
+                               base.customer_memo, base.passcode)
+
+    def _part_loader(self, params: object) -> Schema:
+        """The schema of a title and of the parameters ``params`` names (one per set of names, kept per thread in
+        an LRU of :data:`PART_LOADERS`): the parameters' own fields, without walking every other parameter's for
+        each entry of a batch."""
+        names = frozenset(params) if isinstance(params, dict) and set(params) <= set(self.parameters) else None
+        made = getattr(self._loaders, "parts", None)
+        if made is None:
+            made = self._loaders.parts = functools.lru_cache(maxsize=PART_LOADERS)(self._new_part_loader)
+        return made(names)
+
+    def _new_part_loader(self, names: frozenset[str] | None) -> Schema:
+        declared = self.request_schema._declared_fields
+        nested: Any = declared["parameters"].nested  # type: ignore[attr-defined]  # (a Nested field)
+        if names is not None and isinstance(nested, type):
+            shared: Any = nested
+            nested = Strict.from_dict({k: shared._declared_fields[k] for k in names}, name="WorkflowPartParameters")
+        parameters = fields.Nested(nested, required=True)
+        return Strict.from_dict({"title": declared["title"], "parameters": parameters}, name="WorkflowPart")()
 
     def _request_loader(self) -> Schema:
         loader = getattr(self._loaders, "request", None)

@@ -327,9 +327,29 @@ class SmsLimits(Strict):
     maxSegments = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10))
 
 
+class SendRate(Strict):
+    """How fast one sender of a channel may send (:mod:`linx_core.services.throttle`)."""
+
+    perSecond = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0.001, max=10_000))
+
+
+#: a long code's 1 SMS a second; an SMTP account's modest 10 a second
+DEFAULT_RATES = {"SMS": {"perSecond": 1.0}, "EMAIL": {"perSecond": 10.0}}
+
+
+class QuietHours(Strict):
+    """No SMS that LinX starts between ``start`` and ``end`` in the customer's time (``HH:MM``)."""
+
+    start = fields.String(required=True, validate=validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
+    end = fields.String(required=True, validate=validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
+
+
 class NotificationsSpec(Strict):
     reminders = fields.Nested(Reminders, required=True)
     sms = fields.Nested(SmsLimits, load_default=lambda: {"maxSegments": 2})
+    rates = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=32)), values=fields.Nested(SendRate),
+                        load_default=lambda: {k: dict(v) for k, v in DEFAULT_RATES.items()})
+    quietHours = fields.Nested(QuietHours, load_default=lambda: {"start": "21:00", "end": "08:00"})
 
 
 class NachaSpec(Strict):

@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Any
 from .. import clock, events, jobs
 from ..errors import NotFound
 from ..lifecycle import STEPS, WORKFLOWS, save_status
-from ..store import Prepared, is_postgres
+from ..store import Prepared, for_update
 from ..store.models import Business, Link, Workflow, WorkflowStep
 from . import notifications
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
+
+
+STATUS_EVENT = "linx.workflow-status-changed"
 
 
 def locked(workflow_id: uuid.UUID | str, business: Business | None = None) -> Workflow:
@@ -30,9 +33,7 @@ def locked(workflow_id: uuid.UUID | str, business: Business | None = None) -> Wo
     query = Workflow.select().where(Workflow.id == workflow_id)
     if business is not None:
         query = query.where(Workflow.business == business)
-    if is_postgres():
-        query = query.for_update()
-    workflow = query.first()
+    workflow = for_update(query).first()
     if workflow is None:
         raise NotFound("No such workflow.", "WORKFLOW_NOT_FOUND")
     return workflow
@@ -49,9 +50,13 @@ def steps_of(workflow: Workflow) -> list[WorkflowStep]:
 
 def status_event(rt: Runtime, workflow: Workflow, previous: str | None) -> None:
     """``linx.workflow-status-changed``: the workflow's status went from ``previous`` (None: it was created)."""
-    events.record(rt, workflow.business_id, "linx.workflow-status-changed", workflow.id, {
-        "workflowId": str(workflow.id), "previousStatus": previous, "status": workflow.status,
-        "currentStep": workflow.current_step})
+    events.record(rt, workflow.business_id, STATUS_EVENT, workflow.id, status_data(workflow, previous))
+
+
+def status_data(workflow: Workflow, previous: str | None) -> dict[str, Any]:
+    """The data of :func:`status_event` (a batch records many at once with :func:`events.record_many`)."""
+    return {"workflowId": str(workflow.id), "previousStatus": previous, "status": workflow.status,
+            "currentStep": workflow.current_step}
 
 
 def move(rt: Runtime, workflow: Workflow, trigger: str, **changes: Any) -> Workflow:
@@ -133,15 +138,30 @@ def move_step(rt: Runtime, workflow: Workflow, step: WorkflowStep, trigger: str)
     _step_event(rt, workflow, steps, step, previous_status, nxt)
 
 
-def on_first_notification(rt: Runtime, workflow_id: uuid.UUID | str) -> None:
-    """The first message went out: CREATED becomes ACTIVE, the notification step is done, reminders start.
+def first_expiry(workflow: Workflow, sent_at: dt.datetime) -> dt.datetime:
+    """When the workflow expires if its first message leaves at ``sent_at``: a batch's workflow runs from its
+    first message, not from the batch's 202; any other from its create."""
+    if workflow.batch_id is None or workflow.status != "CREATED":
+        return workflow.expire_at
+    return sent_at + (workflow.expire_at - workflow.created_at)
+
+
+def on_first_notification(rt: Runtime, workflow_id: uuid.UUID | str, sent_at: dt.datetime | None = None) -> None:
+    """The first message went out (at ``sent_at``, the moment its text was written; default now): CREATED
+    becomes ACTIVE, the notification step is done, reminders start.
 
     Inside a transaction.
     """
     workflow = locked(workflow_id)
     if workflow.status != "CREATED":
         return
-    move(rt, workflow, "activate", next_notification_at=schedule_reminder(rt, workflow, clock.now()))
+    changes = {}
+    if workflow.batch_id is not None:
+        workflow.expire_at = first_expiry(workflow, sent_at or clock.now())
+        changes["expire_at"] = workflow.expire_at
+        jobs.enqueue("expire", {"workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat()},
+                     workflow.business_id, run_at=workflow.expire_at)
+    move(rt, workflow, "activate", next_notification_at=schedule_reminder(rt, workflow, clock.now()), **changes)
     steps = steps_of(workflow)
     if steps and steps[0].status == "CREATED":
         complete_step(rt, workflow, steps, 0)
@@ -166,4 +186,4 @@ def _step_event(rt: Runtime, workflow: Workflow, steps: list[WorkflowStep], step
 
 
 __all__ = ["locked", "steps_of", "status_event", "move", "finish_workflow", "revoke_links", "end_sessions",
-           "schedule_reminder", "complete_step", "move_step", "on_first_notification"]
+           "schedule_reminder", "complete_step", "move_step", "on_first_notification", "first_expiry"]

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import peewee
 
-from .. import clock, events, jobs, localtime
+from .. import clock, events, localtime
 from ..store import db
-from ..store.models import Business, CustomerFinancialAccount, Notification, Workflow
+from ..store.models import Business, CustomerFinancialAccount, Job, Notification, Workflow
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -29,11 +29,22 @@ def queue(rt: Runtime, workflow: Workflow, origin: str, run_at: dt.datetime | No
     """
     last = None if first else (Notification.select(peewee.fn.MAX(Notification.serial))
                                .where(Notification.workflow == workflow.id).scalar())
-    notification = Notification.create(
-        workflow=workflow.id, business=workflow.business_id, serial=0 if last is None else last + 1,
-        channel=workflow.channel, origin=origin, status="QUEUED")
-    jobs.enqueue("notify", {"notificationId": str(notification.id)}, workflow.business_id, run_at=run_at)
+    notification = new(workflow, origin, 0 if last is None else last + 1)
+    notification.save(force_insert=True)
+    send_job(notification, run_at).save(force_insert=True)
     return notification
+
+
+def new(workflow: Workflow, origin: str, serial: int = 0) -> Notification:
+    """A QUEUED notification of ``workflow``, not yet stored (:func:`queue` stores one, a batch many at once)."""
+    return Notification(workflow=workflow.id, business=workflow.business_id, serial=serial,
+                        channel=workflow.channel, origin=origin, status="QUEUED")
+
+
+def send_job(notification: Notification, run_at: dt.datetime | None = None) -> Job:
+    """The ``notify`` job that sends ``notification``, not yet stored."""
+    return Job(kind="notify", payload={"notificationId": str(notification.id)}, business=notification.business_id,
+               run_at=run_at or clock.now())
 
 
 def link_url(rt: Runtime, token: str) -> str:

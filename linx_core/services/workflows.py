@@ -15,6 +15,7 @@ import peewee
 from .. import clock, events, jobs
 from ..errors import Conflict, InvalidRequest, NotFound, Problem, RuleViolation
 from ..lifecycle import WORKFLOWS, save_status
+from ..rules.book import WorkflowRequest
 from ..secrets import new_passcode, passcode_hash
 from ..sms import segments
 from ..store import Prepared, db, locking, write_behind
@@ -30,7 +31,7 @@ from ..store.models import (
     WorkflowStep,
 )
 from ..text import has_controls
-from . import eligibility, flow, limits, notifications, transactions
+from . import eligibility, flow, limits, notifications, templates, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
 from .paging import Page, check_paging, sort_order
 
@@ -70,40 +71,54 @@ def create_workflow(rt: Runtime, business: Business, body: object, recovered_fro
     A recovery (:mod:`.recovery`) names the workflow it replaces (``recovered_from``) and what it does to
     it (``then(new_workflow)``, in the same transaction, before the message is counted).
     """
-    request = rt.rules.validate_workflow(body)
-    params = request.parameters
-    customer = _check_data(rt, business, params)
-    for name, spec in rt.rules.parameters.items():  # amounts in the currency's own form: 100 -> 100.00
-        if (spec["type"] == "money" and name in params
-                and params.get(spec["currency"]) in rt.rules.catalog["currencies"]):
-            params[name] = params[name].quantize(Decimal(1).scaleb(-rt.rules.decimals(params[spec["currency"]])))
-    now = clock.now()
-    use_passcode = business.passcode_default if request.passcode is None else request.passcode
-    passcode = new_passcode(rt.rules.workflow["passcode"]["digits"]) if use_passcode else None
-    workflow_id = uuid.uuid4()
+    used = None
+    if isinstance(body, dict) and ("templateId" in body or "templateName" in body):
+        body, used = templates.from_template(business, body)  # the template's presets and the per-customer part
+    made = draft(rt, business, body, clock.now(), template_id=used.template.id if used else None,
+                 template_version=used.version.number if used else None,
+                 recovered_from=recovered_from.id if recovered_from is not None else None)
+    workflow = made.workflow
     with db.atomic(), write_behind():  # on PostgreSQL, 11 round trips become 5
-        if customer is not None:
-            _still_there(customer)
-        workflow = Workflow.create(
-            id=workflow_id, business=business, status="CREATED", title=request.title,
-            channel=params["channel"], phone_number=params.get("phoneNumber"), email=params.get("email"),
-            customer=customer, parameters=params, customer_memo=request.customer_memo,
-            amount=params.get("amount"), currency=params.get("currency"), current_step=0,
-            passcode_hash=passcode_hash(rt.settings.secret_key, workflow_id, passcode) if passcode else None,
-            expire_at=now + dt.timedelta(hours=request.expire_hours), created_at=now, updated_at=now,
-            recovered_from=recovered_from.id if recovered_from is not None else None,
-        )
-        if workflow.channel == "SMS":
-            _check_sms_length(rt, workflow, business)
-        steps = [WorkflowStep(workflow=workflow, position=i, name=name, status="CREATED", updated_at=now)
-                 for i, name in enumerate(request.steps)]
-        WorkflowStep.bulk_create(steps)  # one INSERT for all the steps
+        if workflow.customer is not None:  # the customer draft() read
+            _still_there(workflow.customer)
+        Workflow.bulk_create([workflow])
+        WorkflowStep.bulk_create(made.steps)  # one INSERT for all the steps
         flow.status_event(rt, workflow, None)
         notifications.queue(rt, workflow, "INITIAL", first=True)
         _schedule_expiry(workflow)
         if then is not None:
             then(workflow)
         limits.count_message(rt, business, workflow)
+    return made
+
+
+def draft(rt: Runtime, business: Business, body: object, now: dt.datetime, **columns: Any) -> Created:
+    """The workflow of ``body`` (or of a request checked already), checked against the rules and the data, with its
+    steps and passcode: made, not stored (a create stores one, a batch stores a chunk of them at once).
+    ``columns``: the workflow's other columns (its template, its batch). Raises what a create answers: 400, 422.
+    """
+    request = body if isinstance(body, WorkflowRequest) else rt.rules.validate_workflow(body)
+    params = request.parameters
+    customer = _check_data(rt, business, params)
+    for name, spec in rt.rules.parameters.items():  # amounts in the currency's own form: 100 -> 100.00
+        if (spec["type"] == "money" and name in params
+                and params.get(spec["currency"]) in rt.rules.catalog["currencies"]):
+            params[name] = params[name].quantize(Decimal(1).scaleb(-rt.rules.decimals(params[spec["currency"]])))
+    use_passcode = business.passcode_default if request.passcode is None else request.passcode
+    passcode = new_passcode(rt.rules.workflow["passcode"]["digits"]) if use_passcode else None
+    workflow_id = uuid.uuid4()
+    workflow = Workflow(
+        id=workflow_id, business=business, status="CREATED", title=request.title,
+        channel=params["channel"], phone_number=params.get("phoneNumber"), email=params.get("email"),
+        customer=customer, parameters=params, customer_memo=request.customer_memo,
+        amount=params.get("amount"), currency=params.get("currency"), current_step=0,
+        passcode_hash=passcode_hash(rt.settings.secret_key, workflow_id, passcode) if passcode else None,
+        expire_at=now + dt.timedelta(hours=request.expire_hours), created_at=now, updated_at=now, **columns,
+    )
+    if workflow.channel == "SMS":
+        _check_sms_length(rt, workflow, business)
+    steps = [WorkflowStep(workflow=workflow, position=i, name=name, status="CREATED", updated_at=now)
+             for i, name in enumerate(request.steps)]
     return Created(workflow, steps, passcode)
 
 
@@ -130,8 +145,13 @@ def _check_sms_length(rt: Runtime, workflow: Workflow, business: Business) -> No
 
 
 def _schedule_expiry(workflow: Workflow) -> None:
-    jobs.enqueue("expire", {"workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat()},
-                 workflow.business_id, run_at=workflow.expire_at)
+    expiry_job(workflow).save(force_insert=True)
+
+
+def expiry_job(workflow: Workflow, run_at: dt.datetime | None = None) -> Job:
+    """The ``expire`` job of ``workflow`` at its ``expire_at`` (or ``run_at``), not yet stored."""
+    return Job(kind="expire", payload={"workflowId": str(workflow.id), "expireAt": workflow.expire_at.isoformat()},
+               business=workflow.business_id, run_at=run_at or workflow.expire_at)
 
 
 def cancel(rt: Runtime, business: Business, workflow_id: object) -> Workflow:
@@ -318,9 +338,19 @@ def get_workflow(business: Business, workflow_id: object) -> Workflow:
 
 
 def list_workflows(rt: Runtime, business: Business, search: str | None = None, status: str | None = None, page: int = 1,
-                   size: int = 20, sort: str | None = "createdAt,desc") -> Page:
-    """One page of the business's workflows, newest first unless ``sort`` says otherwise."""
+                   size: int = 20, sort: str | None = "createdAt,desc", template_id: str | None = None,
+                   batch_id: str | None = None) -> Page:
+    """One page of the business's workflows, newest first unless ``sort`` says otherwise; ``template_id`` and
+    ``batch_id`` keep those made from that template or by that batch."""
     problems = check_paging(rt, page, size)
+    made_by = {}
+    for name, column, value in (("templateId", Workflow.template_id, template_id),
+                                ("batchId", Workflow.batch_id, batch_id)):
+        if value is not None:
+            try:
+                made_by[column] = uuid.UUID(value)
+            except ValueError:
+                problems.append(Problem(f"query.{name}", "Must be a UUID.", "INVALID_UUID"))
     if status is not None and status not in STATUSES:
         problems.append(Problem("query.status", f"Must be one of {', '.join(STATUSES)}.", "NOT_ALLOWED"))
     order = sort_order(sort, SORTS, "createdAt,desc", problems)
@@ -335,6 +365,8 @@ def list_workflows(rt: Runtime, business: Business, search: str | None = None, s
         Workflow.business == business)
     if status:
         query = query.where(Workflow.status == status)
+    for column, wanted in made_by.items():
+        query = query.where(column == wanted)
     if search and search.strip():
         query = query.where(_search(search.strip()))
     total = query.count()

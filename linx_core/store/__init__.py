@@ -9,7 +9,7 @@ database error, so the API can answer 503 and the worker can wait and go on.
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import ParseResult, parse_qsl, urlparse
 
 import peewee
@@ -263,6 +263,16 @@ def locking(query: Any, share: bool = False) -> Any:
     if not is_postgres():
         return query
     return query.for_update("FOR SHARE") if share else query.for_update()
+
+
+_Query = TypeVar("_Query", bound=peewee.Select)
+
+
+def for_update(query: _Query, skip_locked: bool = False) -> _Query:
+    """``query`` locking the rows it reads until the transaction ends (``SELECT ... FOR UPDATE``, with
+    ``skip_locked``: passing over the rows another transaction holds) on PostgreSQL; as is on SQLite, whose
+    transactions take the one write lock up front."""
+    return query.for_update(skip_locked=skip_locked) if is_postgres() else query
 
 
 class Prepared:

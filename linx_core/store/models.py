@@ -214,6 +214,10 @@ class Workflow(BaseModel):
     recovered_by = pw.UUIDField(null=True)
     created_at = UTCDateTimeField(default=_now, index=True)
     updated_at = UTCDateTimeField(default=_now)
+    # made from a template (its version) or by a batch (issue 14); ids, no foreign key: tenancy is ``business``
+    template_id = pw.UUIDField(null=True)
+    template_version = pw.IntegerField(null=True)
+    batch_id = pw.UUIDField(null=True, index=True)
 
     class Meta:
         indexes = ((("business", "created_at"), False),)
@@ -519,11 +523,121 @@ class AuditEvent(BaseModel):
         indexes = ((("business", "created_at"), False),)
 
 
+class Template(BaseModel):
+    """A business's reusable workflow definition; its content lives in versions (:class:`TemplateVersion`).
+
+    ``version`` is the optimistic lock of :func:`linx_core.lifecycle.save_status`; ``latest`` is the number of
+    the newest version. A name names one template among the business's templates not DELETED (a partial
+    unique index, below): a deleted template's name may be reused.
+    """
+
+    business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
+    name = pw.CharField(max_length=64)
+    status = pw.CharField(max_length=16)
+    version = pw.IntegerField(default=1)
+    latest = pw.IntegerField(default=1)
+    created_at = UTCDateTimeField(default=_now)
+    updated_at = UTCDateTimeField(default=_now)
+
+
+Template.add_index(Template.index(Template.business, Template.name, unique=True,
+                                  where=Template.status != "DELETED", name="template_live_name"))
+
+
+class TemplateVersion(BaseModel):
+    """One version of a template, never changed once written."""
+
+    template = pw.ForeignKeyField(Template, backref="versions", on_delete="CASCADE")
+    template_id: uuid.UUID  # peewee's accessor
+    number = pw.IntegerField()
+    title = pw.CharField(max_length=200)
+    description = pw.TextField(null=True)
+    steps = JSONField(default=list)
+    parameters = JSONField(default=dict)
+    overridable = JSONField(default=list)
+    expire_in = pw.IntegerField(null=True)  # days
+    passcode = pw.BooleanField(null=True)
+    customer_memo = pw.TextField(null=True)
+    created_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("template", "number"), True),)
+
+
+class Batch(BaseModel):
+    """One request to make a workflow per entry from one template version, expanded by the worker."""
+
+    business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
+    template = pw.ForeignKeyField(Template, on_delete="RESTRICT")
+    template_id: uuid.UUID  # peewee's accessor
+    template_version = pw.IntegerField()
+    status = pw.CharField(max_length=16, index=True)
+    version = pw.IntegerField(default=1)
+    idempotency_key = pw.CharField(max_length=255)
+    request_hash = pw.CharField(max_length=64)
+    source = pw.CharField(max_length=8)  # JSON | CSV
+    total = pw.IntegerField()
+    valid = pw.IntegerField(default=0)
+    invalid = pw.IntegerField(default=0)
+    created = pw.IntegerField(default=0)
+    expanded_at = UTCDateTimeField(null=True)
+    passcodes_taken_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField(default=_now)
+    updated_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("business", "idempotency_key"), True), (("business", "created_at"), False))
+
+
+class BatchEntry(BaseModel):
+    """One entry of a batch: what was asked (``parameters``), then its workflow or its errors."""
+
+    batch = pw.ForeignKeyField(Batch, backref="entries", on_delete="CASCADE")
+    batch_id: uuid.UUID  # peewee's accessor
+    position = pw.IntegerField()  # the entry's index (JSON, from 0) or row number (CSV, the header is row 1)
+    status = pw.CharField(max_length=16, default="PENDING")  # PENDING | CREATED | INVALID | CANCELLED
+    external_id = pw.CharField(max_length=128, null=True)
+    title = pw.CharField(max_length=400, null=True)
+    parameters = JSONField(default=dict)
+    errors = JSONField(null=True)
+    workflow_id = pw.UUIDField(null=True)
+    sealed_passcode = pw.TextField(null=True)
+
+    class Meta:
+        indexes = ((("batch", "position"), True), (("batch", "status", "position"), False))
+
+
+class SendBucket(BaseModel):
+    """One sender's pace: the next moment a message may leave it (:mod:`linx_core.services.throttle`)."""
+
+    key = pw.CharField(max_length=160, unique=True)  # channel:sender
+    next_at = UTCDateTimeField()  # the next slot to give
+    sent_at = UTCDateTimeField(null=True)  # when a message last left
+    held_until = UTCDateTimeField(null=True)  # a provider's Retry-After: nothing leaves before then
+    shift = pw.FloatField(default=0)  # seconds the holds pushed every slot reserved so far
+
+
+class OptOut(BaseModel):
+    """A recipient who asked one business (or its sender) to send no more on a channel."""
+
+    business = pw.ForeignKeyField(Business, on_delete="CASCADE")
+    business_id: uuid.UUID  # peewee's accessor
+    channel = pw.CharField(max_length=16)
+    contact = pw.CharField(max_length=254)
+    reason = pw.CharField(max_length=200)
+    created_at = UTCDateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("business", "channel", "contact"), True),)
+
 
 MODELS = [
     Business, ApiKey, BusinessFinancialAccount, Customer, CustomerFinancialAccount,
     Workflow, WorkflowStep, DocumentAcceptance, Authorization, Transaction, TransactionStatus, Link, Notification,
     Event, Job, WebhookSubscription, WebhookDelivery,
-    IdempotencyRecord, RateCounter,
+    IdempotencyRecord, RateCounter, Template, TemplateVersion, Batch, BatchEntry,
+    SendBucket, OptOut,
     PortalUser, PortalSession, AuditEvent,
 ]
