@@ -159,14 +159,19 @@ def test_an_email_only_customer_reads_times_in_the_business_zone_or_utc_named(rt
     email = next(m for m in read_inbox(rt) if m["workflowId"] == wid)
     assert "The link expires on Feb 05, 2026 06:00 PST." in email["text"]
     assert "Feb 5, 2026, 6:00\u202fAM PST" in Visitor(app).get(f"/l/{token}").html
+    # the arrival too: John Doe by email only, an ACH payment, promised in the business's zone
+    ach = _ach_page(rt, api, Visitor(app, addr="198.51.100.8"), "SAME_DAY", channel="EMAIL", phoneNumber=None,
+                    email="john.doe@example.com")
+    assert "by Feb 3, 2026, 10:00\u202fAM PST." in ach.html and "UTC" not in _text(ach)
 
 
-def _ach_page(rt, api, visitor, priority):
+def _ach_page(rt, api, visitor, priority, **parameters):
     wid, token, passcode = opened(rt, api, 1, steps=["notification", "lookup-profile", "financial-account",
                                                      "move-money"],
                                   financialAccountSubType="CHECKING", transactionType="SEND", solution="ach",
                                   baFinancialAccountId=demo_data.BA_ACCOUNT_ID, currency="USD",
-                                  amount=Decimal("42.5"), priority=priority, paymentReasonId="bill-payments")
+                                  amount=Decimal("42.5"), priority=priority, paymentReasonId="bill-payments",
+                                  **parameters)
     page = visitor.submit(visitor.open(token, passcode), "Continue")
     return visitor.submit(page, "Continue", holderName="Jane Roe", routingNumber=ROUTING,
                           accountNumber="000123456789")

@@ -10,6 +10,7 @@ from flask import current_app, url_for
 
 from linx_core import clock, localtime
 from linx_core.payments import Arrival
+from linx_core.services import journey
 from linx_core.services.transactions import FAILED
 
 from .. import i18n
@@ -92,7 +93,9 @@ class Words:
 
     @staticmethod
     def time(workflow, moment, business=None):
-        """``moment`` as the workflow's customer reads it: in their zone (:mod:`linx_core.localtime`), named."""
+        """``moment`` as the workflow's customer reads it: in their zone (:mod:`linx_core.localtime`: the phone
+        number's, else the business's, which is the workflow's own unless given), named."""
+        business = business if business is not None else journey.business_of(workflow)
         return i18n.format_datetime(moment, tz=localtime.customer_zone(workflow, business))
 
     @classmethod
