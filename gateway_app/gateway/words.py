@@ -96,7 +96,7 @@ class Words:
         """``moment`` as the workflow's customer reads it: in their zone (:mod:`linx_core.localtime`: the phone
         number's, else the business's, which is the workflow's own unless given), named."""
         business = business if business is not None else journey.business_of(workflow)
-        return i18n.format_datetime(moment, tz=localtime.customer_zone(workflow, business))
+        return i18n.format_datetime(moment, tz=localtime.customer_zone(workflow, business, moment))
 
     @classmethod
     def arrival(cls, workflow, at=None):
