@@ -328,20 +328,51 @@ def test_the_language_switch_needs_its_csrf_token_and_goes_back_only_to_the_gate
     assert switched.status == 200 and "Langue changée" in switched.html
 
 
-def test_every_gateway_page_carries_the_switch(rt, api, app):
+def _switched(visitor, page, name):
+    """Press "Français" on ``page``: the page it lands on (redirects followed), in French."""
+    switch = page.form("Français")
+    assert switch["action"] == "/g/language" and switch["fields"]["csrf_token"], name
+    landed = visitor.post(switch["action"], dict(switch["fields"], lang="fr_CA"), follow=True)
+    assert '<html lang="fr-CA">' in landed.html, name
+    english = landed.form("English")  # and back again
+    again = visitor.post(english["action"], dict(english["fields"], lang="en"), follow=True)
+    assert '<html lang="en">' in again.html, name
+    return landed
+
+
+def test_every_gateway_page_carries_the_switch_and_pressing_it_lands_on_a_page(rt, api, app):
     visitor = Visitor(app)
     wid, token, passcode = opened(rt, api, 3)
-    landing = visitor.get(f"/l/{token}")
-    confirm = visitor.submit(landing, "Continue", passcode=passcode)  # an existing customer: the confirm page
-    decline = visitor.get(f"/g/{wid}/decline")
-    account = visitor.get(f"/g/{wid}/step?add=1")  # "Add a different account"
-    done = visitor.submit(confirm, "Confirm")
+
+    def check(page, name, back, status=200):
+        assert page.form("Français")["fields"]["next"] == back, name
+        assert _switched(visitor, page, name).status == status, name
+        return page
+
+    landing = check(visitor.get(f"/l/{token}"), "landing", "")
+    wrong = visitor.submit(landing, "Continue", follow=False, passcode="000000" if passcode != "000000" else "1")
+    assert wrong.status == 422
+    check(wrong, "wrong passcode", f"/g/{wid}")
+    landing = visitor.get(f"/g/{wid}")
+    confirm = check(visitor.submit(landing, "Continue", passcode=passcode), "confirm", f"/g/{wid}/step")
+    decline = check(visitor.get(f"/g/{wid}/decline"), "decline", f"/g/{wid}/decline")
+    no_reason = visitor.submit(decline, "Decline", follow=False, reason="")
+    assert no_reason.status == 422
+    check(no_reason, "no reason", f"/g/{wid}/decline")
+    # "Add a different account", with a long query: the switch carries the page, not the query
+    account = check(visitor.get(f"/g/{wid}/step?add=1&" + "x=1&" * 200), "account", f"/g/{wid}/step")
+    missing = visitor.submit(account, "Continue", follow=False)
+    assert missing.status == 422
+    check(missing, "missing fields", f"/g/{wid}/step")
+    done = visitor.submit(visitor.get(f"/g/{wid}/step"), "Confirm")
+    check(done, "done", f"/g/{wid}/done")
     stranger = Visitor(app, addr="198.51.100.77")
-    pages = {"landing": landing, "decline": decline, "account": account, "confirm": confirm,
-             "done": done, "not bound": stranger.get(f"/g/{wid}/step"), "unknown link": stranger.get("/l/nope"),
-             "no such page": visitor.get(f"/g/{wid}/nowhere")}
-    for name, page in pages.items():
-        switch = page.form("Français")
-        assert switch["action"] == "/g/language" and switch["fields"]["csrf_token"], name
-    assert pages["done"].form("Français")["fields"]["next"] == f"/g/{wid}/done"
-    assert pages["decline"].form("Français")["fields"]["next"] == f"/g/{wid}/decline"
+    for name, who, url in (("unknown link", stranger, "/l/nope"), ("not bound", stranger, f"/g/{wid}/step"),
+                           ("no such page", visitor, f"/g/{wid}/nowhere")):
+        page = who.get(url)
+        landed = _switched(who, page, name)
+        assert landed.status in (200, page.status), name  # an error page reads the same error in French
+    changed = stranger.post("/g/language", dict(stranger.get("/l/nope").form("Français")["fields"], lang="fr_CA"))
+    assert changed.h1 == "Langue changée"
+    back = stranger.post("/g/language", dict(changed.form("English")["fields"], lang="en"), follow=True)
+    assert back.status == 200 and back.h1 == "Language changed"
