@@ -278,13 +278,25 @@ def test_a_country_without_state_codes_takes_the_state_as_a_name(rt, api, visito
 def test_a_passcode_with_letters_is_refused_without_costing_an_attempt(rt, api, visitor):
     wid, token, passcode = opened(rt, api, 0)
     landing = visitor.get(f"/l/{token}")
-    for typed in ("abc123", "12-34-56", "１２３４５６"):  # letters, dashes, full-width digits
+    for typed in ("abc123", "12_34_56", "１２３４５６"):  # letters, underscores, full-width digits
         refused = visitor.submit(landing, "Continue", follow=False, passcode=typed)
         assert refused.status == 422
         assert refused.error_for("passcode").startswith("A passcode has digits only.")
         assert workflow(wid).passcode_attempts == 0
+    for typed in ("1" * 65, "1 " * 70):  # too long, spaced or not: said so, and no attempt spent
+        refused = visitor.submit(landing, "Continue", follow=False, passcode=typed)
+        assert refused.status == 422
+        assert refused.error_for("passcode") == "That passcode is too long. Type the digits you were given: this " \
+                                                "try did not count."
+        assert workflow(wid).passcode_attempts == 0
+    for typed in (f"{passcode[:3]}-{passcode[3:]}", f"{passcode[:3]}.{passcode[3:]}"):  # as a message may show it
+        dashed = Visitor(visitor.client.application, addr="198.51.100.20")
+        dashed.get(f"/l/{token}")
+        went = dashed.submit(dashed.get(f"/g/{wid}"), "Continue", follow=False, passcode=typed)
+        assert went.status == 303 and went.location.endswith(f"/g/{wid}/step"), typed
     spaced = visitor.submit(landing, "Continue", follow=False, passcode=f"{passcode[:3]} {passcode[3:]}")
     assert spaced.status == 303 and spaced.location.endswith(f"/g/{wid}/step")
+    assert workflow(wid).passcode_attempts == 0
 
 
 # -- the language switch ---------------------------------------------------------------------------
