@@ -255,8 +255,7 @@ def test_in_french_the_errors_and_the_notice_are_french(rt, api, app):
                            accountNumber="000123456789")
     assert short.error_for("routingNumber") == "Ce numéro d&#39;acheminement a 7 chiffres : un numéro " \
                                                "d&#39;acheminement en a 9."
-    assert short.error_for("holderName") == "Le champ « Nom du titulaire du compte » est obligatoire." or \
-        short.error_for("holderName").startswith("Le champ « ")
+    assert short.error_for("holderName") == "Le champ « Nom du titulaire du compte » est obligatoire."
     assert "Pour votre sécurité, tapez de nouveau le numéro de compte." in short.html
 
 
