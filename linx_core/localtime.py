@@ -2,9 +2,9 @@
 
 The store keeps UTC. A customer reached by phone is in the zone of the number's region, from phonenumbers'
 time zone data (``+1 416`` is ``America/Toronto``); a number whose region spans zones that read differently at
-the moment shown (a toll-free number, a whole country) says nothing, and neither does an email address. Then the business's zone
-(``timeZone`` in its settings) serves, else UTC. Whichever it is, the time is shown with its zone named
-(``EST``, ``HNE``, ``UTC``), so a customer elsewhere still reads it right.
+the moment shown (a toll-free number, a whole country) says nothing, and neither does an email address. Then
+the business's zone (``timeZone`` in its settings) serves, else UTC. Whichever it is, the time is shown with
+its zone named (``EST``, ``HNE``, ``UTC``), so a customer elsewhere still reads it right.
 """
 from __future__ import annotations
 

@@ -365,7 +365,7 @@ def test_every_gateway_page_carries_the_switch_and_pressing_it_lands_on_a_page(r
     assert wrong.status == 422
     check(wrong, "wrong passcode", f"/g/{wid}")
     landing = visitor.get(f"/g/{wid}")
-    confirm = check(visitor.submit(landing, "Continue", passcode=passcode), "confirm", f"/g/{wid}/step")
+    check(visitor.submit(landing, "Continue", passcode=passcode), "confirm", f"/g/{wid}/step")
     decline = check(visitor.get(f"/g/{wid}/decline"), "decline", f"/g/{wid}/decline")
     no_reason = visitor.submit(decline, "Decline", follow=False, reason="")
     assert no_reason.status == 422
