@@ -32,6 +32,21 @@ ARRIVAL = {
     "next-business-day": N_("the next business day"),
     "business-days": N_("in a few business days"),
 }
+#: what a collection does, by where it stands
+COLLECT = {
+    "failed": N_("{business} did not collect {money} from your {account}"),
+    "reversed": N_("The payment of {money} from your {account} was reversed"),
+    "done": N_("{business} collected {money} from your {account}"),
+    "ahead": N_("{business} will collect {money} from your {account}"),
+}
+#: what a payment to the customer does, by where it stands: (on a card, in an account)
+RECEIVE = {
+    "failed": (N_("You did not receive {money} on your {account}"),
+               N_("You did not receive {money} in your {account}")),
+    "reversed": (N_("The payment of {money} to your {account} was reversed"),) * 2,
+    "done": (N_("You received {money} on your {account}"), N_("You received {money} in your {account}")),
+    "ahead": (N_("You will receive {money} on your {account}"), N_("You will receive {money} in your {account}")),
+}
 
 
 def rt():
@@ -120,33 +135,14 @@ class Words:
         """What the payment does, in one sentence for the customer, true to where it stands: what will happen
         before it is final (``status`` None or in flight), what happened after (SETTLED, CLEARED), that it did
         not happen (DECLINED, ERROR, CANCELLED), or that it was undone (REVERSED)."""
-        params = workflow.parameters or {}
-        money = cls.money(workflow)
-        where = cls.account(account) if account else _("account")
-        request_ = params.get("transactionType") == "REQUEST"
-        card = account is not None and account.type == "CARD"
-        if status in FAILED:
-            if request_:
-                return _("{business} did not collect {money} from your {account}", business=business.display_name,
-                         money=money, account=where)
-            return _("You did not receive {money} on your {account}", money=money, account=where) if card else \
-                _("You did not receive {money} in your {account}", money=money, account=where)
-        if status == "REVERSED":
-            if request_:
-                return _("The payment of {money} from your {account} was reversed", money=money, account=where)
-            return _("The payment of {money} to your {account} was reversed", money=money, account=where)
-        if status in ("SETTLED", "CLEARED"):
-            if request_:
-                return _("{business} collected {money} from your {account}", business=business.display_name,
-                         money=money, account=where)
-            return _("You received {money} on your {account}", money=money, account=where) if card else \
-                _("You received {money} in your {account}", money=money, account=where)
-        if request_:
-            return _("{business} will collect {money} from your {account}", business=business.display_name,
-                     money=money, account=where)
-        if card:
-            return _("You will receive {money} on your {account}", money=money, account=where)
-        return _("You will receive {money} in your {account}", money=money, account=where)
+        stage = "failed" if status in FAILED else "reversed" if status == "REVERSED" else \
+            "done" if status in ("SETTLED", "CLEARED") else "ahead"
+        if (workflow.parameters or {}).get("transactionType") == "REQUEST":
+            text = COLLECT[stage]
+        else:
+            text = RECEIVE[stage][0 if account is not None and account.type == "CARD" else 1]
+        return _(text, business=business.display_name, money=cls.money(workflow),
+                 account=cls.account(account) if account else _("account"))
 
 
 words = Words()
