@@ -597,7 +597,7 @@ def test_a_tour_of_the_other_pages(server, phone):
     tab.page.get_by_label("I accept ACH Debit Authorization", exact=True).check()
     tab.click("Continue")
     assert "Demo Co will collect $42.50 from your checking account ending 6789" in tab.text()
-    assert "Expected withdrawal: the next business day, by Feb 4, 2026, 8:30\u202fAM EST." in tab.text()
+    assert "Expected withdrawal: by Feb 4, 2026, 8:30\u202fAM EST." in tab.text()
     tab.click("Decline")
     tab.fill({"Reason": "The amount is wrong"})
     tab.click("Decline")

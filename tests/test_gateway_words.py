@@ -178,13 +178,16 @@ def _ach_page(rt, api, visitor, priority, **parameters):
 
 
 def test_the_ach_promise_knows_the_cut_off(rt, api, app, visitor, frozen):
+    # "by" names the moment, in the customer's zone: no "same/next business day" counted in New York's dates
     before = _ach_page(rt, api, visitor, "SAME_DAY")  # 9:00 in New York: the 10:30 window, settling at 13:00
-    assert "Expected arrival: the same business day, by Feb 3, 2026, 1:00\u202fPM EST." in before.html
+    assert "Expected arrival: by Feb 3, 2026, 1:00\u202fPM EST." in before.html
     frozen.advance(hours=8)  # 17:00 in New York: after the day's last same-day cut-off (16:45)
     after = _ach_page(rt, api, Visitor(app, addr="198.51.100.8"), "SAME_DAY")
-    assert "Expected arrival: the next business day, by Feb 4, 2026, 1:00\u202fPM EST." in after.html
-    late = _ach_page(rt, api, Visitor(app, addr="198.51.100.9"), "NEXT_DAY")  # after 17:00
-    assert "Expected arrival: in a few business days, by Feb 5, 2026, 8:30\u202fAM EST." in late.html
+    assert "Expected arrival: by Feb 4, 2026, 1:00\u202fPM EST." in after.html
+    late = _ach_page(rt, api, Visitor(app, addr="198.51.100.9"), "NEXT_DAY")  # after 17:00: a known date
+    assert "Expected arrival: by Feb 5, 2026, 8:30\u202fAM EST." in late.html
+    for page in (before, after, late):
+        assert "business day" not in page.html
 
 
 # -- form errors are precise -----------------------------------------------------------------------

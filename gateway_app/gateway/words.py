@@ -118,14 +118,17 @@ class Words:
         """When the money arrives (or leaves), as the workflow's rail promises it for a confirmation ``at``
         (now, unless the transaction was confirmed already: its time). The rail counts its own cut-offs (an
         ACH entry after the day's last cut-off goes the next business day); when it names the moment
-        (``Arrival.by``), the customer reads it too, in their own time."""
+        (``Arrival.by``), the customer reads that moment instead, in their own time."""
         params = workflow.parameters or {}
         solution = rt().solution(params.get("solution"))
         promise = solution.arrival(params.get("priority"), at or clock.now(), i18n.html_lang()) \
             if solution is not None else Arrival("business-days")
-        when = _(ARRIVAL[promise.kind])
         if promise.by is not None and promise.kind != "minutes":
-            when = _("{when}, by {time}", when=when, time=cls.time(workflow, promise.by))
+            # the moment, in the customer's zone, says it all: the rail's "same/next business day" counts
+            # its own days (New York's, for ACH), which are not the customer's everywhere
+            when = _("by {time}", time=cls.time(workflow, promise.by))
+        else:
+            when = _(ARRIVAL[promise.kind])
         if params.get("transactionType") == "REQUEST":
             return _("Expected withdrawal: {when}.", when=when)
         return _("Expected arrival: {when}.", when=when)
