@@ -190,6 +190,20 @@ def test_the_ach_promise_knows_the_cut_off(rt, api, app, visitor, frozen):
         assert "business day" not in page.html
 
 
+def test_the_done_page_shows_the_settlement_the_rail_recorded(rt, api, app, visitor, frozen):
+    frozen.advance(minutes=89)  # 10:29 in New York: a minute before the first same-day cut-off
+    page = _ach_page(rt, api, visitor, "SAME_DAY")
+    assert "Expected arrival: by Feb 3, 2026, 1:00\u202fPM EST." in page.html
+    done = visitor.submit(page, "Confirm")
+    assert "Expected arrival: by Feb 3, 2026, 1:00\u202fPM EST." in done.html  # not sent yet: the promise
+    frozen.advance(minutes=2)  # the submit job runs after the cut-off: the rail takes the next window
+    Worker(rt).run_until_idle()
+    tx = Transaction.get(Transaction.solution == "ach")
+    assert tx.settle_at == dt.datetime(2026, 2, 3, 22, 0, tzinfo=dt.UTC)  # 17:00 in New York
+    again = visitor.get(f"/g/{tx.workflow_id}/done")
+    assert "Expected arrival: by Feb 3, 2026, 5:00\u202fPM EST." in again.html
+
+
 # -- form errors are precise -----------------------------------------------------------------------
 
 def test_each_missing_field_is_named_next_to_it_and_in_the_summary(rt, api, visitor):

@@ -114,15 +114,20 @@ class Words:
         return i18n.format_datetime(moment, tz=localtime.customer_zone(workflow, business, moment))
 
     @classmethod
-    def arrival(cls, workflow, at=None):
+    def arrival(cls, workflow, at=None, settle_at=None):
         """When the money arrives (or leaves), as the workflow's rail promises it for a confirmation ``at``
         (now, unless the transaction was confirmed already: its time). The rail counts its own cut-offs (an
         ACH entry after the day's last cut-off goes the next business day); when it names the moment
-        (``Arrival.by``), the customer reads that moment instead, in their own time."""
+        (``Arrival.by``), the customer reads that moment instead, in their own time; ``settle_at``: the moment the
+        rail recorded (:attr:`~linx_core.payments.RailStatus.settle_at`), which wins over any promise."""
         params = workflow.parameters or {}
         solution = rt().solution(params.get("solution"))
-        promise = solution.arrival(params.get("priority"), at or clock.now(), i18n.html_lang()) \
-            if solution is not None else Arrival("business-days")
+        if settle_at is not None:  # the rail recorded it (its submit picked the window): no promise is needed
+            promise = Arrival("business-days", localtime.local(settle_at, localtime.UTC))
+        elif solution is not None:
+            promise = solution.arrival(params.get("priority"), at or clock.now(), i18n.html_lang())
+        else:
+            promise = Arrival("business-days")
         if promise.by is not None and promise.kind != "minutes":
             # the moment, in the customer's zone, says it all: the rail's "same/next business day" counts
             # its own days (New York's, for ACH), which are not the customer's everywhere
