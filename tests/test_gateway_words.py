@@ -387,6 +387,7 @@ def test_every_gateway_page_carries_the_switch_and_pressing_it_lands_on_a_page(r
     no_reason = visitor.submit(decline, "Decline", follow=False, reason="")
     assert no_reason.status == 422
     check(no_reason, "no reason", f"/g/{wid}/decline")
+    check(visitor.get(f"/g/{wid}/step?add=1"), "add an account", f"/g/{wid}/step?add=1")  # its query kept
     # "Add a different account", with a long query: the switch carries the page, not the query
     account = check(visitor.get(f"/g/{wid}/step?add=1&" + "x=1&" * 200), "account", f"/g/{wid}/step")
     missing = visitor.submit(account, "Continue", follow=False)

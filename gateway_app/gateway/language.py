@@ -35,14 +35,15 @@ POSTED = {"gateway.start": "gateway.landing", "gateway.step_post": "gateway.step
 
 
 def back_to():
-    """The page the switch returns to: this page (its path: a query could be long, and the page shows without
-    it), or for a post, the page that shows its form again (:data:`POSTED`); none for a post without one, and
+    """The page the switch returns to: this page (without its query when the whole would not fit in ``next``),
+    or for a post, the page that shows its form again (:data:`POSTED`); none for a post without one, and
     none for a link's page (``/l/<token>``), whose token no page repeats (the switch goes to the bound
     workflow's landing page instead)."""
     if request.path == "/l" or request.path.startswith("/l/"):
         return ""
-    if request.method == "GET":
-        path = request.path
+    if request.method == "GET":  # with its query when it fits ("?add=1": the form to add an account)
+        path = request.full_path.rstrip("?")
+        path = path if len(path) <= MAX_NEXT else request.path
     elif request.endpoint in POSTED and "workflow_id" in (request.view_args or {}):
         path = url_for(POSTED[request.endpoint], workflow_id=request.view_args["workflow_id"])
     else:
