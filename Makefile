@@ -105,4 +105,4 @@ check-rules: $(RUN_STAMP)
 	$(BIN)/linx rules check
 
 clean:
-	rm -rf $(RUN_VENV) $(TEST_VENV) build *.egg-info $(MO_FILES)
+	rm -rf $(RUN_VENV) $(TEST_VENV) build *.egg-info $(MO_FILES) tests/browser/node_modules

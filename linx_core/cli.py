@@ -191,6 +191,22 @@ def business_create(name: str, display_name: str | None, no_passcode: bool, time
            f"Business {created.name} ({created.id})\nAPI key: {key}")
 
 
+@business.command("update")
+@click.argument("name")
+@click.option("--time-zone", required=True, help="Where customers without a phone number's zone read times "
+                                                 "(IANA name, such as America/Toronto).")
+@click.option("--json", "as_json", is_flag=True)
+def business_update(name: str, time_zone: str, as_json: bool) -> None:
+    """Change the business NAME: its time zone."""
+    from .boot import runtime
+    from .services.businesses import find_business, set_time_zone
+
+    rt = runtime()
+    with rt.database.connection_context():
+        found = set_time_zone(find_business(name), time_zone)
+    _print({"businessId": str(found.id), "timeZone": time_zone}, as_json, f"time zone: {time_zone}")
+
+
 @business.command("key")
 @click.argument("name")
 @click.option("--label", help="A name for the key, unique among the business's keys not revoked "

@@ -1,10 +1,10 @@
 """The customer's time zone: times a customer reads (a link's expiry, when money arrives) are in it, not UTC.
 
 The store keeps UTC. A customer reached by phone is in the zone of the number's region, from phonenumbers'
-time zone data (``+1 416`` is ``America/Toronto``); a number whose region spans several zones (a toll-free
-number, a whole country) says nothing, and neither does an email address. Then the business's zone
-(``timeZone`` in its settings) serves, else UTC. Whichever it is, the time is shown with its zone named
-(``EST``, ``HNE``, ``UTC``), so a customer elsewhere still reads it right.
+time zone data (``+1 416`` is ``America/Toronto``); a number whose region spans zones that read differently at
+the moment shown (a toll-free number, a whole country) says nothing, and neither does an email address. Then
+the business's zone (``timeZone`` in its settings) serves, else UTC. Whichever it is, the time is shown with
+its zone named (``EST``, ``HNE``, ``UTC``), so a customer elsewhere still reads it right.
 """
 from __future__ import annotations
 
@@ -34,8 +34,10 @@ def zone(name: str | None) -> dt.tzinfo | None:
         return None
 
 
-def zone_for_phone(number: str | None) -> dt.tzinfo | None:
-    """The one zone of the phone number's region, or None (no number, no region, several zones)."""
+def zone_for_phone(number: str | None, at: dt.datetime | None = None) -> dt.tzinfo | None:
+    """The zone of the phone number's region, or None (no number, no region, several zones). Zones that read
+    the same at ``at`` (the moment shown; now by default) count as one: a UK mobile's London, Guernsey,
+    Jersey and Isle of Man are all GMT in December and BST in July."""
     if not number:
         return None
     try:
@@ -45,8 +47,12 @@ def zone_for_phone(number: str | None) -> dt.tzinfo | None:
     names: Any = phone_zones.time_zones_for_number(parsed)
     if tuple(names) == (UNKNOWN,):  # a number outside the plan's ranges still has a region by its prefix
         names = phone_zones.time_zones_for_geographical_number(parsed)
-    names = [n for n in names if n != UNKNOWN]
-    return zone(names[0]) if len(names) == 1 else None
+    zones = [z for z in (zone(n) for n in names if n != UNKNOWN) if z is not None]
+    if not zones:
+        return None
+    moment = local(at or dt.datetime.now(UTC), UTC)
+    readings = {(moment.astimezone(z).utcoffset(), moment.astimezone(z).tzname()) for z in zones}
+    return zones[0] if len(readings) == 1 else None
 
 
 def business_zone(business: Business | None) -> dt.tzinfo:
@@ -55,9 +61,10 @@ def business_zone(business: Business | None) -> dt.tzinfo:
     return zone(settings.get("timeZone")) or UTC
 
 
-def customer_zone(workflow: Workflow, business: Business | None = None) -> dt.tzinfo:
-    """Where the workflow's customer reads times: their phone number's zone, else the business's, else UTC."""
-    return zone_for_phone(workflow.phone_number) or business_zone(business)
+def customer_zone(workflow: Workflow, business: Business | None = None, at: dt.datetime | None = None) -> dt.tzinfo:
+    """Where the workflow's customer reads times (the moment ``at``): their phone number's zone, else the
+    business's, else UTC."""
+    return zone_for_phone(workflow.phone_number, at) or business_zone(business)
 
 
 def local(when: dt.datetime, tz: dt.tzinfo) -> dt.datetime:

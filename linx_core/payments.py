@@ -46,13 +46,16 @@ class Transfer:
 
 @dataclass(frozen=True)
 class RailStatus:
-    """Where a transfer stands at the rail. ``check_at``: when to ask again (None: final or callback)."""
+    """Where a transfer stands at the rail. ``check_at``: when to ask again (None: final or callback);
+    ``settle_at``: when the rail will settle it, once it knows (an ACH entry's window, picked at submit): the
+    transaction keeps it, and the customer's done page shows it rather than a promise made before."""
 
     status: str
     reference: str | None = None
     message: str = ""
     return_code: str | None = None
     check_at: dt.datetime | None = None
+    settle_at: dt.datetime | None = None
 
 
 class RailError(ProviderError):

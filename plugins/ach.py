@@ -241,10 +241,11 @@ class AchSandbox(Solution):
             return RailStatus("CANCELLED", reference, "Cancelled before the window's cut-off.")
         cutoff, settle_at = parse_time(data["cutoff"]), parse_time(data["settleAt"])
         if data["status"] == "QUEUED" or now < cutoff:
-            return RailStatus("PROCESSING", reference, f"Queued for the ACH window {data['window']}.", check_at=cutoff)
+            return RailStatus("PROCESSING", reference, f"Queued for the ACH window {data['window']}.", check_at=cutoff,
+                              settle_at=settle_at)
         if now < settle_at:
             return RailStatus("APPROVED", reference, f"Sent in the NACHA file of window {data['window']}.",
-                              check_at=settle_at)
+                              check_at=settle_at, settle_at=settle_at)
         final = "SETTLED" if data["type"] == "SEND" else "CLEARED"
         done = "Settled: funds credited to the account." if data["type"] == "SEND" else \
             "Cleared: funds collected from the account."

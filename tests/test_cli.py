@@ -188,6 +188,22 @@ def test_business_create_takes_a_time_zone_for_customers_without_one(linx):
     refused(linx("business", "create", "Other", "--time-zone", "Mars/Olympus"), "time zone")
 
 
+def test_business_update_sets_the_time_zone_of_an_existing_business(linx):
+    ok(linx("init"))
+    ok(linx("business", "create", "Acme"))
+    ok(linx("business", "settings", "Acme", "--self-service-recovery", "on"))
+    updated = ok_json(linx("business", "update", "Acme", "--time-zone", "Europe/Paris", "--json"))
+    assert updated["timeZone"] == "Europe/Paris"
+    with sqlite3.connect(linx.database) as conn:
+        (settings,) = conn.execute("SELECT settings FROM business WHERE name = 'Acme'").fetchone()
+    assert json.loads(settings) == {"selfServiceRecovery": True, "timeZone": "Europe/Paris"}  # the rest kept
+    refused(linx("business", "update", "Acme", "--time-zone", "Mars/Olympus"), "time zone")
+    refused(linx("business", "update", "Nobody", "--time-zone", "Europe/Paris"), "Nobody")
+    with sqlite3.connect(linx.database) as conn:
+        (settings,) = conn.execute("SELECT settings FROM business WHERE name = 'Acme'").fetchone()
+    assert json.loads(settings)["timeZone"] == "Europe/Paris"
+
+
 def test_creating_a_business_twice_is_refused_clearly(linx):
     ok(linx("init"))
     ok(linx("business", "create", "Acme", "--json"))

@@ -453,7 +453,7 @@ def test_a_request_by_ach_reads_as_the_business_collecting_from_a_checking_accou
                           accountNumber="000123456789")
     assert "Demo Co will collect $1,250.50 from your checking account ending 6789" in page.html
     # the rail's cut-off decides the day, and the customer (+1 647: Toronto) reads the moment in their own time
-    assert "Expected withdrawal: the next business day, by Feb 4, 2026, 8:30\u202fAM EST." in page.html
+    assert "Expected withdrawal: by Feb 4, 2026, 8:30\u202fAM EST." in page.html
 
 
 def test_a_wire_asks_for_the_billing_address(rt, api, visitor):

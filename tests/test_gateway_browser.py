@@ -470,7 +470,7 @@ def test_an_expired_link_sends_a_new_one_when_the_business_allows_it(server, dem
     tab = phone("recover")
     response = tab.goto(link)
     assert response.status == 410 and tab.h1() == "This link has expired"
-    tab.click("Send me a new link")
+    tab.click("Send me a new link")  # the result page is measured (every click and goto is)
     assert tab.h1() == "A new link is on its way"
     [new] = [w for w in server.api("GET", "/v2/linx/workflows").json()["content"] if w["recoveredFrom"]]
     assert new["recoveredFrom"] == created["id"] and new["phoneNumber"] == created["phoneNumber"]
@@ -522,6 +522,7 @@ def test_a_double_click_on_confirm_makes_one_transaction(server, phone):
     assert Transaction.select().where(Transaction.workflow == created["id"]).count() == 1
     tab.page.go_back()
     tab.page.wait_for_load_state()
+    tab.shot()  # the page the back button shows is measured too
     assert Transaction.select().where(Transaction.workflow == created["id"]).count() == 1
 
 
@@ -533,6 +534,8 @@ def test_french_on_a_phone(server, browser):
     try:
         page = context.new_page()
         page.goto(link)
+        assert page.locator("html").get_attribute("lang") == "fr-CA"
+        audit(page)  # the French landing page
         page.get_by_label("Code d'accès", exact=True).fill(created["passcode"])
         with page.expect_navigation():
             page.get_by_role("button", name="Continuer", exact=True).click()
@@ -563,6 +566,17 @@ def test_the_language_switch_holds_for_the_session(server, phone):
     assert tab.page.get_by_role("button", name="English", exact=True).count() == 1
     tab.click("English")
     assert tab.page.locator("html").get_attribute("lang") == "en" and tab.h1() not in ("", french)
+    # a forged switch (a language the Gateway does not speak): the 400 page, measured
+    tab.page.route("**/g/language", lambda route: route.continue_(
+        post_data=route.request.post_data.replace("lang=fr_CA", "lang=xx")))
+    tab.click("Français")
+    assert tab.h1() == "Something is wrong with this request"
+    tab.page.unroute("**/g/language")
+    # a page with nothing to go back to (an unknown link): "Language changed", measured
+    stranger = phone("language-changed")
+    stranger.goto(f"{server.base}/l/nope")
+    stranger.click("Français")
+    assert stranger.h1() == "Langue changée"
 
 
 def test_a_tour_of_the_other_pages(server, phone):
@@ -597,7 +611,7 @@ def test_a_tour_of_the_other_pages(server, phone):
     tab.page.get_by_label("I accept ACH Debit Authorization", exact=True).check()
     tab.click("Continue")
     assert "Demo Co will collect $42.50 from your checking account ending 6789" in tab.text()
-    assert "Expected withdrawal: the next business day, by Feb 4, 2026, 8:30\u202fAM EST." in tab.text()
+    assert "Expected withdrawal: by Feb 4, 2026, 8:30\u202fAM EST." in tab.text()
     tab.click("Decline")
     tab.fill({"Reason": "The amount is wrong"})
     tab.click("Decline")

@@ -88,6 +88,11 @@ def test_one_press_sends_a_new_link_to_the_same_phone_and_a_second_press_says_it
     sent = visitor.submit(page, BUTTON)
     assert sent.status == 200 and sent.h1 == "A new link is on its way", sent.html
     assert "phone number this link was sent to" in sent.html
+    switch = sent.form("Français")  # the result answers a post: the switch has no page to return to
+    assert switch["fields"]["next"] == ""
+    changed = visitor.post(switch["action"], dict(switch["fields"], lang="fr_CA"), follow=True)
+    assert changed.status == 200 and changed.h1 == "Langue changée"
+    visitor.post(switch["action"], dict(changed.form("English")["fields"], lang="en"))
     [new] = recoveries()
     old = row(wid)
     assert old.recovered_by == new.id and new.recovered_from == old.id

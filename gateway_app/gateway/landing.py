@@ -1,5 +1,6 @@
 """The link, the landing page (what is asked, the passcode) and the decline page."""
 import contextlib
+import re
 
 from flask import make_response, redirect, render_template, request, url_for
 
@@ -16,6 +17,11 @@ from .branding import brand
 from .dispatch import describe, to_step
 from .pages import dead_end
 from .words import _, rt, words
+
+#: what a customer may type between a passcode's digits, as messages and cards group them
+SEPARATORS = re.compile(r"[\s.\-]+")
+#: the longest passcode compared (no passcode the rules make is longer)
+MAX_PASSCODE = 64
 
 
 @bp.get("/l/<token>")
@@ -52,12 +58,16 @@ def start(workflow_id):
         return _onward(workflow)
     security.limit("passcode")
     form = PasscodeForm()
-    valid = form.validate()
-    passcode = "".join((form.passcode.data or "").split())  # "123 456" as typed from a message is 123456
-    if not passcode or not valid or not (passcode.isascii() and passcode.isdigit()):
-        # nothing to compare (empty, letters, junk): refused as it is, and no attempt spent on it
-        error = _("Enter your passcode.") if not passcode else \
-            _("A passcode has digits only. Type the digits you were given: this try did not count.")
+    form.validate()  # its token; the passcode's own checks follow, each with its words
+    passcode = SEPARATORS.sub("", form.passcode.data or "")  # "123 456", "123-456", "123.456" are 123456
+    error = None  # nothing to compare (empty, letters, junk, too long): refused as it is, no attempt spent
+    if not passcode:
+        error = _("Enter your passcode.")
+    elif not (passcode.isascii() and passcode.isdigit()):
+        error = _("A passcode has digits only. Type the digits you were given: this try did not count.")
+    elif len(passcode) > MAX_PASSCODE:
+        error = _("That passcode is too long. Type the digits you were given: this try did not count.")
+    if error is not None:
         return _landing(workflow, error=error, status=422)
     result = journey.check_passcode(rt(), workflow.id, passcode)
     if result.locked:

@@ -44,7 +44,7 @@ def summary(workflow, detailed):
             "status": _(TX_WORDS.get(tx.status, "Processing")), "code": tx.status,
             "final": final, "ok": tx.status in OK,
             "sentence": words.move_sentence(workflow, account, business, tx.status) if detailed else None,
-            "arrival": words.arrival(workflow, tx.created_at) if not final else None,
+            "arrival": words.arrival(workflow, tx.created_at, settle_at=tx.settle_at) if not final else None,
         }
     documents = [{"title": words.label(d.title), "version": d.document_version}
                  for d in DocumentAcceptance.select().where(DocumentAcceptance.workflow == workflow.id)

@@ -10,6 +10,7 @@ from flask import current_app, url_for
 
 from linx_core import clock, localtime
 from linx_core.payments import Arrival
+from linx_core.services import journey
 from linx_core.services.transactions import FAILED
 
 from .. import i18n
@@ -30,6 +31,21 @@ ARRIVAL = {
     "same-business-day": N_("the same business day"),
     "next-business-day": N_("the next business day"),
     "business-days": N_("in a few business days"),
+}
+#: what a collection does, by where it stands
+COLLECT = {
+    "failed": N_("{business} did not collect {money} from your {account}"),
+    "reversed": N_("The payment of {money} from your {account} was reversed"),
+    "done": N_("{business} collected {money} from your {account}"),
+    "ahead": N_("{business} will collect {money} from your {account}"),
+}
+#: what a payment to the customer does, by where it stands: (on a card, in an account)
+RECEIVE = {
+    "failed": (N_("You did not receive {money} on your {account}"),
+               N_("You did not receive {money} in your {account}")),
+    "reversed": (N_("The payment of {money} to your {account} was reversed"),) * 2,
+    "done": (N_("You received {money} on your {account}"), N_("You received {money} in your {account}")),
+    "ahead": (N_("You will receive {money} on your {account}"), N_("You will receive {money} in your {account}")),
 }
 
 
@@ -92,8 +108,10 @@ class Words:
 
     @staticmethod
     def time(workflow, moment, business=None):
-        """``moment`` as the workflow's customer reads it: in their zone (:mod:`linx_core.localtime`), named."""
-        return i18n.format_datetime(moment, tz=localtime.customer_zone(workflow, business))
+        """``moment`` as the workflow's customer reads it: in their zone (:mod:`linx_core.localtime`: the phone
+        number's, else the business's, which is the workflow's own unless given), named."""
+        business = business if business is not None else journey.business_of(workflow)
+        return i18n.format_datetime(moment, tz=localtime.customer_zone(workflow, business, moment))
 
     @staticmethod
     def document_text(document_id):
@@ -103,18 +121,26 @@ class Words:
         return document_text(document_id)
 
     @classmethod
-    def arrival(cls, workflow, at=None):
+    def arrival(cls, workflow, at=None, settle_at=None):
         """When the money arrives (or leaves), as the workflow's rail promises it for a confirmation ``at``
         (now, unless the transaction was confirmed already: its time). The rail counts its own cut-offs (an
         ACH entry after the day's last cut-off goes the next business day); when it names the moment
-        (``Arrival.by``), the customer reads it too, in their own time."""
+        (``Arrival.by``), the customer reads that moment instead, in their own time; ``settle_at``: the moment the
+        rail recorded (:attr:`~linx_core.payments.RailStatus.settle_at`), which wins over any promise."""
         params = workflow.parameters or {}
         solution = rt().solution(params.get("solution"))
-        promise = solution.arrival(params.get("priority"), at or clock.now(), i18n.html_lang()) \
-            if solution is not None else Arrival("business-days")
-        when = _(ARRIVAL[promise.kind])
+        if settle_at is not None:  # the rail recorded it (its submit picked the window): no promise is needed
+            promise = Arrival("business-days", localtime.local(settle_at, localtime.UTC))
+        elif solution is not None:
+            promise = solution.arrival(params.get("priority"), at or clock.now(), i18n.html_lang())
+        else:
+            promise = Arrival("business-days")
         if promise.by is not None and promise.kind != "minutes":
-            when = _("{when}, by {time}", when=when, time=cls.time(workflow, promise.by))
+            # the moment, in the customer's zone, says it all: the rail's "same/next business day" counts
+            # its own days (New York's, for ACH), which are not the customer's everywhere
+            when = _("by {time}", time=cls.time(workflow, promise.by))
+        else:
+            when = _(ARRIVAL[promise.kind])
         if params.get("transactionType") == "REQUEST":
             return _("Expected withdrawal: {when}.", when=when)
         return _("Expected arrival: {when}.", when=when)
@@ -124,33 +150,14 @@ class Words:
         """What the payment does, in one sentence for the customer, true to where it stands: what will happen
         before it is final (``status`` None or in flight), what happened after (SETTLED, CLEARED), that it did
         not happen (DECLINED, ERROR, CANCELLED), or that it was undone (REVERSED)."""
-        params = workflow.parameters or {}
-        money = cls.money(workflow)
-        where = cls.account(account) if account else _("account")
-        request_ = params.get("transactionType") == "REQUEST"
-        card = account is not None and account.type == "CARD"
-        if status in FAILED:
-            if request_:
-                return _("{business} did not collect {money} from your {account}", business=business.display_name,
-                         money=money, account=where)
-            return _("You did not receive {money} on your {account}", money=money, account=where) if card else \
-                _("You did not receive {money} in your {account}", money=money, account=where)
-        if status == "REVERSED":
-            if request_:
-                return _("The payment of {money} from your {account} was reversed", money=money, account=where)
-            return _("The payment of {money} to your {account} was reversed", money=money, account=where)
-        if status in ("SETTLED", "CLEARED"):
-            if request_:
-                return _("{business} collected {money} from your {account}", business=business.display_name,
-                         money=money, account=where)
-            return _("You received {money} on your {account}", money=money, account=where) if card else \
-                _("You received {money} in your {account}", money=money, account=where)
-        if request_:
-            return _("{business} will collect {money} from your {account}", business=business.display_name,
-                     money=money, account=where)
-        if card:
-            return _("You will receive {money} on your {account}", money=money, account=where)
-        return _("You will receive {money} in your {account}", money=money, account=where)
+        stage = "failed" if status in FAILED else "reversed" if status == "REVERSED" else \
+            "done" if status in ("SETTLED", "CLEARED") else "ahead"
+        if (workflow.parameters or {}).get("transactionType") == "REQUEST":
+            text = COLLECT[stage]
+        else:
+            text = RECEIVE[stage][0 if account is not None and account.type == "CARD" else 1]
+        return _(text, business=business.display_name, money=cls.money(workflow),
+                 account=cls.account(account) if account else _("account"))
 
 
 words = Words()

@@ -2,10 +2,12 @@
 import functools
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
+import yaml
 from marshmallow import Schema, ValidationError, fields
 
 from ..errors import InvalidRequest, Problem, RuleFileError, RuleViolation
@@ -35,6 +37,16 @@ WHOLE_SECTIONS: dict[str, type[Schema]] = {"workflow": WorkflowSpec, "notificati
                                            "messageLimits": MessageLimitsSpec, "nacha": NachaSpec}
 
 
+@functools.cache
+def _shipped_messages() -> dict[str, dict[str, str]]:
+    return yaml.safe_load((resources.files("linx_rules") / "messages.yaml").read_text(encoding="utf-8"))["messages"]
+
+
+def shipped_messages(origins: Iterable[str]) -> dict[str, dict[str, str]]:
+    """The templates of ``origins`` as the shipped rules/messages.yaml writes them (one text, not two)."""
+    return {origin: dict(_shipped_messages()[origin]) for origin in origins}
+
+
 @dataclass(frozen=True)
 class WorkflowRequest:
     """A workflow request that passed the rules (data checks against the store come after)."""
@@ -59,7 +71,7 @@ class RuleBook:
         self.workflow = data["workflow"]
         self.combinations = data["combinations"]
         #: the templates, with the shipped ones for the optional messages a rule folder leaves out
-        self.messages = {**OPTIONAL_MESSAGES, **data["messages"]}
+        self.messages = {**shipped_messages(OPTIONAL_MESSAGES), **data["messages"]}
         self.notifications = data["notifications"]
         #: the NACHA files' retention (``retentionDays``); optional in the rule files, defaults from the meta-schema
         self.nacha = data["nacha"] or NachaSpec().load({})

@@ -267,37 +267,9 @@ SECTION_SCHEMAS = {
 
 PLACEHOLDERS = ("business", "title", "intro", "link", "expires", "amount", "currency", "account")
 #: messages a rule folder may leave out (a copy of the rules made before they existed must load after an
-#: upgrade): these templates serve for the ones it does not have
-OPTIONAL_MESSAGES: dict[str, dict[str, str]] = {
-    "FAILURE_SEND": {
-        "sms": "{business}: the payment of {amount} {currency} to your {account} did not go through. "
-               "Contact {business} for help.",
-        "subject": "{business}: your payment did not go through",
-        "text": "The payment of {amount} {currency} from {business} to your {account} did not go through.\n\n"
-                "Contact {business} for help.\n",
-    },
-    "FAILURE_REQUEST": {
-        "sms": "{business}: the payment of {amount} {currency} from your {account} did not go through. "
-               "Contact {business} for help.",
-        "subject": "{business}: your payment did not go through",
-        "text": "Your payment of {amount} {currency} to {business} from your {account} did not go through.\n\n"
-                "Contact {business} for help.\n",
-    },
-}
-OPTIONAL_MESSAGES["REVERSAL_SEND"] = {
-    "sms": "{business}: the payment of {amount} {currency} to your {account} was returned by the bank. "
-           "Contact {business} for help.",
-    "subject": "{business}: your payment was returned",
-    "text": "The payment of {amount} {currency} from {business} to your {account} was returned by the bank.\n\n"
-            "Contact {business} for help.\n",
-}
-OPTIONAL_MESSAGES["REVERSAL_REQUEST"] = {
-    "sms": "{business}: your payment of {amount} {currency} from your {account} was returned by the bank. "
-           "Contact {business} for help.",
-    "subject": "{business}: your payment was returned",
-    "text": "Your payment of {amount} {currency} to {business} from your {account} was returned by the bank.\n\n"
-            "Contact {business} for help.\n",
-}
+#: upgrade): the shipped rules/messages.yaml's templates serve for the ones it does not have
+#: (:func:`linx_core.rules.book.shipped_messages`)
+OPTIONAL_MESSAGES = ("FAILURE_SEND", "FAILURE_REQUEST", "REVERSAL_SEND", "REVERSAL_REQUEST")
 MESSAGE_ORIGINS = ("INITIAL", "MANUAL", "REMINDER", "EXPIRY", "COMPLETION", "COMPLETION_SEND", "COMPLETION_REQUEST",
                    *OPTIONAL_MESSAGES)
 

@@ -30,9 +30,8 @@ def create_business(rt: Runtime, name: str, display_name: str | None = None,
     if not name or len(name) > 120:
         raise RuleViolation("A business needs a name of 1 to 120 characters.",
                             [Problem("name", "Must be 1 to 120 characters.", "LENGTH")])
-    if time_zone is not None and localtime.zone(time_zone) is None:
-        raise RuleViolation("Unknown time zone.", [Problem("timeZone", "Name an IANA time zone, such as "
-                                                                       "America/Toronto.", "INVALID_TIME_ZONE")])
+    if time_zone is not None:
+        _check_zone(time_zone)
     with db.atomic():
         try:
             business = Business.create(name=name, display_name=display_name or name,
@@ -42,6 +41,23 @@ def create_business(rt: Runtime, name: str, display_name: str | None = None,
             raise Conflict(f"A business named {name!r} exists already.", "BUSINESS_EXISTS") from None
         key = issue_key(rt, business, FIRST_KEY_LABEL)
     return business, key
+
+
+def _check_zone(time_zone: str) -> None:
+    if localtime.zone(time_zone) is None:
+        raise RuleViolation("Unknown time zone.", [Problem("timeZone", "Name an IANA time zone, such as "
+                                                                       "America/Toronto.", "INVALID_TIME_ZONE")])
+
+
+def set_time_zone(business: Business, time_zone: str) -> Business:
+    """Where ``business``'s customers without a phone zone read times from now on (an IANA name, checked)."""
+    _check_zone(time_zone)
+    with db.atomic():
+        row = Business.select().where(Business.id == business.id).first()
+        settings = dict(row.settings or {}, timeZone=time_zone)
+        Business.update(settings=settings).where(Business.id == business.id).execute()
+        business.settings = settings
+    return business
 
 
 def find_business(name: str) -> Business:

@@ -61,7 +61,8 @@ def render(rt: Runtime, workflow: Workflow, business: Business, origin: str, lin
         "title": workflow.title,
         "intro": _sentence(params.get("introductoryMessage") or workflow.title),
         "link": link,
-        "expires": localtime.message_time(workflow.expire_at, localtime.customer_zone(workflow, business)),
+        "expires": localtime.message_time(workflow.expire_at,
+                                          localtime.customer_zone(workflow, business, workflow.expire_at)),
         "amount": "", "currency": workflow.currency or "", "account": "",
     }
     if workflow.amount is not None and workflow.currency:

@@ -171,6 +171,8 @@ def apply(rt: Runtime, tx: Transaction, answer: RailStatus) -> bool:
     changes: dict[str, Any] = {}
     if answer.reference and tx.rail_reference != answer.reference:
         changes["rail_reference"] = answer.reference
+    if answer.settle_at is not None and tx.settle_at != answer.settle_at:
+        changes["settle_at"] = answer.settle_at
     target = answer.status
     if target in ("SETTLED", "CLEARED"):
         target = FINAL_OK.get(tx.type, target)  # a rail may say SETTLED for a collected REQUEST

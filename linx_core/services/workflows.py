@@ -31,7 +31,7 @@ from ..store.models import (
     WorkflowStep,
 )
 from ..text import has_controls
-from . import eligibility, flow, limits, notifications, templates, transactions
+from . import eligibility, flow, journey, limits, notifications, templates, transactions
 from .flow import steps_of  # noqa: F401 - the API and the Gateway read a workflow's steps here
 from .paging import Page, check_paging, sort_order
 
@@ -189,7 +189,7 @@ def extend(rt: Runtime, business: Business, workflow_id: object, body: object) -
             raise RuleViolation("Extending cannot bring the expiry forward.", [Problem(
                 path, f"The workflow already runs until {workflow.expire_at.isoformat()}.", "WOULD_SHORTEN")])
         workflow.expire_at = now + dt.timedelta(hours=hours)
-        confirmed = Transaction.select().where(Transaction.workflow == workflow.id).exists()
+        confirmed = journey.confirmed(workflow)
         due = flow.schedule_reminder(rt, workflow, now) if workflow.status == "ACTIVE" and not confirmed else None
         save_status(workflow, workflow.status, expire_at=workflow.expire_at, next_notification_at=due, updated_at=now)
         _schedule_expiry(workflow)
@@ -247,7 +247,7 @@ def remind(rt: Runtime, job: Job) -> None:
         if (workflow.status != "ACTIVE" or workflow.next_notification_at is None
                 or workflow.next_notification_at.isoformat() != due):
             return
-        if Transaction.select().where(Transaction.workflow == workflow.id).exists():
+        if journey.confirmed(workflow):
             save_status(workflow, workflow.status, next_notification_at=None)  # confirmed: nothing left to remind
             return
         notifications.queue(rt, workflow, "REMINDER")
@@ -264,7 +264,7 @@ def expire(rt: Runtime, job: Job) -> None:
             return
         if clock.now() < workflow.expire_at:
             raise jobs.RetryLater("not yet due", at=workflow.expire_at)
-        if Transaction.select().where(Transaction.workflow == workflow.id).exists():
+        if journey.confirmed(workflow):
             return  # confirmed: the money is moving, and the transaction ends the workflow
         expire_now(rt, workflow)
 

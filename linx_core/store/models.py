@@ -319,6 +319,7 @@ class Transaction(BaseModel):
     rail_reference = pw.CharField(max_length=128, null=True)
     return_code = pw.CharField(max_length=8, null=True)
     message = pw.TextField(null=True)
+    settle_at = UTCDateTimeField(null=True)  # when the rail will settle it, as the rail recorded it
     created_at = UTCDateTimeField(default=_now)
     updated_at = UTCDateTimeField(default=_now)
 

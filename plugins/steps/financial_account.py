@@ -4,21 +4,17 @@ from linx_core.steps import Replacement, StepKind, clean
 
 from .forms import (
     ACCOUNT_FIELDS,
+    TypedNumbers,
     account_form,
     account_outcome,
     account_subtype_words,
     add_account,
     kept_account_id,
-    retype_words,
 )
 
 
-class FinancialAccount(StepKind):
+class FinancialAccount(TypedNumbers, StepKind):
     name = "financial-account"
-    secret_fields = ("cardNumber", "accountNumber")
-
-    def retype(self, view, name):
-        return retype_words(view, name)
 
     def describe(self, view):
         return account_subtype_words(view)

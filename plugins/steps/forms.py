@@ -176,11 +176,16 @@ def account_form(view, values, action=None):
                 intro=_("Your card and account numbers are encrypted and never shown again in full."))
 
 
-def retype_words(view, name):
-    """The words next to a card or account number the customer must type again (never written back)."""
-    if name == "cardNumber":
-        return view._("For your security, type the card number again.")
-    return view._("For your security, type the account number again.")
+class TypedNumbers:
+    """For the steps whose form takes a card or account number: the numbers are never written back into the
+    form, and when another field was wrong the customer reads, next to each, that it must be typed again."""
+
+    secret_fields = ("cardNumber", "accountNumber")
+
+    def retype(self, view, name):
+        if name == "cardNumber":
+            return view._("For your security, type the card number again.")
+        return view._("For your security, type the account number again.")
 
 
 def account_subtype_words(view):

@@ -6,21 +6,17 @@ from linx_core.steps import Page, Replacement, StepKind, clean
 
 from .forms import (
     ACCOUNT_FIELDS,
+    TypedNumbers,
     account_data,
     account_form,
     account_outcome,
     add_account,
     kept_account_id,
-    retype_words,
 )
 
 
-class LookupFinancialAccount(StepKind):
+class LookupFinancialAccount(TypedNumbers, StepKind):
     name = "lookup-financial-account"
-    secret_fields = ("cardNumber", "accountNumber")
-
-    def retype(self, view, name):
-        return retype_words(view, name)
 
     def describe(self, view):
         return view._("Choose the account to use")
