@@ -140,8 +140,29 @@ def test_list_filters_revoke_is_idempotent_with_one_event_and_keeps_the_record(r
     assert [a["workflowId"] for a in api.get("/v2/authorizations?status=ACTIVE").get_json()["content"]] == [w1]
 
 
+def test_the_batch_filter_lists_only_the_authorizations_given_on_that_batchs_workflows(rt, app, api, client, other):
+    import uuid
+    v1 = Visitor(app)
+    w1, p1 = complete(rt, api, v1, "+14165550100")
+    accept(v1, p1)
+    v2 = Visitor(app)
+    w2, p2 = complete(rt, api, v2, "+14165550111")
+    accept(v2, p2)
+    batch_id, other_batch = uuid.uuid4(), uuid.uuid4()
+    # the batch that made the workflow (its expansion is tested in test_batches; here only the link matters)
+    Workflow.update(batch_id=batch_id).where(Workflow.id == w2).execute()
+    listed = api.get(f"/v2/authorizations?batchId={batch_id}").get_json()
+    assert [a["workflowId"] for a in listed["content"]] == [w2] and listed["totalElements"] == 1
+    assert api.get(f"/v2/authorizations?batchId={other_batch}").get_json()["content"] == []
+    both = api.get(f"/v2/authorizations?batchId={batch_id}&workflowId={w1}").get_json()
+    assert both["content"] == []  # filters combine
+    stranger = Api(client, other["key"])
+    assert stranger.get(f"/v2/authorizations?batchId={batch_id}").get_json()["content"] == []
+
+
 @pytest.mark.parametrize("query, path", [("status=GONE", "query.status"), ("customerId=nope", "query.customerId"),
                                          ("workflowId=1", "query.workflowId"), ("size=0", "query.size"),
+                                         ("batchId=x", "query.batchId"), ("batchId=", "query.batchId"),
                                          ("page=x", "query.page"), ("batch=1", "query.batch")])
 def test_bad_queries_are_400_with_their_path(api, query, path):
     response = api.get(f"/v2/authorizations?{query}")
@@ -189,6 +210,8 @@ def test_the_routes_and_events_are_in_the_openapi_document_and_webhooks_can_subs
     for path in ("/v2/authorizations", "/v2/authorizations/{authorizationId}",
                  "/v2/authorizations/{authorizationId}/revoke"):
         assert path in document["paths"]
+    params = document["paths"]["/v2/authorizations"]["get"]["parameters"]
+    assert "batchId" in [p["name"] for p in params]
     assert "403" in document["paths"]["/v2/authorizations/{authorizationId}/revoke"]["post"]["responses"]
     types = document["components"]["schemas"]["Event"]["properties"]["type"]["enum"]
     assert {"authorization.created", "authorization.revoked"} <= set(types)

@@ -113,6 +113,8 @@ def add_paths(spec, errors, page_size_max):
         "parameters": [
             {"name": "customerId", "in": "query", "schema": uuid_schema},
             {"name": "workflowId", "in": "query", "schema": uuid_schema},
+            {"name": "batchId", "in": "query", "schema": uuid_schema,
+             "description": "Only those given on the workflows of this batch (`POST /v2/linx/batches`)."},
             {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(authorizations.STATUSES)}},
             {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
             {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": page_size_max,

@@ -33,7 +33,7 @@ KIND = "debit-authorization"  # a catalog document's ``kind`` that makes a recor
 STATUSES = ("ACTIVE", "REVOKED")
 RETENTION = dt.timedelta(days=2 * 366)  # two years after the revocation, leap day included
 USER_AGENT_MAX = 512
-FILTERS = ("customerId", "workflowId", "status")
+FILTERS = ("customerId", "workflowId", "batchId", "status")
 
 
 def text_hash(text: str) -> str:
@@ -89,8 +89,8 @@ def get(business: Business, authorization_id: object) -> Authorization:
 
 
 def search(rt: Runtime, business: Business, filters: dict[str, str], page: int = 1, size: int = 20) -> Page:
-    """One page of the business's authorizations, newest first, filtered by ``customerId``, ``workflowId``
-    and ``status``."""
+    """One page of the business's authorizations, newest first, filtered by ``customerId``, ``workflowId``,
+    ``batchId`` (the batch whose workflow the customer completed) and ``status``."""
     problems = check_paging(rt, page, size)
     query = Authorization.select().where(Authorization.business == business)
     for name, column in (("customerId", Authorization.customer), ("workflowId", Authorization.workflow)):
@@ -100,6 +100,14 @@ def search(rt: Runtime, business: Business, filters: dict[str, str], page: int =
                 problems.append(Problem(f"query.{name}", "Must be a UUID.", "INVALID_FORMAT"))
             else:
                 query = query.where(column == value)
+    if "batchId" in filters:
+        batch_id = _uuid(filters["batchId"])
+        if batch_id is None:
+            problems.append(Problem("query.batchId", "Must be a UUID.", "INVALID_FORMAT"))
+        else:
+            # the workflow's business is the authorization's: a batch of another business matches nothing
+            query = query.where(Authorization.workflow.in_(
+                Workflow.select(Workflow.id).where((Workflow.batch_id == batch_id) & (Workflow.business == business))))
     if "status" in filters:
         if filters["status"] not in STATUSES:
             problems.append(Problem("query.status", f"Must be one of {', '.join(STATUSES)}.", "NOT_ALLOWED"))
