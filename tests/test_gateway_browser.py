@@ -715,3 +715,72 @@ def test_an_ach_debit_authorization_then_the_business_reads_who_authorized_what(
     server.work()
     assert any(e["type"] == "authorization.created" and e["data"]["authorizationId"] == record["id"]
                for e in _signed_events(receiver, secret))
+
+
+# -- the mass debit authorization (issue 14 §4): a template, a batch of 50 from CSV, 3 customers ----------------
+
+ACH_TEMPLATE = {  # the README's example, as a business sends it
+    "name": "ach-debit-authorization", "title": "Authorize monthly debits", "expireIn": 7, "passcode": True,
+    "steps": [{"name": s} for s in ("notification", "customer-account", "financial-account", "document-acceptance")],
+    "parameters": {"channel": "SMS", "introductoryMessage": "Set up your monthly payments",
+                   "financialAccountSubType": "CHECKING", "documents": [{"documentId": "ach-debit-authorization"}]},
+}
+
+
+def test_a_batch_of_50_collects_debit_authorizations_and_the_business_reads_those_given(server, phone):
+    import csv
+    import io
+
+    # development: no pacing and no quiet hours, so the 50 first messages leave at once (test_throttle paces them)
+    assert not server.rt.settings.pacing and not server.rt.settings.quiet
+    made = server.api("POST", "/v2/linx/templates", ACH_TEMPLATE)
+    assert made.status_code == 201, made.text
+    rows = "externalId,phoneNumber\n" + "".join(f"member-{i},+1647555{200 + i:04d}\n" for i in range(50))
+    response = requests.post(server.base + "/v2/linx/batches?templateName=ach-debit-authorization", data=rows,
+                             headers={"Authorization": f"Bearer {server.key}", "Content-Type": "text/csv",
+                                      "Idempotency-Key": "ach-authorizations-2026-12"}, timeout=10)
+    assert response.status_code == 202, response.text
+    batch_id = response.json()["id"]
+    server.work()  # expands the batch, then sends the 50 first messages
+    batch = server.api("GET", f"/v2/linx/batches/{batch_id}").json()
+    assert batch["status"] == "COMPLETED" and batch["counts"]["created"] == 50, batch
+    entries = server.api("GET", f"/v2/linx/batches/{batch_id}/entries?size=100").json()["content"]
+    by_external = {e["externalId"]: e["workflowId"] for e in entries}
+    passcodes = server.api("GET", f"/v2/linx/batches/{batch_id}/passcodes")
+    assert passcodes.status_code == 200, passcodes.text
+    passcode_of = {r["workflowId"]: r["passcode"] for r in csv.DictReader(io.StringIO(passcodes.text))}
+    assert len(passcode_of) == 50
+
+    authorized = []
+    for n, external in enumerate(("member-3", "member-17", "member-42")):
+        wid = by_external[external]
+        tab = phone(f"ach-batch-{external}")
+        _open_with_passcode(tab, server.link(wid), passcode_of[wid])
+        tab.fill({**PROFILE, "Email": f"member{n}@example.com", "First name": f"Member{n}"})
+        tab.click("Continue")
+        assert tab.h1() == "Add your checking account"
+        tab.fill({"Name on account": f"Member{n} Roe", "Routing number": "021000021",
+                  "Account number": f"00012345678{n}"})
+        tab.click("Continue")
+        assert tab.h1() == "Documents to accept" and "you authorize the business" in tab.text()
+        tab.page.get_by_label("I accept ACH Debit Authorization", exact=True).check()
+        tab.click("Continue")
+        assert tab.h1() == "All done"
+        authorized.append(wid)
+
+    server.work()
+    listed = server.api("GET", f"/v2/authorizations?batchId={batch_id}&size=100").json()
+    assert listed["totalElements"] == 3
+    assert sorted(a["workflowId"] for a in listed["content"]) == sorted(authorized)
+    for record in listed["content"]:
+        workflow = server.api("GET", f"/v2/linx/workflows/{record['workflowId']}").json()
+        assert workflow["status"] == "COMPLETED" and workflow["batchId"] == batch_id
+        step = next(s for s in workflow["steps"] if s["name"] == "document-acceptance")
+        assert step["data"]["authorizationId"] == record["id"]
+        assert record["customerId"] == str(Workflow.get_by_id(record["workflowId"]).customer_id)
+        assert record["financialAccount"]["subtype"] == "CHECKING" and record["status"] == "ACTIVE"
+    counts = server.api("GET", f"/v2/linx/batches/{batch_id}").json()["counts"]
+    assert counts["workflows"]["COMPLETED"] == 3 and counts["workflows"]["ACTIVE"] == 47, counts
+    # a batch id that is no UUID is refused with its path
+    other = server.api("GET", "/v2/authorizations?batchId=not-a-uuid")
+    assert other.status_code == 400 and other.json()["errors"][0]["path"] == "query.batchId"
