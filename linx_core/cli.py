@@ -296,6 +296,30 @@ def business_settings(name: str, recovery: str | None, as_json: bool) -> None:
            as_json, f"self-service recovery: {'on' if on else 'off'}{'' if own else ' (the rules default)'}")
 
 
+@business.command("sender")
+@click.argument("name")
+@click.option("--sms-from", help="The business's own Twilio from-number (E.164).")
+@click.option("--sms-service", help="The business's own Twilio Messaging Service SID (MG...).")
+@click.option("--installation", "reset", is_flag=True, help="Back to the installation's sender.")
+@click.option("--json", "as_json", is_flag=True)
+def business_sender(name: str, sms_from: str | None, sms_service: str | None, reset: bool, as_json: bool) -> None:
+    """Show (and with an option, set) the sender the SMS of the business NAME leave from: its own (paced by its
+    own bucket, at the rules' notifications.rates) or the installation's."""
+    from .boot import runtime
+    from .services.businesses import find_business, own_sms_sender, set_sms_sender
+
+    if reset and (sms_from or sms_service):
+        raise click.UsageError("--installation takes no --sms-from or --sms-service.")
+    rt = runtime()
+    with rt.database.connection_context():
+        found = find_business(name)
+        if reset or sms_from or sms_service:
+            found = set_sms_sender(found, sms_from, sms_service)
+        own = own_sms_sender(found)
+    words = ", ".join(f"{k} {v}" for k, v in own.items()) or "the installation's"
+    _print({"businessId": str(found.id), "sms": own or None}, as_json, f"SMS sender: {words}")
+
+
 @business.command("account")
 @click.argument("name")
 @click.option("--label", default="Operating account", show_default=True, help="The account's name.")

@@ -120,10 +120,13 @@ class TwilioChannel:
         callback = self.status_callback_url()
         if callback:
             params["status_callback"] = callback
-        if self.settings.twilio_from_number:
-            params["from_"] = self.settings.twilio_from_number
-        if self.settings.twilio_messaging_service_sid:
-            params["messaging_service_sid"] = self.settings.twilio_messaging_service_sid
+        own = message.meta.get("sender") or {}  # the business's own sender (`linx business sender`), whole
+        from_number = own.get("from") if own else self.settings.twilio_from_number
+        service_sid = own.get("messagingServiceSid") if own else self.settings.twilio_messaging_service_sid
+        if from_number:
+            params["from_"] = from_number
+        if service_sid:
+            params["messaging_service_sid"] = service_sid
         client = make_client(self.settings)
         try:
             created = client.messages.create(**params)

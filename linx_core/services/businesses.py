@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import peewee
 
 from .. import clock, events, localtime
-from ..errors import Conflict, Forbidden, LinxError, NotFound, Problem, RuleViolation, Unauthorized
+from ..errors import Conflict, Forbidden, InvalidRequest, LinxError, NotFound, Problem, RuleViolation, Unauthorized
 from ..secrets import API_KEY_PREFIX, new_api_key, token_hash
 from ..store import Prepared, db
 from ..store.models import ApiKey, Business, BusinessFinancialAccount
@@ -315,7 +315,49 @@ def set_self_service_recovery(business: Business, value: bool | None) -> Busines
     return business
 
 
-__all__ = ["create_business", "find_business", "issue_key", "list_keys", "revoke_key", "authenticate",
+SENDERS = "senders"  # the business's settings key: {"SMS": {"from": "+1...", "messagingServiceSid": "MG..."}}
+SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+
+
+def own_sms_sender(business: Business) -> dict[str, str]:
+    """The business's own Twilio sender (``from``, ``messagingServiceSid``), empty: the installation's."""
+    return dict(((business.settings or {}).get(SENDERS) or {}).get("SMS") or {})
+
+
+def set_sms_sender(business: Business, from_number: str | None, service_sid: str | None) -> Business:
+    """Set the business's own Twilio sender (a from-number, a Messaging Service SID, or both); neither: back to
+    the installation's. Its SMS then leave from it, paced by that sender's own bucket
+    (:func:`linx_core.services.throttle.sender_key`)."""
+    import phonenumbers
+
+    from_number, service_sid = (from_number or "").strip(), (service_sid or "").strip()
+    if from_number:
+        try:
+            valid = phonenumbers.is_valid_number(phonenumbers.parse(from_number, None))
+        except phonenumbers.NumberParseException:
+            valid = False
+        if not valid or not from_number.startswith("+"):
+            raise InvalidRequest(f"{from_number!r} is not a phone number in E.164 form (+15550001111).",
+                                 code="SENDER_INVALID")
+    if service_sid and not SERVICE_SID.match(service_sid):
+        raise InvalidRequest(f"{service_sid!r} is not a Messaging Service SID (MG and 32 hex digits).",
+                             code="SENDER_INVALID")
+    with db.atomic():
+        row = Business.get_by_id(business.id)
+        settings = dict(row.settings or {})
+        senders = dict(settings.get(SENDERS) or {})
+        if from_number or service_sid:
+            senders["SMS"] = {k: v for k, v in (("from", from_number), ("messagingServiceSid", service_sid)) if v}
+        else:
+            senders.pop("SMS", None)
+        settings[SENDERS] = senders
+        Business.update(settings=settings).where(Business.id == business.id).execute()
+        business.settings = settings
+    return business
+
+
+__all__ = ["own_sms_sender", "set_sms_sender",
+           "create_business", "find_business", "issue_key", "list_keys", "revoke_key", "authenticate",
            "add_financial_account", "derived_key", "ensure_key", "revoke_derived_keys", "LinxError",
            "self_service_recovery", "self_service_recovery_setting", "set_self_service_recovery",
            "SELF_SERVICE_RECOVERY"]

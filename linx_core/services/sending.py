@@ -20,6 +20,7 @@ from ..secrets import new_token, token_hash
 from ..store import db
 from ..store.models import Batch, Business, Job, Link, Notification, Workflow
 from . import opt_outs, quiet_hours, throttle
+from .businesses import own_sms_sender
 from .flow import first_expiry, locked, on_first_notification
 from .notifications import link_url, render
 
@@ -59,8 +60,9 @@ def send(rt: Runtime, job: Job) -> None:
         wake = quiet_hours.morning(rt, number, clock.now())
         if wake is not None:
             raise jobs.Deferred("the customer's quiet hours", wake, _unslotted(job.payload))
-    _pace(rt, job, notification)
     business = Business.get_by_id(notification.business_id)
+    own = own_sms_sender(business) if notification.channel == "SMS" else {}  # `linx business sender`
+    _pace(rt, job, notification, own)
     link, link_row = "", None
     with db.atomic():
         workflow = locked(notification.workflow_id)  # a cancel cannot slip between this check and the send
@@ -88,7 +90,7 @@ def send(rt: Runtime, job: Job) -> None:
     message = Message(channel=workflow.channel, to=to or "", text=sms if workflow.channel == "SMS" else text,
                       subject=subject, html=body, workflow_id=str(workflow.id),
                       notification_id=str(notification.id), origin=notification.origin,
-                      business=business.display_name)
+                      business=business.display_name, meta={"sender": own} if own else {})
     channel = rt.channel(workflow.channel)
     try:
         sent = channel.send(message)
@@ -107,7 +109,7 @@ def send(rt: Runtime, job: Job) -> None:
                 Link.update(revoked_at=clock.now()).where(Link.id == link_row.id).execute()
         at = clock.now() + dt.timedelta(seconds=exc.retry_after) if exc.retry_after else None
         if at is not None:  # the provider's "not so fast": this sender waits, every worker with it
-            throttle.hold_off(throttle.sender_key(workflow.channel, channel), at)
+            throttle.hold_off(throttle.sender_key(workflow.channel, channel, own), at)
         raise jobs.RetryLater(f"{channel.name} {exc.code}: {exc.reason}", at=at,
                               max_attempts=MAX_SEND_ATTEMPTS) from None
     _finish(rt, notification, sent.status, provider=sent.provider, provider_id=sent.provider_id, sent_at=started)
@@ -122,7 +124,7 @@ def _batch_cancelled(workflow_id: object, batch_id: object = ...) -> bool:
         (Batch.id == batch_id) & Batch.status.in_(CANCELLED_BATCH)).exists()
 
 
-def _pace(rt: Runtime, job: Job, notification: Notification) -> None:
+def _pace(rt: Runtime, job: Job, notification: Notification, own: dict[str, str]) -> None:
     """Wait for the sender's next slot (:mod:`linx_core.services.throttle`): :class:`jobs.Deferred` until then.
 
     The slot is reserved once and kept in the job's payload with the attempt it belongs to and the sender's
@@ -134,7 +136,7 @@ def _pace(rt: Runtime, job: Job, notification: Notification) -> None:
     if step is None:
         return
     now = clock.now()
-    key = throttle.sender_key(notification.channel, rt.channel(notification.channel))
+    key = throttle.sender_key(notification.channel, rt.channel(notification.channel), own)
     slot, attempt = job.payload.get("slotAt"), job.payload.get("slotAttempt")
     if slot is not None and attempt == job.attempts:
         reserved, shift = dt.datetime.fromisoformat(slot), job.payload.get("slotShift", 0.0)

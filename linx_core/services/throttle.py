@@ -29,9 +29,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
 
 
-def sender_key(channel_name: str, channel: Any) -> str:
-    """``SMS:+15005550006``: the channel (as workflows name it) and who sends for it."""
-    sender = getattr(channel, "sender", None) or getattr(channel, "name", "") or ""
+def sender_key(channel_name: str, channel: Any, own: dict[str, str] | None = None) -> str:
+    """``SMS:+15005550006``: the channel (as workflows name it) and who sends for it: the business's own sender
+    (``own``, ``linx business sender``: its messaging service, else its number) or the installation's."""
+    sender = ((own or {}).get("messagingServiceSid") or (own or {}).get("from")
+              or getattr(channel, "sender", None) or getattr(channel, "name", "") or "")
     return f"{channel_name}:{sender}"[:160]
 
 
