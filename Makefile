@@ -92,7 +92,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy linx_core
 
 # make bench [BENCHES="create worker"] [BENCH_ARGS="--backend sqlite --quick"]: every benchmark, or those named
-BENCHES    ?= lifecycle create worker gateway e2e memory
+BENCHES    ?= lifecycle create worker gateway e2e memory batch
 BENCH_ARGS ?=
 bench: $(TEST_STAMP)
 	@command -v wrk >/dev/null || $(BIN)/python -c 'import sys; sys.path.insert(0, "bench"); import loadgen; loadgen.ensure_wrk()'

@@ -61,3 +61,11 @@ def test_memory_samples_both_processes_at_each_checkpoint(tmp_path):
     assert checkpoints == result["sizes"]["checkpoints"]
     assert all(s["server_mb"] > 0 and s["worker_mb"] > 0 for s in result["samples"])
     assert set(result["growth"]) == {"server", "worker"}
+
+
+def test_the_batch_bench_expands_and_measures_the_baseline(tmp_path):
+    result, printed = run_bench("batch", tmp_path)
+    assert "baseline" in printed and result["sizes"]["entries"] == 50
+    assert result["accepted_seconds"] > 0 and result["expanded_seconds"] > 0 and result["baseline_seconds"] > 0
+    assert result["ratio"] == pytest.approx(result["baseline_seconds"] / result["expanded_seconds"], rel=0.02)
+    assert len(result["rss_mb"]) == 3
