@@ -62,7 +62,7 @@ PUBLIC_IP = "93.184.216.34"  # what every receiver host "resolves" to here: no D
 
 
 API_BLUEPRINTS = ("workflows", "push_notifications", "events", "transactions", "customers", "authorizations",
-                  "templates", "batches")
+                  "templates", "batches", "audit_events")
 
 
 def _operations():

@@ -111,6 +111,7 @@ def payment_reasons_in_openapi(api):
     assert response.status_code == 200
     spec = response.get_json()
     request = spec["paths"]["/v2/linx/workflows"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    request = request["oneOf"][0] if "oneOf" in request else request  # the steps' form, not the template's
     parameters = _resolve(spec, _resolve(spec, request)["properties"]["parameters"])
     return _resolve(spec, parameters["properties"]["paymentReasonId"])["enum"]
 

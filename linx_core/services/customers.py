@@ -163,7 +163,10 @@ def create_customer(rt: Runtime, workflow: Workflow, form: Mapping[str, Any],
     values = dict(business=workflow.business_id, status="ACTIVE", first_name=form["firstName"].strip(),
                   last_name=form["lastName"].strip(), email=(form.get("email") or workflow.email or "").strip() or None,
                   date_of_birth=date_of_birth(form), addresses=[address] if address else [], created_at=clock.now())
-    phone = None if _phone_holder(workflow) is not None else workflow.phone_number
+    holder = _phone_holder(workflow)  # read again: another workflow for this number may have made them meanwhile
+    if holder is not None and eligibility.reaches_customer(rt, workflow, holder):
+        return holder, False
+    phone = None if holder is not None else workflow.phone_number
     try:
         with db.atomic():
             customer = Customer.create(phone_number=phone, **values)
