@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import clock, events
 from ..errors import InvalidRequest, NotFound, Problem
+from ..ids import as_uuid
 from ..store import db
 from ..store.models import Authorization, Business, CustomerFinancialAccount, Workflow
 from .paging import Page, check_paging
@@ -71,16 +71,9 @@ def record(rt: Runtime, workflow: Workflow, account: CustomerFinancialAccount, d
     return auth
 
 
-def _uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def get(business: Business, authorization_id: object) -> Authorization:
     """The business's authorization, or :class:`NotFound` (another business's too)."""
-    aid = _uuid(authorization_id)
+    aid = as_uuid(authorization_id)
     auth = None if aid is None else Authorization.get_or_none(
         (Authorization.id == aid) & (Authorization.business == business))
     if auth is None:
@@ -95,13 +88,13 @@ def search(rt: Runtime, business: Business, filters: dict[str, str], page: int =
     query = Authorization.select().where(Authorization.business == business)
     for name, column in (("customerId", Authorization.customer), ("workflowId", Authorization.workflow)):
         if name in filters:
-            value = _uuid(filters[name])
+            value = as_uuid(filters[name])
             if value is None:
                 problems.append(Problem(f"query.{name}", "Must be a UUID.", "INVALID_FORMAT"))
             else:
                 query = query.where(column == value)
     if "batchId" in filters:
-        batch_id = _uuid(filters["batchId"])
+        batch_id = as_uuid(filters["batchId"])
         if batch_id is None:
             problems.append(Problem("query.batchId", "Must be a UUID.", "INVALID_FORMAT"))
         else:
